@@ -1,1 +1,29 @@
-namespace SemiClip.Cli; public static class Program { public static int Main(string[] a){ using var t = TorchSharp.torch.ones(2); System.Console.WriteLine(t.sum().item<float>()); return 0;} }
+using System.CommandLine;
+using SemiClip.Cli.Commands;
+
+namespace SemiClip.Cli;
+
+public static class Program
+{
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP.");
+        root.Subcommands.Add(DoctorCommand.Create());
+        return root;
+    }
+
+    public static int Main(string[] args)
+    {
+        var parse = BuildRoot().Parse(args);
+        try
+        {
+            return parse.Invoke();
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException or FormatException
+                                     or KeyNotFoundException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"semiclip: {e.Message}");
+            return 1;
+        }
+    }
+}
