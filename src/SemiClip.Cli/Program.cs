@@ -19,10 +19,11 @@ public static class Program
         {
             return parse.Invoke();
         }
-        catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException or FormatException
-                                     or KeyNotFoundException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            // Errors name the file, line or field themselves; the stack trace is for bug reports.
             Console.Error.WriteLine($"semiclip: {e.Message}");
+            if (Environment.GetEnvironmentVariable("SEMICLIP_TRACE") == "1") Console.Error.WriteLine(e);
             return 1;
         }
     }

@@ -1,0 +1,76 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SemiClip.Model;
+
+/// <summary>Normalised features from both towers and the learned temperature.</summary>
+public sealed record ClipOutput(Tensor ImageFeatures, Tensor TextFeatures, Tensor LogitScale);
+
+/// <summary>CLIP: a vision tower (<c>visual.*</c>) and a causal text transformer whose parameters sit
+/// at the top level, exactly as in OpenAI's and open_clip's state dicts, so their weights load by name.</summary>
+public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
+{
+    readonly nn.Module<Tensor, Tensor> visual;
+    readonly Embedding token_embedding;
+    readonly Parameter positional_embedding;
+    readonly Transformer transformer;
+    readonly LayerNorm ln_final;
+    readonly Parameter text_projection;
+    readonly Parameter logit_scale;
+
+    public ClipConfig Config { get; }
+
+    public ClipModel(ClipConfig config) : base("CLIP")
+    {
+        Config = config;
+        visual = config.Vision.IsResNet
+            ? new ModifiedResNet(config.Vision, config.EmbedDim)
+            : new VisionTransformer(config.Vision, config.EmbedDim, config.QuickGelu);
+        var t = config.Text;
+        token_embedding = nn.Embedding(t.VocabSize, t.Width);
+        positional_embedding = nn.Parameter(empty(t.ContextLength, t.Width));
+        transformer = new Transformer(t.Width, t.Layers, t.Heads, t.MlpRatio, config.QuickGelu, causal: true);
+        ln_final = nn.LayerNorm(t.Width);
+        text_projection = nn.Parameter(empty(t.Width, config.EmbedDim));
+        logit_scale = nn.Parameter(tensor(Math.Log(1 / 0.07), float32));
+        using (no_grad())
+        {
+            nn.init.normal_(token_embedding.weight!, 0, 0.02);
+            nn.init.normal_(positional_embedding, 0, 0.01);
+            nn.init.normal_(text_projection, 0, Math.Pow(t.Width, -0.5));
+        }
+        RegisterComponents();
+    }
+
+    public Parameter LogitScaleParameter => logit_scale;
+    public IVisionTower Visual => (IVisionTower)visual;
+
+    /// <summary>Un-normalised image embeddings [B, embed].</summary>
+    public Tensor EncodeImage(Tensor images) => visual.forward(images);
+
+    /// <summary>Un-normalised text embeddings [B, embed], read at each row's end-of-text token
+    /// (the highest id in the row, as CLIP does).</summary>
+    public Tensor EncodeText(Tensor tokens) => EncodeTextWithTokens(tokens).Pooled;
+
+    /// <summary>The pooled text embedding plus every position projected the same way.</summary>
+    public (Tensor Pooled, Tensor Tokens) EncodeTextWithTokens(Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var x = token_embedding.forward(tokens) + positional_embedding.narrow(0, 0, tokens.shape[1]);
+        x = ln_final.forward(transformer.forward(x));
+        var eot = tokens.argmax(-1);
+        var pooled = x[arange(x.shape[0], device: x.device), eot].matmul(text_projection);
+        var all = x.matmul(text_projection);
+        return (pooled.MoveToOuterDisposeScope(), all.MoveToOuterDisposeScope());
+    }
+
+    public override ClipOutput forward(Tensor images, Tensor tokens)
+    {
+        var img = nn.functional.normalize(EncodeImage(images), dim: -1);
+        var txt = nn.functional.normalize(EncodeText(tokens), dim: -1);
+        return new ClipOutput(img, txt, logit_scale.exp());
+    }
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+}
