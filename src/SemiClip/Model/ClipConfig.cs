@@ -18,6 +18,14 @@ public sealed record VisionConfig
     public double MlpRatio { get; init; } = 4.0;
     public bool IsResNet => ResNetLayers != null;
     public int Heads => IsResNet ? Width * 32 / HeadWidth : Width / HeadWidth;
+
+    // Records compare arrays by reference; stage counts are compared by value.
+    public bool Equals(VisionConfig? other) =>
+        other is not null && ImageSize == other.ImageSize && Width == other.Width && HeadWidth == other.HeadWidth && MlpRatio == other.MlpRatio
+        && (IsResNet ? other.IsResNet && ResNetLayers!.SequenceEqual(other.ResNetLayers!)
+                     : !other.IsResNet && Layers == other.Layers && PatchSize == other.PatchSize);
+
+    public override int GetHashCode() => HashCode.Combine(ImageSize, Width, HeadWidth, IsResNet ? string.Join(",", ResNetLayers!) : $"{Layers}/{PatchSize}");
 }
 
 public sealed record TextConfig
