@@ -73,4 +73,7 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
     }
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>Loads safetensors weights in OpenAI/open_clip or Hugging Face naming; see <see cref="ClipCheckpoint.Load"/>.</summary>
+    public static ClipModel FromPretrained(string path, ClipConfig? config = null) => ClipCheckpoint.Load(path, config);
 }

@@ -1,0 +1,84 @@
+using SkiaSharp;
+
+namespace SemiClip.Data.Images;
+
+/// <summary>CLIP's image pipeline. Eval: resize the shorter side to the model size (bicubic, Catmull-Rom
+/// like PIL), centre crop, scale to [0, 1], normalise with OpenAI's mean/std. Train: open_clip's
+/// RandomResizedCrop (area scale 0.9–1.0, aspect 3/4–4/3) and an optional horizontal flip.
+/// Output is channel-first floats, ready to be copied into a batch tensor.</summary>
+public sealed class ImagePreprocessor(int imageSize)
+{
+    public static readonly float[] Mean = { 0.48145466f, 0.4578275f, 0.40821073f };
+    public static readonly float[] Std = { 0.26862954f, 0.26130258f, 0.27577711f };
+    static readonly SKSamplingOptions Bicubic = new(SKCubicResampler.CatmullRom);
+
+    public int ImageSize { get; } = imageSize;
+    public double MinScale { get; init; } = 0.9;
+    public double MaxScale { get; init; } = 1.0;
+    public bool HorizontalFlip { get; init; }
+
+    public int FloatsPerImage => 3 * ImageSize * ImageSize;
+
+    /// <summary>Deterministic evaluation transform.</summary>
+    public void Eval(SKBitmap source, Span<float> destination)
+    {
+        int w = source.Width, h = source.Height;
+        double scale = (double)ImageSize / Math.Min(w, h);
+        int rw = Math.Max(ImageSize, (int)Math.Round(w * scale)), rh = Math.Max(ImageSize, (int)Math.Round(h * scale));
+        // Centre crop of the resized image, expressed as a source rectangle.
+        float cx = (rw - ImageSize) / 2f / (float)scale, cy = (rh - ImageSize) / 2f / (float)scale;
+        var src = new SKRect(cx, cy, cx + ImageSize / (float)scale, cy + ImageSize / (float)scale);
+        Render(source, src, flip: false, destination);
+    }
+
+    /// <summary>Training augmentation drawn from <paramref name="rng"/>.</summary>
+    public void Train(SKBitmap source, Random rng, Span<float> destination)
+    {
+        int w = source.Width, h = source.Height;
+        double area = (double)w * h;
+        SKRect crop = new(0, 0, w, h);
+        for (int attempt = 0; attempt < 10; attempt++)
+        {
+            double target = area * (MinScale + rng.NextDouble() * (MaxScale - MinScale));
+            double logRatio = Math.Log(3.0 / 4) + rng.NextDouble() * (Math.Log(4.0 / 3) - Math.Log(3.0 / 4));
+            double ratio = Math.Exp(logRatio);
+            int cw = (int)Math.Round(Math.Sqrt(target * ratio)), ch = (int)Math.Round(Math.Sqrt(target / ratio));
+            if (cw > 0 && ch > 0 && cw <= w && ch <= h)
+            {
+                int x = rng.Next(0, w - cw + 1), y = rng.Next(0, h - ch + 1);
+                crop = new SKRect(x, y, x + cw, y + ch);
+                break;
+            }
+        }
+        bool flip = HorizontalFlip && rng.NextDouble() < 0.5;
+        Render(source, crop, flip, destination);
+    }
+
+    void Render(SKBitmap source, SKRect sourceRect, bool flip, Span<float> destination)
+    {
+        if (destination.Length != FloatsPerImage) throw new ArgumentException($"destination holds {destination.Length} floats, expected {FloatsPerImage}.");
+        using var target = new SKBitmap(new SKImageInfo(ImageSize, ImageSize, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using (var canvas = new SKCanvas(target))
+        using (var image = SKImage.FromBitmap(source))
+        {
+            canvas.Clear(SKColors.Black);
+            if (flip) { canvas.Translate(ImageSize, 0); canvas.Scale(-1, 1); }
+            canvas.DrawImage(image, sourceRect, new SKRect(0, 0, ImageSize, ImageSize), Bicubic, null);
+        }
+        ToNormalisedChannels(target, destination);
+    }
+
+    /// <summary>RGBA bytes → normalised planar RGB floats.</summary>
+    public void ToNormalisedChannels(SKBitmap rgba, Span<float> destination)
+    {
+        var pixels = rgba.GetPixelSpan();
+        int plane = ImageSize * ImageSize;
+        for (int i = 0; i < plane; i++)
+        {
+            int o = i * 4;
+            destination[i] = (pixels[o] / 255f - Mean[0]) / Std[0];
+            destination[plane + i] = (pixels[o + 1] / 255f - Mean[1]) / Std[1];
+            destination[2 * plane + i] = (pixels[o + 2] / 255f - Mean[2]) / Std[2];
+        }
+    }
+}

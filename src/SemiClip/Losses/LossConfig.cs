@@ -1,0 +1,50 @@
+namespace SemiClip.Losses;
+
+/// <summary>Which training objective: the CLIP baseline, S-CLIP, SoftCLIP, or S-CLIP's pseudo-label
+/// terms on top of SoftCLIP's soft paired targets.</summary>
+public enum TrainingMethod { Clip, SClip, SoftClip, SClipSoftClip }
+
+/// <summary>How unpaired images get caption-level pseudo-labels (alinlab/s-clip's options).</summary>
+public enum PseudoLabelKind { OptimalTransport, HardNearest, SoftNearest }
+
+/// <summary>Where SoftCLIP's intra-modal similarity comes from.</summary>
+public enum IntraModalSource { Pooled, Tokens }
+
+/// <summary>Every weight and switch of the objectives; the trainer never looks inside.</summary>
+public sealed record LossConfig
+{
+    public TrainingMethod Method { get; init; } = TrainingMethod.Clip;
+
+    // S-CLIP
+    public bool UnpairedAsNegatives { get; init; } = true;
+    public double CaptionWeight { get; init; } = 1.0;
+    public double KeywordWeight { get; init; } = 1.0;
+    public PseudoLabelKind PseudoLabel { get; init; } = PseudoLabelKind.OptimalTransport;
+    public int SinkhornIterations { get; init; } = 10;
+
+    // SoftCLIP
+    public double SoftAlpha { get; init; } = 0.2;
+    public double SoftTemperature { get; init; } = 0.1;
+    public double NegativesWeight { get; init; } = 1.0;
+    public IntraModalSource IntraSource { get; init; } = IntraModalSource.Pooled;
+    public double TokenAttentionTemperature { get; init; } = 0.1;
+
+    public bool UsesUnpaired => Method is TrainingMethod.SClip or TrainingMethod.SClipSoftClip;
+    public bool UsesSoftTargets => Method is TrainingMethod.SoftClip or TrainingMethod.SClipSoftClip;
+    public bool UsesKeywords => UsesUnpaired && KeywordWeight > 0;
+    public bool NeedsTokens => UsesSoftTargets && IntraSource == IntraModalSource.Tokens;
+
+    public static TrainingMethod ParseMethod(string s) => s.Trim().ToLowerInvariant() switch
+    {
+        "clip" => TrainingMethod.Clip,
+        "sclip" or "s-clip" => TrainingMethod.SClip,
+        "softclip" => TrainingMethod.SoftClip,
+        "sclip+softclip" or "s-clip+softclip" => TrainingMethod.SClipSoftClip,
+        _ => throw new ArgumentException($"method '{s}' is not one of clip, sclip, softclip, sclip+softclip."),
+    };
+
+    public static string MethodName(TrainingMethod m) => m switch
+    {
+        TrainingMethod.Clip => "clip", TrainingMethod.SClip => "sclip", TrainingMethod.SoftClip => "softclip", _ => "sclip+softclip",
+    };
+}
