@@ -48,6 +48,26 @@ public sealed partial class ClipTokenizer
         _cache[EndOfText] = new[] { EndOfText };
     }
 
+    /// <summary>OpenAI's vocabulary, embedded in the library (MIT, Copyright (c) 2021 OpenAI; see Vocab/LICENSE-CLIP.txt).</summary>
+    public static ClipTokenizer OpenAi() => OpenAiInstance.Value;
+
+    static readonly Lazy<ClipTokenizer> OpenAiInstance = new(() =>
+    {
+        using var stream = typeof(ClipTokenizer).Assembly.GetManifestResourceStream("SemiClip.Tokenization.bpe_simple_vocab_16e6.txt.gz")!;
+        using var gz = new GZipStream(stream, CompressionMode.Decompress);
+        return FromMerges(gz, "embedded bpe_simple_vocab_16e6.txt.gz");
+    });
+
+    /// <summary>The embedded OpenAI vocabulary when <paramref name="path"/> is null or "openai", else a merges
+    /// file, or a Hugging Face vocab.json (with merges.txt beside it).</summary>
+    public static ClipTokenizer Load(string? path)
+    {
+        if (path is null || path.Equals("openai", StringComparison.OrdinalIgnoreCase)) return OpenAi();
+        if (path.EndsWith("vocab.json", StringComparison.OrdinalIgnoreCase))
+            return FromHuggingFace(path, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "merges.txt"));
+        return FromMergesFile(path);
+    }
+
     /// <summary>Reads a merges file (optionally gzipped; its first line is a header and is skipped): OpenAI's
     /// <c>bpe_simple_vocab_16e6.txt.gz</c> or one written by <see cref="BpeTrainer"/>. At most
     /// <see cref="OpenAiMergeCount"/> merges are used, as OpenAI does.</summary>
@@ -56,6 +76,11 @@ public sealed partial class ClipTokenizer
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: BPE merges file not found.", path);
         using Stream raw = File.OpenRead(path);
         using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(raw, CompressionMode.Decompress) : raw;
+        return FromMerges(stream, path);
+    }
+
+    static ClipTokenizer FromMerges(Stream stream, string path)
+    {
         using var reader = new StreamReader(stream, new UTF8Encoding(false, true));
         var merges = new List<(string, string)>();
         int lineNo = 0;

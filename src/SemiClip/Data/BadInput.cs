@@ -1,0 +1,35 @@
+namespace SemiClip.Data;
+
+/// <summary>What to do with a bad file, row or image: stop with an error naming it (default), or skip
+/// it, count it, and list it in the run log. Never silently.</summary>
+public enum BadInputPolicy { FailFast, Skip }
+
+/// <summary>A problem found in the input, located by file and line/row/entry.</summary>
+public sealed record BadInput(string Location, string Problem)
+{
+    public override string ToString() => $"{Location}: {Problem}";
+}
+
+/// <summary>Raised under <see cref="BadInputPolicy.FailFast"/>.</summary>
+public sealed class BadInputException(BadInput problem) : Exception(problem.ToString())
+{
+    public BadInput Problem { get; } = problem;
+}
+
+/// <summary>Collects skipped inputs (thread-safe: image decoding reports from worker threads).</summary>
+public sealed class BadInputReport(BadInputPolicy policy)
+{
+    readonly List<BadInput> _items = new();
+    public BadInputPolicy Policy { get; } = policy;
+
+    public IReadOnlyList<BadInput> Items { get { lock (_items) return _items.ToList(); } }
+    public int Count { get { lock (_items) return _items.Count; } }
+
+    /// <summary>Throws under fail-fast; otherwise records the problem so the caller can skip it.</summary>
+    public void Report(string location, string problem)
+    {
+        var bad = new BadInput(location, problem);
+        if (Policy == BadInputPolicy.FailFast) throw new BadInputException(bad);
+        lock (_items) _items.Add(bad);
+    }
+}

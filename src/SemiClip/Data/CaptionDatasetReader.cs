@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.Json;
+using CsvHelper;
+using CsvHelper.Configuration;
+
+namespace SemiClip.Data;
+
+/// <summary>Reads the caption formats specialist datasets ship in: open_clip CSV/TSV (header row, chosen
+/// columns), JSON Lines (<c>{"image": …, "captions": [...]}</c> or <c>"caption"</c>), and Karpathy-style
+/// JSON (RSICD, UCM-captions, Sydney-captions: <c>images[].filename/split/sentences[].raw</c>).
+/// Every problem names the file and the line, row or entry.</summary>
+public static class CaptionDatasetReader
+{
+    public static List<CaptionSample> Read(string path, CaptionDatasetOptions options, BadInputReport report)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: caption file not found.", path);
+        var root = options.ImageRoot ?? Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"{path}: image root '{root}' does not exist.");
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        var samples = ext switch
+        {
+            ".csv" or ".tsv" => ReadCsv(path, root, options, report),
+            ".jsonl" => ReadJsonLines(path, root, report),
+            ".json" => ReadKarpathy(path, root, options, report),
+            _ => throw new ArgumentException($"{path}: unknown caption format '{ext}' (expected .csv, .tsv, .jsonl or Karpathy .json)."),
+        };
+        return options.CheckImagesExist ? samples.Where(s => ImageExists(s, report)).ToList() : samples;
+    }
+
+    static bool ImageExists(CaptionSample s, BadInputReport report)
+    {
+        if (File.Exists(s.ImagePath)) return true;
+        report.Report(s.Source, $"image file '{s.ImagePath}' does not exist.");
+        return false;
+    }
+
+    static List<string> CleanCaptions(IEnumerable<string?> captions, string location, BadInputReport report)
+    {
+        var kept = new List<string>();
+        foreach (var c in captions)
+        {
+            if (string.IsNullOrWhiteSpace(c)) { report.Report(location, "empty caption."); continue; }
+            kept.Add(c.Trim());
+        }
+        return kept;
+    }
+
+    static List<CaptionSample> ReadCsv(string path, string root, CaptionDatasetOptions o, BadInputReport report)
+    {
+        var sep = o.Separator ?? (path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? "\t" : ",");
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture)
+        {
+            Delimiter = sep, HasHeaderRecord = true, DetectColumnCountChanges = false, MissingFieldFound = null, BadDataFound = null,
+            Mode = sep == "\t" ? CsvMode.NoEscape : CsvMode.RFC4180,
+        };
+        using var reader = new StreamReader(path);
+        using var csv = new CsvReader(reader, config);
+        if (!csv.Read() || !csv.ReadHeader()) throw new InvalidDataException($"{path}: empty file, expected a header row.");
+        var header = csv.HeaderRecord!;
+        int imageCol = Array.IndexOf(header, o.ImageColumn), captionCol = Array.IndexOf(header, o.CaptionColumn);
+        if (imageCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.ImageColumn}' in header [{string.Join(", ", header)}] (set --image-column).");
+        if (captionCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.CaptionColumn}' in header [{string.Join(", ", header)}] (set --caption-column).");
+        var byImage = new Dictionary<string, (List<string> Captions, string Source)>();
+        var order = new List<string>();
+        while (csv.Read())
+        {
+            var location = $"{path}:{csv.Parser.RawRow}";
+            var record = csv.Parser.Record ?? Array.Empty<string>();
+            if (record.Length <= Math.Max(imageCol, captionCol))
+            {
+                report.Report(location, $"row has {record.Length} column(s); '{o.ImageColumn}' and '{o.CaptionColumn}' need {Math.Max(imageCol, captionCol) + 1}.");
+                continue;
+            }
+            var captions = CleanCaptions(new[] { record[captionCol] }, location, report);
+            if (captions.Count == 0) continue;
+            var image = Path.GetFullPath(Path.Combine(root, record[imageCol]));
+            if (!byImage.TryGetValue(image, out var entry)) { byImage[image] = entry = (new List<string>(), location); order.Add(image); }
+            entry.Captions.AddRange(captions);
+        }
+        return order.Select(img => new CaptionSample(img, byImage[img].Captions, byImage[img].Source)).ToList();
+    }
+
+    static List<CaptionSample> ReadJsonLines(string path, string root, BadInputReport report)
+    {
+        var samples = new List<CaptionSample>();
+        int lineNo = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            var location = $"{path}:{lineNo}";
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(line); }
+            catch (JsonException e) { report.Report(location, $"invalid JSON: {e.Message}"); continue; }
+            using (doc)
+            {
+                var r = doc.RootElement;
+                if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("image", out var img) || img.ValueKind != JsonValueKind.String)
+                { report.Report(location, "expected an object with a string field \"image\"."); continue; }
+                IEnumerable<string?> raw;
+                if (r.TryGetProperty("captions", out var caps) && caps.ValueKind == JsonValueKind.Array) raw = caps.EnumerateArray().Select(c => c.ValueKind == JsonValueKind.String ? c.GetString() : null).ToList();
+                else if (r.TryGetProperty("caption", out var cap) && cap.ValueKind == JsonValueKind.String) raw = new[] { cap.GetString() };
+                else { report.Report(location, "expected \"captions\" (array of strings) or \"caption\" (string)."); continue; }
+                var captions = CleanCaptions(raw, location, report);
+                if (captions.Count == 0) continue;
+                samples.Add(new CaptionSample(Path.GetFullPath(Path.Combine(root, img.GetString()!)), captions, location));
+            }
+        }
+        return samples;
+    }
+
+    static List<CaptionSample> ReadKarpathy(string path, string root, CaptionDatasetOptions o, BadInputReport report)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}"); }
+        using var _ = doc;
+        if (!doc.RootElement.TryGetProperty("images", out var images) || images.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"{path}: expected a Karpathy-style object with an \"images\" array.");
+        var samples = new List<CaptionSample>();
+        int index = 0;
+        foreach (var entry in images.EnumerateArray())
+        {
+            var location = $"{path}: images[{index++}]";
+            if (!entry.TryGetProperty("filename", out var fn) || fn.ValueKind != JsonValueKind.String) { report.Report(location, "missing \"filename\"."); continue; }
+            string? split = entry.TryGetProperty("split", out var sp) && sp.ValueKind == JsonValueKind.String ? sp.GetString() : null;
+            if (o.Split != null && split != o.Split) continue;
+            if (!entry.TryGetProperty("sentences", out var sentences) || sentences.ValueKind != JsonValueKind.Array)
+            { report.Report(location, "missing \"sentences\" array."); continue; }
+            var raw = sentences.EnumerateArray().Select(s => s.TryGetProperty("raw", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null);
+            var captions = CleanCaptions(raw, location, report);
+            if (captions.Count == 0) continue;
+            samples.Add(new CaptionSample(Path.GetFullPath(Path.Combine(root, fn.GetString()!)), captions, location) { Split = split });
+        }
+        return samples;
+    }
+}

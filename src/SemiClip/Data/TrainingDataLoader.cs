@@ -1,0 +1,130 @@
+using SemiClip.Data.Images;
+using SemiClip.Tokenization;
+
+namespace SemiClip.Data;
+
+public sealed record LoaderOptions
+{
+    public int BatchSize { get; init; } = 32;
+    /// <summary>Unpaired images per step; S-CLIP draws as many as paired ones by default.</summary>
+    public int? UnpairedBatchSize { get; init; }
+    public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount);
+    public int Prefetch { get; init; } = 4;
+    public int Seed { get; init; } = 0;
+    public bool CacheImages { get; init; }
+    public bool HorizontalFlip { get; init; }
+}
+
+/// <summary>The training stream: each step a batch of paired images with one caption each (drawn at
+/// random per epoch, as the reference does) and, for S-CLIP, a batch of unpaired images. Order,
+/// captions and augmentations derive from (seed, position) alone, so starting at a saved
+/// <see cref="LoaderPosition"/> replays exactly what an uninterrupted run would have seen.</summary>
+public sealed class TrainingDataLoader : IDisposable
+{
+    readonly IReadOnlyList<CaptionSample> _paired;
+    readonly IReadOnlyList<string> _unpaired;
+    readonly ClipTokenizer _tokenizer;
+    readonly int _contextLength;
+    readonly ImagePreprocessor _preprocess;
+    readonly KeywordLabeler? _keywords;
+    readonly ImageCache _cache;
+    readonly BadInputReport _report;
+
+    public LoaderOptions Options { get; }
+    public int BatchesPerEpoch => _paired.Count / Options.BatchSize;
+    public int UnpairedPerStep => _unpaired.Count == 0 ? 0 : Options.UnpairedBatchSize ?? Options.BatchSize;
+    public int ImageSize => _preprocess.ImageSize;
+    public int ContextLength => _contextLength;
+    public int KeywordCount => _keywords?.Keywords.Count ?? 0;
+
+    public TrainingDataLoader(IReadOnlyList<CaptionSample> paired, IReadOnlyList<string> unpaired, ClipTokenizer tokenizer, int contextLength,
+                              int imageSize, KeywordLabeler? keywords, LoaderOptions options, BadInputReport report)
+    {
+        if (paired.Count < options.BatchSize)
+            throw new ArgumentException($"only {paired.Count} paired images for a batch size of {options.BatchSize}.");
+        if (unpaired.Count > 0 && unpaired.Count < (options.UnpairedBatchSize ?? options.BatchSize))
+            throw new ArgumentException($"only {unpaired.Count} unpaired images for an unpaired batch of {options.UnpairedBatchSize ?? options.BatchSize}.");
+        (_paired, _unpaired, _tokenizer, _contextLength, _keywords, Options, _report) = (paired, unpaired, tokenizer, contextLength, keywords, options, report);
+        _preprocess = new ImagePreprocessor(imageSize) { HorizontalFlip = options.HorizontalFlip };
+        _cache = new ImageCache(imageSize, options.CacheImages);
+    }
+
+    /// <summary>Tensor batches from <paramref name="start"/> on, <paramref name="steps"/> of them.</summary>
+    public IEnumerable<TrainBatch> Batches(LoaderPosition start, long steps)
+    {
+        long first = (long)start.Epoch * BatchesPerEpoch + start.Batch;
+        using var batcher = new PrefetchingBatcher<HostBatch>(Enumerable.Range(0, (int)steps).Select(i => first + i), BuildHost, Options.Prefetch);
+        foreach (var host in batcher.Read())
+            yield return TrainBatch.FromHost(host, ImageSize, _contextLength, KeywordCount);
+    }
+
+    /// <summary>Builds global step <paramref name="step"/>'s batch on the host (public for benchmarks).</summary>
+    public HostBatch BuildHost(long step)
+    {
+        int epoch = (int)(step / BatchesPerEpoch), batch = (int)(step % BatchesPerEpoch);
+        int b = Options.BatchSize, floats = _preprocess.FloatsPerImage, k = KeywordCount;
+        var order = DeterministicRandom.Permutation(_paired.Count, Options.Seed, epoch, stream: 1);
+        var images = new float[b * floats];
+        var tokens = new long[b * _contextLength];
+        var keywords = _keywords is null ? null : new float[b * k];
+        var captions = new string[b];
+        Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
+        {
+            int sampleIndex = order[batch * b + i];
+            var rng = DeterministicRandom.For(Options.Seed, epoch, sampleIndex, stream: 2);
+            sampleIndex = RenderWithFallback(order, batch * b + i, rng, images.AsSpan(i * floats, floats), idx => _paired[idx].ImagePath);
+            var sample = _paired[sampleIndex];
+            var caption = sample.Captions[rng.Next(sample.Captions.Count)];
+            captions[i] = caption;
+            var ids = _tokenizer.TokenizeToArray(new[] { caption }, _contextLength);
+            for (int j = 0; j < _contextLength; j++) tokens[i * _contextLength + j] = ids[0, j];
+            if (keywords != null) _keywords!.Label(caption).CopyTo(keywords, i * k);
+        });
+
+        float[]? unpaired = null;
+        int u = UnpairedPerStep;
+        if (u > 0)
+        {
+            unpaired = new float[u * floats];
+            long cursor = step * u;
+            Parallel.For(0, u, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
+            {
+                long position = cursor + i;
+                int uEpoch = (int)(position / _unpaired.Count), slot = (int)(position % _unpaired.Count);
+                var uOrder = DeterministicRandom.Permutation(_unpaired.Count, Options.Seed, uEpoch, stream: 3);
+                var rng = DeterministicRandom.For(Options.Seed, uEpoch, uOrder[slot], stream: 4);
+                RenderWithFallback(uOrder, slot, rng, unpaired.AsSpan(i * floats, floats), idx => _unpaired[idx]);
+            });
+        }
+        return new HostBatch
+        {
+            Position = new LoaderPosition(epoch, batch), Images = images, Tokens = tokens, KeywordLabels = keywords,
+            Unpaired = unpaired, Count = b, UnpairedCount = u, Captions = captions,
+        };
+    }
+
+    /// <summary>Decodes and augments the image at <paramref name="slot"/> of <paramref name="order"/>; under
+    /// --skip-bad an undecodable image is reported and the next one in the order is used instead.</summary>
+    int RenderWithFallback(int[] order, int slot, Random rng, Span<float> destination, Func<int, string> pathOf)
+    {
+        for (int attempt = 0; attempt < order.Length; attempt++)
+        {
+            int index = order[(slot + attempt) % order.Length];
+            var path = pathOf(index);
+            SkiaSharp.SKBitmap bitmap;
+            bool owns;
+            try { bitmap = _cache.Get(path, out owns); }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                _report.Report(path, e.Message);
+                continue;
+            }
+            try { _preprocess.Train(bitmap, rng, destination); }
+            finally { if (owns) bitmap.Dispose(); }
+            return index;
+        }
+        throw new InvalidDataException("no decodable image left in the dataset.");
+    }
+
+    public void Dispose() => _cache.Dispose();
+}

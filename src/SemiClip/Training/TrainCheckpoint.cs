@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text.Json;
+using SemiClip.Data;
+using SemiClip.IO;
+using SemiClip.Model;
+using static TorchSharp.torch;
+
+namespace SemiClip.Training;
+
+/// <summary>A resumable training checkpoint: model weights (<c>model.*</c>, OpenAI naming), optimiser
+/// state (<c>optim.*</c>), and in metadata the step, the loader position, the model config and the
+/// resolved training config. Written atomically (temporary file, then rename). The loader and the
+/// learning-rate schedule are pure functions of (seed, step), so nothing else is needed to continue
+/// bit-identically.</summary>
+public static class TrainCheckpoint
+{
+    const string StepKey = "semiclip.train.step", EpochKey = "semiclip.train.epoch", BatchKey = "semiclip.train.batch", ConfigKey = "semiclip.train.config";
+
+    public static string PathFor(string dir, long step) => Path.Combine(dir, $"step-{step.ToString("D8", CultureInfo.InvariantCulture)}.safetensors");
+
+    public static void Save(string dir, long step, LoaderPosition next, ClipModel model, AdamW optimizer, TrainConfig config, int keep = 2)
+    {
+        var tensors = model.state_dict().Where(kv => !kv.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+            .Select(kv => KeyValuePair.Create("model." + kv.Key, kv.Value))
+            .Concat(optimizer.StateTensors());
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = "pt", [ClipCheckpoint.ConfigKey] = model.Config.ToJson(), [ClipCheckpoint.ActivationKey] = model.Config.Activation,
+            [StepKey] = step.ToString(CultureInfo.InvariantCulture), [EpochKey] = next.Epoch.ToString(CultureInfo.InvariantCulture),
+            [BatchKey] = next.Batch.ToString(CultureInfo.InvariantCulture), [ConfigKey] = config.ToJson(),
+        };
+        SafeTensorsWriter.Write(PathFor(dir, step), tensors, metadata);
+        foreach (var old in List(dir).SkipLast(keep)) File.Delete(old);
+    }
+
+    public static IReadOnlyList<string> List(string dir) => Directory.Exists(dir)
+        ? Directory.GetFiles(dir, "step-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).ToList()
+        : Array.Empty<string>();
+
+    public static string? Latest(string dir) => List(dir).LastOrDefault();
+
+    public sealed record State(long Step, LoaderPosition Next, ClipConfig ModelConfig, TrainConfig TrainConfig);
+
+    public static State ReadState(string path)
+    {
+        using var r = new SafeTensorsReader(path);
+        string Get(string key) => r.Metadata.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{path}: not a training checkpoint (metadata '{key}' missing).");
+        return new State(long.Parse(Get(StepKey), CultureInfo.InvariantCulture),
+            new LoaderPosition(int.Parse(Get(EpochKey), CultureInfo.InvariantCulture), int.Parse(Get(BatchKey), CultureInfo.InvariantCulture)),
+            ClipConfig.Parse(Get(ClipCheckpoint.ConfigKey), path),
+            JsonSerializer.Deserialize<TrainConfig>(Get(ConfigKey), TrainConfig.JsonOptions)!);
+    }
+
+    public static void Restore(string path, ClipModel model, AdamW optimizer)
+    {
+        using var r = new SafeTensorsReader(path);
+        var weights = r.Names.Where(n => n.StartsWith("model.", StringComparison.Ordinal))
+            .ToDictionary(n => n["model.".Length..], n => r.Read(n), StringComparer.Ordinal);
+        try { ClipCheckpoint.LoadInto(model, weights, path); }
+        finally { foreach (var t in weights.Values) t.Dispose(); }
+        var step = long.Parse(r.Metadata[StepKey], CultureInfo.InvariantCulture);
+        optimizer.LoadState(name => r.Contains(name) ? r.Read(name) : null, step, path);
+    }
+}

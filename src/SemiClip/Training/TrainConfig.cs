@@ -1,0 +1,154 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using SemiClip.Losses;
+using YamlDotNet.Serialization;
+
+namespace SemiClip.Training;
+
+/// <summary>Everything a training run needs; read from JSON or YAML, overridden from the command line,
+/// and saved resolved in the run folder. Field names are snake_case in files.</summary>
+public sealed record TrainConfig
+{
+    public string? RunName { get; init; }
+    public string RunsDir { get; init; } = "runs";
+
+    // Model and text
+    public string Model { get; init; } = "tiny-vit";
+    public string? Pretrained { get; init; }
+    /// <summary>"openai" (embedded), a merges file, or an HF vocab.json.</summary>
+    public string Vocab { get; init; } = "openai";
+    public int? VocabSize { get; init; }
+
+    // Data
+    public string? TrainData { get; init; }
+    public string? ImageRoot { get; init; }
+    public string? Split { get; init; } = "train";
+    public string? Unpaired { get; init; }
+    public double LabelRatio { get; init; } = 1.0;
+    public string? Keywords { get; init; }
+    public bool SkipBad { get; init; }
+    public bool CacheImages { get; init; } = true;
+    public bool HorizontalFlip { get; init; }
+    public int Workers { get; init; } = 2;
+
+    // Objective
+    public string Method { get; init; } = "clip";
+    public LossSettings Loss { get; init; } = new();
+
+    // Optimisation
+    public int Epochs { get; init; } = 1;
+    public long? Steps { get; init; }
+    public int BatchSize { get; init; } = 32;
+    public int? UnpairedBatchSize { get; init; }
+    public int AccumSteps { get; init; } = 1;
+    public double Lr { get; init; } = 5e-4;
+    public double WeightDecay { get; init; } = 0.2;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.98;
+    public double Eps { get; init; } = 1e-6;
+    public long WarmupSteps { get; init; } = 50;
+    public double GradClipNorm { get; init; } = 1.0;
+    public string Precision { get; init; } = "fp32";
+    public int Seed { get; init; } = 0;
+
+    // Bookkeeping
+    public long CheckpointEvery { get; init; } = 100;
+    public long LogEvery { get; init; } = 10;
+    public string Device { get; init; } = "auto";
+    public int Threads { get; init; }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    /// <summary>Reads a .json/.yaml/.yml file (or defaults when null) and applies key=value overrides
+    /// (dotted keys reach nested sections, e.g. loss.caption_weight=0.5).</summary>
+    public static TrainConfig Load(string? path, IEnumerable<string>? overrides = null)
+    {
+        JsonObject root = new();
+        if (path != null)
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found.", path);
+            var text = File.ReadAllText(path);
+            try
+            {
+                root = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+                    ? YamlToJson(text)
+                    : JsonNode.Parse(text)?.AsObject() ?? new JsonObject();
+            }
+            catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException)
+            {
+                throw new InvalidDataException($"{path}: cannot parse config: {e.Message}");
+            }
+        }
+        foreach (var o in overrides ?? Array.Empty<string>())
+        {
+            int eq = o.IndexOf('=');
+            if (eq <= 0) throw new ArgumentException($"override '{o}' is not key=value.");
+            var keys = o[..eq].Trim().Replace('-', '_').Split('.');
+            var node = root;
+            foreach (var k in keys[..^1]) node = (node[k] ??= new JsonObject()).AsObject();
+            node[keys[^1]] = ParseScalar(o[(eq + 1)..].Trim());
+        }
+        try
+        {
+            return root.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path ?? "command line"}: config field {e.Path}: {e.Message}");
+        }
+    }
+
+    static JsonNode? ParseScalar(string value)
+    {
+        try { return JsonNode.Parse(value); }
+        catch (JsonException) { return JsonValue.Create(value); }
+    }
+
+    static JsonObject YamlToJson(string yaml)
+    {
+        var obj = new DeserializerBuilder().Build().Deserialize<object>(yaml);
+        var json = new SerializerBuilder().JsonCompatible().Build().Serialize(obj ?? new Dictionary<string, object>());
+        var node = JsonNode.Parse(json)!.AsObject();
+        return (JsonObject)ConvertNumbers(node)!;
+    }
+
+    // YAML scalars arrive as strings; turn numbers and booleans back into JSON literals.
+    static JsonNode? ConvertNumbers(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.Select(kv => KeyValuePair.Create(kv.Key, ConvertNumbers(kv.Value?.DeepClone())))),
+        JsonArray a => new JsonArray(a.Select(x => ConvertNumbers(x?.DeepClone())).ToArray()),
+        JsonValue v when v.TryGetValue<string>(out var s) => ParseScalar(s) is JsonValue parsed && !parsed.TryGetValue<string>(out _) ? parsed : JsonValue.Create(s),
+        _ => node,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public LossConfig ToLossConfig() => Loss.ToLossConfig(LossConfig.ParseMethod(Method));
+}
+
+/// <summary>The objective's settings as they appear in config files.</summary>
+public sealed record LossSettings
+{
+    public bool UnpairedAsNegatives { get; init; } = true;
+    public double CaptionWeight { get; init; } = 1.0;
+    public double KeywordWeight { get; init; } = 1.0;
+    public PseudoLabelKind PseudoLabel { get; init; } = PseudoLabelKind.OptimalTransport;
+    public int SinkhornIterations { get; init; } = 10;
+    public double SoftAlpha { get; init; } = 0.2;
+    public double SoftTemperature { get; init; } = 0.1;
+    public double NegativesWeight { get; init; } = 1.0;
+    public IntraModalSource IntraSource { get; init; } = IntraModalSource.Pooled;
+
+    public LossConfig ToLossConfig(TrainingMethod method) => new()
+    {
+        Method = method, UnpairedAsNegatives = UnpairedAsNegatives, CaptionWeight = CaptionWeight, KeywordWeight = KeywordWeight,
+        PseudoLabel = PseudoLabel, SinkhornIterations = SinkhornIterations, SoftAlpha = SoftAlpha, SoftTemperature = SoftTemperature,
+        NegativesWeight = NegativesWeight, IntraSource = IntraSource,
+    };
+}

@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using SemiClip.Data;
+using SemiClip.Losses;
+using SemiClip.Model;
+using SemiClip.Runs;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SemiClip.Training;
+
+/// <summary>Runs the optimisation loop for any objective: encode, compute the named loss parts, backward,
+/// clip gradients, AdamW with warm-up + cosine, clamp logit_scale to ln 100, log, checkpoint. Each step
+/// runs inside its own dispose scope so native memory stays flat.
+/// Gradient accumulation follows open_clip: features of all micro-batches are first computed without
+/// gradient and cached, then each micro-batch is re-encoded with gradient and the loss is taken over
+/// the full batch, so negatives span micro-batches. Unlike open_clip, logit_scale and the keyword
+/// features take gradient from the first micro-batch only, so the accumulated gradient equals the
+/// full-batch one. bf16: TorchSharp has no autocast; the model's weights are cast to bf16, AdamW keeps
+/// float32 master weights, and the loss is computed in float32.</summary>
+public sealed class Trainer : IDisposable
+{
+    static readonly double MaxLogitScale = Math.Log(100);
+
+    readonly ClipModel _model;
+    readonly TrainingObjective _objective;
+    readonly TrainConfig _config;
+    readonly Device _device;
+    readonly Tensor? _keywordTokens;
+    readonly ScalarType _dtype;
+
+    public AdamW Optimizer { get; }
+    public long TotalSteps { get; }
+    public string? LastCheckpoint { get; private set; }
+
+    public Trainer(ClipModel model, TrainingObjective objective, TrainConfig config, Device device, long totalSteps, Tensor? keywordTokens = null)
+    {
+        (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
+        _dtype = config.Precision switch
+        {
+            "fp32" => ScalarType.Float32, "bf16" => ScalarType.BFloat16,
+            _ => throw new ArgumentException($"precision '{config.Precision}' is not fp32 or bf16."),
+        };
+        _model.to(device);
+        if (_dtype != ScalarType.Float32) _model.to(_dtype);
+        _keywordTokens = keywordTokens?.to(device);
+        Optimizer = new AdamW(_model.named_parameters().Select(p => (p.name, p.parameter)))
+        {
+            Beta1 = config.Beta1, Beta2 = config.Beta2, Eps = config.Eps, WeightDecay = config.WeightDecay,
+        };
+    }
+
+    sealed record Features(Tensor Image, Tensor Text, Tensor? Unpaired, Tensor? ImageTokens, Tensor? TextTokens, Tensor? TextMask);
+
+    Features Encode(Tensor images, Tensor tokens, Tensor? unpaired)
+    {
+        bool needTokens = _objective.Config.NeedsTokens;
+        Tensor img, txt; Tensor? imgTok = null, txtTok = null, mask = null;
+        if (needTokens)
+        {
+            (img, imgTok) = _model.Visual.EncodeWithTokens(images);
+            (txt, txtTok) = _model.EncodeTextWithTokens(tokens);
+            mask = arange(tokens.shape[1], device: tokens.device).unsqueeze(0) <= tokens.argmax(-1, keepdim: true);
+        }
+        else
+        {
+            img = _model.EncodeImage(images);
+            txt = _model.EncodeText(tokens);
+        }
+        var q = unpaired is null ? null : _model.EncodeImage(unpaired);
+        Tensor N(Tensor t) => nn.functional.normalize(t.to(float32), dim: -1);
+        return new Features(N(img), N(txt), q is null ? null : N(q), imgTok?.to(float32), txtTok?.to(float32), mask);
+    }
+
+    LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad)
+    {
+        var scale = _model.LogitScaleParameter.to(float32).exp();
+        Tensor? kw = null;
+        if (_keywordTokens is not null && _objective.Config.UsesKeywords)
+        {
+            if (keywordAndScaleGrad) kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
+            else using (no_grad()) kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
+        }
+        if (!keywordAndScaleGrad) scale = scale.detach();
+        return _objective.Compute(new LossInputs(f.Image, f.Text, scale)
+        {
+            UnpairedFeatures = f.Unpaired, KeywordFeatures = kw, KeywordLabels = keywordLabels?.to(float32),
+            ImageTokens = f.ImageTokens, TextTokens = f.TextTokens, TextTokenMask = f.TextMask,
+        });
+    }
+
+    /// <summary>One optimisation step on a batch; returns the loss parts (unweighted sums of the micro-batches are not used: the full-batch loss is reported).</summary>
+    public Dictionary<string, double> Step(TrainBatch batch, long step)
+    {
+        using var scope = NewDisposeScope();
+        _model.train();
+        var images = batch.Images.to(_device).to(_dtype);
+        var tokens = batch.Tokens.to(_device);
+        var unpaired = batch.Unpaired?.to(_device).to(_dtype);
+        var kwLabels = batch.KeywordLabels?.to(_device);
+        int micro = Math.Max(1, _config.AccumSteps);
+        Dictionary<string, double> parts;
+
+        if (micro == 1)
+        {
+            var output = Loss(Encode(images, tokens, unpaired), kwLabels, keywordAndScaleGrad: true);
+            parts = CheckFinite(output, step);
+            output.Total().backward();
+        }
+        else
+        {
+            var imgChunks = images.chunk(micro, 0); var tokChunks = tokens.chunk(micro, 0);
+            var qChunks = unpaired?.chunk(micro, 0);
+            var cached = new Features[micro];
+            using (no_grad())
+                for (int j = 0; j < micro; j++) cached[j] = Encode(imgChunks[j], tokChunks[j], qChunks?[j]);
+            parts = new();
+            for (int j = 0; j < micro; j++)
+            {
+                var fresh = Encode(imgChunks[j], tokChunks[j], qChunks?[j]);
+                Tensor Join(Func<Features, Tensor?> pick) => cat(Enumerable.Range(0, micro).Select(k => k == j ? pick(fresh)! : pick(cached[k])!).ToArray(), 0);
+                var full = new Features(Join(f => f.Image), Join(f => f.Text), unpaired is null ? null : Join(f => f.Unpaired),
+                    fresh.ImageTokens is null ? null : Join(f => f.ImageTokens), fresh.TextTokens is null ? null : Join(f => f.TextTokens),
+                    fresh.TextMask is null ? null : Join(f => f.TextMask));
+                var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0);
+                var values = CheckFinite(output, step);
+                if (j == 0) parts = values;
+                output.Total().backward();
+            }
+        }
+
+        if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
+        Optimizer.Update(LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps));
+        Optimizer.ZeroGrad();
+        using (no_grad()) _model.LogitScaleParameter.clamp_(0, MaxLogitScale);
+        return parts;
+    }
+
+    Dictionary<string, double> CheckFinite(LossOutput output, long step)
+    {
+        var values = output.ToDoubles();
+        if (values.Values.Any(v => !double.IsFinite(v))) throw new TrainingDivergedException(step, values, LastCheckpoint);
+        return values;
+    }
+
+    /// <summary>Trains from <paramref name="startStep"/> to <see cref="TotalSteps"/> over <paramref name="batches"/>,
+    /// logging to <paramref name="run"/> and checkpointing every <c>checkpoint_every</c> steps and at the end.</summary>
+    public void Run(IEnumerable<TrainBatch> batches, long startStep, RunFolder? run, Func<long, LoaderPosition> positionAfter,
+                    Action<StepReport>? onStep = null, Action<long>? onCheckpoint = null)
+    {
+        long step = startStep;
+        var clock = Stopwatch.StartNew();
+        long samples = 0;
+        foreach (var batch in batches)
+        {
+            if (step >= TotalSteps) { batch.Dispose(); break; }
+            Dictionary<string, double> parts;
+            using (batch) parts = Step(batch, step);
+            samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
+            step++;
+            double lr = LearningRateSchedule.At(step - 1, _config.Lr, _config.WarmupSteps, TotalSteps);
+            double scale = Math.Exp(_model.LogitScaleParameter.to(float32).item<float>());
+            var report = new StepReport(step, TotalSteps, parts, lr, scale, samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+            onStep?.Invoke(report);
+            if (run != null && (step % Math.Max(1, _config.LogEvery) == 0 || step == TotalSteps))
+            {
+                var metrics = new Dictionary<string, double>(parts) { ["loss"] = parts.Values.Sum(), ["lr"] = lr, ["logit_scale"] = scale, ["samples_per_s"] = report.SamplesPerSecond };
+                run.LogMetrics(step, metrics);
+            }
+            if (run != null && (step % Math.Max(1, _config.CheckpointEvery) == 0 || step == TotalSteps))
+            {
+                TrainCheckpoint.Save(run.CheckpointDir, step, positionAfter(step), _model, Optimizer, _config);
+                LastCheckpoint = TrainCheckpoint.PathFor(run.CheckpointDir, step);
+                onCheckpoint?.Invoke(step);
+            }
+        }
+    }
+
+    public void Dispose() => Optimizer.Dispose();
+}

@@ -1,0 +1,109 @@
+using SemiClip.Data;
+using SemiClip.Losses;
+using SemiClip.Model;
+using SemiClip.Runs;
+using SemiClip.Runtime;
+using SemiClip.Tokenization;
+using static TorchSharp.torch;
+
+namespace SemiClip.Training;
+
+/// <summary>Everything <c>semiclip train</c> does, as a library call: read the data, split paired and
+/// unpaired images, build or load the model, train with the configured method, write checkpoints, the
+/// resolved config, metrics and the final weights (<c>model.safetensors</c>) into the run folder.
+/// With <c>resume</c>, continues from the newest checkpoint of that run folder.</summary>
+public sealed class TrainingSession : IDisposable
+{
+    public TrainConfig Config { get; }
+    public RunFolder Run { get; }
+    public ClipModel Model { get; }
+    public ClipTokenizer Tokenizer { get; }
+    public TrainingDataLoader Loader { get; }
+    public Trainer Trainer { get; }
+    public BadInputReport BadInputs { get; }
+    public long StartStep { get; }
+    public long TotalSteps { get; }
+    LoaderPosition _start;
+
+    public string FinalWeightsPath => Path.Combine(Run.Root, "model.safetensors");
+
+    public TrainingSession(TrainConfig config, bool resume)
+    {
+        if (config.Threads > 0) set_num_threads(config.Threads);
+        var device = DeviceSelector.Parse(config.Device);
+        Run = RunFolder.Create(config.RunsDir, config.RunName);
+        var checkpoint = resume ? TrainCheckpoint.Latest(Run.CheckpointDir) : null;
+        if (resume && checkpoint is null) throw new FileNotFoundException($"{Run.CheckpointDir}: --resume given but no checkpoint found.");
+        if (checkpoint != null)
+        {
+            var state = TrainCheckpoint.ReadState(checkpoint);
+            config = state.TrainConfig with { RunsDir = config.RunsDir, RunName = config.RunName, Device = config.Device, Threads = config.Threads, Workers = config.Workers };
+        }
+        Config = config;
+        manual_seed(config.Seed);
+
+        BadInputs = new BadInputReport(config.SkipBad ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
+        Tokenizer = ClipTokenizer.Load(config.Vocab);
+        var modelConfig = ClipConfig.Load(config.Model);
+        if (config.VocabSize is int vs) modelConfig = modelConfig with { Text = modelConfig.Text with { VocabSize = vs } };
+        if (Tokenizer.VocabSize > modelConfig.Text.VocabSize)
+            throw new ArgumentException($"tokenizer has {Tokenizer.VocabSize} tokens but the model's vocab_size is {modelConfig.Text.VocabSize} (set vocab_size).");
+        Model = config.Pretrained != null ? ClipCheckpoint.Load(config.Pretrained) : new ClipModel(modelConfig);
+
+        var lossConfig = config.ToLossConfig();
+        var trainData = config.TrainData ?? throw new ArgumentException("train_data is not set (a CSV/TSV, JSONL or Karpathy JSON caption file).");
+        var samples = CaptionDatasetReader.Read(trainData, new CaptionDatasetOptions { ImageRoot = config.ImageRoot, Split = trainData.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? config.Split : null }, BadInputs);
+        var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.Seed);
+        var unpaired = new List<string>();
+        if (lossConfig.UsesUnpaired)
+        {
+            unpaired.AddRange(split.Unpaired);
+            if (config.Unpaired != null) unpaired.AddRange(ImageFiles.FromFolderOrList(config.Unpaired, BadInputs));
+            if (unpaired.Count == 0) throw new ArgumentException($"method {config.Method} needs unpaired images: set label_ratio < 1 or unpaired.");
+        }
+        Run.LogEvent("data_split", new { split.LabelRatio, split.Seed, paired_images = split.Paired.Count, paired_captions = split.Paired.Sum(s => s.Captions.Count), unpaired_images = unpaired.Count, skipped = BadInputs.Items.Select(b => b.ToString()).ToList() });
+
+        KeywordLabeler? keywords = lossConfig.UsesKeywords && config.Keywords != null ? KeywordLabeler.FromFile(config.Keywords) : null;
+        if (lossConfig.UsesKeywords && keywords is null) lossConfig = lossConfig with { KeywordWeight = 0 };
+        Loader = new TrainingDataLoader(split.Paired, unpaired, Tokenizer, Model.Config.Text.ContextLength, Model.Config.Vision.ImageSize, keywords,
+            new LoaderOptions
+            {
+                BatchSize = config.BatchSize, UnpairedBatchSize = config.UnpairedBatchSize, Workers = config.Workers, Seed = config.Seed,
+                CacheImages = config.CacheImages, HorizontalFlip = config.HorizontalFlip,
+            }, BadInputs);
+        TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
+        var keywordTokens = keywords is null ? null : Tokenizer.Tokenize(keywords.Keywords.ToList(), Model.Config.Text.ContextLength);
+        Trainer = new Trainer(Model, new TrainingObjective(lossConfig), config, device, TotalSteps, keywordTokens);
+
+        if (checkpoint != null)
+        {
+            TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer);
+            var state = TrainCheckpoint.ReadState(checkpoint);
+            StartStep = state.Step;
+            _start = state.Next;
+        }
+        Run.SaveConfig(config);
+        AtomicFileText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
+    }
+
+    static void AtomicFileText(string path, string text) => IO.AtomicFile.WriteAllText(path, text);
+
+    LoaderPosition PositionAfter(long step) => new((int)(step / Loader.BatchesPerEpoch), (int)(step % Loader.BatchesPerEpoch));
+
+    /// <summary>Trains to the end and writes the final weights.</summary>
+    public void Train(Action<StepReport>? onStep = null)
+    {
+        var batches = Loader.Batches(_start, TotalSteps - StartStep);
+        Trainer.Run(batches, StartStep, Run, PositionAfter, onStep);
+        if (BadInputs.Count > 0) Run.LogEvent("skipped_inputs", BadInputs.Items.Select(b => b.ToString()).ToList());
+        ClipCheckpoint.Save(Model, FinalWeightsPath);
+    }
+
+    public void Dispose()
+    {
+        Trainer.Dispose();
+        Loader.Dispose();
+        Run.Dispose();
+        Model.Dispose();
+    }
+}
