@@ -34,8 +34,8 @@ public static class LinearProbe
     {
         var features = x.to(float64);
         var targets = tensor(y);
-        var w = zeros(features.shape[1], classes, dtype: float64).requires_grad_(true);
-        var b = zeros(classes, dtype: float64).requires_grad_(true);
+        var w = new TorchSharp.Modules.Parameter(zeros(features.shape[1], classes, dtype: float64));
+        var b = new TorchSharp.Modules.Parameter(zeros(classes, dtype: float64));
         // TorchSharp spells this parameter "tolerange_grad".
         var optimizer = optim.LBFGS(new[] { w, b }, lr: 1, max_iter: iterations, tolerange_grad: 1e-9, tolerance_change: 1e-12);
         optimizer.step(() =>
