@@ -8,7 +8,9 @@ public static class Program
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP.");
-        root.Subcommands.Add(DoctorCommand.Create());
+        foreach (var c in new[] { DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ReportCommand.Create(), SynthCommand.Create(),
+                                  InfoCommand.Create(), DoctorCommand.Create() })
+            root.Subcommands.Add(c);
         return root;
     }
 
@@ -17,7 +19,12 @@ public static class Program
         var parse = BuildRoot().Parse(args);
         try
         {
-            return parse.Invoke();
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            foreach (var inner in e.Flatten().InnerExceptions.Take(5)) Console.Error.WriteLine($"semiclip: {inner.Message}");
+            return 1;
         }
         catch (Exception e)
         {

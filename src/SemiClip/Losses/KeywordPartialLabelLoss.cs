@@ -6,8 +6,11 @@ namespace SemiClip.Losses;
 /// nearest paired caption (argmax of its plan row) as candidates. One candidate: a one-hot target;
 /// several: weights proportional to the detached similarities s·q·kᵢ, divided by their sum (linear, not
 /// softmax, as the reference); none: a zero row. Loss = soft-CE(s·Q·Kᵀ, target) / 2 over all rows.
-/// Where several candidates' similarities sum to zero (the reference would divide by zero) the
-/// candidates share the weight equally.</summary>
+/// One deliberate difference: similarities are clamped at 0 before normalising. The reference starts
+/// from pretrained CLIP, where image–keyword cosines are positive and the clamp changes nothing; from
+/// scratch they can be negative, giving negative "probabilities" and a loss that runs to −∞ (we
+/// measured −10 within 20 steps). Where the clamped similarities sum to zero, the candidates share
+/// the weight equally.</summary>
 public static class KeywordPartialLabelLoss
 {
     public static Tensor Targets(Tensor unpaired, Tensor keywords, Tensor scale, Tensor plan, Tensor keywordLabels)
@@ -16,10 +19,10 @@ public static class KeywordPartialLabelLoss
         using var scope = NewDisposeScope();
         var nearest = plan.argmax(1);                                     // U
         var candidates = keywordLabels.index_select(0, nearest).to(unpaired.dtype);   // U×K
-        var sim = scale.detach() * unpaired.detach().matmul(keywords.detach().t()) * candidates;
+        var sim = (scale.detach() * unpaired.detach().matmul(keywords.detach().t())).clamp_min(0) * candidates;
         var sum = sim.sum(1, keepdim: true);
         var count = candidates.sum(1, keepdim: true);
-        var degenerate = sum.abs() < 1e-12;
+        var degenerate = sum < 1e-12;
         var target = where(degenerate, candidates / count.clamp_min(1), sim / where(degenerate, ones_like(sum), sum));
         return target.MoveToOuterDisposeScope();
     }

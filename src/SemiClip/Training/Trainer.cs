@@ -154,8 +154,8 @@ public sealed class Trainer : IDisposable
         {
             if (step >= TotalSteps) { batch.Dispose(); break; }
             Dictionary<string, double> parts;
-            using (batch) parts = Step(batch, step);
             samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
+            using (batch) parts = Step(batch, step);
             step++;
             double lr = LearningRateSchedule.At(step - 1, _config.Lr, _config.WarmupSteps, TotalSteps);
             double scale = Math.Exp(_model.LogitScaleParameter.to(float32).item<float>());

@@ -253,3 +253,21 @@ public class LossTests
         Assert.Equal(unit.ToDoubles().Values.Sum(), V(unit.Total()), 10);
     }
 }
+
+public class KeywordTargetEdgeTests
+{
+    [Fact]
+    public void NegativeSimilaritiesNeverGiveNegativeTargets()
+    {
+        var plan = tensor(new double[,] { { 1.0 } });
+        var labels = tensor(new double[,] { { 1, 1 } });
+        var keywords = tensor(new double[,] { { 1, 0 }, { -1, 0 } });
+        var q = tensor(new double[,] { { 1, 0 } });
+        var t = KeywordPartialLabelLoss.Targets(q, keywords, tensor(1.0), plan, labels);
+        Assert.Equal(1.0, t[0, 0].item<double>(), 12);
+        Assert.Equal(0.0, t[0, 1].item<double>(), 12);
+        var orthogonal = KeywordPartialLabelLoss.Targets(tensor(new double[,] { { 0, 1 } }), keywords, tensor(1.0), plan, labels);
+        Assert.Equal(0.5, orthogonal[0, 0].item<double>(), 12); // all clamped to 0: candidates share equally
+        Assert.Equal(0.5, orthogonal[0, 1].item<double>(), 12);
+    }
+}

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using SemiClip.Cli.Ui;
+using SemiClip.Data;
+using SemiClip.Evaluation;
+using SemiClip.Model;
+using SemiClip.Runtime;
+
+namespace SemiClip.Cli.Commands;
+
+/// <summary><c>semiclip eval</c>: zero-shot classification, retrieval and a linear probe; writes
+/// report.json and report.md into the run folder (or --out).</summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "run folder or .safetensors weights", Required = true };
+        var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
+        var classification = new Option<string?>("--classification") { Description = "class folder tree, path,label CSV, or txtclasses folder" };
+        var templates = new Option<string>("--templates") { Description = "remote-sensing | imagenet | a file with {} templates", DefaultValueFactory = _ => "remote-sensing" };
+        var classNames = new Option<string?>("--class-names") { Description = "file of 'original: display name' lines" };
+        var captions = new Option<string?>("--captions") { Description = "caption file for retrieval (its 'test' split for Karpathy JSON)" };
+        var imageRoot = new Option<string?>("--image-root") { Description = "image root for caption or txtclasses files" };
+        var probeTrain = new Option<string?>("--probe-train") { Description = "labelled training images for a linear probe" };
+        var probeTest = new Option<string?>("--probe-test") { Description = "labelled test images for a linear probe" };
+        var output = new Option<string?>("--out") { Description = "where report.json/.md go (default: the run folder)" };
+        var skipBad = new Option<bool>("--skip-bad") { Description = "skip and list unreadable images" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256 };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("eval", "Evaluate a model: zero-shot accuracy, retrieval recall, linear probe")
+            { model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain, probeTest, output, skipBad, batch, device, threads };
+        cmd.SetAction(p =>
+        {
+            CommonOptions.ApplyThreads(p.GetValue(threads));
+            var modelPath = p.GetValue(model)!;
+            using var bundle = ModelBundle.Load(modelPath, p.GetValue(vocab));
+            var suite = new EvaluationSuite(bundle, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
+            var bad = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
+            var report = new EvaluationReport { Model = modelPath };
+            if (p.GetValue(classification) is { } cls)
+                report = report with { ZeroShot = suite.ZeroShot(cls, PromptTemplates.Load(p.GetValue(templates)!), bad, p.GetValue(imageRoot), p.GetValue(classNames)) };
+            if (p.GetValue(captions) is { } caps)
+                report = report with { Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot)) };
+            if (p.GetValue(probeTrain) is { } pt && p.GetValue(probeTest) is { } pe)
+                report = report with { LinearProbe = suite.LinearProbe(pt, pe, bad) };
+            if (report.ZeroShot is null && report.Retrieval is null && report.LinearProbe is null)
+                throw new ArgumentException("nothing to evaluate: give --classification, --captions and/or --probe-train with --probe-test.");
+            report = report with { SkippedInputs = bad.Items.Select(b => b.ToString()).ToList() };
+            var folder = p.GetValue(output) ?? (Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
+            ReportWriter.Write(folder, report);
+            Print(report);
+            ConsoleUi.Line($"report: {Path.Combine(folder, "report.md")}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static void Print(EvaluationReport r)
+    {
+        var rows = new List<string[]>();
+        if (r.ZeroShot is { } z) { rows.Add(new[] { "zero-shot top-1", ReportWriter.Pct(z.Top1) }); rows.Add(new[] { "zero-shot top-5", ReportWriter.Pct(z.Top5) }); }
+        if (r.Retrieval is { } t)
+        {
+            rows.Add(new[] { "image→text R@1/5/10", $"{ReportWriter.Pct(t.ImageToTextR1)} / {ReportWriter.Pct(t.ImageToTextR5)} / {ReportWriter.Pct(t.ImageToTextR10)}" });
+            rows.Add(new[] { "text→image R@1/5/10", $"{ReportWriter.Pct(t.TextToImageR1)} / {ReportWriter.Pct(t.TextToImageR5)} / {ReportWriter.Pct(t.TextToImageR10)}" });
+            rows.Add(new[] { "mean recall", ReportWriter.Pct(t.MeanRecall) });
+        }
+        if (r.LinearProbe is { } l) rows.Add(new[] { "linear probe accuracy", ReportWriter.Pct(l.TestAccuracy) });
+        if (r.SkippedInputs.Count > 0) rows.Add(new[] { "skipped inputs", r.SkippedInputs.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        ConsoleUi.Table("evaluation (%)", ["metric", "value"], rows);
+    }
+}

@@ -1,0 +1,48 @@
+using SemiClip.Data;
+using SemiClip.Model;
+using static TorchSharp.torch;
+
+namespace SemiClip.Evaluation;
+
+/// <summary>Runs the evaluations a user asks for on one model and collects them in a report.</summary>
+public sealed class EvaluationSuite(ModelBundle bundle, Device device, int batchSize = 256, int workers = 2)
+{
+    readonly Embedder _embedder = new(bundle.Model, bundle.Tokenizer, device, batchSize, workers);
+
+    public EvaluationReport.ZeroShotSection ZeroShot(string datasetPath, IReadOnlyList<string> templates, BadInputReport report, string? imageRoot = null, string? classNames = null)
+    {
+        var ds = ClassificationDataset.Load(datasetPath, report, imageRoot, classNames);
+        using var scope = NewDisposeScope();
+        var images = _embedder.EncodeImages(ds.Items.Select(i => i.ImagePath).ToList(), report);
+        var prompts = ZeroShotClassifier.Prompts(ds.ClassNames, templates);
+        var classes = ZeroShotClassifier.ClassEmbeddings(_embedder.EncodeTexts(prompts), ds.ClassNames.Count, templates.Count);
+        var m = ZeroShotClassifier.Evaluate(images, classes, ds.Items.Select(i => i.Label).ToList(), ds.ClassNames);
+        var confusion = Enumerable.Range(0, ds.ClassNames.Count).Select(r => Enumerable.Range(0, ds.ClassNames.Count).Select(c => m.Confusion[r, c]).ToArray()).ToArray();
+        return new EvaluationReport.ZeroShotSection(datasetPath, ds.Items.Count, ds.ClassNames.Count, templates.Count, m.Top1, m.Top5,
+            ds.ClassNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => m.PerClassAccuracy[x.i]), confusion);
+    }
+
+    public EvaluationReport.RetrievalSection Retrieval(string captionFile, BadInputReport report, string? imageRoot = null, string? split = "test")
+    {
+        var samples = CaptionDatasetReader.Read(captionFile, new CaptionDatasetOptions { ImageRoot = imageRoot, Split = captionFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? split : null }, report);
+        using var scope = NewDisposeScope();
+        var images = _embedder.EncodeImages(samples.Select(s => s.ImagePath).ToList(), report);
+        var texts = samples.SelectMany(s => s.Captions).ToList();
+        var owner = samples.SelectMany((s, i) => s.Captions.Select(_ => i)).ToList();
+        var r = RetrievalResult.Compute(images, _embedder.EncodeTexts(texts), owner);
+        return new EvaluationReport.RetrievalSection(captionFile, samples.Count, texts.Count, r.ImageToTextR1, r.ImageToTextR5, r.ImageToTextR10,
+            r.TextToImageR1, r.TextToImageR5, r.TextToImageR10, r.MeanRecall);
+    }
+
+    public EvaluationReport.LinearProbeSection LinearProbe(string trainDataset, string testDataset, BadInputReport report)
+    {
+        var train = ClassificationDataset.Load(trainDataset, report);
+        var test = ClassificationDataset.Load(testDataset, report);
+        if (!train.ClassNames.SequenceEqual(test.ClassNames)) throw new InvalidDataException($"{trainDataset} and {testDataset} have different classes.");
+        using var scope = NewDisposeScope();
+        var trainX = _embedder.EncodeImages(train.Items.Select(i => i.ImagePath).ToList(), report);
+        var testX = _embedder.EncodeImages(test.Items.Select(i => i.ImagePath).ToList(), report);
+        var result = Evaluation.LinearProbe.Run(trainX, train.Items.Select(i => (long)i.Label).ToArray(), testX, test.Items.Select(i => (long)i.Label).ToArray(), train.ClassNames.Count);
+        return new EvaluationReport.LinearProbeSection(trainDataset, testDataset, result.TestAccuracy, result.ChosenL2);
+    }
+}
