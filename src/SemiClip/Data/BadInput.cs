@@ -30,6 +30,6 @@ public sealed class BadInputReport(BadInputPolicy policy)
     {
         var bad = new BadInput(location, problem);
         if (Policy == BadInputPolicy.FailFast) throw new BadInputException(bad);
-        lock (_items) _items.Add(bad);
+        lock (_items) if (!_items.Contains(bad)) _items.Add(bad); // an image met again in a later epoch is listed once
     }
 }
