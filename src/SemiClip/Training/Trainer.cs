@@ -88,8 +88,20 @@ public sealed class Trainer : IDisposable
         });
     }
 
-    /// <summary>One optimisation step on a batch; returns the loss parts (unweighted sums of the micro-batches are not used: the full-batch loss is reported).</summary>
+    /// <summary>One optimisation step on a batch; returns the full-batch loss parts.</summary>
     public Dictionary<string, double> Step(TrainBatch batch, long step)
+    {
+        var parts = ComputeGradients(batch, step);
+        if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
+        Optimizer.Update(LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps));
+        Optimizer.ZeroGrad();
+        using (no_grad()) _model.LogitScaleParameter.clamp_(0, MaxLogitScale);
+        return parts;
+    }
+
+    /// <summary>Forward and backward over the batch (in micro-batches when accumulating), leaving the
+    /// gradients in the parameters; returns the full-batch loss parts.</summary>
+    public Dictionary<string, double> ComputeGradients(TrainBatch batch, long step)
     {
         using var scope = NewDisposeScope();
         _model.train();
@@ -127,11 +139,6 @@ public sealed class Trainer : IDisposable
                 output.Total().backward();
             }
         }
-
-        if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
-        Optimizer.Update(LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps));
-        Optimizer.ZeroGrad();
-        using (no_grad()) _model.LogitScaleParameter.clamp_(0, MaxLogitScale);
         return parts;
     }
 

@@ -1,0 +1,34 @@
+using System.Diagnostics;
+
+namespace SemiClip.Tests.Support;
+
+/// <summary>Starts the real <c>semiclip</c> CLI (SemiClip.Cli.dll beside the tests) as a child process.</summary>
+public static class CliProcess
+{
+    public static Process Start(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "SemiClip.Cli.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["CI"] = "1"; // plain output
+        var p = Process.Start(psi)!;
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    public static (int ExitCode, string Output) Run(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "SemiClip.Cli.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["CI"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException("semiclip " + string.Join(' ', args)); }
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+}

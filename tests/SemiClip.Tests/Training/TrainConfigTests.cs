@@ -1,0 +1,37 @@
+using SemiClip.Losses;
+using SemiClip.Tests.Support;
+using SemiClip.Training;
+
+namespace SemiClip.Tests.Training;
+
+public class TrainConfigTests
+{
+    [Fact]
+    public void YamlJsonAndOverridesResolveTheSameWay()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("c.yaml"), "method: sclip\nbatch_size: 48\nlr: 0.001\nloss:\n  caption_weight: 0.5\n  pseudo_label: hard_nearest\n");
+        File.WriteAllText(dir.File("c.json"), "{\"method\": \"sclip\", \"batch_size\": 48, \"lr\": 0.001, \"loss\": {\"caption_weight\": 0.5, \"pseudo_label\": \"hard_nearest\"}}");
+        var y = TrainConfig.Load(dir.File("c.yaml"));
+        var j = TrainConfig.Load(dir.File("c.json"));
+        Assert.Equal(j.ToJson(), y.ToJson());
+        Assert.Equal(48, y.BatchSize);
+        Assert.Equal(PseudoLabelKind.HardNearest, y.Loss.PseudoLabel);
+        var o = TrainConfig.Load(dir.File("c.yaml"), new[] { "batch_size=16", "loss.caption_weight=2", "run_name=x" });
+        Assert.Equal(16, o.BatchSize);
+        Assert.Equal(2.0, o.Loss.CaptionWeight);
+        Assert.Equal("x", o.RunName);
+        Assert.Equal(TrainingMethod.SClip, o.ToLossConfig().Method);
+    }
+
+    [Fact]
+    public void UnknownFieldsAndBadFilesAreNamed()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("bad.json"), "{\"batch_sise\": 3}");
+        Assert.Contains("batch_sise", Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("bad.json"))).Message);
+        File.WriteAllText(dir.File("broken.yaml"), "method: [unclosed\n");
+        Assert.Contains("broken.yaml", Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("broken.yaml"))).Message);
+        Assert.Contains("not key=value", Assert.Throws<ArgumentException>(() => TrainConfig.Load(null, new[] { "oops" })).Message);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using SemiClip.Data;
+using SemiClip.Losses;
+using SemiClip.Model;
+using SemiClip.Tests.Support;
+using SemiClip.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SemiClip.Tests.Training;
+
+public class TrainerTests
+{
+    static TrainBatch RandomBatch(int b, int u, int seed, int vocab = 100)
+    {
+        var g = new Generator((ulong)seed);
+        var tokens = randint(1, vocab - 2, new long[] { b, 24 }, generator: g);
+        tokens[.., 5] = vocab - 1; // end-of-text, highest id
+        tokens[.., 6..] = 0;
+        return new TrainBatch
+        {
+            Position = new LoaderPosition(0, 0), Images = randn(new long[] { b, 3, 16, 16 }, generator: g), Tokens = tokens,
+            Unpaired = u > 0 ? randn(new long[] { u, 3, 16, 16 }, generator: g) : null,
+        };
+    }
+
+    static ClipModel NewModel(int seed) { manual_seed(seed); return new ClipModel(TinySetup.Model(100)); }
+
+    [Fact]
+    public void AdamWMatchesTorchSharpsAdamW()
+    {
+        manual_seed(1);
+        var init = randn(4, 3);
+        var mine = new TorchSharp.Modules.Parameter(init.clone());
+        var theirs = new TorchSharp.Modules.Parameter(init.clone());
+        var ours = new AdamW(new[] { ("w", mine) }) { Beta1 = 0.9, Beta2 = 0.98, Eps = 1e-6, WeightDecay = 0.2 };
+        var reference = optim.AdamW(new[] { theirs }, lr: 0.01, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: 0.2);
+        for (int step = 0; step < 5; step++)
+        {
+            foreach (var p in new[] { mine, theirs }) { p.grad?.zero_(); (p * p * (step + 1)).sum().backward(); }
+            ours.Update(0.01);
+            reference.step();
+        }
+        Assert.True(mine.allclose(theirs, 1e-6, 1e-7));
+    }
+
+    [Fact]
+    public void WeightDecaySkipsVectorsAndLogitScaleButDecaysEmbeddings()
+    {
+        using var model = NewModel(2);
+        using var opt = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)));
+        var decayed = opt.DecayedNames.ToHashSet();
+        Assert.Contains("token_embedding.weight", decayed);
+        Assert.Contains("positional_embedding", decayed);
+        Assert.Contains("visual.proj", decayed);
+        Assert.Contains("transformer.resblocks.0.attn.in_proj_weight", decayed);
+        Assert.DoesNotContain("logit_scale", decayed);
+        Assert.DoesNotContain("visual.class_embedding", decayed);
+        Assert.DoesNotContain("ln_final.weight", decayed);
+        Assert.DoesNotContain("transformer.resblocks.0.mlp.c_fc.bias", decayed);
+    }
+
+    [Fact]
+    public void ScheduleWarmsUpLinearlyThenFollowsACosine()
+    {
+        Assert.Equal(0.1, LearningRateSchedule.At(0, 1.0, 10, 110), 12);
+        Assert.Equal(1.0, LearningRateSchedule.At(9, 1.0, 10, 110), 12);
+        Assert.Equal(1.0, LearningRateSchedule.At(10, 1.0, 10, 110), 12);
+        Assert.Equal(0.5, LearningRateSchedule.At(60, 1.0, 10, 110), 12);
+        Assert.Equal(0.0, LearningRateSchedule.At(110, 1.0, 10, 110), 12);
+    }
+
+    static Dictionary<string, Tensor> Weights(ClipModel m) => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+
+    [Theory]
+    [InlineData("clip")]
+    [InlineData("sclip")]
+    public void AccumulationKeepsNegativesAcrossMicroBatchesAndMatchesOneBigStep(string method)
+    {
+        var config = TrainConfig.Load(null) with { Method = method, AccumSteps = 1, WarmupSteps = 1, Lr = 1e-3, GradClipNorm = 0 };
+        var loss = new TrainingObjective(config.ToLossConfig() with { KeywordWeight = 0 });
+        using var a = NewModel(3);
+        using var b = NewModel(3);
+        using var ta = new Trainer(a, loss, config, CPU, 10);
+        using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10);
+        var pa = ta.ComputeGradients(RandomBatch(8, 8, 1), 0);
+        var pb = tb.ComputeGradients(RandomBatch(8, 8, 1), 0);
+        Assert.Equal(pa.Values.Sum(), pb.Values.Sum(), 5);
+        var ga = a.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!);
+        var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!);
+        foreach (var (k, g) in ga) Assert.True(g.allclose(gb[k], 1e-4, 1e-6), $"{k}: max diff {(g - gb[k]).abs().max().item<float>()}");
+        Assert.True(ga["visual.proj"].abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void NonFiniteLossStopsWithStepAndParts()
+    {
+        var config = TrainConfig.Load(null) with { Method = "clip" };
+        using var model = NewModel(4);
+        using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
+        var batch = RandomBatch(4, 0, 2);
+        batch.Images[0, 0, 0, 0] = float.NaN;
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Step(batch, 7));
+        Assert.Contains("step 7", e.Message);
+        Assert.Contains("contrastive=NaN", e.Message);
+        Assert.Contains("no checkpoint", e.Message);
+    }
+
+    [Fact]
+    public void Bf16TrainingKeepsFloat32MasterWeights()
+    {
+        var config = TrainConfig.Load(null) with { Method = "softclip", Precision = "bf16", WarmupSteps = 1 };
+        using var model = NewModel(5);
+        using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
+        var parts = trainer.Step(RandomBatch(4, 0, 3), 0);
+        Assert.True(parts.Values.All(double.IsFinite));
+        Assert.Equal(ScalarType.BFloat16, model.LogitScaleParameter.dtype);
+        Assert.Contains(trainer.Optimizer.StateTensors(), kv => kv.Key.StartsWith("optim.master.") && kv.Value.dtype == ScalarType.Float32);
+    }
+
+    [Fact]
+    public void NativeMemoryStaysFlatOverAThousandSteps()
+    {
+        var config = TrainConfig.Load(null) with { Method = "sclip", WarmupSteps = 1, Lr = 1e-4 };
+        using var model = NewModel(6);
+        using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig() with { KeywordWeight = 0 }), config, CPU, 2000);
+        var batch = RandomBatch(8, 8, 4);
+        long Rss() { GC.Collect(); GC.WaitForPendingFinalizers(); var p = Process.GetCurrentProcess(); p.Refresh(); return p.WorkingSet64; }
+        for (int s = 0; s < 200; s++) trainer.Step(batch, s);
+        long before = Rss();
+        for (int s = 200; s < 1000; s++) trainer.Step(batch, s);
+        long growth = Rss() - before;
+        Assert.True(growth < 40L << 20, $"resident memory grew by {growth >> 20} MiB over 800 steps");
+    }
+}
