@@ -91,6 +91,7 @@ public sealed class Trainer : IDisposable
     /// <summary>One optimisation step on a batch; returns the full-batch loss parts.</summary>
     public Dictionary<string, double> Step(TrainBatch batch, long step)
     {
+        using var scope = NewDisposeScope(); // also catches the gradient handles clipping and zeroing create
         var parts = ComputeGradients(batch, step);
         if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
         Optimizer.Update(LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps));
@@ -165,7 +166,8 @@ public sealed class Trainer : IDisposable
             using (batch) parts = Step(batch, step);
             step++;
             double lr = LearningRateSchedule.At(step - 1, _config.Lr, _config.WarmupSteps, TotalSteps);
-            double scale = Math.Exp(_model.LogitScaleParameter.to(float32).item<float>());
+            double scale;
+            using (NewDisposeScope()) scale = Math.Exp(_model.LogitScaleParameter.to(float32).item<float>());
             var report = new StepReport(step, TotalSteps, parts, lr, scale, samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
             onStep?.Invoke(report);
             if (run != null && (step % Math.Max(1, _config.LogEvery) == 0 || step == TotalSteps))
