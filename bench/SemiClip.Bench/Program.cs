@@ -1,1 +1,14 @@
-System.Console.WriteLine("bench");
+using SemiClip.Bench;
+
+return args.FirstOrDefault() switch
+{
+    "speed" => SpeedBenchmark.Run(args.Skip(1).ToArray()),
+    "accuracy" => AccuracyBenchmark.Run(args.Skip(1).ToArray()),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.WriteLine("usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] [--out bench/results]");
+    return 2;
+}

@@ -8,8 +8,9 @@ public static class Program
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP.");
-        foreach (var c in new[] { DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ReportCommand.Create(), SynthCommand.Create(),
-                                  InfoCommand.Create(), DoctorCommand.Create() })
+        foreach (var c in new[] { DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ReportCommand.Create(), EmbedCommand.CreateEmbed(),
+                                  EmbedCommand.CreateSearch(), DataCommand.Create(), KeywordsCommand.Create(), SynthCommand.Create(), InfoCommand.Create(),
+                                  DoctorCommand.Create() })
             root.Subcommands.Add(c);
         return root;
     }

@@ -91,7 +91,7 @@ public sealed class DomainAdaptationExperiment
     }
 
     /// <summary>Adapts the pretrained model to the aerial domain with one method and evaluates it.</summary>
-    public Outcome Adapt(string name, string method, double labelRatio, double noiseFraction = 0, Action<StepReport>? onStep = null)
+    public Outcome Adapt(string name, string method, double labelRatio, double noiseFraction = 0, Action<StepReport>? onStep = null, IReadOnlyList<string>? lossOverrides = null)
     {
         var pretrained = Pretrain();
         var trainFile = Path.Combine(AerialDir, "train.jsonl");
@@ -104,6 +104,8 @@ public sealed class DomainAdaptationExperiment
             TrainData = trainFile, Pretrained = pretrained, Method = method, LabelRatio = labelRatio, BatchSize = batch,
             Keywords = Path.Combine(AerialDir, "keywords.txt"), Steps = steps,
         };
+        if (lossOverrides is { Count: > 0 })
+            cfg = cfg with { Loss = TrainConfig.Load(null, lossOverrides.Select(o => "loss." + o)).Loss };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         double samplesPerSecond = 0;
         using (var session = new TrainingSession(cfg, resume: false))

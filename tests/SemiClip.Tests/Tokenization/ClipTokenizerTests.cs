@@ -103,3 +103,34 @@ public class ClipTokenizerTests
         Assert.Contains("bad.txt:3", e.Message);
     }
 }
+
+public class HuggingFaceTokenizerFilesTests
+{
+    [Fact]
+    public void VocabJsonAndMergesTxtGiveTheSameIdsAndAMismatchIsNamed()
+    {
+        using var dir = new TempDir();
+        var merges = BpeTrainer.Train(new[] { "a river and a forest", "a river near the forest" }, 20, 1);
+        BpeTrainer.Save(dir.File("merges.txt"), merges);
+        var tok = ClipTokenizer.FromMergesFile(dir.File("merges.txt"));
+        var vocab = Enumerable.Range(0, tok.VocabSize).ToDictionary(i => TokenString(tok, i), i => i);
+        File.WriteAllText(dir.File("vocab.json"), System.Text.Json.JsonSerializer.Serialize(vocab));
+        var hf = ClipTokenizer.Load(dir.File("vocab.json"));
+        Assert.Equal(tok.Encode("a river"), hf.Encode("a river"));
+        vocab[TokenString(tok, 5)] = 6;
+        File.WriteAllText(dir.File("vocab.json"), System.Text.Json.JsonSerializer.Serialize(vocab));
+        Assert.Contains("vocab.json", Assert.Throws<InvalidDataException>(() => ClipTokenizer.Load(dir.File("vocab.json"))).Message);
+    }
+
+    // The vocabulary string of an id, rebuilt as HF's vocab.json stores it.
+    static string TokenString(ClipTokenizer tok, int id)
+    {
+        if (id == tok.StartOfTextId) return ClipTokenizer.StartOfText;
+        if (id == tok.EndOfTextId) return ClipTokenizer.EndOfText;
+        var ordered = ByteUnicodeMap.Ordered;
+        if (id < 256) return ordered[id].Char.ToString();
+        if (id < 512) return ordered[id - 256].Char + "</w>";
+        var m = tok.Merges[id - 512];
+        return m.Left + m.Right;
+    }
+}

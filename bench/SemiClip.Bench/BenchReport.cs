@@ -1,0 +1,35 @@
+using System.Text.Json;
+
+namespace SemiClip.Bench;
+
+/// <summary>Writes a benchmark's JSON report and Markdown table.</summary>
+public static class BenchReport
+{
+    public static string ResultsDir(string[] args)
+    {
+        int i = Array.IndexOf(args, "--out");
+        var dir = i >= 0 && i + 1 < args.Length ? args[i + 1] : Path.Combine(FindRepoRoot(), "bench", "results");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static string Option(string[] args, string name, string fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+
+    static string FindRepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "SemiClip.sln"))) d = d.Parent;
+        return d?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    public static void Write(string dir, string name, object report, string markdown)
+    {
+        File.WriteAllText(Path.Combine(dir, name + ".json"), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        File.WriteAllText(Path.Combine(dir, name + ".md"), markdown);
+        Console.WriteLine($"wrote {Path.Combine(dir, name)}.json and .md");
+    }
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using SemiClip.Data;
+using SemiClip.Evaluation;
+using SemiClip.Losses;
+using SemiClip.Model;
+using SemiClip.Runtime;
+using SemiClip.Synthetic;
+using SemiClip.Tokenization;
+using SemiClip.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SemiClip.Bench;
+
+/// <summary>Training samples/s and model-FLOPs utilisation per method against a matmul peak measured in
+/// the same process, the S-CLIP/CLIP step-time ratio, AdamW's share of a step, loader throughput
+/// against training throughput, evaluation throughput on 10,000 images, brute-force search latency
+/// at 100k embeddings, and peak memory.</summary>
+public static class SpeedBenchmark
+{
+    const int Batch = 64, Keywords = 28, Vocab = 794;
+    static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static int Run(string[] args)
+    {
+        var device = DeviceSelector.Parse(BenchReport.Option(args, "--device", "cpu"));
+        var outDir = BenchReport.ResultsDir(args);
+        var work = Path.Combine(Path.GetTempPath(), "semiclip-bench");
+        Directory.CreateDirectory(work);
+        var md = new StringBuilder($"# Speed benchmark ({device.type}, {get_num_threads()} threads, {DateTime.UtcNow:yyyy-MM-dd})\n\n");
+
+        // The peak is the best of several measurements (start and end of the run): one reading on a shared
+        // 2-core machine can come out at half the true rate, which would inflate MFU past 100%.
+        int n = device.type == TorchSharp.DeviceType.CUDA ? 4096 : 1536;
+        double peak = Enumerable.Range(0, 3).Max(_ => NativeRuntimeInfo.MeasureMatmulGflops(device, n, 10));
+        Console.WriteLine($"matmul peak {peak:F1} GFLOP/s");
+
+        var config = ClipConfig.Load("tiny-vit") with { Text = ClipConfig.Load("tiny-vit").Text with { VocabSize = Vocab } };
+        var methods = new List<object>();
+        md.Append("## Training step, tiny-vit (ViT 4×192, 64 px; text 4×192, context 32), batch 64 (+64 unpaired, 28 keywords for S-CLIP)\n\n");
+        md.Append("| method | step ms | paired samples/s | images+texts/s | GFLOP/step | achieved GFLOP/s | MFU | step / CLIP step |\n|---|---|---|---|---|---|---|---|\n");
+        double clipStep = 0;
+        foreach (var method in new[] { "clip", "sclip", "softclip", "sclip+softclip" })
+        {
+            var (stepMs, adamMs) = TimeSteps(config, method, device);
+            if (method == "clip") clipStep = stepMs;
+            bool unpaired = method.Contains("sclip", StringComparison.Ordinal) && method != "softclip";
+            double flops = ModelFlops.TrainingStep(config, Batch, unpaired ? Batch : 0, unpaired ? Keywords : 0);
+            double achieved = flops / (stepMs / 1000) / 1e9;
+            var row = new { method, step_ms = stepMs, paired_per_s = Batch / (stepMs / 1000), gflop_per_step = flops / 1e9, achieved_gflops = achieved, mfu = achieved / peak, ratio_to_clip = stepMs / clipStep, adamw_ms = adamMs };
+            methods.Add(row);
+            md.Append($"| {method} | {stepMs:F0} | {row.paired_per_s:F1} | {(Batch + (unpaired ? Batch + Keywords : 0) + Batch) / (stepMs / 1000):F0} | {flops / 1e9:F1} | {achieved:F1} | {100 * achieved / peak:F0}% | {stepMs / clipStep:F2} |\n");
+            Console.WriteLine($"{method}: {stepMs:F0} ms/step, AdamW {adamMs:F1} ms");
+        }
+        var adamRow = (dynamic)methods[0];
+        md.Append($"\nAdamW update alone (our per-parameter loop, CLIP): {adamRow.adamw_ms:F1} ms of a {adamRow.step_ms:F0} ms step.\n\n");
+
+        // Loader: decode + augment + collate, no model.
+        md.Append("## Loader (decode + augment + collate), images/s\n\n| images on disk | output | workers | cache | images/s | ÷ CLIP training pairs/s |\n|---|---|---|---|---|---|\n");
+        var loaderRows = new List<object>();
+        double trainPairsPerS = Batch / (clipStep / 1000);
+        foreach (var (source, output) in new[] { (256, 224), (64, 64) })
+        {
+            var dir = Path.Combine(work, $"loader-{source}");
+            if (!File.Exists(Path.Combine(dir, "train.jsonl")))
+                SyntheticDataset.Generate(dir, new SyntheticDataset.Options { TrainPerClass = 26, TestPerClass = 0, ImageSize = source, Seed = 9 });
+            var samples = CaptionDatasetReader.Read(Path.Combine(dir, "train.jsonl"), new CaptionDatasetOptions(), new BadInputReport(BadInputPolicy.FailFast));
+            foreach (var workers in new[] { 1, 2 })
+                foreach (var cache in new[] { false, true })
+                {
+                    if (cache && source == 256) continue;
+                    using var loader = new TrainingDataLoader(samples, Array.Empty<string>(), ClipTokenizer.OpenAi(), 32, output, null,
+                        new LoaderOptions { BatchSize = 32, Workers = workers, CacheImages = cache }, new BadInputReport(BadInputPolicy.FailFast));
+                    loader.BuildHost(0);
+                    var sw = Stopwatch.StartNew();
+                    int steps = source == 256 ? 4 : 16;
+                    for (int s = 1; s <= steps; s++) loader.BuildHost(s);
+                    double perS = steps * 32 / sw.Elapsed.TotalSeconds;
+                    loaderRows.Add(new { source_px = source, output_px = output, workers, cache, images_per_s = perS, ratio_to_training = perS / trainPairsPerS });
+                    md.Append($"| {source} px PNG | {output} px | {workers} | {(cache ? "yes" : "no")} | {perS:F0} | {perS / trainPairsPerS:F1} |\n");
+                    Console.WriteLine($"loader {source}->{output} workers {workers} cache {cache}: {perS:F0} images/s");
+                }
+        }
+        md.Append($"\nCLIP training consumes {trainPairsPerS:F0} pairs/s (tiny config); the loader goal is ≥ 2× that with 2 workers at 64 px.\n\n");
+
+        // Evaluation throughput on 10,000 real image files.
+        var evalDir = Path.Combine(work, "eval10k");
+        if (!File.Exists(Path.Combine(evalDir, "train.jsonl")))
+            SyntheticDataset.Generate(evalDir, new SyntheticDataset.Options { TrainPerClass = 1000, TestPerClass = 0, ImageSize = 64, Seed = 4 });
+        var files = Directory.GetFiles(Path.Combine(evalDir, "train"), "*.png", SearchOption.AllDirectories);
+        manual_seed(0);
+        using var model = new ClipModel(config);
+        model.to(device);
+        var embedder = new Embedder(model, ClipTokenizer.OpenAi(), device, 256, 2);
+        var clock = Stopwatch.StartNew();
+        using (var features = embedder.EncodeImages(files)) { }
+        double evalSeconds = clock.Elapsed.TotalSeconds;
+        md.Append($"## Evaluation\n\nEncoding {files.Length:N0} PNG files (64 px, decode + eval transform + tiny-vit forward, batch 256): **{evalSeconds:F1} s** ({files.Length / evalSeconds:F0} images/s); goal < 60 s.\n\n");
+        Console.WriteLine($"eval {files.Length} images in {evalSeconds:F1}s");
+
+        // Brute-force search at 100k embeddings.
+        var index = nn.functional.normalize(randn(100_000, 512, device: device), dim: -1);
+        var query1 = nn.functional.normalize(randn(1, 512, device: device), dim: -1);
+        var query100 = nn.functional.normalize(randn(100, 512, device: device), dim: -1);
+        double TimeTopK(Tensor q, int reps)
+        {
+            using (NewDisposeScope()) _ = index.matmul(q.t()).topk(10, 0);
+            var sw = Stopwatch.StartNew();
+            for (int r = 0; r < reps; r++) { using var scope = NewDisposeScope(); var (v, i) = index.matmul(q.t()).topk(10, 0); _ = i.cpu(); }
+            return sw.Elapsed.TotalMilliseconds / reps;
+        }
+        double one = TimeTopK(query1, 20), hundred = TimeTopK(query100, 5);
+        md.Append($"## Brute-force search, 100,000 × 512 embeddings (fp32, {100_000L * 512 * 4 / (1 << 20)} MiB)\n\n| queries | latency |\n|---|---|\n| 1 | {one:F1} ms |\n| 100 (batched) | {hundred:F1} ms ({hundred / 100:F2} ms/query) |\n\n");
+        md.Append("A vector index pays off once a single query costs more than an interactive budget (~50 ms here at roughly 1–2 M embeddings of 512 floats) or the index no longer fits in memory.\n\n");
+        Console.WriteLine($"search 1 query {one:F1} ms, 100 queries {hundred:F1} ms");
+
+        double peakAtEnd = NativeRuntimeInfo.MeasureMatmulGflops(device, n, 10);
+        md.Insert(md.ToString().IndexOf("## Training step", StringComparison.Ordinal),
+            $"fp32 matmul peak measured in this process ({n}³, best of 30 at the start, {peakAtEnd:F1} at the end): **{peak:F1} GFLOP/s**; MFU below uses it.\n\n");
+        long peakMb = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
+        md.Append($"Peak resident memory of the benchmark process: {peakMb} MiB.\n");
+        BenchReport.Write(outDir, $"speed-{device.type.ToString().ToLowerInvariant()}", new
+        {
+            device = device.ToString(), threads = get_num_threads(), matmul_peak_gflops = peak, methods, loader = loaderRows,
+            eval = new { images = files.Length, seconds = evalSeconds }, search = new { embeddings = 100_000, dim = 512, single_query_ms = one, batch100_ms = hundred },
+            peak_memory_mib = peakMb,
+        }, md.ToString());
+        return 0;
+    }
+
+    static (double StepMs, double AdamMs) TimeSteps(ClipConfig config, string method, Device device)
+    {
+        manual_seed(0);
+        using var model = new ClipModel(config);
+        var train = TrainConfig.Load(null) with { Method = method, WarmupSteps = 1, Lr = 1e-4 };
+        var loss = new TrainingObjective(train.ToLossConfig());
+        var keywordTokens = randint(1, Vocab - 2, new long[] { Keywords, 32 });
+        keywordTokens[.., 3] = Vocab - 1; keywordTokens[.., 4..] = 0;
+        using var trainer = new Trainer(model, loss, train, device, 1000, keywordTokens);
+        bool unpaired = loss.Config.UsesUnpaired;
+        TrainBatch Batch()
+        {
+            var tokens = randint(1, Vocab - 2, new long[] { SpeedBenchmark.Batch, 32 });
+            tokens[.., 12] = Vocab - 1; tokens[.., 13..] = 0;
+            return new TrainBatch
+            {
+                Position = new LoaderPosition(0, 0), Images = randn(SpeedBenchmark.Batch, 3, 64, 64), Tokens = tokens,
+                Unpaired = unpaired ? randn(SpeedBenchmark.Batch, 3, 64, 64) : null,
+                KeywordLabels = unpaired ? (rand(SpeedBenchmark.Batch, Keywords) < 0.1).to(float32) : null,
+            };
+        }
+        using var batch = Batch();
+        for (int s = 0; s < 3; s++) trainer.Step(batch, s);
+        if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+        var sw = Stopwatch.StartNew();
+        const int steps = 12;
+        for (int s = 0; s < steps; s++) trainer.Step(batch, 3 + s);
+        if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+        double stepMs = sw.Elapsed.TotalMilliseconds / steps;
+
+        trainer.ComputeGradients(batch, 0);
+        var adam = Stopwatch.StartNew();
+        for (int s = 0; s < 20; s++) trainer.Optimizer.Update(1e-6);
+        if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+        return (stepMs, adam.Elapsed.TotalMilliseconds / 20);
+    }
+}

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using SemiClip.Cli.Ui;
+using SemiClip.Data;
+using SemiClip.Evaluation;
+using SemiClip.IO;
+using SemiClip.Model;
+using SemiClip.Runtime;
+using static TorchSharp.torch;
+
+namespace SemiClip.Cli.Commands;
+
+/// <summary><c>semiclip embed</c> writes normalised embeddings (safetensors + a JSONL of ids);
+/// <c>semiclip search</c> ranks an index against a text query by brute-force matrix product.</summary>
+public static class EmbedCommand
+{
+    public static Command CreateEmbed()
+    {
+        var model = new Option<string>("--model") { Required = true, Description = "run folder or weights" };
+        var vocab = new Option<string?>("--vocab");
+        var images = new Option<string?>("--images") { Description = "image folder (recursive) or list file" };
+        var texts = new Option<string?>("--texts") { Description = "text file, one text per line" };
+        var output = new Option<string>("--out") { Required = true, Description = "index path (.safetensors); ids go to the same name .jsonl" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256 };
+        var skipBad = new Option<bool>("--skip-bad");
+        var device = CommonOptions.Device();
+        var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images, texts, output, batch, skipBad, device };
+        cmd.SetAction(p =>
+        {
+            using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
+            var embedder = new Embedder(bundle.Model, bundle.Tokenizer, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
+            var report = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
+            List<string> ids; Tensor features; string kind;
+            if (p.GetValue(images) is { } folder)
+            {
+                ids = ImageFiles.FromFolderOrList(folder, report);
+                features = ConsoleUi.Progress("embedding images", ids.Count, update => embedder.EncodeImages(ids, report, done => update(done, "")));
+                kind = "image";
+            }
+            else if (p.GetValue(texts) is { } file)
+            {
+                ids = File.ReadAllLines(file).Where(l => l.Trim().Length > 0).ToList();
+                features = embedder.EncodeTexts(ids);
+                kind = "text";
+            }
+            else throw new ArgumentException("give --images or --texts.");
+            var path = p.GetValue(output)!;
+            SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["embeddings"] = features }, new Dictionary<string, string> { ["semiclip.kind"] = kind, ["semiclip.model"] = p.GetValue(model)! });
+            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".jsonl"), string.Concat(ids.Select((id, i) => JsonSerializer.Serialize(new { index = i, id, kind }) + "\n")));
+            ConsoleUi.Line($"wrote {ids.Count} {kind} embeddings of size {features.shape[1]} to {path}{(report.Count > 0 ? $" ({report.Count} skipped)" : "")}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static Command CreateSearch()
+    {
+        var query = new Argument<string>("query") { Description = "text to search for" };
+        var index = new Option<string>("--index") { Required = true, Description = "a safetensors index from semiclip embed --images" };
+        var model = new Option<string>("--model") { Required = true };
+        var vocab = new Option<string?>("--vocab");
+        var top = new Option<int>("--top") { DefaultValueFactory = _ => 10 };
+        var device = CommonOptions.Device();
+        var cmd = new Command("search", "Find the images closest to a text query") { query, index, model, vocab, top, device };
+        cmd.SetAction(p =>
+        {
+            using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
+            var dev = DeviceSelector.Parse(p.GetValue(device)!);
+            using var reader = new SafeTensorsReader(p.GetValue(index)!);
+            using var embeddings = reader.Read("embeddings").to(dev);
+            var ids = File.ReadAllLines(Path.ChangeExtension(p.GetValue(index)!, ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!).ToList();
+            using var q = new Embedder(bundle.Model, bundle.Tokenizer, dev).EncodeTexts(new[] { p.GetValue(query)! }).to(dev);
+            var (scores, indices) = IndexSearch.TopK(embeddings, q, p.GetValue(top));
+            var inv = CultureInfo.InvariantCulture;
+            ConsoleUi.Table($"top {scores.Length} for \"{p.GetValue(query)}\"", ["rank", "score", "id"],
+                scores.Select((s, i) => new[] { (i + 1).ToString(inv), s.ToString("F4", inv), ids[(int)indices[i]] }));
+            return 0;
+        });
+        return cmd;
+    }
+}

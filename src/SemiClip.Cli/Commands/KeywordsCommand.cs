@@ -1,0 +1,34 @@
+using System.CommandLine;
+using System.Globalization;
+using SemiClip.Cli.Ui;
+using SemiClip.Data;
+
+namespace SemiClip.Cli.Commands;
+
+/// <summary><c>semiclip keywords extract</c>: YAKE top-N keywords from a caption file, for S-CLIP's keyword loss.</summary>
+public static class KeywordsCommand
+{
+    public static Command Create()
+    {
+        var data = new Argument<string>("captions") { Description = "caption file (CSV/TSV, JSONL, Karpathy JSON)" };
+        var top = new Option<int>("--top") { DefaultValueFactory = _ => 100 };
+        var ngram = new Option<int>("--max-ngram") { DefaultValueFactory = _ => 2 };
+        var output = new Option<string?>("--out") { Description = "write one keyword per line to this file" };
+        var imageRoot = new Option<string?>("--image-root");
+        var extract = new Command("extract", "Extract keywords with YAKE from a caption corpus") { data, top, ngram, output, imageRoot };
+        extract.SetAction(p =>
+        {
+            var samples = CaptionDatasetReader.Read(p.GetValue(data)!, new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), CheckImagesExist = false }, new BadInputReport(BadInputPolicy.Skip));
+            var keywords = YakeKeywordExtractor.Extract(samples.SelectMany(s => s.Captions), p.GetValue(top), p.GetValue(ngram));
+            if (p.GetValue(output) is { } path)
+            {
+                IO.AtomicFile.WriteAllText(path, string.Join('\n', keywords.Select(k => k.Keyword)) + "\n");
+                ConsoleUi.Line($"wrote {keywords.Count} keywords to {path}");
+            }
+            ConsoleUi.Table("YAKE keywords (lower score = more relevant)", ["keyword", "score"],
+                keywords.Take(30).Select(k => new[] { k.Keyword, k.Score.ToString("G4", CultureInfo.InvariantCulture) }));
+            return 0;
+        });
+        return new Command("keywords", "Keyword lists for S-CLIP") { extract };
+    }
+}

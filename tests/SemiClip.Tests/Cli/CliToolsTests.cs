@@ -1,0 +1,35 @@
+using SemiClip.Tests.Support;
+
+namespace SemiClip.Tests.Cli;
+
+public class CliToolsTests
+{
+    [Fact]
+    public void EmbedSearchInspectAndKeywordsRunOnFilesTheTestWrites()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        var (code, output) = CliProcess.Run(new[] { "train", "--run-name", "m", "--method", "clip", "--device", "cpu" }.Concat(common.Concat(new[] { "steps=3" }).SelectMany(o => new[] { "--set", o })).ToArray());
+        Assert.True(code == 0, output);
+
+        (code, output) = CliProcess.Run("embed", "--model", dir.File("runs/m"), "--images", dir.File("data/test"), "--out", dir.File("index.safetensors"), "--device", "cpu");
+        Assert.True(code == 0, output);
+        Assert.Equal(20, File.ReadAllLines(dir.File("index.jsonl")).Length);
+        (code, output) = CliProcess.Run("search", "a parking lot", "--index", dir.File("index.safetensors"), "--model", dir.File("runs/m"), "--top", "3", "--device", "cpu");
+        Assert.True(code == 0, output);
+        Assert.Contains(".png", output);
+        Assert.Equal(3, output.Split('\n').Count(l => l.Contains(".png")));
+
+        (code, output) = CliProcess.Run("data", "inspect", dir.File("data/train.jsonl"), "--label-ratio", "0.25", "--vocab", dir.File("merges.txt"));
+        Assert.True(code == 0, output);
+        Assert.Contains("paired / unpaired at label ratio 0.25", output);
+        Assert.Contains("10 / 30", output);
+        (code, output) = CliProcess.Run("data", "inspect", dir.File("data/test"));
+        Assert.True(code == 0, output);
+        Assert.Contains("classes", output);
+
+        (code, output) = CliProcess.Run("keywords", "extract", dir.File("data/train.jsonl"), "--top", "12", "--out", dir.File("kw.txt"));
+        Assert.True(code == 0, output);
+        Assert.Equal(12, File.ReadAllLines(dir.File("kw.txt")).Length);
+    }
+}
