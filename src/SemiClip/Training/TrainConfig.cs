@@ -52,6 +52,12 @@ public sealed record TrainConfig
     public string Precision { get; init; } = "fp32";
     public int Seed { get; init; } = 0;
 
+    // Evaluation during training (0 = off): zero-shot on a class dataset and/or retrieval on a caption file.
+    public int EvalEveryEpochs { get; init; }
+    public string? EvalClassification { get; init; }
+    public string? EvalCaptions { get; init; }
+    public string EvalTemplates { get; init; } = "remote-sensing";
+
     // Bookkeeping
     public long CheckpointEvery { get; init; } = 100;
     public long LogEvery { get; init; } = 10;

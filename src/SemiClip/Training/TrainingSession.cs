@@ -90,13 +90,37 @@ public sealed class TrainingSession : IDisposable
 
     LoaderPosition PositionAfter(long step) => new((int)(step / Loader.BatchesPerEpoch), (int)(step % Loader.BatchesPerEpoch));
 
-    /// <summary>Trains to the end and writes the final weights.</summary>
+    /// <summary>Trains to the end and writes the final weights; evaluates every <c>eval_every_epochs</c>.</summary>
     public void Train(Action<StepReport>? onStep = null)
     {
         var batches = Loader.Batches(_start, TotalSteps - StartStep);
-        Trainer.Run(batches, StartStep, Run, PositionAfter, onStep);
+        long evalEvery = Config.EvalEveryEpochs > 0 ? (long)Config.EvalEveryEpochs * Loader.BatchesPerEpoch : 0;
+        Trainer.Run(batches, StartStep, Run, PositionAfter, report =>
+        {
+            onStep?.Invoke(report);
+            if (evalEvery > 0 && report.Step % evalEvery == 0) EvaluateNow(report.Step);
+        });
         if (BadInputs.Count > 0) Run.LogEvent("skipped_inputs", BadInputs.Items.Select(b => b.ToString()).ToList());
         ClipCheckpoint.Save(Model, FinalWeightsPath);
+    }
+
+    /// <summary>Zero-shot and/or retrieval on the configured evaluation data, logged as kind "eval".</summary>
+    public Dictionary<string, double> EvaluateNow(long step)
+    {
+        var suite = new Evaluation.EvaluationSuite(new ModelBundle(Model, Tokenizer), DeviceSelector.Parse(Config.Device), workers: Config.Workers);
+        var metrics = new Dictionary<string, double>();
+        if (Config.EvalClassification != null)
+        {
+            var z = suite.ZeroShot(Config.EvalClassification, Evaluation.PromptTemplates.Load(Config.EvalTemplates), BadInputs);
+            metrics["zero_shot_top1"] = z.Top1; metrics["zero_shot_top5"] = z.Top5;
+        }
+        if (Config.EvalCaptions != null)
+        {
+            var r = suite.Retrieval(Config.EvalCaptions, BadInputs);
+            metrics["i2t_r1"] = r.ImageToTextR1; metrics["t2i_r1"] = r.TextToImageR1; metrics["mean_recall"] = r.MeanRecall;
+        }
+        if (metrics.Count > 0) Run.LogMetrics(step, metrics, kind: "eval");
+        return metrics;
     }
 
     public void Dispose()

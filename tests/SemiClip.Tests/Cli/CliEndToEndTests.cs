@@ -19,7 +19,8 @@ public class CliEndToEndTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         var run = method.Replace('+', '_');
-        var (code, output) = CliProcess.Run(Train(common, run, method, "label_ratio=0.5", "steps=6", "checkpoint_every=3"));
+        var (code, output) = CliProcess.Run(Train(common, run, method, "label_ratio=0.5", "steps=6", "checkpoint_every=3",
+            "eval_every_epochs=1", $"eval_classification=\"{dir.File("data/test")}\"", $"eval_captions=\"{dir.File("data/test.jsonl")}\""));
         Assert.True(code == 0, output);
         var runDir = dir.File($"runs/{run}");
         Assert.True(File.Exists(Path.Combine(runDir, "model.safetensors")));
@@ -29,6 +30,7 @@ public class CliEndToEndTests
         var expectedPart = method switch { "clip" => "contrastive", "sclip" => "caption", "softclip" => "negatives", _ => "keyword" };
         Assert.Contains(metrics, l => l.Contains($"\"{expectedPart}\""));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tb")));
+        Assert.Equal(3, metrics.Count(l => l.Contains("\"kind\":\"eval\"") && l.Contains("zero_shot_top1") && l.Contains("mean_recall"))); // 2 batches/epoch, 6 steps
 
         (code, output) = CliProcess.Run("eval", "--model", runDir, "--classification", dir.File("data/test"), "--captions", dir.File("data/test.jsonl"), "--device", "cpu");
         Assert.True(code == 0, output);
