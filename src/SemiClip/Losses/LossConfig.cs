@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace SemiClip.Losses;
 
 /// <summary>Which training objective: the CLIP baseline, S-CLIP, SoftCLIP, or S-CLIP's pseudo-label
@@ -10,10 +12,11 @@ public enum PseudoLabelKind { OptimalTransport, HardNearest, SoftNearest }
 /// <summary>Where SoftCLIP's intra-modal similarity comes from.</summary>
 public enum IntraModalSource { Pooled, Tokens }
 
-/// <summary>Every weight and switch of the objectives; the trainer never looks inside.</summary>
+/// <summary>Every weight and switch of the objectives; the trainer never looks inside. In config files it
+/// is the <c>loss</c> section; the method is the top-level <c>method</c> field.</summary>
 public sealed record LossConfig
 {
-    public TrainingMethod Method { get; init; } = TrainingMethod.Clip;
+    [JsonIgnore] public TrainingMethod Method { get; init; } = TrainingMethod.Clip;
 
     // S-CLIP
     public bool UnpairedAsNegatives { get; init; } = true;
@@ -29,10 +32,10 @@ public sealed record LossConfig
     public IntraModalSource IntraSource { get; init; } = IntraModalSource.Pooled;
     public double TokenAttentionTemperature { get; init; } = 0.1;
 
-    public bool UsesUnpaired => Method is TrainingMethod.SClip or TrainingMethod.SClipSoftClip;
-    public bool UsesSoftTargets => Method is TrainingMethod.SoftClip or TrainingMethod.SClipSoftClip;
-    public bool UsesKeywords => UsesUnpaired && KeywordWeight > 0;
-    public bool NeedsTokens => UsesSoftTargets && IntraSource == IntraModalSource.Tokens;
+    [JsonIgnore] public bool UsesUnpaired => Method is TrainingMethod.SClip or TrainingMethod.SClipSoftClip;
+    [JsonIgnore] public bool UsesSoftTargets => Method is TrainingMethod.SoftClip or TrainingMethod.SClipSoftClip;
+    [JsonIgnore] public bool UsesKeywords => UsesUnpaired && KeywordWeight > 0;
+    [JsonIgnore] public bool NeedsTokens => UsesSoftTargets && IntraSource == IntraModalSource.Tokens;
 
     public static TrainingMethod ParseMethod(string s) => s.Trim().ToLowerInvariant() switch
     {

@@ -34,7 +34,7 @@ public sealed record TrainConfig
 
     // Objective
     public string Method { get; init; } = "clip";
-    public LossSettings Loss { get; init; } = new();
+    public LossConfig Loss { get; init; } = new();
 
     // Optimisation
     public int Epochs { get; init; } = 1;
@@ -135,26 +135,5 @@ public sealed record TrainConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    public LossConfig ToLossConfig() => Loss.ToLossConfig(LossConfig.ParseMethod(Method));
-}
-
-/// <summary>The objective's settings as they appear in config files.</summary>
-public sealed record LossSettings
-{
-    public bool UnpairedAsNegatives { get; init; } = true;
-    public double CaptionWeight { get; init; } = 1.0;
-    public double KeywordWeight { get; init; } = 1.0;
-    public PseudoLabelKind PseudoLabel { get; init; } = PseudoLabelKind.OptimalTransport;
-    public int SinkhornIterations { get; init; } = 10;
-    public double SoftAlpha { get; init; } = 0.2;
-    public double SoftTemperature { get; init; } = 0.1;
-    public double NegativesWeight { get; init; } = 1.0;
-    public IntraModalSource IntraSource { get; init; } = IntraModalSource.Pooled;
-
-    public LossConfig ToLossConfig(TrainingMethod method) => new()
-    {
-        Method = method, UnpairedAsNegatives = UnpairedAsNegatives, CaptionWeight = CaptionWeight, KeywordWeight = KeywordWeight,
-        PseudoLabel = PseudoLabel, SinkhornIterations = SinkhornIterations, SoftAlpha = SoftAlpha, SoftTemperature = SoftTemperature,
-        NegativesWeight = NegativesWeight, IntraSource = IntraSource,
-    };
+    public LossConfig ToLossConfig() => Loss with { Method = LossConfig.ParseMethod(Method) };
 }

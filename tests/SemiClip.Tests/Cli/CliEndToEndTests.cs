@@ -32,9 +32,11 @@ public class CliEndToEndTests
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tb")));
         Assert.Equal(3, metrics.Count(l => l.Contains("\"kind\":\"eval\"") && l.Contains("zero_shot_top1") && l.Contains("mean_recall"))); // 2 batches/epoch, 6 steps
 
-        (code, output) = CliProcess.Run("eval", "--model", runDir, "--classification", dir.File("data/test"), "--captions", dir.File("data/test.jsonl"), "--device", "cpu");
+        (code, output) = CliProcess.Run("eval", "--model", runDir, "--classification", dir.File("data/test"), "--captions", dir.File("data/test.jsonl"),
+            "--probe-train", dir.File("data/train"), "--probe-test", dir.File("data/test"), "--device", "cpu");
         Assert.True(code == 0, output);
         Assert.Contains("zero-shot top-1", output);
+        Assert.Contains("linear probe accuracy", output);
         Assert.True(File.Exists(Path.Combine(runDir, "report.json")));
         Assert.Contains("## Retrieval", File.ReadAllText(Path.Combine(runDir, "report.md")));
 
