@@ -20,6 +20,8 @@ namespace SemiClip.Bench;
 /// at 100k embeddings, and peak memory.</summary>
 public static class SpeedBenchmark
 {
+    sealed record MethodRow(string Method, double StepMs, double PairedPerS, double GflopPerStep, double AchievedGflops, double Mfu, double RatioToClip, double AdamWMs);
+
     const int Batch = 64, Keywords = 28, Vocab = 794;
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -38,7 +40,7 @@ public static class SpeedBenchmark
         Console.WriteLine($"matmul peak {peak:F1} GFLOP/s");
 
         var config = ClipConfig.Load("tiny-vit") with { Text = ClipConfig.Load("tiny-vit").Text with { VocabSize = Vocab } };
-        var methods = new List<object>();
+        var methods = new List<MethodRow>();
         md.Append("## Training step, tiny-vit (ViT 4×192, 64 px; text 4×192, context 32), batch 64 (+64 unpaired, 28 keywords for S-CLIP)\n\n");
         md.Append("| method | step ms | paired samples/s | images+texts/s | GFLOP/step | achieved GFLOP/s | MFU | step / CLIP step |\n|---|---|---|---|---|---|---|---|\n");
         double clipStep = 0;
@@ -49,13 +51,12 @@ public static class SpeedBenchmark
             bool unpaired = method.Contains("sclip", StringComparison.Ordinal) && method != "softclip";
             double flops = ModelFlops.TrainingStep(config, Batch, unpaired ? Batch : 0, unpaired ? Keywords : 0);
             double achieved = flops / (stepMs / 1000) / 1e9;
-            var row = new { method, step_ms = stepMs, paired_per_s = Batch / (stepMs / 1000), gflop_per_step = flops / 1e9, achieved_gflops = achieved, mfu = achieved / peak, ratio_to_clip = stepMs / clipStep, adamw_ms = adamMs };
+            var row = new MethodRow(method, stepMs, Batch / (stepMs / 1000), flops / 1e9, achieved, achieved / peak, stepMs / clipStep, adamMs);
             methods.Add(row);
-            md.Append($"| {method} | {stepMs:F0} | {row.paired_per_s:F1} | {(Batch + (unpaired ? Batch + Keywords : 0) + Batch) / (stepMs / 1000):F0} | {flops / 1e9:F1} | {achieved:F1} | {100 * achieved / peak:F0}% | {stepMs / clipStep:F2} |\n");
+            md.Append($"| {method} | {stepMs:F0} | {row.PairedPerS:F1} | {(Batch + (unpaired ? Batch + Keywords : 0) + Batch) / (stepMs / 1000):F0} | {flops / 1e9:F1} | {achieved:F1} | {100 * achieved / peak:F0}% | {stepMs / clipStep:F2} |\n");
             Console.WriteLine($"{method}: {stepMs:F0} ms/step, AdamW {adamMs:F1} ms");
         }
-        var adamRow = (dynamic)methods[0];
-        md.Append($"\nAdamW update alone (our per-parameter loop, CLIP): {adamRow.adamw_ms:F1} ms of a {adamRow.step_ms:F0} ms step.\n\n");
+        md.Append($"\nAdamW update alone (our per-parameter loop, CLIP): {methods[0].AdamWMs:F1} ms of a {methods[0].StepMs:F0} ms step.\n\n");
 
         // Loader: decode + augment + collate, no model.
         md.Append("## Loader (decode + augment + collate), images/s\n\n| images on disk | output | workers | cache | images/s | ÷ CLIP training pairs/s |\n|---|---|---|---|---|---|\n");

@@ -83,7 +83,7 @@ public sealed class DomainAdaptationExperiment
         if (File.Exists(weights)) return weights;
         var cfg = BaseConfig("pretrained-generic") with
         {
-            TrainData = Path.Combine(GenericDir, "train.jsonl"), Method = "clip", Steps = Config.PretrainSteps, Lr = Config.Lr * 2, Seed = 0,
+            TrainData = Path.Combine(GenericDir, "train.jsonl"), Method = "clip", Steps = Config.PretrainSteps, Lr = 1e-3, BatchSize = 64, Seed = 0,
         };
         using var session = new TrainingSession(cfg, resume: false);
         session.Train(onStep);

@@ -34,12 +34,13 @@ public sealed class RunFolder : IDisposable
     public void SaveConfig<T>(T config) => AtomicFile.WriteAllText(ConfigPath, JsonSerializer.Serialize(config, Json));
 
     /// <summary>Appends one line to metrics.jsonl and mirrors numeric values to TensorBoard.</summary>
+    StreamWriter Metrics => _metrics ??= new StreamWriter(new FileStream(MetricsPath, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+
     public void LogMetrics(long step, IReadOnlyDictionary<string, double> values, string kind = "train")
     {
-        _metrics ??= new StreamWriter(new FileStream(MetricsPath, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
         var row = new Dictionary<string, object> { ["kind"] = kind, ["step"] = step, ["time"] = DateTime.UtcNow.ToString("O") };
         foreach (var (k, v) in values) row[k] = double.IsFinite(v) ? v : v.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _metrics.WriteLine(JsonSerializer.Serialize(row));
+        Metrics.WriteLine(JsonSerializer.Serialize(row));
         _tensorboard ??= SummaryWriter(TensorBoardDir);
         foreach (var (k, v) in values) _tensorboard.add_scalar($"{kind}/{k}", (float)v, checked((int)step));
     }
@@ -47,8 +48,7 @@ public sealed class RunFolder : IDisposable
     /// <summary>Appends a free-form event (a data split's counts, a skipped file) to metrics.jsonl.</summary>
     public void LogEvent(string kind, object payload)
     {
-        _metrics ??= new StreamWriter(new FileStream(MetricsPath, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
-        _metrics.WriteLine(JsonSerializer.Serialize(new { kind, time = DateTime.UtcNow.ToString("O"), payload }));
+        Metrics.WriteLine(JsonSerializer.Serialize(new { kind, time = DateTime.UtcNow.ToString("O"), payload }));
     }
 
     public void Dispose()

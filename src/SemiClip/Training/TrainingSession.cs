@@ -44,11 +44,15 @@ public sealed class TrainingSession : IDisposable
 
         BadInputs = new BadInputReport(config.SkipBad ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
         Tokenizer = ClipTokenizer.Load(config.Vocab);
-        var modelConfig = ClipConfig.Load(config.Model);
-        if (config.VocabSize is int vs) modelConfig = modelConfig with { Text = modelConfig.Text with { VocabSize = vs } };
-        if (Tokenizer.VocabSize > modelConfig.Text.VocabSize)
-            throw new ArgumentException($"tokenizer has {Tokenizer.VocabSize} tokens but the model's vocab_size is {modelConfig.Text.VocabSize} (set vocab_size).");
-        Model = config.Pretrained != null ? ClipCheckpoint.Load(config.Pretrained) : new ClipModel(modelConfig);
+        if (config.Pretrained != null) Model = ClipCheckpoint.Load(config.Pretrained);
+        else
+        {
+            var modelConfig = ClipConfig.Load(config.Model);
+            if (config.VocabSize is int vs) modelConfig = modelConfig with { Text = modelConfig.Text with { VocabSize = vs } };
+            Model = new ClipModel(modelConfig);
+        }
+        if (Tokenizer.VocabSize > Model.Config.Text.VocabSize)
+            throw new ArgumentException($"tokenizer has {Tokenizer.VocabSize} tokens but the model's vocab_size is {Model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary).");
 
         var lossConfig = config.ToLossConfig();
         var trainData = config.TrainData ?? throw new ArgumentException("train_data is not set (a CSV/TSV, JSONL or Karpathy JSON caption file).");
@@ -83,10 +87,8 @@ public sealed class TrainingSession : IDisposable
             _start = state.Next;
         }
         Run.SaveConfig(config);
-        AtomicFileText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
+        IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
     }
-
-    static void AtomicFileText(string path, string text) => IO.AtomicFile.WriteAllText(path, text);
 
     LoaderPosition PositionAfter(long step) => new((int)(step / Loader.BatchesPerEpoch), (int)(step % Loader.BatchesPerEpoch));
 
