@@ -27,16 +27,31 @@ public sealed class TrainBatch : IDisposable
     public Tensor? KeywordLabels { get; init; }
     public Tensor? Unpaired { get; init; }
 
+    /// <summary>Copies the host arrays into new tensors and hands the image buffers back to the pool.</summary>
     public static TrainBatch FromHost(HostBatch h, int imageSize, int contextLength, int keywordCount)
     {
-        return new TrainBatch
+        var batch = new TrainBatch
         {
             Position = h.Position,
-            Images = tensor(h.Images, new long[] { h.Count, 3, imageSize, imageSize }),
+            Images = Copy(h.Images, h.Count * 3 * imageSize * imageSize, new long[] { h.Count, 3, imageSize, imageSize }),
             Tokens = tensor(h.Tokens, new long[] { h.Count, contextLength }),
             KeywordLabels = h.KeywordLabels is null ? null : tensor(h.KeywordLabels, new long[] { h.Count, keywordCount }),
-            Unpaired = h.Unpaired is null ? null : tensor(h.Unpaired, new long[] { h.UnpairedCount, 3, imageSize, imageSize }),
+            Unpaired = h.Unpaired is null ? null : Copy(h.Unpaired, h.UnpairedCount * 3 * imageSize * imageSize, new long[] { h.UnpairedCount, 3, imageSize, imageSize }),
         };
+        ImageBuffers.Return(h.Images);
+        if (h.Unpaired != null) ImageBuffers.Return(h.Unpaired);
+        return batch;
+    }
+
+    /// <summary>Image batches are megabytes each: renting them instead of allocating keeps the garbage
+    /// collector (and TorchSharp's finalizers) quiet during training steps.</summary>
+    public static readonly System.Buffers.ArrayPool<float> ImageBuffers = System.Buffers.ArrayPool<float>.Create(64 << 20, 16);
+
+    static Tensor Copy(float[] data, int count, long[] shape)
+    {
+        var t = empty(shape, float32);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan(0, count)).CopyTo(t.bytes);
+        return t;
     }
 
     public void Dispose()

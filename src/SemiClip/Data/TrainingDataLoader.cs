@@ -64,7 +64,7 @@ public sealed class TrainingDataLoader : IDisposable
         int epoch = (int)(step / BatchesPerEpoch), batch = (int)(step % BatchesPerEpoch);
         int b = Options.BatchSize, floats = _preprocess.FloatsPerImage, k = KeywordCount;
         var order = DeterministicRandom.Permutation(_paired.Count, Options.Seed, epoch, stream: 1);
-        var images = new float[b * floats];
+        var images = TrainBatch.ImageBuffers.Rent(b * floats); // returned by TrainBatch.FromHost
         var tokens = new long[b * _contextLength];
         var keywords = _keywords is null ? null : new float[b * k];
         var captions = new string[b];
@@ -85,7 +85,7 @@ public sealed class TrainingDataLoader : IDisposable
         int u = UnpairedPerStep;
         if (u > 0)
         {
-            unpaired = new float[u * floats];
+            unpaired = TrainBatch.ImageBuffers.Rent(u * floats);
             long cursor = step * u;
             Parallel.For(0, u, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
             {
