@@ -35,3 +35,16 @@ public class TrainConfigTests
         Assert.Contains("not key=value", Assert.Throws<ArgumentException>(() => TrainConfig.Load(null, new[] { "oops" })).Message);
     }
 }
+
+public class ShippedConfigTests
+{
+    [Fact]
+    public void TheExampleConfigInTheRepositoryParses()
+    {
+        var cfg = TrainConfig.Load(Path.Combine(SharedFiles.RepoRoot, "configs", "rsicd-sclip.yaml"));
+        Assert.Equal("sclip", cfg.Method);
+        Assert.Equal(0.1, cfg.LabelRatio);
+        Assert.Equal(SemiClip.Losses.PseudoLabelKind.OptimalTransport, cfg.Loss.PseudoLabel);
+        Assert.Equal(SemiClip.Losses.IntraModalSource.Pooled, cfg.Loss.IntraSource);
+    }
+}
