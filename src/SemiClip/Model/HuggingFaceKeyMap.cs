@@ -14,6 +14,26 @@ public static partial class HuggingFaceKeyMap
         ("self_attn.out_proj.", "attn.out_proj."),
     };
 
+    // Tensors outside the transformer blocks: one name each way; the two joint-space projections are transposed.
+    static readonly (string Hf, string OpenAi, bool Transpose)[] Direct =
+    {
+        ("logit_scale", "logit_scale", false),
+        ("text_projection.weight", "text_projection", true),
+        ("visual_projection.weight", "visual.proj", true),
+        ("text_model.embeddings.token_embedding.weight", "token_embedding.weight", false),
+        ("text_model.embeddings.position_embedding.weight", "positional_embedding", false),
+        ("vision_model.embeddings.class_embedding", "visual.class_embedding", false),
+        ("vision_model.embeddings.patch_embedding.weight", "visual.conv1.weight", false),
+        ("vision_model.embeddings.position_embedding.weight", "visual.positional_embedding", false),
+        ("text_model.final_layer_norm.weight", "ln_final.weight", false), ("text_model.final_layer_norm.bias", "ln_final.bias", false),
+        ("vision_model.pre_layrnorm.weight", "visual.ln_pre.weight", false), ("vision_model.pre_layrnorm.bias", "visual.ln_pre.bias", false),
+        ("vision_model.post_layernorm.weight", "visual.ln_post.weight", false), ("vision_model.post_layernorm.bias", "visual.ln_post.bias", false),
+    };
+    static readonly Dictionary<string, (string Name, bool Transpose)> HfToOpenAi = Direct.ToDictionary(d => d.Hf, d => (d.OpenAi, d.Transpose));
+    static readonly Dictionary<string, (string Name, bool Transpose)> OpenAiToHf = Direct.ToDictionary(d => d.OpenAi, d => (d.Hf, d.Transpose));
+
+    static Tensor Convert(Tensor t, bool transpose) => transpose ? t.t().contiguous() : t.clone();
+
     public static bool LooksLikeHuggingFace(IEnumerable<string> keys) =>
         keys.Any(k => k.StartsWith("vision_model.", StringComparison.Ordinal) || k.StartsWith("text_model.", StringComparison.Ordinal));
 
@@ -25,17 +45,7 @@ public static partial class HuggingFaceKeyMap
         foreach (var (key, value) in hf)
         {
             if (key.EndsWith("position_ids", StringComparison.Ordinal)) continue; // a buffer HF once saved; not a weight
-            switch (key)
-            {
-                case "logit_scale": result["logit_scale"] = value.clone(); continue;
-                case "text_projection.weight": result["text_projection"] = value.t().contiguous(); continue;
-                case "visual_projection.weight": result["visual.proj"] = value.t().contiguous(); continue;
-                case "text_model.embeddings.token_embedding.weight": result["token_embedding.weight"] = value.clone(); continue;
-                case "text_model.embeddings.position_embedding.weight": result["positional_embedding"] = value.clone(); continue;
-                case "vision_model.embeddings.class_embedding": result["visual.class_embedding"] = value.clone(); continue;
-                case "vision_model.embeddings.patch_embedding.weight": result["visual.conv1.weight"] = value.clone(); continue;
-                case "vision_model.embeddings.position_embedding.weight": result["visual.positional_embedding"] = value.clone(); continue;
-            }
+            if (HfToOpenAi.TryGetValue(key, out var direct)) { result[direct.Name] = Convert(value, direct.Transpose); continue; }
             var m = LayerKey().Match(key);
             if (m.Success)
             {
@@ -54,18 +64,6 @@ public static partial class HuggingFaceKeyMap
                 foreach (var (h, o) in Renames) if (rest.StartsWith(h, StringComparison.Ordinal)) { rest = o + rest[h.Length..]; break; }
                 result[block + rest] = value.clone();
                 continue;
-            }
-            var top = TopLevelKey().Match(key);
-            if (top.Success)
-            {
-                var name = top.Groups[1].Value switch
-                {
-                    "text_model.final_layer_norm" => "ln_final",
-                    "vision_model.pre_layrnorm" => "visual.ln_pre",
-                    "vision_model.post_layernorm" => "visual.ln_post",
-                    _ => null,
-                };
-                if (name != null) { result[$"{name}.{top.Groups[2].Value}"] = value.clone(); continue; }
             }
             result["unmapped:" + key] = value.clone(); // reported as unexpected by the loader
         }
@@ -86,17 +84,7 @@ public static partial class HuggingFaceKeyMap
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (key, value) in openAi)
         {
-            switch (key)
-            {
-                case "logit_scale": result[key] = value.clone(); continue;
-                case "text_projection": result["text_projection.weight"] = value.t().contiguous(); continue;
-                case "visual.proj": result["visual_projection.weight"] = value.t().contiguous(); continue;
-                case "token_embedding.weight": result["text_model.embeddings.token_embedding.weight"] = value.clone(); continue;
-                case "positional_embedding": result["text_model.embeddings.position_embedding.weight"] = value.clone(); continue;
-                case "visual.class_embedding": result["vision_model.embeddings.class_embedding"] = value.clone(); continue;
-                case "visual.conv1.weight": result["vision_model.embeddings.patch_embedding.weight"] = value.clone(); continue;
-                case "visual.positional_embedding": result["vision_model.embeddings.position_embedding.weight"] = value.clone(); continue;
-            }
+            if (OpenAiToHf.TryGetValue(key, out var direct)) { result[direct.Name] = Convert(value, direct.Transpose); continue; }
             var m = OpenAiBlockKey().Match(key);
             if (m.Success)
             {
@@ -114,14 +102,7 @@ public static partial class HuggingFaceKeyMap
                 result[block + rest] = value.clone();
                 continue;
             }
-            var norm = key switch
-            {
-                "ln_final.weight" => "text_model.final_layer_norm.weight", "ln_final.bias" => "text_model.final_layer_norm.bias",
-                "visual.ln_pre.weight" => "vision_model.pre_layrnorm.weight", "visual.ln_pre.bias" => "vision_model.pre_layrnorm.bias",
-                "visual.ln_post.weight" => "vision_model.post_layernorm.weight", "visual.ln_post.bias" => "vision_model.post_layernorm.bias",
-                _ => throw new InvalidDataException($"No Hugging Face name for '{key}'."),
-            };
-            result[norm] = value.clone();
+            throw new InvalidDataException($"No Hugging Face name for '{key}'.");
         }
         return result;
     }
@@ -130,8 +111,6 @@ public static partial class HuggingFaceKeyMap
     private static partial Regex LayerKey();
     [GeneratedRegex(@"^self_attn\.([qkv])_proj\.(weight|bias)$")]
     private static partial Regex QkvKey();
-    [GeneratedRegex(@"^(.+)\.(weight|bias)$")]
-    private static partial Regex TopLevelKey();
     [GeneratedRegex(@"^(visual\.)?transformer\.resblocks\.(\d+)\.(.+)$")]
     private static partial Regex OpenAiBlockKey();
 }
