@@ -34,10 +34,10 @@ public sealed class TrainingSession : IDisposable
         Run = RunFolder.Create(config.RunsDir, config.RunName);
         var checkpoint = resume ? TrainCheckpoint.Latest(Run.CheckpointDir) : null;
         if (resume && checkpoint is null) throw new FileNotFoundException($"{Run.CheckpointDir}: --resume given but no checkpoint found.");
-        if (checkpoint != null)
+        var resumeState = checkpoint is null ? null : TrainCheckpoint.ReadState(checkpoint);
+        if (resumeState != null)
         {
-            var state = TrainCheckpoint.ReadState(checkpoint);
-            config = state.TrainConfig with { RunsDir = config.RunsDir, RunName = config.RunName, Device = config.Device, Threads = config.Threads, Workers = config.Workers };
+            config = resumeState.TrainConfig with { RunsDir = config.RunsDir, RunName = config.RunName, Device = config.Device, Threads = config.Threads, Workers = config.Workers };
         }
         Config = config;
         manual_seed(config.Seed);
@@ -79,12 +79,11 @@ public sealed class TrainingSession : IDisposable
         var keywordTokens = keywords is null ? null : Tokenizer.Tokenize(keywords.Keywords.ToList(), Model.Config.Text.ContextLength);
         Trainer = new Trainer(Model, new TrainingObjective(lossConfig), config, device, TotalSteps, keywordTokens);
 
-        if (checkpoint != null)
+        if (resumeState != null)
         {
-            TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer);
-            var state = TrainCheckpoint.ReadState(checkpoint);
-            StartStep = state.Step;
-            _start = state.Next;
+            TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer);
+            StartStep = resumeState.Step;
+            _start = resumeState.Next;
         }
         Run.SaveConfig(config);
         IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
