@@ -87,11 +87,14 @@ public sealed class TrainingDataLoader : IDisposable
         {
             unpaired = TrainBatch.ImageBuffers.Rent(u * floats);
             long cursor = step * u;
+            // A step's u ≤ |unpaired| images span at most two passes over the unpaired set; shuffle each once.
+            var orders = Enumerable.Range((int)(cursor / _unpaired.Count), (int)((cursor + u - 1) / _unpaired.Count - cursor / _unpaired.Count) + 1)
+                .ToDictionary(e => e, e => DeterministicRandom.Permutation(_unpaired.Count, Options.Seed, e, stream: 3));
             Parallel.For(0, u, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
             {
                 long position = cursor + i;
                 int uEpoch = (int)(position / _unpaired.Count), slot = (int)(position % _unpaired.Count);
-                var uOrder = DeterministicRandom.Permutation(_unpaired.Count, Options.Seed, uEpoch, stream: 3);
+                var uOrder = orders[uEpoch];
                 var rng = DeterministicRandom.For(Options.Seed, uEpoch, uOrder[slot], stream: 4);
                 RenderWithFallback(uOrder, slot, rng, unpaired.AsSpan(i * floats, floats), idx => _unpaired[idx]);
             });
