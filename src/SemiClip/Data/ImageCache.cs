@@ -27,7 +27,7 @@ public sealed class ImageCache(int imageSize, bool enabled) : IDisposable
         if (shorter <= imageSize) return bitmap;
         double s = (double)imageSize / shorter;
         var info = new SKImageInfo((int)Math.Round(bitmap.Width * s), (int)Math.Round(bitmap.Height * s), SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var small = bitmap.Resize(info, new SKSamplingOptions(SKCubicResampler.CatmullRom));
+        var small = bitmap.Resize(info, ImagePreprocessor.Bicubic);
         bitmap.Dispose();
         return small;
     }

@@ -10,7 +10,8 @@ public sealed class ImagePreprocessor(int imageSize)
 {
     public static readonly float[] Mean = { 0.48145466f, 0.4578275f, 0.40821073f };
     public static readonly float[] Std = { 0.26862954f, 0.26130258f, 0.27577711f };
-    static readonly SKSamplingOptions Bicubic = new(SKCubicResampler.CatmullRom);
+    /// <summary>PIL's bicubic kernel (a = −0.5), used wherever SemiClip resizes.</summary>
+    public static readonly SKSamplingOptions Bicubic = new(SKCubicResampler.CatmullRom);
 
     public int ImageSize { get; } = imageSize;
     public double MinScale { get; init; } = 0.9;
