@@ -24,7 +24,7 @@ public sealed class EvaluationSuite(ModelBundle bundle, Device device, int batch
 
     public EvaluationReport.RetrievalSection Retrieval(string captionFile, BadInputReport report, string? imageRoot = null, string? split = "test")
     {
-        var samples = CaptionDatasetReader.Read(captionFile, new CaptionDatasetOptions { ImageRoot = imageRoot, Split = captionFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? split : null }, report);
+        var samples = CaptionDatasetReader.Read(captionFile, new CaptionDatasetOptions { ImageRoot = imageRoot, Split = split }, report);
         using var scope = NewDisposeScope();
         var images = _embedder.EncodeImages(samples.Select(s => s.ImagePath).ToList(), report);
         var texts = samples.SelectMany(s => s.Captions).ToList();

@@ -56,7 +56,7 @@ public sealed class TrainingSession : IDisposable
 
         var lossConfig = config.ToLossConfig();
         var trainData = config.TrainData ?? throw new ArgumentException("train_data is not set (a CSV/TSV, JSONL or Karpathy JSON caption file).");
-        var samples = CaptionDatasetReader.Read(trainData, new CaptionDatasetOptions { ImageRoot = config.ImageRoot, Split = trainData.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? config.Split : null }, BadInputs);
+        var samples = CaptionDatasetReader.Read(trainData, new CaptionDatasetOptions { ImageRoot = config.ImageRoot, Split = config.Split }, BadInputs);
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.Seed);
         var unpaired = new List<string>();
         if (lossConfig.UsesUnpaired)
