@@ -19,6 +19,10 @@ public static class BenchReport
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 
+    public static string RepoRoot() => FindRepoRoot();
+
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     static string FindRepoRoot()
     {
         var d = new DirectoryInfo(AppContext.BaseDirectory);

@@ -103,7 +103,7 @@ public static class CaptionDatasetReader
                 else { report.Report(location, "expected \"captions\" (array of strings) or \"caption\" (string)."); continue; }
                 var captions = CleanCaptions(raw, location, report);
                 if (captions.Count == 0) continue;
-                samples.Add(new CaptionSample(Path.GetFullPath(Path.Combine(root, img.GetString()!)), captions, location));
+                samples.Add(new CaptionSample(Path.GetFullPath(Path.Combine(root, img.GetString()!)), captions, location) { Label = LabelOf(r) });
             }
         }
         return samples;
@@ -130,8 +130,11 @@ public static class CaptionDatasetReader
             var raw = sentences.EnumerateArray().Select(s => s.TryGetProperty("raw", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null);
             var captions = CleanCaptions(raw, location, report);
             if (captions.Count == 0) continue;
-            samples.Add(new CaptionSample(Path.GetFullPath(Path.Combine(root, fn.GetString()!)), captions, location) { Split = split });
+            samples.Add(new CaptionSample(Path.GetFullPath(Path.Combine(root, fn.GetString()!)), captions, location) { Split = split, Label = LabelOf(entry) });
         }
         return samples;
     }
+
+    static string? LabelOf(JsonElement entry) =>
+        entry.TryGetProperty("label", out var l) && l.ValueKind == JsonValueKind.String && l.GetString() is { Length: > 0 } s ? s : null;
 }

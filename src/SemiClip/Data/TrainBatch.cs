@@ -16,6 +16,11 @@ public sealed class HostBatch
     public required int Count { get; init; }
     public int UnpairedCount { get; init; }
     public required IReadOnlyList<string> Captions { get; init; }
+    /// <summary>Class ids of the paired and unpaired images (−1 unknown) and, per unpaired image, the index
+    /// of the keyword naming its class (−1 none); present when the data has labels. Diagnostics only.</summary>
+    public long[]? PairedClasses { get; init; }
+    public long[]? UnpairedClasses { get; init; }
+    public long[]? UnpairedClassKeyword { get; init; }
 }
 
 /// <summary>One training step's tensors (on the CPU; the trainer moves them).</summary>
@@ -26,6 +31,9 @@ public sealed class TrainBatch : IDisposable
     public required Tensor Tokens { get; init; }
     public Tensor? KeywordLabels { get; init; }
     public Tensor? Unpaired { get; init; }
+    public Tensor? PairedClasses { get; init; }
+    public Tensor? UnpairedClasses { get; init; }
+    public Tensor? UnpairedClassKeyword { get; init; }
 
     /// <summary>Copies the host arrays into new tensors and hands the image buffers back to the pool.</summary>
     public static TrainBatch FromHost(HostBatch h, int imageSize, int contextLength, int keywordCount)
@@ -37,6 +45,9 @@ public sealed class TrainBatch : IDisposable
             Tokens = tensor(h.Tokens, new long[] { h.Count, contextLength }),
             KeywordLabels = h.KeywordLabels is null ? null : tensor(h.KeywordLabels, new long[] { h.Count, keywordCount }),
             Unpaired = h.Unpaired is null ? null : Copy(h.Unpaired, h.UnpairedCount * 3 * imageSize * imageSize, new long[] { h.UnpairedCount, 3, imageSize, imageSize }),
+            PairedClasses = h.PairedClasses is null ? null : tensor(h.PairedClasses),
+            UnpairedClasses = h.UnpairedClasses is null ? null : tensor(h.UnpairedClasses),
+            UnpairedClassKeyword = h.UnpairedClassKeyword is null ? null : tensor(h.UnpairedClassKeyword),
         };
         ImageBuffers.Return(h.Images);
         if (h.Unpaired != null) ImageBuffers.Return(h.Unpaired);
@@ -60,5 +71,8 @@ public sealed class TrainBatch : IDisposable
         Tokens.Dispose();
         KeywordLabels?.Dispose();
         Unpaired?.Dispose();
+        PairedClasses?.Dispose();
+        UnpairedClasses?.Dispose();
+        UnpairedClassKeyword?.Dispose();
     }
 }

@@ -29,6 +29,7 @@ public sealed class TrainingDataLoader : IDisposable
     readonly KeywordLabeler? _keywords;
     readonly ImageCache _cache;
     readonly BadInputReport _report;
+    readonly ClassLabels? _classes;
 
     public LoaderOptions Options { get; }
     public int BatchesPerEpoch => _paired.Count / Options.BatchSize;
@@ -38,8 +39,9 @@ public sealed class TrainingDataLoader : IDisposable
     public int KeywordCount => _keywords?.Keywords.Count ?? 0;
 
     public TrainingDataLoader(IReadOnlyList<CaptionSample> paired, IReadOnlyList<string> unpaired, ClipTokenizer tokenizer, int contextLength,
-                              int imageSize, KeywordLabeler? keywords, LoaderOptions options, BadInputReport report)
+                              int imageSize, KeywordLabeler? keywords, LoaderOptions options, BadInputReport report, ClassLabels? classes = null)
     {
+        _classes = classes;
         if (paired.Count < options.BatchSize)
             throw new ArgumentException($"only {paired.Count} paired images for a batch size of {options.BatchSize}.");
         if (unpaired.Count > 0 && unpaired.Count < (options.UnpairedBatchSize ?? options.BatchSize))
@@ -68,6 +70,7 @@ public sealed class TrainingDataLoader : IDisposable
         var tokens = new long[b * _contextLength];
         var keywords = _keywords is null ? null : new float[b * k];
         var captions = new string[b];
+        var pairedClasses = _classes is null ? null : new long[b];
         Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
         {
             int sampleIndex = order[batch * b + i];
@@ -76,16 +79,19 @@ public sealed class TrainingDataLoader : IDisposable
             var sample = _paired[sampleIndex];
             var caption = sample.Captions[rng.Next(sample.Captions.Count)];
             captions[i] = caption;
+            if (pairedClasses != null) pairedClasses[i] = _classes!.Of(sample.ImagePath);
             var ids = _tokenizer.TokenizeToArray(new[] { caption }, _contextLength);
             for (int j = 0; j < _contextLength; j++) tokens[i * _contextLength + j] = ids[0, j];
             if (keywords != null) _keywords!.Label(caption).CopyTo(keywords, i * k);
         });
 
         float[]? unpaired = null;
+        long[]? unpairedClasses = null, unpairedKeyword = null;
         int u = UnpairedPerStep;
         if (u > 0)
         {
             unpaired = TrainBatch.ImageBuffers.Rent(u * floats);
+            if (_classes != null) { unpairedClasses = new long[u]; unpairedKeyword = new long[u]; }
             long cursor = step * u;
             // A step's u ≤ |unpaired| images span at most two passes over the unpaired set; shuffle each once.
             var orders = Enumerable.Range((int)(cursor / _unpaired.Count), (int)((cursor + u - 1) / _unpaired.Count - cursor / _unpaired.Count) + 1)
@@ -96,13 +102,19 @@ public sealed class TrainingDataLoader : IDisposable
                 int uEpoch = (int)(position / _unpaired.Count), slot = (int)(position % _unpaired.Count);
                 var uOrder = orders[uEpoch];
                 var rng = DeterministicRandom.For(Options.Seed, uEpoch, uOrder[slot], stream: 4);
-                RenderWithFallback(uOrder, slot, rng, unpaired.AsSpan(i * floats, floats), idx => _unpaired[idx]);
+                int used = RenderWithFallback(uOrder, slot, rng, unpaired.AsSpan(i * floats, floats), idx => _unpaired[idx]);
+                if (unpairedClasses != null)
+                {
+                    unpairedClasses[i] = _classes!.Of(_unpaired[used]);
+                    unpairedKeyword![i] = _classes.KeywordOf(unpairedClasses[i]);
+                }
             });
         }
         return new HostBatch
         {
             Position = new LoaderPosition(epoch, batch), Images = images, Tokens = tokens, KeywordLabels = keywords,
             Unpaired = unpaired, Count = b, UnpairedCount = u, Captions = captions,
+            PairedClasses = pairedClasses, UnpairedClasses = unpairedClasses, UnpairedClassKeyword = unpairedKeyword,
         };
     }
 

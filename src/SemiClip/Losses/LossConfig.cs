@@ -24,6 +24,9 @@ public sealed record LossConfig
     public double KeywordWeight { get; init; } = 1.0;
     public PseudoLabelKind PseudoLabel { get; init; } = PseudoLabelKind.OptimalTransport;
     public int SinkhornIterations { get; init; } = 10;
+    /// <summary>false (the reference): gradients flow through the Sinkhorn iterations into the image
+    /// features; true: the plan is a fixed target.</summary>
+    public bool DetachPlan { get; init; }
 
     // SoftCLIP
     public double SoftAlpha { get; init; } = 0.2;

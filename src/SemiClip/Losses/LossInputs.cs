@@ -16,4 +16,9 @@ public sealed record LossInputs(Tensor ImageFeatures, Tensor TextFeatures, Tenso
     public Tensor? ImageTokens { get; init; }
     public Tensor? TextTokens { get; init; }
     public Tensor? TextTokenMask { get; init; }
+    /// <summary>Class ids (−1 unknown) of paired and unpaired images and the keyword index naming each
+    /// unpaired image's class (−1 none): diagnostics only, never part of a loss.</summary>
+    public Tensor? PairedClasses { get; init; }
+    public Tensor? UnpairedClasses { get; init; }
+    public Tensor? UnpairedClassKeyword { get; init; }
 }

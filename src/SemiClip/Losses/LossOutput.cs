@@ -9,6 +9,9 @@ public sealed class LossOutput
 
     public IReadOnlyList<(string Name, Tensor Value)> Parts => _parts;
 
+    /// <summary>Measurements that are not loss terms (pseudo-label diagnostics), by name.</summary>
+    public Dictionary<string, double> Diagnostics { get; } = new();
+
     public LossOutput Add(string name, Tensor value)
     {
         _parts.Add((name, value));

@@ -3,16 +3,17 @@ using static TorchSharp.torch;
 namespace SemiClip.Losses;
 
 /// <summary>S-CLIP's caption-level pseudo-labels: for each unpaired image, a distribution over the
-/// batch's paired images (hence their captions). Returned without gradient: the plan is a target. The
-/// reference (alinlab/s-clip) does not detach it, so there gradients also flow through the plan; we
-/// treat it as a label, which is what the paper describes.</summary>
+/// batch's paired images (hence their captions). As in the reference (alinlab/s-clip), the optimal-
+/// transport plan keeps its gradient through the Sinkhorn iterations unless <c>detach</c> is set; the
+/// nearest-neighbour variants are labels without gradient.</summary>
 public static class PseudoLabeler
 {
-    public static Tensor Assign(Tensor unpaired, Tensor paired, Tensor scale, PseudoLabelKind kind, int sinkhornIterations)
+    public static Tensor Assign(Tensor unpaired, Tensor paired, Tensor scale, PseudoLabelKind kind, int sinkhornIterations, bool detach = true)
     {
-        using var _ = no_grad();
+        bool keepGradient = !detach && kind == PseudoLabelKind.OptimalTransport;
+        using var _ = keepGradient ? null : no_grad();
         using var scope = NewDisposeScope();
-        var similarity = unpaired.detach().matmul(paired.detach().t());          // U×B
+        var similarity = keepGradient ? unpaired.matmul(paired.t()) : unpaired.detach().matmul(paired.detach().t());   // U×B
         Tensor plan = kind switch
         {
             PseudoLabelKind.HardNearest => nn.functional.one_hot(similarity.argmax(1), paired.shape[0]).to(unpaired.dtype),

@@ -41,7 +41,8 @@ public sealed class TrainingObjective(LossConfig config)
 
         if (unpaired is not null && (Config.CaptionWeight > 0 || Config.UsesKeywords))
         {
-            var plan = PseudoLabeler.Assign(unpaired, x.ImageFeatures, x.LogitScale, Config.PseudoLabel, Config.SinkhornIterations);
+            var plan = PseudoLabeler.Assign(unpaired, x.ImageFeatures, x.LogitScale, Config.PseudoLabel, Config.SinkhornIterations, Config.DetachPlan);
+            PseudoLabelDiagnostics.Measure(plan, x.PairedClasses, x.UnpairedClasses, output.Diagnostics);
             if (Config.CaptionWeight > 0)
                 output.Add("caption", Config.CaptionWeight * CaptionPseudoLabelLoss.Compute(unpaired, x.TextFeatures, x.LogitScale, plan));
             if (Config.UsesKeywords)
@@ -49,6 +50,7 @@ public sealed class TrainingObjective(LossConfig config)
                 if (x.KeywordFeatures is null || x.KeywordLabels is null)
                     throw new ArgumentException("the keyword loss needs keyword features and per-caption keyword labels (give a keyword file, or set keyword weight 0).");
                 var targets = KeywordPartialLabelLoss.Targets(unpaired, x.KeywordFeatures, x.LogitScale, plan, x.KeywordLabels);
+                PseudoLabelDiagnostics.MeasureKeywords(plan, x.KeywordLabels, x.UnpairedClassKeyword, output.Diagnostics);
                 output.Add("keyword", Config.KeywordWeight * KeywordPartialLabelLoss.Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets));
             }
         }

@@ -26,7 +26,13 @@ public sealed record TrainConfig
     public string? Split { get; init; } = "train";
     public string? Unpaired { get; init; }
     public double LabelRatio { get; init; } = 1.0;
+    /// <summary>Which images are paired (the label-ratio split); defaults to <see cref="Seed"/>, so the
+    /// paired subset can be held fixed while initialisation and order vary.</summary>
+    public int? SplitSeed { get; init; }
     public string? Keywords { get; init; }
+    /// <summary>"reference": alinlab/s-clip's exact test <c>" k " in " caption "</c>; "words": case-insensitive
+    /// whole words with punctuation as a boundary ("river." contains "river").</summary>
+    public string KeywordMatch { get; init; } = "reference";
     public bool SkipBad { get; init; }
     public bool CacheImages { get; init; } = true;
     public bool HorizontalFlip { get; init; }
@@ -40,15 +46,21 @@ public sealed record TrainConfig
     public int Epochs { get; init; } = 1;
     public long? Steps { get; init; }
     public int BatchSize { get; init; } = 32;
+    /// <summary>"split" (the reference, default): for methods that use unpaired images, <c>batch_size</c> is
+    /// the total, half paired and half unpaired, so every method sees the same images per step. "add":
+    /// <c>batch_size</c> paired images plus <c>unpaired_batch_size</c> (default the same) unpaired ones.</summary>
+    public string BatchComposition { get; init; } = "split";
     public int? UnpairedBatchSize { get; init; }
     public int AccumSteps { get; init; } = 1;
     public double Lr { get; init; } = 5e-4;
     public double WeightDecay { get; init; } = 0.2;
     public double Beta1 { get; init; } = 0.9;
-    public double Beta2 { get; init; } = 0.98;
-    public double Eps { get; init; } = 1e-6;
+    /// <summary>Unset: open_clip's rule, 0.98 / 1e-6 for a ViT image tower and 0.999 / 1e-8 for a ResNet one.</summary>
+    public double? Beta2 { get; init; }
+    public double? Eps { get; init; }
     public long WarmupSteps { get; init; } = 50;
-    public double GradClipNorm { get; init; } = 1.0;
+    /// <summary>0 (default, as the reference): no gradient clipping.</summary>
+    public double GradClipNorm { get; init; }
     public string Precision { get; init; } = "fp32";
     public int Seed { get; init; } = 0;
 
@@ -136,4 +148,18 @@ public sealed record TrainConfig
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     public LossConfig ToLossConfig() => Loss with { Method = LossConfig.ParseMethod(Method) };
+
+    public int EffectiveSplitSeed => SplitSeed ?? Seed;
+
+    /// <summary>open_clip's AdamW defaults by image tower: (β2, ε).</summary>
+    public (double Beta2, double Eps) AdamMoments(bool resnetTower) =>
+        (Beta2 ?? (resnetTower ? 0.999 : 0.98), Eps ?? (resnetTower ? 1e-8 : 1e-6));
+
+    /// <summary>Paired and unpaired images per step for a method (see <see cref="BatchComposition"/>).</summary>
+    public (int Paired, int? Unpaired) StepComposition(bool usesUnpaired) => BatchComposition switch
+    {
+        "split" when usesUnpaired => (BatchSize / 2, BatchSize - BatchSize / 2),
+        "split" or "add" => (BatchSize, UnpairedBatchSize),
+        _ => throw new ArgumentException($"batch_composition '{BatchComposition}' is not split or add."),
+    };
 }

@@ -43,9 +43,10 @@ public sealed class Trainer : IDisposable
         _model.to(device);
         if (_dtype != ScalarType.Float32) _model.to(_dtype);
         _keywordTokens = keywordTokens?.to(device);
+        var (beta2, eps) = config.AdamMoments(model.Config.Vision.IsResNet);
         Optimizer = new AdamW(_model.named_parameters().Select(p => (p.name, p.parameter)))
         {
-            Beta1 = config.Beta1, Beta2 = config.Beta2, Eps = config.Eps, WeightDecay = config.WeightDecay,
+            Beta1 = config.Beta1, Beta2 = beta2, Eps = eps, WeightDecay = config.WeightDecay,
         };
     }
 
@@ -71,7 +72,10 @@ public sealed class Trainer : IDisposable
         return new Features(N(img), N(txt), q is null ? null : N(q), imgTok?.to(float32), txtTok?.to(float32), mask);
     }
 
-    LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad)
+    /// <summary>Pseudo-label diagnostics of the last step (empty for methods without a plan).</summary>
+    public IReadOnlyDictionary<string, double> LastDiagnostics { get; private set; } = new Dictionary<string, double>();
+
+    LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, TrainBatch? labels = null)
     {
         var scale = _model.LogitScaleParameter.to(float32).exp();
         Tensor? kw = null;
@@ -85,6 +89,7 @@ public sealed class Trainer : IDisposable
         {
             UnpairedFeatures = f.Unpaired, KeywordFeatures = kw, KeywordLabels = keywordLabels?.to(float32),
             ImageTokens = f.ImageTokens, TextTokens = f.TextTokens, TextTokenMask = f.TextMask,
+            PairedClasses = labels?.PairedClasses, UnpairedClasses = labels?.UnpairedClasses, UnpairedClassKeyword = labels?.UnpairedClassKeyword,
         });
     }
 
@@ -115,8 +120,9 @@ public sealed class Trainer : IDisposable
 
         if (micro == 1)
         {
-            var output = Loss(Encode(images, tokens, unpaired), kwLabels, keywordAndScaleGrad: true);
+            var output = Loss(Encode(images, tokens, unpaired), kwLabels, keywordAndScaleGrad: true, batch);
             parts = CheckFinite(output, step);
+            LastDiagnostics = new Dictionary<string, double>(output.Diagnostics);
             output.Total().backward();
         }
         else
@@ -134,9 +140,9 @@ public sealed class Trainer : IDisposable
                 var full = new Features(Join(f => f.Image), Join(f => f.Text), unpaired is null ? null : Join(f => f.Unpaired),
                     fresh.ImageTokens is null ? null : Join(f => f.ImageTokens), fresh.TextTokens is null ? null : Join(f => f.TextTokens),
                     fresh.TextMask is null ? null : Join(f => f.TextMask));
-                var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0);
+                var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, batch);
                 var values = CheckFinite(output, step);
-                if (j == 0) parts = values;
+                if (j == 0) { parts = values; LastDiagnostics = new Dictionary<string, double>(output.Diagnostics); }
                 output.Total().backward();
             }
         }
@@ -158,6 +164,7 @@ public sealed class Trainer : IDisposable
         long step = startStep;
         var clock = Stopwatch.StartNew();
         long samples = 0;
+        var diagnosticSums = new Dictionary<string, (double Sum, int Count)>();
         foreach (var batch in batches)
         {
             if (step >= TotalSteps) { batch.Dispose(); break; }
@@ -165,6 +172,11 @@ public sealed class Trainer : IDisposable
             samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
             using (batch) parts = Step(batch, step);
             step++;
+            foreach (var (name, value) in LastDiagnostics)
+            {
+                var (sum, count) = diagnosticSums.GetValueOrDefault(name);
+                diagnosticSums[name] = (sum + value, count + 1);
+            }
             double lr = LearningRateSchedule.At(step - 1, _config.Lr, _config.WarmupSteps, TotalSteps);
             double scale;
             using (NewDisposeScope()) scale = Math.Exp(_model.LogitScaleParameter.to(float32).item<float>());
@@ -173,6 +185,9 @@ public sealed class Trainer : IDisposable
             if (run != null && (step % Math.Max(1, _config.LogEvery) == 0 || step == TotalSteps))
             {
                 var metrics = new Dictionary<string, double>(parts) { ["loss"] = parts.Values.Sum(), ["lr"] = lr, ["logit_scale"] = scale, ["samples_per_s"] = report.SamplesPerSecond };
+                // Diagnostics are averaged over the steps since the last log line.
+                foreach (var (name, (sum, count)) in diagnosticSums) metrics["diag_" + name] = sum / count;
+                diagnosticSums.Clear();
                 run.LogMetrics(step, metrics);
             }
             if (run != null && (step % Math.Max(1, _config.CheckpointEvery) == 0 || step == TotalSteps))

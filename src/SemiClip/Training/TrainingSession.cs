@@ -57,7 +57,7 @@ public sealed class TrainingSession : IDisposable
         var lossConfig = config.ToLossConfig();
         var trainData = config.TrainData ?? throw new ArgumentException("train_data is not set (a CSV/TSV, JSONL or Karpathy JSON caption file).");
         var samples = CaptionDatasetReader.Read(trainData, new CaptionDatasetOptions { ImageRoot = config.ImageRoot, Split = config.Split }, BadInputs);
-        var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.Seed);
+        var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);
         var unpaired = new List<string>();
         if (lossConfig.UsesUnpaired)
         {
@@ -67,14 +67,17 @@ public sealed class TrainingSession : IDisposable
         }
         Run.LogEvent("data_split", new { split.LabelRatio, split.Seed, paired_images = split.Paired.Count, paired_captions = split.Paired.Sum(s => s.Captions.Count), unpaired_images = unpaired.Count, skipped = BadInputs.Items.Select(b => b.ToString()).ToList() });
 
-        KeywordLabeler? keywords = lossConfig.UsesKeywords && config.Keywords != null ? KeywordLabeler.FromFile(config.Keywords) : null;
+        var keywordMatch = KeywordLabeler.ParseMatch(config.KeywordMatch);
+        KeywordLabeler? keywords = lossConfig.UsesKeywords && config.Keywords != null ? KeywordLabeler.FromFile(config.Keywords, keywordMatch) : null;
         if (lossConfig.UsesKeywords && keywords is null) lossConfig = lossConfig with { KeywordWeight = 0 };
+        var (pairedPerStep, unpairedPerStep) = config.StepComposition(lossConfig.UsesUnpaired);
+        var classes = lossConfig.UsesUnpaired ? ClassLabels.From(samples, keywords) : null;
         Loader = new TrainingDataLoader(split.Paired, unpaired, Tokenizer, Model.Config.Text.ContextLength, Model.Config.Vision.ImageSize, keywords,
             new LoaderOptions
             {
-                BatchSize = config.BatchSize, UnpairedBatchSize = config.UnpairedBatchSize, Workers = config.Workers, Seed = config.Seed,
+                BatchSize = pairedPerStep, UnpairedBatchSize = unpairedPerStep, Workers = config.Workers, Seed = config.Seed,
                 CacheImages = config.CacheImages, HorizontalFlip = config.HorizontalFlip,
-            }, BadInputs);
+            }, BadInputs, classes);
         TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
         var keywordTokens = keywords is null ? null : Tokenizer.Tokenize(keywords.Keywords.ToList(), Model.Config.Text.ContextLength);
         Trainer = new Trainer(Model, new TrainingObjective(lossConfig), config, device, TotalSteps, keywordTokens);

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using SemiClip.Data;
+using SemiClip.Evaluation;
+using SemiClip.Model;
+using SemiClip.Tokenization;
+using SemiClip.Training;
+
+namespace SemiClip.Bench;
+
+/// <summary>The real-data benchmark on RSICD captions over AID images (<c>../shared/data/rsicd10k</c>).
+/// Two regimes: <b>pretrained</b> (a tiny CLIP first trained with all captions on the train images of
+/// 15 of the 30 classes, every other class in sorted order, then adapted on all 30) and <b>scratch</b>.
+/// Every method sees the same number of images per step (<c>batch_composition: split</c>). Each run
+/// writes one result file and is skipped when that file exists, so the benchmark can be stopped and
+/// continued; after every run the aggregate JSON and Markdown tables are rewritten.</summary>
+public static class RealDataBenchmark
+{
+    sealed record Variant(string Name, string Method, string[] Overrides);
+
+    static readonly Variant Clip = new("clip", "clip", []);
+    static readonly Variant SClip = new("sclip", "sclip", []);
+    static readonly Variant SClipCaption = new("sclip-caption-only", "sclip", ["loss.keyword_weight=0"]);
+    static readonly Variant SClipKeyword = new("sclip-keyword-only", "sclip", ["loss.caption_weight=0"]);
+
+    public sealed record RunRecord
+    {
+        public required string Name { get; init; }
+        public required string Regime { get; init; }
+        public required string Method { get; init; }
+        public required string Variant { get; init; }
+        public required double LabelRatio { get; init; }
+        public required int Seed { get; init; }
+        public required int SplitSeed { get; init; }
+        public double NoiseFraction { get; init; }
+        public required long Steps { get; init; }
+        public required string EvalSplit { get; init; }
+        /// <summary>What makes runs comparable: evaluation split, schedule, learning rate, split policy, tag.</summary>
+        public required string Setting { get; init; }
+        public required double Top1 { get; init; }
+        public required double Top5 { get; init; }
+        public double Top1SeenClasses { get; init; }
+        public double Top1NewClasses { get; init; }
+        public required double Retrieval { get; init; }
+        public double ImageToTextR1 { get; init; }
+        public double TextToImageR1 { get; init; }
+        public required double Seconds { get; init; }
+        public double FinalLogitScale { get; init; }
+        public Dictionary<string, double> Diagnostics { get; init; } = new();
+        public List<double[]> Curve { get; init; } = new();   // [step, top-1]
+        public string[] Overrides { get; init; } = [];
+    }
+
+    sealed record Options(string Data, string Work, string Out, long Steps, long PretrainSteps, double Lr, double PretrainLr,
+                          int Batch, int[] Seeds, string[] Regimes, string EvalSplit, long CurveEvery, bool FixedSplit, string[] Extra, string Tag);
+
+    public static int Run(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        var repo = BenchReport.RepoRoot();
+        var o = new Options(
+            Data: BenchReport.Option(args, "--data", Path.GetFullPath(Path.Combine(repo, "..", "shared", "data", "rsicd10k"))),
+            Work: BenchReport.Option(args, "--work-dir", Path.Combine(repo, "runs", "bench-real")),
+            Out: BenchReport.ResultsDir(args),
+            Steps: long.Parse(BenchReport.Option(args, "--steps", "250"), CultureInfo.InvariantCulture),
+            PretrainSteps: long.Parse(BenchReport.Option(args, "--pretrain-steps", "800"), CultureInfo.InvariantCulture),
+            Lr: double.Parse(BenchReport.Option(args, "--lr", "5e-5"), CultureInfo.InvariantCulture),
+            PretrainLr: double.Parse(BenchReport.Option(args, "--pretrain-lr", "5e-4"), CultureInfo.InvariantCulture),
+            Batch: int.Parse(BenchReport.Option(args, "--batch", "64"), CultureInfo.InvariantCulture),
+            Seeds: BenchReport.Option(args, "--seeds", quick ? "0" : "0,1,2").Split(',').Select(int.Parse).ToArray(),
+            Regimes: BenchReport.Option(args, "--regimes", "pretrained,scratch").Split(','),
+            EvalSplit: BenchReport.Option(args, "--eval-split", "test"),
+            CurveEvery: long.Parse(BenchReport.Option(args, "--curve-every", "50"), CultureInfo.InvariantCulture),
+            FixedSplit: args.Contains("--fixed-split"),
+            Extra: BenchReport.Option(args, "--set", "").Split(';', StringSplitOptions.RemoveEmptyEntries),
+            Tag: BenchReport.Option(args, "--tag", ""));
+        if (!File.Exists(Path.Combine(o.Data, "dataset_rsicd10k.json")))
+        {
+            Console.Error.WriteLine($"{o.Data}: dataset_rsicd10k.json not found (pass --data DIR).");
+            return 2;
+        }
+        var data = RealData.Prepare(o.Data, Path.Combine(o.Work, "data"));
+        var resultsDir = Path.Combine(o.Work, "results");
+        Directory.CreateDirectory(resultsDir);
+
+        // Priority order: the comparison the benchmark exists for first, so a stopped run still says it.
+        var grid = new List<(Variant Variant, double Ratio)>();
+        grid.Add((Clip, 0.1)); grid.Add((SClip, 0.1));
+        if (!quick)
+        {
+            grid.Add((Clip, 0.3)); grid.Add((Clip, 1.0));
+            grid.Add((SClipCaption, 0.1)); grid.Add((SClipKeyword, 0.1));
+            grid.Add((SClip, 0.3));
+        }
+        var only = BenchReport.Option(args, "--only", "");
+        if (only.Length > 0)
+            grid = grid.Where(g => only.Split(',').Contains($"{g.Variant.Name}@{g.Ratio * 100:0}")).ToList();
+
+        foreach (var regime in o.Regimes)
+            foreach (var (variant, ratio) in grid)
+                foreach (var seed in o.Seeds)
+                {
+                    var name = RunName(o, regime, variant.Name, ratio, seed);
+                    var resultPath = Path.Combine(resultsDir, name + ".json");
+                    if (File.Exists(resultPath)) continue;
+                    var record = TrainAndEvaluate(o, data, regime, variant, ratio, seed, name);
+                    IO.AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(record, BenchReport.Json));
+                    Console.WriteLine($"{name}: top-1 {100 * record.Top1:F1} (seen {100 * record.Top1SeenClasses:F1}, new {100 * record.Top1NewClasses:F1}) " +
+                                      $"retrieval {100 * record.Retrieval:F1} precision {record.Diagnostics.GetValueOrDefault("pseudo_label_precision", double.NaN):F3} ({record.Seconds:F0} s)");
+                    RealDataReport.Write(resultsDir, o.Out);
+                }
+        RealDataReport.Write(resultsDir, o.Out);
+        return 0;
+    }
+
+    static string RunName(Options o, string regime, string variant, double ratio, int seed) =>
+        $"{regime}-{variant}-r{ratio * 100:0}-{o.EvalSplit}-st{o.Steps}-lr{o.Lr:0.#e0}{(o.FixedSplit ? "-fixedsplit" : "")}{(o.Tag.Length > 0 ? "-" + o.Tag : "")}-s{seed}";
+
+    static TrainConfig BaseConfig(Options o, RealData data, string runName, int seed) => TrainConfig.Load(null) with
+    {
+        RunsDir = Path.Combine(o.Work, "runs"), RunName = runName, Model = "tiny-vit", Vocab = data.VocabPath, VocabSize = data.Tokenizer.VocabSize,
+        TrainData = data.CaptionFile, ImageRoot = data.ImageRoot, Split = "train", SkipBad = true, CacheImages = true,
+        BatchSize = o.Batch, Workers = 2, Device = "cpu", Seed = seed, CheckpointEvery = 1_000_000, LogEvery = 10,
+        WarmupSteps = 10, WeightDecay = 0.2, Keywords = data.KeywordsPath,
+    };
+
+    /// <summary>CLIP on all captions of the train images of the 15 pretraining classes; cached.</summary>
+    static string Pretrain(Options o, RealData data)
+    {
+        var name = $"pretrain15-st{o.PretrainSteps}-lr{o.PretrainLr:0.#e0}";
+        var weights = Path.Combine(o.Work, "runs", name, "model.safetensors");
+        if (File.Exists(weights)) return weights;
+        var runDir = Path.Combine(o.Work, "runs", name);
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, true);
+        Console.WriteLine($"pretraining on 15 classes ({o.PretrainSteps} steps)");
+        var cfg = BaseConfig(o, data, name, seed: 0) with
+        {
+            TrainData = data.PretrainCaptionFile, ImageRoot = null, Split = null, Method = "clip", Steps = o.PretrainSteps, Lr = o.PretrainLr, WarmupSteps = 50,
+        };
+        using var session = new TrainingSession(cfg, resume: false);
+        session.Train();
+        return weights;
+    }
+
+    static RunRecord TrainAndEvaluate(Options o, RealData data, string regime, Variant variant, double ratio, int seed, string name)
+    {
+        var runDir = Path.Combine(o.Work, "runs", name);
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, true);   // an interrupted run starts over
+        var baseConfig = BaseConfig(o, data, name, seed) with
+        {
+            Method = variant.Method, LabelRatio = ratio, Steps = o.Steps, Lr = o.Lr,
+            SplitSeed = o.FixedSplit ? 0 : seed,
+            Pretrained = regime == "pretrained" ? Pretrain(o, data) : null,
+        };
+        if (regime == "scratch") baseConfig = baseConfig with { Lr = 5e-4, WarmupSteps = 50 };
+        // Variant and command-line overrides go through the same path as `semiclip train --set`.
+        var basePath = Path.Combine(o.Work, "base-config.json");
+        Directory.CreateDirectory(o.Work);
+        File.WriteAllText(basePath, baseConfig.ToJson());
+        var cfg = TrainConfig.Load(basePath, variant.Overrides.Concat(o.Extra));
+        var curve = new List<double[]>();
+        var clock = Stopwatch.StartNew();
+        double evalSeconds = 0;
+        using (var session = new TrainingSession(cfg, resume: false))
+        {
+            var evaluator = new EvaluationSuite(new ModelBundle(session.Model, session.Tokenizer), TorchSharp.torch.CPU, workers: 2);
+            void Point(long step)
+            {
+                var t = Stopwatch.StartNew();
+                var z = evaluator.ZeroShot(data.ClassCsv(o.EvalSplit), PromptTemplates.RemoteSensing, new BadInputReport(BadInputPolicy.FailFast));
+                curve.Add([step, z.Top1]);
+                evalSeconds += t.Elapsed.TotalSeconds;
+            }
+            Point(0);
+            session.Train(r => { if (r.Step % o.CurveEvery == 0 && r.Step < r.TotalSteps) Point(r.Step); });
+        }
+        double seconds = clock.Elapsed.TotalSeconds - evalSeconds;
+        using var bundle = ModelBundle.Load(runDir);
+        var suite = new EvaluationSuite(bundle, TorchSharp.torch.CPU, workers: 2);
+        var report = new BadInputReport(BadInputPolicy.Skip);
+        var zs = suite.ZeroShot(data.ClassCsv(o.EvalSplit), PromptTemplates.RemoteSensing, report);
+        var rt = suite.Retrieval(data.CaptionFile, report, data.ImageRoot, o.EvalSplit);
+        curve.Add([o.Steps, zs.Top1]);
+        double Mean(IEnumerable<string> classes) => classes.Select(c => zs.PerClass[c]).Average();
+        var metrics = RealDataReport.ReadMetrics(Path.Combine(runDir, "metrics.jsonl"));
+        return new RunRecord
+        {
+            Name = name, Regime = regime, Method = variant.Method, Variant = variant.Name, LabelRatio = ratio, Seed = seed,
+            SplitSeed = cfg.EffectiveSplitSeed, Steps = o.Steps, EvalSplit = o.EvalSplit,
+            Setting = $"{o.EvalSplit} split, {o.Steps} steps, lr {cfg.Lr.ToString(CultureInfo.InvariantCulture)}{(o.FixedSplit ? ", paired subset fixed" : "")}{(o.Tag.Length > 0 ? ", " + o.Tag : "")}", Top1 = zs.Top1, Top5 = zs.Top5,
+            Top1SeenClasses = Mean(data.PretrainClasses), Top1NewClasses = Mean(data.NewClasses),
+            Retrieval = rt.MeanRecall, ImageToTextR1 = rt.ImageToTextR1, TextToImageR1 = rt.TextToImageR1, Seconds = seconds,
+            FinalLogitScale = metrics.LastOrDefault(m => m.ContainsKey("logit_scale"))?["logit_scale"] ?? double.NaN,
+            Diagnostics = RealDataReport.LastQuarterMeans(metrics, o.Steps), Curve = curve, Overrides = variant.Overrides.Concat(o.Extra).ToArray(),
+        };
+    }
+}
+
+/// <summary>The benchmark's view of RSICD-10k: caption file, class CSVs per split, keywords (the class
+/// names as words), a compact BPE vocabulary learned from the train captions, and the pretraining subset.</summary>
+sealed class RealData
+{
+    public required string CaptionFile { get; init; }
+    public required string ImageRoot { get; init; }
+    public required string PretrainCaptionFile { get; init; }
+    public required string KeywordsPath { get; init; }
+    public required string VocabPath { get; init; }
+    public required ClipTokenizer Tokenizer { get; init; }
+    public required IReadOnlyList<string> PretrainClasses { get; init; }
+    public required IReadOnlyList<string> NewClasses { get; init; }
+    public required string Dir { get; init; }
+    public string ClassCsv(string split) => Path.Combine(Dir, $"classes-{split}.csv");
+
+    public static RealData Prepare(string source, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var captionFile = Path.Combine(source, "dataset_rsicd10k.json");
+        var imageRoot = Path.Combine(source, "images");
+        var report = new BadInputReport(BadInputPolicy.Skip);
+        var all = CaptionDatasetReader.Read(captionFile, new CaptionDatasetOptions { ImageRoot = imageRoot, Split = null }, report);
+        var labels = all.Select(s => s.Label ?? throw new InvalidDataException($"{s.Source}: no label")).Distinct().Order(StringComparer.Ordinal).ToList();
+        var pretrainLabels = labels.Where((_, i) => i % 2 == 0).ToList();
+        foreach (var split in new[] { "train", "val", "test" })
+        {
+            var path = Path.Combine(dir, $"classes-{split}.csv");
+            if (!File.Exists(path))
+                IO.AtomicFile.WriteAllText(path, "path,label\n" + string.Concat(all.Where(s => s.Split == split).Select(s => $"{s.ImagePath},{ClassNames.Humanise(s.Label!)}\n")));
+        }
+        var pretrainFile = Path.Combine(dir, "pretrain-15-classes.jsonl");
+        if (!File.Exists(pretrainFile))
+            IO.AtomicFile.WriteAllText(pretrainFile, string.Concat(all.Where(s => s.Split == "train" && pretrainLabels.Contains(s.Label!))
+                .Select(s => JsonSerializer.Serialize(new { image = s.ImagePath, captions = s.Captions, label = s.Label }) + "\n")));
+        var keywords = Path.Combine(dir, "keywords.txt");
+        if (!File.Exists(keywords)) IO.AtomicFile.WriteAllText(keywords, string.Concat(labels.Select(l => ClassNames.Humanise(l) + "\n")));
+        var vocab = Path.Combine(dir, "merges.txt");
+        if (!File.Exists(vocab))
+            BpeTrainer.Save(vocab, BpeTrainer.Train(all.Where(s => s.Split == "train").SelectMany(s => s.Captions), 2000));
+        return new RealData
+        {
+            CaptionFile = captionFile, ImageRoot = imageRoot, PretrainCaptionFile = pretrainFile, KeywordsPath = keywords, VocabPath = vocab,
+            Tokenizer = ClipTokenizer.FromMergesFile(vocab), Dir = dir,
+            PretrainClasses = pretrainLabels.Select(ClassNames.Humanise).ToList(),
+            NewClasses = labels.Except(pretrainLabels).Select(ClassNames.Humanise).ToList(),
+        };
+    }
+}
