@@ -50,8 +50,7 @@ public static class AccuracyBenchmark
         {
             var exp = new DomainAdaptationExperiment(new DomainAdaptationExperiment.Settings { WorkDir = work, AdaptSteps = steps, BatchSize = batch, Lr = lr, Seed = seed, Device = "cpu" });
             exp.PrepareData(Console.WriteLine);
-            try { exp.Pretrain(); }
-            catch (System.Runtime.InteropServices.ExternalException) { Directory.Delete(exp.PretrainedRun, true); exp.Pretrain(); } // see Adapt
+            exp.Pretrain();
             if (double.IsNaN(baselineTop1)) { var (z, r) = exp.Evaluate(exp.PretrainedRun); (baselineTop1, baselineRecall) = (z.Top1, r.MeanRecall); }
             foreach (var ratio in ratios)
                 foreach (var (name, method, overrides) in Methods)
@@ -74,16 +73,7 @@ public static class AccuracyBenchmark
 
     static DomainAdaptationExperiment.Outcome Adapt(DomainAdaptationExperiment exp, string name, string method, double ratio, double noise, string[] overrides)
     {
-        DomainAdaptationExperiment.Outcome o;
-        try { o = exp.Adapt(name, method, ratio, noise, lossOverrides: overrides); }
-        catch (System.Runtime.InteropServices.ExternalException e)
-        {
-            // TorchSharp 0.107 can free an implicitly converted Scalar while native code still reads it
-            // (its Tensor.add(Tensor) passes a temporary Scalar's handle without keeping it alive); when a
-            // garbage collection lands in that window LibTorch reports a corrupt scalar. Such a run is repeated.
-            Console.WriteLine($"{name}: LibTorch error ({e.Message.Split('\n')[0]}); repeating the run");
-            o = exp.Adapt(name, method, ratio, noise, lossOverrides: overrides);
-        }
+        var o = exp.Adapt(name, method, ratio, noise, lossOverrides: overrides);
         Console.WriteLine($"{name}: top-1 {100 * o.Top1:F1} recall {100 * o.MeanRecall:F1} ({o.TrainSeconds:F0} s)");
         return o;
     }

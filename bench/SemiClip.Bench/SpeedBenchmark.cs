@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -150,7 +151,7 @@ public static class SpeedBenchmark
             {
                 Position = new LoaderPosition(0, 0), Images = randn(SpeedBenchmark.Batch, 3, 64, 64), Tokens = tokens,
                 Unpaired = unpaired ? randn(SpeedBenchmark.Batch, 3, 64, 64) : null,
-                KeywordLabels = unpaired ? (rand(SpeedBenchmark.Batch, Keywords) < 0.1).to(float32) : null,
+                KeywordLabels = unpaired ? rand(SpeedBenchmark.Batch, Keywords).LessThan(0.1).to(float32) : null,
             };
         }
         using var batch = Batch();

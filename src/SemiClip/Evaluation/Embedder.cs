@@ -9,10 +9,18 @@ namespace SemiClip.Evaluation;
 
 /// <summary>Batched, no-grad encoding of image files and texts into L2-normalised features (CPU float32
 /// results). Images use the evaluation transform and are decoded ahead on worker threads; each batch
-/// runs in its own dispose scope.</summary>
+/// runs in its own dispose scope. A batch whose encoding fails inside LibTorch is encoded once more
+/// (reported through <see cref="Warn"/>), so one transient native error does not end an evaluation.</summary>
 public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device device, int batchSize = 256, int workers = 2)
 {
     public ClipModel Model { get; } = model;
+
+    /// <summary>Where retried batches are reported (default: standard error).</summary>
+    public Action<string> Warn { get; init; } = message => Console.Error.WriteLine(message);
+
+    /// <summary>Called before each batch is encoded, with the batch's kind and index; lets tests inject a
+    /// native failure and lets callers trace progress.</summary>
+    public Action<string, int>? BeforeBatch { get; init; }
 
     public Tensor EncodeImages(IReadOnlyList<string> paths, BadInputReport? report = null, Action<int>? progress = null)
     {
@@ -41,13 +49,18 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
         }, prefetch: 2);
         var outputs = new List<Tensor>();
         Model.eval();
-        int done = 0;
+        int done = 0, index = 0;
         foreach (var (data, count) in batcher.Read())
         {
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var images = tensor(data, new long[] { count, 3, prep.ImageSize, prep.ImageSize }).to(device).to(dtype);
-            outputs.Add(nn.functional.normalize(Model.EncodeImage(images).to(float32), dim: -1).cpu().MoveToOuterDisposeScope());
+            int batch = index++;
+            outputs.Add(Runtime.NativeFailure.RetryOnce(() =>
+            {
+                BeforeBatch?.Invoke("images", batch);
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var images = tensor(data, new long[] { count, 3, prep.ImageSize, prep.ImageSize }).to(device).to(dtype);
+                return nn.functional.normalize(Model.EncodeImage(images).to(float32), dim: -1).cpu().MoveToOuterDisposeScope();
+            }, Warn, $"image batch {batch}"));
             done += count;
             progress?.Invoke(done);
         }
@@ -58,13 +71,18 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
     {
         var outputs = new List<Tensor>();
         Model.eval();
-        for (int start = 0; start < texts.Count; start += batchSize)
+        for (int start = 0, batch = 0; start < texts.Count; start += batchSize, batch++)
         {
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
             var chunk = texts.Skip(start).Take(batchSize).ToList();
-            var tokens = tokenizer.Tokenize(chunk, Model.Config.Text.ContextLength).to(device);
-            outputs.Add(nn.functional.normalize(Model.EncodeText(tokens).to(float32), dim: -1).cpu().MoveToOuterDisposeScope());
+            int index = batch;
+            outputs.Add(Runtime.NativeFailure.RetryOnce(() =>
+            {
+                BeforeBatch?.Invoke("texts", index);
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var tokens = tokenizer.Tokenize(chunk, Model.Config.Text.ContextLength).to(device);
+                return nn.functional.normalize(Model.EncodeText(tokens).to(float32), dim: -1).cpu().MoveToOuterDisposeScope();
+            }, Warn, $"text batch {index}"));
         }
         return Concat(outputs);
     }

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Evaluation;
@@ -15,7 +16,7 @@ public static class IndexSearch
         {
             var part = index.narrow(0, start, Math.Min(chunk, index.shape[0] - start));
             var (v, i) = part.matmul(q.t()).view(-1).topk((int)Math.Min(k, part.shape[0]));
-            bestScores.Add(v); bestIndices.Add(i + start);
+            bestScores.Add(v); bestIndices.Add(i.Plus(start));
         }
         var (scores, order) = cat(bestScores.ToArray()).topk((int)Math.Min(k, index.shape[0]));
         var indices = cat(bestIndices.ToArray()).index_select(0, order);

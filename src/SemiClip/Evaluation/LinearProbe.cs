@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Evaluation;
@@ -41,7 +42,7 @@ public static class LinearProbe
         optimizer.step(() =>
         {
             optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(features.matmul(w) + b, targets) + l2 * w.pow(2).sum();
+            var loss = nn.functional.cross_entropy(features.matmul(w).Plus(b), targets).Plus(w.Squared().sum().Times(l2));
             loss.backward();
             return loss;
         });
@@ -50,7 +51,7 @@ public static class LinearProbe
 
     public static double Accuracy(Tensor x, long[] y, Tensor w, Tensor b)
     {
-        var predicted = (x.to(float64).matmul(w) + b).argmax(1).data<long>().ToArray();
+        var predicted = x.to(float64).matmul(w).Plus(b).argmax(1).data<long>().ToArray();
         return predicted.Zip(y).Count(p => p.First == p.Second) / (double)y.Length;
     }
 }

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -7,5 +8,5 @@ namespace SemiClip.Losses;
 public static class CaptionPseudoLabelLoss
 {
     public static Tensor Compute(Tensor unpaired, Tensor text, Tensor scale, Tensor plan) =>
-        SoftCrossEntropy.Compute(scale * unpaired.matmul(text.t()), plan) / 2;
+        SoftCrossEntropy.Compute(scale * unpaired.matmul(text.t()), plan).DividedBy(2);
 }

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -10,10 +11,10 @@ public static class ClipContrastiveLoss
     public static Tensor Compute(Tensor image, Tensor text, Tensor scale, Tensor? unpaired = null)
     {
         var logitsPerImage = scale * image.matmul(text.t());
-        var labels = arange(image.shape[0], dtype: int64, device: image.device);
+        var labels = Scalars.Range(image.shape[0], image.device);
         var logitsPerText = unpaired is null
             ? logitsPerImage.t()
             : cat(new[] { logitsPerImage, scale * unpaired.matmul(text.t()) }, 0).t();
-        return (nn.functional.cross_entropy(logitsPerImage, labels) + nn.functional.cross_entropy(logitsPerText, labels)) / 2;
+        return nn.functional.cross_entropy(logitsPerImage, labels).Plus(nn.functional.cross_entropy(logitsPerText, labels)).DividedBy(2);
     }
 }

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -32,10 +33,10 @@ public static class IntraModalSimilarity
         var cos = einsum("ipd,jqd->ijpq", t, t);                        // B×B×L×L
         var keyMask = mask is null ? ones(b, l, dtype: ScalarType.Bool, device: t.device) : mask.to(ScalarType.Bool);
         var keyValid = keyMask.view(1, b, 1, l);                         // keys come from sample j
-        var attn = nn.functional.softmax((cos / temperature).masked_fill(keyValid.logical_not(), double.NegativeInfinity), -1);
+        var attn = nn.functional.softmax(cos.DividedBy(temperature).FilledWhere(keyValid.logical_not(), double.NegativeInfinity), -1);
         var perToken = (attn * cos).sum(-1);                             // B×B×L (query tokens of i)
         var queryValid = keyMask.view(b, 1, l).to(t.dtype);
         var s = (perToken * queryValid).sum(-1) / queryValid.sum(-1);    // B×B
-        return ((s + s.t()) / 2).MoveToOuterDisposeScope();
+        return s.Plus(s.t()).DividedBy(2).MoveToOuterDisposeScope();
     }
 }

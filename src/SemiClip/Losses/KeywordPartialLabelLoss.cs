@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -19,14 +20,14 @@ public static class KeywordPartialLabelLoss
         using var scope = NewDisposeScope();
         var nearest = plan.argmax(1);                                     // U
         var candidates = keywordLabels.index_select(0, nearest).to(unpaired.dtype);   // U×K
-        var sim = (scale.detach() * unpaired.detach().matmul(keywords.detach().t())).clamp_min(0) * candidates;
+        var sim = (scale.detach() * unpaired.detach().matmul(keywords.detach().t())).AtLeast(0) * candidates;
         var sum = sim.sum(1, keepdim: true);
         var count = candidates.sum(1, keepdim: true);
-        var degenerate = sum < 1e-12;
-        var target = where(degenerate, candidates / count.clamp_min(1), sim / where(degenerate, ones_like(sum), sum));
+        var degenerate = sum.LessThan(1e-12);
+        var target = where(degenerate, candidates / count.AtLeast(1), sim / where(degenerate, ones_like(sum), sum));
         return target.MoveToOuterDisposeScope();
     }
 
     public static Tensor Compute(Tensor unpaired, Tensor keywords, Tensor scale, Tensor targets) =>
-        SoftCrossEntropy.Compute(scale * unpaired.matmul(keywords.t()), targets) / 2;
+        SoftCrossEntropy.Compute(scale * unpaired.matmul(keywords.t()), targets).DividedBy(2);
 }

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -21,7 +22,7 @@ public sealed class LossOutput
     public Tensor Total()
     {
         Tensor total = _parts[0].Value;
-        for (int i = 1; i < _parts.Count; i++) total = total + _parts[i].Value;
+        for (int i = 1; i < _parts.Count; i++) total = total.Plus(_parts[i].Value);
         return total;
     }
 

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -19,7 +20,7 @@ public static class PseudoLabelDiagnostics
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var p = plan.detach().to(float64);
-        var entropy = -(p * p.clamp_min(1e-300).log()).sum(1).mean();
+        var entropy = -(p * p.AtLeast(1e-300).log()).sum(1).mean();
         into["plan_entropy"] = entropy.cpu().item<double>();
         if (pairedClasses is null || unpairedClasses is null) return;
 

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -18,7 +19,7 @@ public static class PseudoLabeler
         {
             PseudoLabelKind.HardNearest => nn.functional.one_hot(similarity.argmax(1), paired.shape[0]).to(unpaired.dtype),
             PseudoLabelKind.SoftNearest => nn.functional.softmax(similarity * scale.detach(), 1),
-            _ => Sinkhorn.RowNormalisedPlan(1 - similarity, 1.0 / scale.detach().cpu().to(float64).item<double>(), sinkhornIterations).to(unpaired.dtype),
+            _ => Sinkhorn.RowNormalisedPlan(similarity.SubtractedFrom(1), 1.0 / scale.detach().cpu().to(float64).item<double>(), sinkhornIterations).to(unpaired.dtype),
         };
         return plan.MoveToOuterDisposeScope();
     }

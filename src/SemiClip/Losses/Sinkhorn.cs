@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -12,17 +13,17 @@ public static class Sinkhorn
     public static Tensor Plan(Tensor cost, double epsilon, int iterations)
     {
         using var scope = NewDisposeScope();
-        var logK = -cost.to(float64) / epsilon;
+        var logK = cost.to(float64).DividedBy(-epsilon);
         long n = cost.shape[0], m = cost.shape[1];
         double logA = -Math.Log(n), logB = -Math.Log(m);
-        var logU = full(n, logA, dtype: float64, device: cost.device);
-        var logV = full(m, logB, dtype: float64, device: cost.device);
+        var logU = Scalars.Full(n, logA, float64, cost.device);
+        var logV = Scalars.Full(m, logB, float64, cost.device);
         for (int i = 0; i < iterations; i++)
         {
-            logV = logB - (logK + logU.unsqueeze(1)).logsumexp(0);
-            logU = logA - (logK + logV.unsqueeze(0)).logsumexp(1);
+            logV = logK.Plus(logU.unsqueeze(1)).logsumexp(0).SubtractedFrom(logB);
+            logU = logK.Plus(logV.unsqueeze(0)).logsumexp(1).SubtractedFrom(logA);
         }
-        return (logU.unsqueeze(1) + logK + logV.unsqueeze(0)).exp().MoveToOuterDisposeScope();
+        return logU.unsqueeze(1).Plus(logK).Plus(logV.unsqueeze(0)).exp().MoveToOuterDisposeScope();
     }
 
     /// <summary>The plan with each row normalised to sum 1: soft assignments of the n queries over the

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -25,7 +26,7 @@ public static class SoftClipLoss
         using var _ = no_grad();
         long b = intraSimilarity.shape[0];
         var identity = eye(b, dtype: intraSimilarity.dtype, device: intraSimilarity.device);
-        return (1 - alpha) * identity + alpha * nn.functional.softmax(intraSimilarity / temperature, 1);
+        return identity.Times(1 - alpha).Plus(nn.functional.softmax(intraSimilarity.DividedBy(temperature), 1).Times(alpha));
     }
 
     /// <summary>Returns (L_soft, L_neg); the caller applies λ.</summary>
@@ -42,8 +43,8 @@ public static class SoftClipLoss
             logitsPerText = cat(new[] { logitsPerImage, scale * unpaired.matmul(text.t()) }, 0).t();
             targetsPerText = cat(new[] { yT2I, zeros(yT2I.shape[0], unpaired.shape[0], dtype: yT2I.dtype, device: yT2I.device) }, 1);
         }
-        var soft = (SoftCrossEntropy.Compute(logitsPerImage, yI2T) + SoftCrossEntropy.Compute(logitsPerText, targetsPerText)) / 2;
-        var neg = (NegativesKl(logitsPerImage, yI2T) + NegativesKl(logitsPerImage.t(), yT2I)) / 2;
+        var soft = SoftCrossEntropy.Compute(logitsPerImage, yI2T).Plus(SoftCrossEntropy.Compute(logitsPerText, targetsPerText)).DividedBy(2);
+        var neg = NegativesKl(logitsPerImage, yI2T).Plus(NegativesKl(logitsPerImage.t(), yT2I)).DividedBy(2);
         return (soft, neg);
     }
 
@@ -53,10 +54,10 @@ public static class SoftClipLoss
         long b = logits.shape[0];
         var diagonal = eye(b, dtype: ScalarType.Bool, device: logits.device);
         // Dropping the positive before the softmax is the same as re-normalising over the negatives.
-        var logP = nn.functional.log_softmax(logits.masked_fill(diagonal, double.NegativeInfinity), 1).masked_fill(diagonal, 0);
-        var y = targets.detach().masked_fill(diagonal, 0);
-        y = y / y.sum(1, keepdim: true).clamp_min(1e-12);
-        var logY = y.clamp_min(1e-30).log();
+        var logP = nn.functional.log_softmax(logits.FilledWhere(diagonal, double.NegativeInfinity), 1).FilledWhere(diagonal, 0);
+        var y = targets.detach().FilledWhere(diagonal, 0);
+        y = y / y.sum(1, keepdim: true).AtLeast(1e-12);
+        var logY = y.AtLeast(1e-30).log();
         return (y * (logY - logP)).sum(1).mean();
     }
 }

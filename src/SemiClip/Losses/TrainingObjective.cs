@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -32,7 +33,7 @@ public sealed class TrainingObjective(LossConfig config)
             var (soft, neg) = SoftClipLoss.Compute(x.ImageFeatures, x.TextFeatures, x.LogitScale, imageIntra, textIntra,
                 Config.SoftAlpha, Config.SoftTemperature, negatives);
             output.Add("soft", soft);
-            if (Config.NegativesWeight > 0) output.Add("negatives", Config.NegativesWeight * neg);
+            if (Config.NegativesWeight > 0) output.Add("negatives", neg.Times(Config.NegativesWeight));
         }
         else
         {
@@ -44,14 +45,14 @@ public sealed class TrainingObjective(LossConfig config)
             var plan = PseudoLabeler.Assign(unpaired, x.ImageFeatures, x.LogitScale, Config.PseudoLabel, Config.SinkhornIterations, Config.DetachPlan);
             PseudoLabelDiagnostics.Measure(plan, x.PairedClasses, x.UnpairedClasses, output.Diagnostics);
             if (Config.CaptionWeight > 0)
-                output.Add("caption", Config.CaptionWeight * CaptionPseudoLabelLoss.Compute(unpaired, x.TextFeatures, x.LogitScale, plan));
+                output.Add("caption", CaptionPseudoLabelLoss.Compute(unpaired, x.TextFeatures, x.LogitScale, plan).Times(Config.CaptionWeight));
             if (Config.UsesKeywords)
             {
                 if (x.KeywordFeatures is null || x.KeywordLabels is null)
                     throw new ArgumentException("the keyword loss needs keyword features and per-caption keyword labels (give a keyword file, or set keyword weight 0).");
                 var targets = KeywordPartialLabelLoss.Targets(unpaired, x.KeywordFeatures, x.LogitScale, plan, x.KeywordLabels);
                 PseudoLabelDiagnostics.MeasureKeywords(plan, x.KeywordLabels, x.UnpairedClassKeyword, output.Diagnostics);
-                output.Add("keyword", Config.KeywordWeight * KeywordPartialLabelLoss.Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets));
+                output.Add("keyword", KeywordPartialLabelLoss.Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets).Times(Config.KeywordWeight));
             }
         }
         return output;

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ public sealed class AttentionPool2d : nn.Module<Tensor, Tensor>
     public AttentionPool2d(int spacialDim, int embedDim, int heads, int outputDim) : base("AttentionPool2d")
     {
         _heads = heads;
-        positional_embedding = nn.Parameter(randn(spacialDim * spacialDim + 1, embedDim) / Math.Sqrt(embedDim));
+        positional_embedding = nn.Parameter(randn(spacialDim * spacialDim + 1, embedDim).DividedBy(Math.Sqrt(embedDim)));
         k_proj = nn.Linear(embedDim, embedDim);
         q_proj = nn.Linear(embedDim, embedDim);
         v_proj = nn.Linear(embedDim, embedDim);
@@ -34,7 +35,7 @@ public sealed class AttentionPool2d : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = featureMap.flatten(2).transpose(1, 2);                 // [B, HW, C]
-        x = cat(new[] { x.mean(new long[] { 1 }, keepdim: true), x }, 1) + positional_embedding.to(x.dtype);
+        x = cat(new[] { x.mean(new long[] { 1 }, keepdim: true), x }, 1).Plus(positional_embedding.to(x.dtype));
         long b = x.shape[0], n = x.shape[1], c = x.shape[2], hd = c / _heads;
         var q = q_proj.forward(x.narrow(1, 0, 1)).view(b, 1, _heads, hd).transpose(1, 2);
         var k = k_proj.forward(x).view(b, n, _heads, hd).transpose(1, 2);

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -43,6 +44,6 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         h = relu2.forward(bn2.forward(conv2.forward(h)));
         h = bn3.forward(conv3.forward(avgpool.forward(h)));
         var identity = downsample is null ? x : downsample.forward(x);
-        return relu3.forward(h + identity).MoveToOuterDisposeScope();
+        return relu3.forward(h.Plus(identity)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -57,10 +58,10 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
     public (Tensor Pooled, Tensor Tokens) EncodeTextWithTokens(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var x = token_embedding.forward(tokens) + positional_embedding.narrow(0, 0, tokens.shape[1]);
+        var x = token_embedding.forward(tokens).Plus(positional_embedding.narrow(0, 0, tokens.shape[1]));
         x = ln_final.forward(transformer.forward(x));
         var eot = tokens.argmax(-1);
-        var pooled = x[arange(x.shape[0], device: x.device), eot].matmul(text_projection);
+        var pooled = x[Scalars.Range(x.shape[0], x.device), eot].matmul(text_projection);
         var all = x.matmul(text_projection);
         return (pooled.MoveToOuterDisposeScope(), all.MoveToOuterDisposeScope());
     }

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,12 +22,12 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IVisionTower
         int w = cfg.Width, grid = cfg.ImageSize / cfg.PatchSize;
         double scale = Math.Pow(w, -0.5);
         conv1 = nn.Conv2d(3, w, cfg.PatchSize, stride: cfg.PatchSize, bias: false);
-        class_embedding = nn.Parameter(randn(w) * scale);
-        positional_embedding = nn.Parameter(randn(grid * grid + 1, w) * scale);
+        class_embedding = nn.Parameter(randn(w).Times(scale));
+        positional_embedding = nn.Parameter(randn(grid * grid + 1, w).Times(scale));
         ln_pre = nn.LayerNorm(w);
         transformer = new Transformer(w, cfg.Layers, cfg.Heads, cfg.MlpRatio, quickGelu, causal: false);
         ln_post = nn.LayerNorm(w);
-        proj = nn.Parameter(randn(w, embedDim) * scale);
+        proj = nn.Parameter(randn(w, embedDim).Times(scale));
         RegisterComponents();
     }
 
@@ -40,7 +41,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IVisionTower
         var x = conv1.forward(images);                         // [B, w, g, g]
         x = x.flatten(2).transpose(1, 2);                      // [B, g², w]
         var cls = class_embedding.to(x.dtype).expand(x.shape[0], 1, -1);
-        x = cat(new[] { cls, x }, 1) + positional_embedding.to(x.dtype);
+        x = cat(new[] { cls, x }, 1).Plus(positional_embedding.to(x.dtype));
         x = transformer.forward(ln_pre.forward(x));
         x = ln_post.forward(x);
         var pooled = x.select(1, 0).matmul(proj);

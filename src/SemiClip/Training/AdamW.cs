@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -63,11 +64,11 @@ public sealed class AdamW : IDisposable
             if (grad is null) continue;
             var g = grad.dtype == ScalarType.Float32 ? grad : grad.to(float32);
             var weights = s.Master ?? s.Parameter;
-            if (s.Decay && WeightDecay > 0) weights.mul_(1 - lr * WeightDecay);
-            s.ExpAvg.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            s.ExpAvgSq.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            var denom = (s.ExpAvgSq.sqrt() / Math.Sqrt(bc2)).add_(Eps);
-            weights.addcdiv_(s.ExpAvg, denom, value: -lr / bc1);
+            if (s.Decay && WeightDecay > 0) weights.Times_(1 - lr * WeightDecay);
+            s.ExpAvg.Times_(Beta1).PlusScaled_(g, 1 - Beta1);
+            s.ExpAvgSq.Times_(Beta2).PlusProduct_(g, g, 1 - Beta2);
+            var denom = s.ExpAvgSq.sqrt().DividedBy(Math.Sqrt(bc2)).Plus(Eps);
+            weights.PlusQuotient_(s.ExpAvg, denom, -lr / bc1);
             if (s.Master is not null) s.Parameter.copy_(s.Master);
         }
     }

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using System.Diagnostics;
 using SemiClip.Data;
 using SemiClip.Losses;
@@ -32,6 +33,9 @@ public sealed class Trainer : IDisposable
     public long TotalSteps { get; }
     public string? LastCheckpoint { get; private set; }
 
+    /// <summary>Called with the step number before each step; lets tests inject a failure at a chosen step.</summary>
+    public Action<long>? BeforeStep { get; set; }
+
     public Trainer(ClipModel model, TrainingObjective objective, TrainConfig config, Device device, long totalSteps, Tensor? keywordTokens = null)
     {
         (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
@@ -60,7 +64,7 @@ public sealed class Trainer : IDisposable
         {
             (img, imgTok) = _model.Visual.EncodeWithTokens(images);
             (txt, txtTok) = _model.EncodeTextWithTokens(tokens);
-            mask = arange(tokens.shape[1], device: tokens.device).unsqueeze(0) <= tokens.argmax(-1, keepdim: true);
+            mask = Scalars.Range(tokens.shape[1], tokens.device).unsqueeze(0) <= tokens.argmax(-1, keepdim: true);
         }
         else
         {
@@ -101,7 +105,7 @@ public sealed class Trainer : IDisposable
         if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
         Optimizer.Update(LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps));
         Optimizer.ZeroGrad();
-        using (no_grad()) _model.LogitScaleParameter.clamp_(0, MaxLogitScale);
+        using (no_grad()) _model.LogitScaleParameter.Clamp_(0, MaxLogitScale);
         return parts;
     }
 
@@ -170,7 +174,11 @@ public sealed class Trainer : IDisposable
             if (step >= TotalSteps) { batch.Dispose(); break; }
             Dictionary<string, double> parts;
             samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
-            using (batch) parts = Step(batch, step);
+            using (batch)
+            {
+                BeforeStep?.Invoke(step);
+                parts = Step(batch, step);
+            }
             step++;
             foreach (var (name, value) in LastDiagnostics)
             {

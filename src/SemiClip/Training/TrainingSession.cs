@@ -94,16 +94,37 @@ public sealed class TrainingSession : IDisposable
 
     LoaderPosition PositionAfter(long step) => new((int)(step / Loader.BatchesPerEpoch), (int)(step % Loader.BatchesPerEpoch));
 
-    /// <summary>Trains to the end and writes the final weights; evaluates every <c>eval_every_epochs</c>.</summary>
+    /// <summary>Trains to the end and writes the final weights; evaluates every <c>eval_every_epochs</c>.
+    /// A run that fails inside LibTorch resumes once by itself from its newest checkpoint (said on standard
+    /// error and logged as a <c>native_failure</c> event); because resume is exact, the finished run is the
+    /// one an uninterrupted run would have produced. A second native failure ends the run.</summary>
     public void Train(Action<StepReport>? onStep = null)
     {
-        var batches = Loader.Batches(_start, TotalSteps - StartStep);
+        long startStep = StartStep;
+        var start = _start;
         long evalEvery = Config.EvalEveryEpochs > 0 ? (long)Config.EvalEveryEpochs * Loader.BatchesPerEpoch : 0;
-        Trainer.Run(batches, StartStep, Run, PositionAfter, report =>
+        for (bool recovered = false; ; )
         {
-            onStep?.Invoke(report);
-            if (evalEvery > 0 && report.Step % evalEvery == 0) EvaluateNow(report.Step);
-        });
+            try
+            {
+                Trainer.Run(Loader.Batches(start, TotalSteps - startStep), startStep, Run, PositionAfter, report =>
+                {
+                    onStep?.Invoke(report);
+                    if (evalEvery > 0 && report.Step % evalEvery == 0) EvaluateNow(report.Step);
+                });
+                break;
+            }
+            catch (Exception e) when (NativeFailure.IsNative(e) && !recovered && TrainCheckpoint.Latest(Run.CheckpointDir) is string checkpoint)
+            {
+                recovered = true;
+                var state = TrainCheckpoint.ReadState(checkpoint);
+                TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer);
+                (startStep, start) = (state.Step, state.Next);
+                var message = NativeFailure.FirstLine(e.Message);
+                Console.Error.WriteLine($"semiclip: LibTorch failed ({message}); resuming once from {Path.GetFileName(checkpoint)} (step {state.Step}).");
+                Run.LogEvent("native_failure", new { error = message, resumed_from_step = state.Step, checkpoint });
+            }
+        }
         if (BadInputs.Count > 0) Run.LogEvent("skipped_inputs", BadInputs.Items.Select(b => b.ToString()).ToList());
         ClipCheckpoint.Save(Model, FinalWeightsPath);
     }

@@ -1,14 +1,16 @@
 namespace SemiClip.Tests.Support;
 
-/// <summary>Files from the project's ../shared/ folder (beside the checkout).</summary>
+/// <summary>Files the tests read. Everything comes from inside the repository, so a plain clone passes:
+/// the CLIP merges file is the copy the library ships (src/SemiClip/Tokenization/Vocab), read from disk
+/// so the file-loading path is what is tested.</summary>
 public static class SharedFiles
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    public static string ClipVocab => Require(Path.Combine(RepoRoot, "..", "shared", "clip", "bpe_simple_vocab_16e6.txt.gz"));
+    public static string ClipVocab => Require(Path.Combine(RepoRoot, "src", "SemiClip", "Tokenization", "Vocab", "bpe_simple_vocab_16e6.txt.gz"));
 
     static string Require(string path) =>
-        File.Exists(path) ? Path.GetFullPath(path) : throw new FileNotFoundException($"test data expected at {Path.GetFullPath(path)} (../shared beside the checkout)");
+        File.Exists(path) ? Path.GetFullPath(path) : throw new FileNotFoundException($"test data expected at {Path.GetFullPath(path)}");
 
     static string FindRepoRoot()
     {

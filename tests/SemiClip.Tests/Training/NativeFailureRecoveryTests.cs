@@ -1,0 +1,86 @@
+using System.Runtime.InteropServices;
+using SemiClip.Evaluation;
+using SemiClip.IO;
+using SemiClip.Model;
+using SemiClip.Tests.Support;
+using SemiClip.Tokenization;
+using SemiClip.Training;
+using static TorchSharp.torch;
+
+namespace SemiClip.Tests.Training;
+
+/// <summary>What happens when LibTorch fails anyway: training resumes once from its newest checkpoint and
+/// ends where an uninterrupted run ends; evaluation encodes a failed batch once more.</summary>
+public class NativeFailureRecoveryTests
+{
+    static TrainConfig Config(TempDir dir, string run) => TrainConfig.Load(null,
+        TinySetup.Write(dir).Concat(["method=\"sclip\"", "label_ratio=0.5", "steps=12", "checkpoint_every=4", $"run_name=\"{run}\""]));
+
+    static void Train(TrainConfig config, Action<long>? beforeStep = null)
+    {
+        using var session = new TrainingSession(config, resume: false);
+        session.Trainer.BeforeStep = beforeStep;
+        session.Train();
+    }
+
+    [Fact]
+    public void ATrainingRunThatFailsInNativeCodeResumesOnceAndEndsLikeAnUninterruptedRun()
+    {
+        using var dir = new TempDir();
+        Train(Config(dir, "straight"));
+        bool failed = false;
+        Train(Config(dir, "failing"), step => { if (step == 9 && !failed) { failed = true; throw new ExternalException("injected: corrupt scalar"); } });
+
+        Assert.True(failed);
+        var events = File.ReadAllLines(dir.File("runs/failing/metrics.jsonl")).Where(l => l.Contains("\"native_failure\"")).ToList();
+        Assert.Single(events);
+        Assert.Contains("\"resumed_from_step\":8", events[0]);
+        using var a = new SafeTensorsReader(dir.File("runs/straight/model.safetensors"));
+        using var b = new SafeTensorsReader(dir.File("runs/failing/model.safetensors"));
+        foreach (var name in a.Names)
+        {
+            using var ta = a.Read(name); using var tb = b.Read(name);
+            Assert.True(ta.bytes.SequenceEqual(tb.bytes), $"{name} differs from the uninterrupted run");
+        }
+    }
+
+    [Fact]
+    public void ASecondNativeFailureEndsTheRun()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<ExternalException>(() => Train(Config(dir, "twice"), step => { if (step == 9) throw new ExternalException("injected"); }));
+        Assert.Contains("injected", e.Message);
+        Assert.False(File.Exists(dir.File("runs/twice/model.safetensors")));
+    }
+
+    [Fact]
+    public void ANativeFailureBeforeTheFirstCheckpointIsNotHidden()
+    {
+        using var dir = new TempDir();
+        Assert.Throws<ExternalException>(() => Train(Config(dir, "early"), step => { if (step == 2) throw new ExternalException("injected"); }));
+    }
+
+    [Fact]
+    public void EvaluationEncodesAFailedBatchOnceMore()
+    {
+        var tokenizer = ClipTokenizer.FromMergesFile(SharedFiles.ClipVocab);
+        using var model = new ClipModel(TinySetup.Model(tokenizer.VocabSize));
+        var texts = Enumerable.Range(0, 10).Select(i => $"an aerial photograph of field {i}.").ToList();
+        using var clean = new Embedder(model, tokenizer, CPU, batchSize: 4).EncodeTexts(texts);
+
+        var warnings = new List<string>();
+        bool thrown = false;
+        var flaky = new Embedder(model, tokenizer, CPU, batchSize: 4)
+        {
+            Warn = warnings.Add,
+            BeforeBatch = (_, batch) => { if (batch == 1 && !thrown) { thrown = true; throw new ExternalException("injected"); } },
+        };
+        using var recovered = flaky.EncodeTexts(texts);
+        Assert.Equal(clean.data<float>().ToArray(), recovered.data<float>().ToArray());
+        Assert.Single(warnings);
+        Assert.Contains("text batch 1", warnings[0]);
+
+        var broken = new Embedder(model, tokenizer, CPU, batchSize: 4) { Warn = _ => { }, BeforeBatch = (_, batch) => { if (batch == 1) throw new ExternalException("injected"); } };
+        Assert.Throws<ExternalException>(() => broken.EncodeTexts(texts));
+    }
+}
