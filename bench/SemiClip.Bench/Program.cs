@@ -5,11 +5,12 @@ return args.FirstOrDefault() switch
     "speed" => SpeedBenchmark.Run(args.Skip(1).ToArray()),
     "accuracy" => AccuracyBenchmark.Run(args.Skip(1).ToArray()),
     "real" => RealDataBenchmark.Run(args.Skip(1).ToArray()),
+    "stress" => StressBenchmark.Run(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.WriteLine("usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] [--out bench/results] | real [--quick] [--data DIR] [--seeds 0,1,2] [--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T]");
+    Console.WriteLine("usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] [--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] [--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T]");
     return 2;
 }

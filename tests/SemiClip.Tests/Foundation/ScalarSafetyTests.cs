@@ -7,7 +7,9 @@ namespace SemiClip.Tests.Foundation;
 /// TorchSharp member that does so inside; numbers reach LibTorch through <c>SemiClip.Tensors.Scalars</c>.</summary>
 public class ScalarSafetyTests
 {
-    static readonly string[] Helpers = ["Scalars.cs"];
+    // Scalars.cs is the safe helper set; HazardControl.cs is the stress benchmark's control arm, which uses
+    // the hazardous overloads on purpose to show that the stress harness provokes the crash.
+    static readonly string[] Helpers = ["Scalars.cs", "HazardControl.cs"];
 
     [Fact]
     public void NoTemporaryScalarsInTheRepository()
