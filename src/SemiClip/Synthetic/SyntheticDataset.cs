@@ -59,7 +59,7 @@ public static class SyntheticDataset
                     using (image)
                     using (var data = image.Encode(SKEncodedImageFormat.Png, 100))
                         File.WriteAllBytes(Path.Combine(folder, name), data.ToArray());
-                    lines.Add(JsonSerializer.Serialize(new { image = $"{split}/{classes[c].Replace(' ', '_')}/{name}", captions }));
+                    lines.Add(JsonSerializer.Serialize(new { image = $"{split}/{classes[c].Replace(' ', '_')}/{name}", captions, label = classes[c] }));
                     written++;
                 }
             }

@@ -64,6 +64,25 @@ public class CaptionDatasetReaderTests
         Assert.Equal(2, train[0].Captions.Count);
         var test = Read(dir.File("dataset_rsicd.json"), new CaptionDatasetOptions { ImageRoot = dir.File("img"), Split = "test" });
         Assert.Equal("test", Assert.Single(test).Split);
+        Assert.Null(test[0].Label);
+    }
+
+    [Fact]
+    public void ClassLabelsAreReadWhereTheFileRecordsThem()
+    {
+        var (dir, _, _) = Images();
+        using var _d = dir;
+        File.WriteAllText(dir.File("d.json"), """
+            {"images": [{"filename": "a.png", "split": "train", "label": "DenseResidential", "sentences": [{"raw": "houses"}]},
+                        {"filename": "b.png", "split": "train", "label": "", "sentences": [{"raw": "trees"}]}]}
+            """);
+        var karpathy = Read(dir.File("d.json"), new CaptionDatasetOptions { ImageRoot = dir.File("img"), Split = "train" });
+        Assert.Equal("DenseResidential", karpathy[0].Label);
+        Assert.Null(karpathy[1].Label);
+        File.WriteAllText(dir.File("d.jsonl"), "{\"image\": \"img/a.png\", \"caption\": \"x\", \"label\": \"Airport\"}\n{\"image\": \"img/b.png\", \"caption\": \"y\"}\n");
+        var lines = Read(dir.File("d.jsonl"));
+        Assert.Equal("Airport", lines[0].Label);
+        Assert.Null(lines[1].Label);
     }
 
     [Fact]
