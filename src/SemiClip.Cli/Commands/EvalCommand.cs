@@ -24,11 +24,17 @@ public static class EvalCommand
         var probeTest = new Option<string?>("--probe-test") { Description = "labelled test images for a linear probe" };
         var output = new Option<string?>("--out") { Description = "where report.json/.md go (default: the run folder)" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "skip and list unreadable images" };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256, Description = "images or texts encoded at once" };
+        var protocol = new Option<string>("--retrieval-protocol")
+        {
+            DefaultValueFactory = _ => "all-captions",
+            Description = "all-captions (every caption, pessimistic ties) or one-caption (the reference's: one caption per image drawn by --seed, diagonal ranks)",
+        };
+        var seed = new Option<int>("--seed") { Description = "which caption each image keeps under --retrieval-protocol one-caption" };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("eval", "Evaluate a model: zero-shot accuracy, retrieval recall, linear probe")
-            { model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain, probeTest, output, skipBad, batch, device, threads };
+            { model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain, probeTest, output, skipBad, batch, protocol, seed, device, threads };
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p.GetValue(threads));
@@ -40,7 +46,15 @@ public static class EvalCommand
             if (p.GetValue(classification) is { } cls)
                 report = report with { ZeroShot = suite.ZeroShot(cls, PromptTemplates.Load(p.GetValue(templates)!), bad, p.GetValue(imageRoot), p.GetValue(classNames)) };
             if (p.GetValue(captions) is { } caps)
-                report = report with { Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot)) };
+            {
+                var chosen = p.GetValue(protocol) switch
+                {
+                    "all-captions" => RetrievalProtocol.AllCaptions,
+                    "one-caption" => RetrievalProtocol.OneCaptionPerImage,
+                    var other => throw new ArgumentException($"--retrieval-protocol '{other}' is not all-captions or one-caption."),
+                };
+                report = report with { Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), protocol: chosen, seed: p.GetValue(seed)) };
+            }
             if (p.GetValue(probeTrain) is { } pt && p.GetValue(probeTest) is { } pe)
                 report = report with { LinearProbe = suite.LinearProbe(pt, pe, bad) };
             if (report.ZeroShot is null && report.Retrieval is null && report.LinearProbe is null)
@@ -63,7 +77,7 @@ public static class EvalCommand
         {
             rows.Add(new[] { "image→text R@1/5/10", $"{ReportWriter.Pct(t.ImageToTextR1)} / {ReportWriter.Pct(t.ImageToTextR5)} / {ReportWriter.Pct(t.ImageToTextR10)}" });
             rows.Add(new[] { "text→image R@1/5/10", $"{ReportWriter.Pct(t.TextToImageR1)} / {ReportWriter.Pct(t.TextToImageR5)} / {ReportWriter.Pct(t.TextToImageR10)}" });
-            rows.Add(new[] { "mean recall", ReportWriter.Pct(t.MeanRecall) });
+            rows.Add(new[] { $"mean recall ({t.Protocol})", ReportWriter.Pct(t.MeanRecall) });
         }
         if (r.LinearProbe is { } l) rows.Add(new[] { "linear probe accuracy", ReportWriter.Pct(l.TestAccuracy) });
         if (r.SkippedInputs.Count > 0) rows.Add(new[] { "skipped inputs", r.SkippedInputs.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) });

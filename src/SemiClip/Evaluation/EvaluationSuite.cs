@@ -22,16 +22,31 @@ public sealed class EvaluationSuite(ModelBundle bundle, Device device, int batch
             ds.ClassNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => m.PerClassAccuracy[x.i]), confusion);
     }
 
-    public EvaluationReport.RetrievalSection Retrieval(string captionFile, BadInputReport report, string? imageRoot = null, string? split = "test")
+    public EvaluationReport.RetrievalSection Retrieval(string captionFile, BadInputReport report, string? imageRoot = null, string? split = "test",
+                                                       RetrievalProtocol protocol = RetrievalProtocol.AllCaptions, int seed = 0)
     {
         var samples = CaptionDatasetReader.Read(captionFile, new CaptionDatasetOptions { ImageRoot = imageRoot, Split = split }, report);
         using var scope = NewDisposeScope();
         var images = _embedder.EncodeImages(samples.Select(s => s.ImagePath).ToList(), report);
-        var texts = samples.SelectMany(s => s.Captions).ToList();
-        var owner = samples.SelectMany((s, i) => s.Captions.Select(_ => i)).ToList();
-        var r = RetrievalResult.Compute(images, _embedder.EncodeTexts(texts), owner);
-        return new EvaluationReport.RetrievalSection(captionFile, samples.Count, texts.Count, r.ImageToTextR1, r.ImageToTextR5, r.ImageToTextR10,
-            r.TextToImageR1, r.TextToImageR5, r.TextToImageR10, r.MeanRecall);
+        RetrievalResult r;
+        int captions;
+        if (protocol == RetrievalProtocol.OneCaptionPerImage)
+        {
+            var rng = new Random(seed);
+            var texts = samples.Select(s => s.Captions[rng.Next(s.Captions.Count)]).ToList();
+            r = RetrievalResult.ComputeDiagonal(images, _embedder.EncodeTexts(texts));
+            captions = texts.Count;
+        }
+        else
+        {
+            var texts = samples.SelectMany(s => s.Captions).ToList();
+            var owner = samples.SelectMany((s, i) => s.Captions.Select(_ => i)).ToList();
+            r = RetrievalResult.Compute(images, _embedder.EncodeTexts(texts), owner);
+            captions = texts.Count;
+        }
+        return new EvaluationReport.RetrievalSection(captionFile, samples.Count, captions, r.ImageToTextR1, r.ImageToTextR5, r.ImageToTextR10,
+            r.TextToImageR1, r.TextToImageR5, r.TextToImageR10, r.MeanRecall)
+        { Protocol = protocol == RetrievalProtocol.OneCaptionPerImage ? $"one-caption (seed {seed})" : "all-captions" };
     }
 
     public EvaluationReport.LinearProbeSection LinearProbe(string trainDataset, string testDataset, BadInputReport report)

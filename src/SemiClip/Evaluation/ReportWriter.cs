@@ -38,7 +38,7 @@ public static class ReportWriter
         }
         if (r.Retrieval is { } t)
         {
-            sb.Append($"## Retrieval\n\n{t.Dataset}: {t.Images} images, {t.Captions} captions.\n\n");
+            sb.Append($"## Retrieval\n\n{t.Dataset}: {t.Images} images, {t.Captions} captions, protocol {t.Protocol}.\n\n");
             sb.Append("| I→T R@1 | R@5 | R@10 | T→I R@1 | R@5 | R@10 | mean |\n|---|---|---|---|---|---|---|\n");
             sb.Append($"| {Pct(t.ImageToTextR1)} | {Pct(t.ImageToTextR5)} | {Pct(t.ImageToTextR10)} | {Pct(t.TextToImageR1)} | {Pct(t.TextToImageR5)} | {Pct(t.TextToImageR10)} | {Pct(t.MeanRecall)} |\n\n");
         }

@@ -66,4 +66,19 @@ public class MetricsTests
         Assert.True(result.TestAccuracy > 0.95, $"accuracy {result.TestAccuracy}");
         Assert.Equal(6, result.ValidationAccuracy.Count);
     }
+
+    [Fact]
+    public void DiagonalRetrievalByHand()
+    {
+        // Image i's caption is text i.
+        var images = tensor(new float[,] { { 1, 0 }, { 0.8f, 0.6f }, { 0.6f, 0.8f } });
+        var texts = tensor(new float[,] { { 1, 0 }, { 0, 1 }, { 0.8f, 0.6f } });
+        // s = images·textsᵀ: row 0 = [1, 0, .8]; row 1 = [.8, .6, .64+.36=1.0]; row 2 = [.6, .8, .48+.48=.96]
+        var r = RetrievalResult.ComputeDiagonal(images, texts);
+        Assert.Equal(2.0 / 3, r.ImageToTextR1, 6);      // image 1's own caption (text 1, 0.6) is beaten by texts 0 and 2
+        Assert.Equal(1.0, r.ImageToTextR5, 6);
+        // text→image: column 0 [1, .8, .6] → rank 0; column 1 [0, .6, .8] → image 2 beats image 1; column 2 [.8, 1, .96] → image 1 beats image 2.
+        Assert.Equal(1.0 / 3, r.TextToImageR1, 6);
+        Assert.Throws<ArgumentException>(() => RetrievalResult.ComputeDiagonal(images, texts.narrow(0, 0, 2)));
+    }
 }
