@@ -27,6 +27,12 @@ public sealed record LossConfig
     /// <summary>false (the reference): gradients flow through the Sinkhorn iterations into the image
     /// features; true: the plan is a fixed target.</summary>
     public bool DetachPlan { get; init; }
+    /// <summary>0 (the reference): the transport step matches unpaired images against the batch's paired
+    /// images only. N &gt; 0: also against a queue of the N most recent paired image/caption features.</summary>
+    public int SupportQueueSize { get; init; }
+    /// <summary>0 (the reference): pseudo-label losses at full weight from the first step. N &gt; 0: their
+    /// weight rises linearly from 0 to 1 over the first N steps, while the image features are still poor.</summary>
+    public long PseudoLabelRampSteps { get; init; }
 
     // SoftCLIP
     public double SoftAlpha { get; init; } = 0.2;

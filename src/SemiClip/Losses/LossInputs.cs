@@ -21,4 +21,8 @@ public sealed record LossInputs(Tensor ImageFeatures, Tensor TextFeatures, Tenso
     public Tensor? PairedClasses { get; init; }
     public Tensor? UnpairedClasses { get; init; }
     public Tensor? UnpairedClassKeyword { get; init; }
+    /// <summary>Recent paired features that widen S-CLIP's transport step (<see cref="LossConfig.SupportQueueSize"/>).</summary>
+    public SupportQueue? Support { get; init; }
+    /// <summary>The optimisation step (for warm-ups inside the objective).</summary>
+    public long Step { get; init; }
 }

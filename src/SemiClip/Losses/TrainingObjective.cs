@@ -42,17 +42,28 @@ public sealed class TrainingObjective(LossConfig config)
 
         if (unpaired is not null && (Config.CaptionWeight > 0 || Config.UsesKeywords))
         {
-            var plan = PseudoLabeler.Assign(unpaired, x.ImageFeatures, x.LogitScale, Config.PseudoLabel, Config.SinkhornIterations, Config.DetachPlan);
-            PseudoLabelDiagnostics.Measure(plan, x.PairedClasses, x.UnpairedClasses, output.Diagnostics);
+            var (supportImages, supportTexts, supportKeywords, supportClasses) = (x.ImageFeatures, x.TextFeatures, x.KeywordLabels, x.PairedClasses);
+            if (x.Support is { Count: > 0 } queue)
+            {
+                var (qi, qt, qk, qc) = queue.Entries;
+                supportImages = cat([supportImages, qi.to(supportImages.dtype)], 0);
+                supportTexts = cat([supportTexts, qt.to(supportTexts.dtype)], 0);
+                supportKeywords = supportKeywords is not null && qk is not null ? cat([supportKeywords, qk.to(supportKeywords.dtype)], 0) : null;
+                supportClasses = supportClasses is not null && qc is not null ? cat([supportClasses, qc], 0) : null;
+                output.Diagnostics["support_size"] = supportImages.shape[0];
+            }
+            double ramp = Config.PseudoLabelRampSteps > 0 ? Math.Min(1.0, (x.Step + 1) / (double)Config.PseudoLabelRampSteps) : 1.0;
+            var plan = PseudoLabeler.Assign(unpaired, supportImages, x.LogitScale, Config.PseudoLabel, Config.SinkhornIterations, Config.DetachPlan);
+            PseudoLabelDiagnostics.Measure(plan, supportClasses, x.UnpairedClasses, output.Diagnostics);
             if (Config.CaptionWeight > 0)
-                output.Add("caption", CaptionPseudoLabelLoss.Compute(unpaired, x.TextFeatures, x.LogitScale, plan).Times(Config.CaptionWeight));
+                output.Add("caption", CaptionPseudoLabelLoss.Compute(unpaired, supportTexts, x.LogitScale, plan).Times(Config.CaptionWeight * ramp));
             if (Config.UsesKeywords)
             {
-                if (x.KeywordFeatures is null || x.KeywordLabels is null)
+                if (x.KeywordFeatures is null || supportKeywords is null)
                     throw new ArgumentException("the keyword loss needs keyword features and per-caption keyword labels (give a keyword file, or set keyword weight 0).");
-                var targets = KeywordPartialLabelLoss.Targets(unpaired, x.KeywordFeatures, x.LogitScale, plan, x.KeywordLabels);
-                PseudoLabelDiagnostics.MeasureKeywords(plan, x.KeywordLabels, x.UnpairedClassKeyword, output.Diagnostics);
-                output.Add("keyword", KeywordPartialLabelLoss.Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets).Times(Config.KeywordWeight));
+                var targets = KeywordPartialLabelLoss.Targets(unpaired, x.KeywordFeatures, x.LogitScale, plan, supportKeywords);
+                PseudoLabelDiagnostics.MeasureKeywords(plan, supportKeywords, x.UnpairedClassKeyword, output.Diagnostics);
+                output.Add("keyword", KeywordPartialLabelLoss.Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets).Times(Config.KeywordWeight * ramp));
             }
         }
         return output;

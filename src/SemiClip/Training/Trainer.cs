@@ -28,6 +28,7 @@ public sealed class Trainer : IDisposable
     readonly Device _device;
     readonly Tensor? _keywordTokens;
     readonly ScalarType _dtype;
+    readonly SupportQueue? _support;
 
     public AdamW Optimizer { get; }
     public long TotalSteps { get; }
@@ -47,6 +48,7 @@ public sealed class Trainer : IDisposable
         _model.to(device);
         if (_dtype != ScalarType.Float32) _model.to(_dtype);
         _keywordTokens = keywordTokens?.to(device);
+        if (objective.Config.SupportQueueSize > 0 && objective.Config.UsesUnpaired) _support = new SupportQueue(objective.Config.SupportQueueSize);
         var (beta2, eps) = config.AdamMoments(model.Config.Vision.IsResNet);
         Optimizer = new AdamW(_model.named_parameters().Select(p => (p.name, p.parameter)))
         {
@@ -79,7 +81,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Pseudo-label diagnostics of the last step (empty for methods without a plan).</summary>
     public IReadOnlyDictionary<string, double> LastDiagnostics { get; private set; } = new Dictionary<string, double>();
 
-    LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, TrainBatch? labels = null)
+    LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, long step, TrainBatch? labels = null)
     {
         var scale = _model.LogitScaleParameter.to(float32).exp();
         Tensor? kw = null;
@@ -94,6 +96,7 @@ public sealed class Trainer : IDisposable
             UnpairedFeatures = f.Unpaired, KeywordFeatures = kw, KeywordLabels = keywordLabels?.to(float32),
             ImageTokens = f.ImageTokens, TextTokens = f.TextTokens, TextTokenMask = f.TextMask,
             PairedClasses = labels?.PairedClasses, UnpairedClasses = labels?.UnpairedClasses, UnpairedClassKeyword = labels?.UnpairedClassKeyword,
+            Support = _support, Step = step,
         });
     }
 
@@ -124,10 +127,12 @@ public sealed class Trainer : IDisposable
 
         if (micro == 1)
         {
-            var output = Loss(Encode(images, tokens, unpaired), kwLabels, keywordAndScaleGrad: true, batch);
+            var features = Encode(images, tokens, unpaired);
+            var output = Loss(features, kwLabels, keywordAndScaleGrad: true, step, batch);
             parts = CheckFinite(output, step);
             LastDiagnostics = new Dictionary<string, double>(output.Diagnostics);
             output.Total().backward();
+            _support?.Push(features.Image, features.Text, kwLabels, batch.PairedClasses);
         }
         else
         {
@@ -144,10 +149,11 @@ public sealed class Trainer : IDisposable
                 var full = new Features(Join(f => f.Image), Join(f => f.Text), unpaired is null ? null : Join(f => f.Unpaired),
                     fresh.ImageTokens is null ? null : Join(f => f.ImageTokens), fresh.TextTokens is null ? null : Join(f => f.TextTokens),
                     fresh.TextMask is null ? null : Join(f => f.TextMask));
-                var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, batch);
+                var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch);
                 var values = CheckFinite(output, step);
                 if (j == 0) { parts = values; LastDiagnostics = new Dictionary<string, double>(output.Diagnostics); }
                 output.Total().backward();
+                if (j == micro - 1) _support?.Push(full.Image, full.Text, kwLabels, batch.PairedClasses);
             }
         }
         return parts;
@@ -207,5 +213,9 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    public void Dispose() => Optimizer.Dispose();
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        _support?.Dispose();
+    }
 }
