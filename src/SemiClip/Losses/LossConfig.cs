@@ -9,8 +9,9 @@ public enum TrainingMethod { Clip, SClip, SoftClip, SClipSoftClip }
 /// <summary>How unpaired images get caption-level pseudo-labels (alinlab/s-clip's options).</summary>
 public enum PseudoLabelKind { OptimalTransport, HardNearest, SoftNearest }
 
-/// <summary>Where SoftCLIP's intra-modal similarity comes from.</summary>
-public enum IntraModalSource { Pooled, Tokens }
+/// <summary>Where SoftCLIP's intra-modal similarity comes from: the model being trained (pooled embeddings
+/// or attention-pooled tokens), or a frozen copy of the starting model (the teacher).</summary>
+public enum IntraModalSource { Pooled, Tokens, Teacher }
 
 /// <summary>Every weight and switch of the objectives; the trainer never looks inside. In config files it
 /// is the <c>loss</c> section; the method is the top-level <c>method</c> field.</summary>
@@ -38,13 +39,26 @@ public sealed record LossConfig
     public double SoftAlpha { get; init; } = 0.2;
     public double SoftTemperature { get; init; } = 0.1;
     public double NegativesWeight { get; init; } = 1.0;
-    public IntraModalSource IntraSource { get; init; } = IntraModalSource.Pooled;
+    /// <summary>Unset: <see cref="IntraModalSource.Teacher"/> when the run starts from weights, otherwise
+    /// <see cref="IntraModalSource.Pooled"/>; the run's config.json records the effective value.</summary>
+    public IntraModalSource? IntraSource { get; init; }
     public double TokenAttentionTemperature { get; init; } = 0.1;
 
     [JsonIgnore] public bool UsesUnpaired => Method is TrainingMethod.SClip or TrainingMethod.SClipSoftClip;
     [JsonIgnore] public bool UsesSoftTargets => Method is TrainingMethod.SoftClip or TrainingMethod.SClipSoftClip;
     [JsonIgnore] public bool UsesKeywords => UsesUnpaired && KeywordWeight > 0;
     [JsonIgnore] public bool NeedsTokens => UsesSoftTargets && IntraSource == IntraModalSource.Tokens;
+    [JsonIgnore] public bool NeedsTeacher => UsesSoftTargets && IntraSource == IntraModalSource.Teacher;
+
+    /// <summary>This config with the intra-modal source resolved for a run that does or does not start from weights.</summary>
+    public LossConfig ResolveIntraSource(bool startsFromWeights)
+    {
+        var source = IntraSource ?? (startsFromWeights ? IntraModalSource.Teacher : IntraModalSource.Pooled);
+        if (UsesSoftTargets && source == IntraModalSource.Teacher && !startsFromWeights)
+            throw new ArgumentException("loss.intra_source: teacher needs a starting model to freeze as the teacher (set pretrained), "
+                                        + "or choose intra_source: pooled or tokens for a run from scratch.");
+        return this with { IntraSource = source };
+    }
 
     public static TrainingMethod ParseMethod(string s) => s.Trim().ToLowerInvariant() switch
     {

@@ -23,6 +23,10 @@ public sealed record LossInputs(Tensor ImageFeatures, Tensor TextFeatures, Tenso
     public Tensor? UnpairedClassKeyword { get; init; }
     /// <summary>Recent paired features that widen S-CLIP's transport step (<see cref="LossConfig.SupportQueueSize"/>).</summary>
     public SupportQueue? Support { get; init; }
+    /// <summary>B×D normalised features of the same images and captions from the frozen starting model
+    /// (SoftCLIP's teacher source).</summary>
+    public Tensor? TeacherImageFeatures { get; init; }
+    public Tensor? TeacherTextFeatures { get; init; }
     /// <summary>The optimisation step (for warm-ups inside the objective).</summary>
     public long Step { get; init; }
 }

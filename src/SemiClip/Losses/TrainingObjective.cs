@@ -26,10 +26,16 @@ public sealed class TrainingObjective(LossConfig config)
 
         if (Config.UsesSoftTargets)
         {
-            var (imageIntra, textIntra) = Config.IntraSource == IntraModalSource.Tokens
-                ? (IntraModalSimilarity.AttentionPooledTokens(x.ImageTokens ?? throw new ArgumentException("token intra-modal source needs image tokens"), null, Config.TokenAttentionTemperature),
-                   IntraModalSimilarity.AttentionPooledTokens(x.TextTokens ?? throw new ArgumentException("token intra-modal source needs text tokens"), x.TextTokenMask, Config.TokenAttentionTemperature))
-                : (IntraModalSimilarity.Pooled(x.ImageFeatures), IntraModalSimilarity.Pooled(x.TextFeatures));
+            var (imageIntra, textIntra) = Config.IntraSource switch
+            {
+                IntraModalSource.Tokens => (
+                    IntraModalSimilarity.AttentionPooledTokens(x.ImageTokens ?? throw new ArgumentException("token intra-modal source needs image tokens"), null, Config.TokenAttentionTemperature),
+                    IntraModalSimilarity.AttentionPooledTokens(x.TextTokens ?? throw new ArgumentException("token intra-modal source needs text tokens"), x.TextTokenMask, Config.TokenAttentionTemperature)),
+                IntraModalSource.Teacher => (
+                    IntraModalSimilarity.Pooled(x.TeacherImageFeatures ?? throw new ArgumentException("teacher intra-modal source needs the teacher's image features")),
+                    IntraModalSimilarity.Pooled(x.TeacherTextFeatures ?? throw new ArgumentException("teacher intra-modal source needs the teacher's text features"))),
+                _ => (IntraModalSimilarity.Pooled(x.ImageFeatures), IntraModalSimilarity.Pooled(x.TextFeatures)),
+            };
             var (soft, neg) = SoftClipLoss.Compute(x.ImageFeatures, x.TextFeatures, x.LogitScale, imageIntra, textIntra,
                 Config.SoftAlpha, Config.SoftTemperature, negatives);
             output.Add("soft", soft);

@@ -37,7 +37,15 @@ public sealed class Trainer : IDisposable
     /// <summary>Called with the step number before each step; lets tests inject a failure at a chosen step.</summary>
     public Action<long>? BeforeStep { get; set; }
 
-    public Trainer(ClipModel model, TrainingObjective objective, TrainConfig config, Device device, long totalSteps, Tensor? keywordTokens = null)
+    readonly ClipModel? _teacher;
+
+    /// <summary>SoftCLIP's frozen teacher, when the objective uses one.</summary>
+    public ClipModel? Teacher => _teacher;
+
+    /// <param name="teacher">SoftCLIP's frozen teacher (a copy of the starting model) when the objective needs
+    /// one; the trainer moves it to the device and never updates it.</param>
+    public Trainer(ClipModel model, TrainingObjective objective, TrainConfig config, Device device, long totalSteps, Tensor? keywordTokens = null,
+                   ClipModel? teacher = null)
     {
         (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
         _dtype = config.Precision switch
@@ -47,6 +55,14 @@ public sealed class Trainer : IDisposable
         };
         _model.to(device);
         if (_dtype != ScalarType.Float32) _model.to(_dtype);
+        if (objective.Config.NeedsTeacher)
+        {
+            _teacher = teacher ?? throw new ArgumentException("loss.intra_source: teacher needs a teacher model (the frozen starting model).");
+            _teacher.to(device);
+            if (_dtype != ScalarType.Float32) _teacher.to(_dtype);
+            foreach (var p in _teacher.parameters()) p.requires_grad = false;
+            _teacher.eval();
+        }
         _keywordTokens = keywordTokens?.to(device);
         if (objective.Config.SupportQueueSize > 0 && objective.Config.UsesUnpaired) _support = new SupportQueue(objective.Config.SupportQueueSize);
         var (beta2, eps) = config.AdamMoments(model.Config.Vision.IsResNet);
@@ -56,7 +72,11 @@ public sealed class Trainer : IDisposable
         };
     }
 
-    sealed record Features(Tensor Image, Tensor Text, Tensor? Unpaired, Tensor? ImageTokens, Tensor? TextTokens, Tensor? TextMask);
+    sealed record Features(Tensor Image, Tensor Text, Tensor? Unpaired, Tensor? ImageTokens, Tensor? TextTokens, Tensor? TextMask)
+    {
+        public Tensor? TeacherImage { get; init; }
+        public Tensor? TeacherText { get; init; }
+    }
 
     Features Encode(Tensor images, Tensor tokens, Tensor? unpaired)
     {
@@ -75,7 +95,11 @@ public sealed class Trainer : IDisposable
         }
         var q = unpaired is null ? null : _model.EncodeImage(unpaired);
         Tensor N(Tensor t) => nn.functional.normalize(t.to(float32), dim: -1);
-        return new Features(N(img), N(txt), q is null ? null : N(q), imgTok?.to(float32), txtTok?.to(float32), mask);
+        Tensor? teacherImage = null, teacherText = null;
+        if (_teacher is not null)
+            using (no_grad()) (teacherImage, teacherText) = (N(_teacher.EncodeImage(images)), N(_teacher.EncodeText(tokens)));
+        return new Features(N(img), N(txt), q is null ? null : N(q), imgTok?.to(float32), txtTok?.to(float32), mask)
+        { TeacherImage = teacherImage, TeacherText = teacherText };
     }
 
     /// <summary>Pseudo-label diagnostics of the last step (empty for methods without a plan).</summary>
@@ -96,7 +120,7 @@ public sealed class Trainer : IDisposable
             UnpairedFeatures = f.Unpaired, KeywordFeatures = kw, KeywordLabels = keywordLabels?.to(float32),
             ImageTokens = f.ImageTokens, TextTokens = f.TextTokens, TextTokenMask = f.TextMask,
             PairedClasses = labels?.PairedClasses, UnpairedClasses = labels?.UnpairedClasses, UnpairedClassKeyword = labels?.UnpairedClassKeyword,
-            Support = _support, Step = step,
+            Support = _support, Step = step, TeacherImageFeatures = f.TeacherImage, TeacherTextFeatures = f.TeacherText,
         });
     }
 
@@ -148,7 +172,11 @@ public sealed class Trainer : IDisposable
                 Tensor Join(Func<Features, Tensor?> pick) => cat(Enumerable.Range(0, micro).Select(k => k == j ? pick(fresh)! : pick(cached[k])!).ToArray(), 0);
                 var full = new Features(Join(f => f.Image), Join(f => f.Text), unpaired is null ? null : Join(f => f.Unpaired),
                     fresh.ImageTokens is null ? null : Join(f => f.ImageTokens), fresh.TextTokens is null ? null : Join(f => f.TextTokens),
-                    fresh.TextMask is null ? null : Join(f => f.TextMask));
+                    fresh.TextMask is null ? null : Join(f => f.TextMask))
+                {
+                    TeacherImage = fresh.TeacherImage is null ? null : Join(f => f.TeacherImage),
+                    TeacherText = fresh.TeacherText is null ? null : Join(f => f.TeacherText),
+                };
                 var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch);
                 var values = CheckFinite(output, step);
                 if (j == 0) { parts = values; LastDiagnostics = new Dictionary<string, double>(output.Diagnostics); }
@@ -217,5 +245,6 @@ public sealed class Trainer : IDisposable
     {
         Optimizer.Dispose();
         _support?.Dispose();
+        _teacher?.Dispose();
     }
 }

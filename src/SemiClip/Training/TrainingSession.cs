@@ -54,7 +54,9 @@ public sealed class TrainingSession : IDisposable
         if (Tokenizer.VocabSize > Model.Config.Text.VocabSize)
             throw new ArgumentException($"tokenizer has {Tokenizer.VocabSize} tokens but the model's vocab_size is {Model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary).");
 
-        var lossConfig = config.ToLossConfig();
+        var lossConfig = config.ToLossConfig().ResolveIntraSource(startsFromWeights: config.Pretrained != null);
+        config = config with { Loss = lossConfig };
+        Config = config;
         var trainData = config.TrainData ?? throw new ArgumentException("train_data is not set (a CSV/TSV, JSONL or Karpathy JSON caption file).");
         var samples = CaptionDatasetReader.Read(trainData, new CaptionDatasetOptions { ImageRoot = config.ImageRoot, Split = config.Split }, BadInputs);
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);
@@ -80,7 +82,9 @@ public sealed class TrainingSession : IDisposable
             }, BadInputs, classes);
         TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
         var keywordTokens = keywords is null ? null : Tokenizer.Tokenize(keywords.Keywords.ToList(), Model.Config.Text.ContextLength);
-        Trainer = new Trainer(Model, new TrainingObjective(lossConfig), config, device, TotalSteps, keywordTokens);
+        // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
+        var teacher = lossConfig.NeedsTeacher ? ClipCheckpoint.Load(config.Pretrained!) : null;
+        Trainer = new Trainer(Model, new TrainingObjective(lossConfig), config, device, TotalSteps, keywordTokens, teacher);
 
         if (resumeState != null)
         {
@@ -88,7 +92,7 @@ public sealed class TrainingSession : IDisposable
             StartStep = resumeState.Step;
             _start = resumeState.Next;
         }
-        Run.SaveConfig(config);
+        IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson());   // enums as names, as config files spell them
         IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
     }
 

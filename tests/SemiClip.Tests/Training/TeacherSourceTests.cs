@@ -1,0 +1,75 @@
+using SemiClip.Losses;
+using SemiClip.Model;
+using SemiClip.Tests.Support;
+using SemiClip.Tokenization;
+using SemiClip.Training;
+using static TorchSharp.torch;
+
+namespace SemiClip.Tests.Training;
+
+/// <summary>SoftCLIP's teacher source: intra-modal similarities from a frozen copy of the starting model.</summary>
+public class TeacherSourceTests
+{
+    static List<string> WithPretrained(TempDir dir)
+    {
+        var common = TinySetup.Write(dir);
+        var vocab = ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize;
+        manual_seed(11);
+        using var start = new ClipModel(TinySetup.Model(vocab));
+        ClipCheckpoint.Save(start, dir.File("start.safetensors"));
+        return [.. common, $"pretrained=\"{dir.File("start.safetensors")}\""];
+    }
+
+    [Fact]
+    public void TheSourceDefaultsToTheTeacherOnlyWhenARunStartsFromWeights()
+    {
+        var softclip = new LossConfig { Method = TrainingMethod.SoftClip };
+        Assert.Equal(IntraModalSource.Teacher, softclip.ResolveIntraSource(startsFromWeights: true).IntraSource);
+        Assert.Equal(IntraModalSource.Pooled, softclip.ResolveIntraSource(startsFromWeights: false).IntraSource);
+        var e = Assert.Throws<ArgumentException>(() => (softclip with { IntraSource = IntraModalSource.Teacher }).ResolveIntraSource(false));
+        Assert.Contains("intra_source", e.Message);
+        Assert.Equal(IntraModalSource.Tokens, (softclip with { IntraSource = IntraModalSource.Tokens }).ResolveIntraSource(true).IntraSource);
+    }
+
+    [Fact]
+    public void AFromScratchRunAskingForATeacherFailsBeforeCreatingAnything()
+    {
+        using var dir = new TempDir();
+        var config = TrainConfig.Load(null, TinySetup.Write(dir).Concat(["method=\"softclip\"", "loss.intra_source=\"teacher\"", "steps=2", "run_name=\"t\""]));
+        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(config, resume: false));
+        Assert.Contains("intra_source: teacher", e.Message);
+    }
+
+    [Fact]
+    public void AtStepZeroWithAlphaAndLambdaZeroTheTeacherLossEqualsClips()
+    {
+        using var dir = new TempDir();
+        var common = WithPretrained(dir);
+        Dictionary<string, double> Parts(string method, string run, params string[] extra)
+        {
+            var config = TrainConfig.Load(null, common.Concat([$"method=\"{method}\"", "steps=1", $"run_name=\"{run}\"", "workers=1", .. extra]));
+            using var session = new TrainingSession(config, resume: false);
+            using var batch = session.Loader.Batches(new SemiClip.Data.LoaderPosition(0, 0), 1).First();
+            return session.Trainer.ComputeGradients(batch, 0);
+        }
+        var clip = Parts("clip", "clip");
+        var soft = Parts("softclip", "soft", "loss.soft_alpha=0", "loss.negatives_weight=0");
+        Assert.Equal(clip["contrastive"], soft["soft"], 5);
+    }
+
+    [Fact]
+    public void TheTeacherNeverChangesAndRecordsItsSourceInTheRunConfig()
+    {
+        using var dir = new TempDir();
+        var config = TrainConfig.Load(null, WithPretrained(dir).Concat(["method=\"softclip\"", "steps=4", "run_name=\"teach\"", "lr=1e-2"]));
+        using var session = new TrainingSession(config, resume: false);
+        Assert.Equal(IntraModalSource.Teacher, session.Config.Loss.IntraSource);
+        var teacher = session.Trainer.Teacher!;
+        var before = teacher.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var studentBefore = session.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        session.Train();
+        Assert.All(teacher.state_dict(), kv => Assert.True(kv.Value.equal(before[kv.Key]).all().item<bool>(), $"teacher {kv.Key} changed"));
+        Assert.Contains(session.Model.state_dict(), kv => !kv.Value.equal(studentBefore[kv.Key]).all().item<bool>());
+        Assert.Contains("\"intra_source\": \"teacher\"", File.ReadAllText(Path.Combine(session.Run.Root, "config.json")));
+    }
+}
