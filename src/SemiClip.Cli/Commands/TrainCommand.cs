@@ -28,7 +28,8 @@ public static class TrainCommand
             if (p.GetValue(runName) is { } n) overrides.Add($"run_name=\"{n}\"");
             if (p.GetValue(skipBad)) overrides.Add("skip_bad=true");
             if (p.GetValue(labelRatio) is { } lr) overrides.Add($"label_ratio={lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-            overrides.Add($"device=\"{p.GetValue(device)}\"");
+            // Only a --device the user typed replaces the config's device (and any --set device=…).
+            if (p.GetResult(device) is { Implicit: false }) overrides.Add($"device=\"{p.GetValue(device)}\"");
             if (p.GetValue(threads) > 0) overrides.Add($"threads={p.GetValue(threads)}");
             var cfg = TrainConfig.Load(p.GetValue(config), overrides);
             using var session = new TrainingSession(cfg, p.GetValue(resume));

@@ -9,6 +9,17 @@ public class CliEndToEndTests
         new[] { "train", "--run-name", run, "--method", method, "--device", "cpu" }
             .Concat(common.Concat(extra).SelectMany(o => new[] { "--set", o })).ToArray();
 
+    [Fact]
+    public void AnUnsetDeviceOptionLeavesTheConfigsDevice()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir).Where(o => !o.StartsWith("device=", StringComparison.Ordinal)).ToList();
+        var args = new[] { "train", "--run-name", "dev", "--method", "clip" }.Concat(common.Concat(["steps=1", "device=\"cpu\""]).SelectMany(o => new[] { "--set", o })).ToArray();
+        var (code, output) = CliProcess.Run(args);
+        Assert.True(code == 0, output);
+        Assert.Contains("\"device\": \"cpu\"", File.ReadAllText(dir.File("runs/dev/config.json")));
+    }
+
     [Theory]
     [InlineData("clip")]
     [InlineData("sclip")]
