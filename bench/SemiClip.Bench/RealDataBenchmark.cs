@@ -83,8 +83,13 @@ public static class RealDataBenchmark
             Console.Error.WriteLine($"{o.Data}: dataset_rsicd10k.json not found (pass --data DIR).");
             return 2;
         }
-        var data = RealData.Prepare(o.Data, Path.Combine(o.Work, "data"));
         var resultsDir = Path.Combine(o.Work, "results");
+        if (args.Contains("--report-only"))
+        {
+            RealDataReport.Write(resultsDir, o.Out);
+            return 0;
+        }
+        var data = RealData.Prepare(o.Data, Path.Combine(o.Work, "data"));
         Directory.CreateDirectory(resultsDir);
 
         // Priority order: the comparison the benchmark exists for first, so a stopped run still says it.
