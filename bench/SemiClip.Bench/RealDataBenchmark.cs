@@ -24,6 +24,9 @@ public static class RealDataBenchmark
     static readonly Variant SClip = new("sclip", "sclip", []);
     static readonly Variant SClipCaption = new("sclip-caption-only", "sclip", ["loss.keyword_weight=0"]);
     static readonly Variant SClipKeyword = new("sclip-keyword-only", "sclip", ["loss.caption_weight=0"]);
+    static readonly Variant SoftClip = new("softclip", "softclip", []);
+    static readonly Variant SoftClipPooled = new("softclip-pooled", "softclip", ["loss.intra_source=pooled"]);
+    static readonly Variant SClipSoftClip = new("sclip+softclip", "sclip+softclip", []);
 
     public sealed record RunRecord
     {
@@ -38,7 +41,7 @@ public static class RealDataBenchmark
         public required long Steps { get; init; }
         public required string EvalSplit { get; init; }
         /// <summary>What makes runs comparable: evaluation split, schedule, learning rate, split policy, tag.</summary>
-        public required string Setting { get; init; }
+        public string Setting { get; init; } = "";
         public required double Top1 { get; init; }
         public required double Top5 { get; init; }
         public double Top1SeenClasses { get; init; }
@@ -56,7 +59,7 @@ public static class RealDataBenchmark
     }
 
     sealed record Options(string Data, string Work, string Out, long Steps, long PretrainSteps, double Lr, double PretrainLr,
-                          int Batch, int[] Seeds, string[] Regimes, string EvalSplit, long CurveEvery, bool FixedSplit, string[] Extra, string Tag);
+                          int Batch, int[] Seeds, string[] Regimes, string EvalSplit, long CurveEvery, bool FixedSplit, string[] Extra, string Tag, double Noise);
 
     public static int Run(string[] args)
     {
@@ -77,7 +80,8 @@ public static class RealDataBenchmark
             CurveEvery: long.Parse(BenchReport.Option(args, "--curve-every", "50"), CultureInfo.InvariantCulture),
             FixedSplit: args.Contains("--fixed-split"),
             Extra: BenchReport.Option(args, "--set", "").Split(';', StringSplitOptions.RemoveEmptyEntries),
-            Tag: BenchReport.Option(args, "--tag", ""));
+            Tag: BenchReport.Option(args, "--tag", ""),
+            Noise: double.Parse(BenchReport.Option(args, "--noise", "0"), CultureInfo.InvariantCulture));
         if (!File.Exists(Path.Combine(o.Data, "dataset_rsicd10k.json")))
         {
             Console.Error.WriteLine($"{o.Data}: dataset_rsicd10k.json not found (pass --data DIR).");
@@ -94,8 +98,14 @@ public static class RealDataBenchmark
 
         // Priority order: the comparison the benchmark exists for first, so a stopped run still says it.
         var grid = new List<(Variant Variant, double Ratio)>();
-        grid.Add((Clip, 0.1)); grid.Add((SClip, 0.1));
-        if (!quick)
+        if (o.Noise > 0)
+        {
+            // Wrong captions (issue: SoftCLIP's robustness): CLIP against SoftCLIP with each intra-modal source at
+            // 100% pairs, and the combination at 10% pairs against each method alone.
+            grid.AddRange([(Clip, 1.0), (SoftClip, 1.0), (SoftClipPooled, 1.0), (Clip, 0.1), (SClip, 0.1), (SoftClip, 0.1), (SClipSoftClip, 0.1)]);
+        }
+        else grid.AddRange([(Clip, 0.1), (SClip, 0.1)]);
+        if (!quick && o.Noise == 0)
         {
             grid.Add((Clip, 0.3)); grid.Add((Clip, 1.0));
             grid.Add((SClipCaption, 0.1)); grid.Add((SClipKeyword, 0.1));
@@ -123,7 +133,7 @@ public static class RealDataBenchmark
     }
 
     static string RunName(Options o, string regime, string variant, double ratio, int seed) =>
-        $"{regime}-{variant}-r{ratio * 100:0}-{o.EvalSplit}-st{o.Steps}-lr{o.Lr:0.#e0}{(o.FixedSplit ? "-fixedsplit" : "")}{(o.Tag.Length > 0 ? "-" + o.Tag : "")}-s{seed}";
+        $"{regime}-{variant}-r{ratio * 100:0}-{o.EvalSplit}-st{o.Steps}-lr{o.Lr:0.#e0}{(o.FixedSplit ? "-fixedsplit" : "")}{(o.Tag.Length > 0 ? "-" + o.Tag : "")}{(o.Noise > 0 ? $"-noise{o.Noise * 100:0}" : "")}-s{seed}";
 
     static TrainConfig BaseConfig(Options o, RealData data, string runName, int seed) => TrainConfig.Load(null) with
     {
@@ -162,6 +172,7 @@ public static class RealDataBenchmark
             Pretrained = regime == "pretrained" ? Pretrain(o, data) : null,
         };
         if (regime == "scratch") baseConfig = baseConfig with { Lr = 5e-4, WarmupSteps = 50 };
+        if (o.Noise > 0) baseConfig = baseConfig with { TrainData = data.NoisyTrainFile(o.Noise, seed), ImageRoot = null, Split = null };
         // Variant and command-line overrides go through the same path as `semiclip train --set`.
         var basePath = Path.Combine(o.Work, "base-config.json");
         Directory.CreateDirectory(o.Work);
@@ -196,7 +207,7 @@ public static class RealDataBenchmark
         return new RunRecord
         {
             Name = name, Regime = regime, Method = variant.Method, Variant = variant.Name, LabelRatio = ratio, Seed = seed,
-            SplitSeed = cfg.EffectiveSplitSeed, Steps = o.Steps, EvalSplit = o.EvalSplit,
+            SplitSeed = cfg.EffectiveSplitSeed, Steps = o.Steps, EvalSplit = o.EvalSplit, NoiseFraction = o.Noise,
             Setting = $"{o.EvalSplit} split, {o.Steps} steps, lr {cfg.Lr.ToString(CultureInfo.InvariantCulture)}{(o.FixedSplit ? ", paired subset fixed" : "")}{(o.Tag.Length > 0 ? ", " + o.Tag : "")}", Top1 = zs.Top1, Top5 = zs.Top5,
             Top1SeenClasses = Mean(data.PretrainClasses), Top1NewClasses = Mean(data.NewClasses),
             Retrieval = rt.MeanRecall, RetrievalOneCaption = rtOne.MeanRecall, ImageToTextR1 = rt.ImageToTextR1, TextToImageR1 = rt.TextToImageR1, Seconds = seconds,
@@ -220,6 +231,21 @@ sealed class RealData
     public required IReadOnlyList<string> NewClasses { get; init; }
     public required string Dir { get; init; }
     public string ClassCsv(string split) => Path.Combine(Dir, $"classes-{split}.csv");
+
+    /// <summary>The train split with the captions of <paramref name="fraction"/> of its images swapped among them
+    /// (a cycle, so every chosen image gets another's captions), fixed by <paramref name="seed"/>; JSON Lines.</summary>
+    public string NoisyTrainFile(double fraction, int seed)
+    {
+        var path = Path.Combine(Dir, $"train-noise{fraction * 100:0}-s{seed}.jsonl");
+        if (File.Exists(path)) return path;
+        var train = CaptionDatasetReader.Read(CaptionFile, new CaptionDatasetOptions { ImageRoot = ImageRoot, Split = "train" }, new BadInputReport(BadInputPolicy.Skip));
+        var rng = new Random(seed + 77);
+        var chosen = Enumerable.Range(0, train.Count).OrderBy(_ => rng.Next()).Take((int)Math.Round(fraction * train.Count)).ToArray();
+        var captions = train.Select(s => s.Captions).ToArray();
+        for (int k = 0; k < chosen.Length; k++) captions[chosen[k]] = train[chosen[(k + 1) % chosen.Length]].Captions;
+        IO.AtomicFile.WriteAllText(path, string.Concat(train.Select((s, i) => JsonSerializer.Serialize(new { image = s.ImagePath, captions = captions[i], label = s.Label }) + "\n")));
+        return path;
+    }
 
     public static RealData Prepare(string source, string dir)
     {

@@ -58,6 +58,7 @@ public static class RealDataReport
             md.Append("| method | pairs | AID top-1 | Δ vs CLIP (per seed) | top-1 seen 15 | top-1 new 15 | retrieval | retrieval (one caption) | plan precision | no partner | plan entropy | keyword precision | logit scale | s/run |\n");
             md.Append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             var baseline = group.Where(r => r.Variant == "clip" && Label(r) == "").ToLookup(r => (r.LabelRatio, r.NoiseFraction, r.Seed));
+            // Rows with wrong captions compare against CLIP on the same wrong captions.
             foreach (var cell in group.GroupBy(r => (r.Variant, Label: Label(r), r.LabelRatio, r.NoiseFraction))
                          .OrderBy(c => c.Key.LabelRatio).ThenBy(c => c.Key.Variant != "clip").ThenBy(c => c.Key.Variant).ThenBy(c => c.Key.Label))
             {
@@ -83,7 +84,7 @@ public static class RealDataReport
     /// read from the run name (…-lr5e-5[-fixedsplit][-tag]-sN).</summary>
     static string Label(RealDataBenchmark.RunRecord r)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(r.Name, @"-lr\d+(\.\d+)?e-?\d+(?<rest>.*)-s\d+$");
+        var m = System.Text.RegularExpressions.Regex.Match(r.Name, @"-lr\d+(\.\d+)?e-?\d+(?<rest>.*?)(-noise\d+)?-s\d+$");
         return m.Success ? m.Groups["rest"].Value.TrimStart('-') : "";
     }
 
