@@ -34,7 +34,7 @@ public static class StressBenchmark
             Console.WriteLine($"control (TorchSharp's overloads used directly): {controlResult.Iterations} iterations, {controlResult.Failures} native failures, first: {controlResult.FirstError}");
 
         var tokenizer = ClipTokenizer.OpenAi();
-        var config = ClipConfig.Load("tiny-vit") with { };
+        var config = ClipConfig.Load("tiny-vit");
         config = config with { Vision = config.Vision with { ImageSize = 32, PatchSize = 8, Layers = 2 }, Text = config.Text with { Layers = 2 } };
         using var model = new ClipModel(config);
         long trainSteps = 0, evalBatches = 0, failures = 0;

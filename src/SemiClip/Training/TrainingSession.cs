@@ -39,6 +39,8 @@ public sealed class TrainingSession : IDisposable
         {
             config = resumeState.TrainConfig with { RunsDir = config.RunsDir, RunName = config.RunName, Device = config.Device, Threads = config.Threads, Workers = config.Workers };
         }
+        var lossConfig = config.ToLossConfig().ResolveIntraSource(startsFromWeights: config.Pretrained != null);
+        config = config with { Loss = lossConfig };
         Config = config;
         manual_seed(config.Seed);
 
@@ -54,9 +56,6 @@ public sealed class TrainingSession : IDisposable
         if (Tokenizer.VocabSize > Model.Config.Text.VocabSize)
             throw new ArgumentException($"tokenizer has {Tokenizer.VocabSize} tokens but the model's vocab_size is {Model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary).");
 
-        var lossConfig = config.ToLossConfig().ResolveIntraSource(startsFromWeights: config.Pretrained != null);
-        config = config with { Loss = lossConfig };
-        Config = config;
         var trainData = config.TrainData ?? throw new ArgumentException("train_data is not set (a CSV/TSV, JSONL or Karpathy JSON caption file).");
         var samples = CaptionDatasetReader.Read(trainData, new CaptionDatasetOptions { ImageRoot = config.ImageRoot, Split = config.Split }, BadInputs);
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);

@@ -32,7 +32,7 @@ public class TeacherSourceTests
     }
 
     [Fact]
-    public void AFromScratchRunAskingForATeacherFailsBeforeCreatingAnything()
+    public void AFromScratchRunAskingForATeacherIsRefused()
     {
         using var dir = new TempDir();
         var config = TrainConfig.Load(null, TinySetup.Write(dir).Concat(["method=\"softclip\"", "loss.intra_source=\"teacher\"", "steps=2", "run_name=\"t\""]));

@@ -93,6 +93,22 @@ public class TrainerTests
     }
 
     [Fact]
+    public void AccumulationWithAFrozenTeacherMatchesOneBigStep()
+    {
+        var config = TrainConfig.Load(null) with { Method = "softclip", AccumSteps = 1, WarmupSteps = 1, Lr = 1e-3, GradClipNorm = 0 };
+        var loss = new TrainingObjective(config.ToLossConfig() with { IntraSource = IntraModalSource.Teacher, SoftAlpha = 0.5 });
+        using var a = NewModel(3);
+        using var b = NewModel(3);
+        using var ta = new Trainer(a, loss, config, CPU, 10, teacher: NewModel(5));
+        using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10, teacher: NewModel(5));
+        var pa = ta.ComputeGradients(RandomBatch(8, 8, 1), 0);
+        var pb = tb.ComputeGradients(RandomBatch(8, 8, 1), 0);
+        Assert.Equal(pa.Values.Sum(), pb.Values.Sum(), 5);
+        var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!);
+        foreach (var (k, p) in a.named_parameters()) Assert.True(p.grad!.allclose(gb[k], 1e-4, 1e-6), $"{k} differs");
+    }
+
+    [Fact]
     public void NonFiniteLossStopsWithStepAndParts()
     {
         var config = TrainConfig.Load(null) with { Method = "clip" };
