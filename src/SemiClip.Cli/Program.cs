@@ -30,7 +30,7 @@ public static class Program
         catch (Exception e)
         {
             // Errors name the file, line or field themselves; the stack trace is for bug reports.
-            Console.Error.WriteLine($"semiclip: {e.Message}");
+            Console.Error.WriteLine($"semiclip: {FlagHints.Annotate(e.Message)}");
             if (Environment.GetEnvironmentVariable("SEMICLIP_TRACE") == "1") Console.Error.WriteLine(e);
             return 1;
         }

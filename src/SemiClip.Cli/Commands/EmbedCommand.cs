@@ -34,8 +34,14 @@ public static class EmbedCommand
             List<string> ids; Tensor features; string kind;
             if (p.GetValue(images) is { } folder)
             {
-                ids = ImageFiles.FromFolderOrList(folder, report);
-                features = ConsoleUi.Progress("embedding images", ids.Count, update => embedder.EncodeImages(ids, report, done => update(done, "")));
+                var all = ImageFiles.FromFolderOrList(folder, report);
+                var unreadable = new System.Collections.Concurrent.ConcurrentBag<int>();
+                var encoded = ConsoleUi.Progress("embedding images", all.Count, update => embedder.EncodeImages(all, report, done => update(done, ""), unreadable));
+                // Unreadable images (--skip-bad) stay out of the index rather than sitting in it as blanks.
+                var bad = unreadable.ToHashSet();
+                var keptRows = Enumerable.Range(0, all.Count).Where(i => !bad.Contains(i)).ToArray();
+                ids = keptRows.Select(i => all[i]).ToList();
+                using (var rows = tensor(keptRows.Select(i => (long)i).ToArray())) features = encoded.index_select(0, rows);
                 kind = "image";
             }
             else if (p.GetValue(texts) is { } file)

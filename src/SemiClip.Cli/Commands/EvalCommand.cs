@@ -30,11 +30,12 @@ public static class EvalCommand
             DefaultValueFactory = _ => "all-captions",
             Description = "all-captions (every caption, pessimistic ties) or one-caption (the reference's: one caption per image drawn by --seed, diagonal ranks)",
         };
+        var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
         var seed = new Option<int>("--seed") { Description = "which caption each image keeps under --retrieval-protocol one-caption" };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("eval", "Evaluate a model: zero-shot accuracy, retrieval recall, linear probe")
-            { model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain, probeTest, output, skipBad, batch, protocol, seed, device, threads };
+            { model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain, probeTest, output, skipBad, batch, protocol, seed, imgKey, captionKey, separator, device, threads };
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p.GetValue(threads));
@@ -53,7 +54,12 @@ public static class EvalCommand
                     "one-caption" => RetrievalProtocol.OneCaptionPerImage,
                     var other => throw new ArgumentException($"--retrieval-protocol '{other}' is not all-captions or one-caption."),
                 };
-                report = report with { Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), protocol: chosen, seed: p.GetValue(seed)) };
+                report = report with { Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), protocol: chosen, seed: p.GetValue(seed),
+                    csv: new CaptionDatasetOptions
+                    {
+                        ImageColumn = p.GetValue(imgKey) ?? "filepath", CaptionColumn = p.GetValue(captionKey) ?? "title",
+                        Separator = p.GetValue(separator) is { } sep ? CommonOptions.Separator(sep) : null,
+                    }) };
             }
             if (p.GetValue(probeTrain) is { } pt && p.GetValue(probeTest) is { } pe)
                 report = report with { LinearProbe = suite.LinearProbe(pt, pe, bad) };

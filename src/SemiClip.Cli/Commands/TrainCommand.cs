@@ -17,9 +17,12 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "continue the named run from its newest checkpoint" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "skip and list bad files/rows instead of stopping" };
         var labelRatio = new Option<double?>("--label-ratio") { Description = "fraction of images kept paired; the rest become unpaired" };
+        var allowChange = new Option<bool>("--allow-config-change") { Description = "with --resume: continue with given settings that differ from the run's saved config (logged)" };
+        var printConfig = new Option<bool>("--print-config") { Description = "print every config field with its effective value, default and meaning, then exit" };
+        var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("train", "Train or fine-tune a CLIP model") { config, method, set, data, runName, resume, skipBad, labelRatio, device, threads };
+        var cmd = new Command("train", "Train or fine-tune a CLIP model") { config, method, set, data, runName, resume, allowChange, skipBad, labelRatio, imgKey, captionKey, separator, printConfig, device, threads };
         cmd.SetAction(p =>
         {
             var overrides = new List<string>(p.GetValue(set) ?? Array.Empty<string>());
@@ -31,8 +34,16 @@ public static class TrainCommand
             // Only a --device the user typed replaces the config's device (and any --set device=…).
             if (p.GetResult(device) is { Implicit: false }) overrides.Add($"device=\"{p.GetValue(device)}\"");
             if (p.GetValue(threads) > 0) overrides.Add($"threads={p.GetValue(threads)}");
+            if (p.GetValue(imgKey) is { } ik) overrides.Add($"csv_img_key={System.Text.Json.JsonSerializer.Serialize(ik)}");
+            if (p.GetValue(captionKey) is { } ck) overrides.Add($"csv_caption_key={System.Text.Json.JsonSerializer.Serialize(ck)}");
+            if (p.GetValue(separator) is { } sep) overrides.Add($"csv_separator={System.Text.Json.JsonSerializer.Serialize(CommonOptions.Separator(sep))}");
             var cfg = TrainConfig.Load(p.GetValue(config), overrides);
-            using var session = new TrainingSession(cfg, p.GetValue(resume));
+            if (p.GetValue(printConfig))
+            {
+                Console.Write(ConfigReference.Render(cfg));
+                return 0;
+            }
+            using var session = new TrainingSession(cfg, p.GetValue(resume), p.GetValue(allowChange));
             ConsoleUi.Line($"run folder: {session.Run.Root}");
             ConsoleUi.Line($"method {cfg.Method}: {session.Loader.BatchesPerEpoch} batches/epoch, steps {session.StartStep} → {session.TotalSteps}, " +
                            $"{session.Model.ParameterCount():N0} parameters");

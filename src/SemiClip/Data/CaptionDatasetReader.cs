@@ -58,8 +58,8 @@ public static class CaptionDatasetReader
         if (!csv.Read() || !csv.ReadHeader()) throw new InvalidDataException($"{path}: empty file, expected a header row.");
         var header = csv.HeaderRecord!;
         int imageCol = Array.IndexOf(header, o.ImageColumn), captionCol = Array.IndexOf(header, o.CaptionColumn);
-        if (imageCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.ImageColumn}' in header [{string.Join(", ", header)}] (set --image-column).");
-        if (captionCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.CaptionColumn}' in header [{string.Join(", ", header)}] (set --caption-column).");
+        if (imageCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.ImageColumn}' in header [{string.Join(", ", header)}] (set csv_img_key).");
+        if (captionCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.CaptionColumn}' in header [{string.Join(", ", header)}] (set csv_caption_key).");
         var byImage = new Dictionary<string, (List<string> Captions, string Source)>();
         var order = new List<string>();
         while (csv.Read())

@@ -15,7 +15,7 @@ public sealed record ClassificationDataset(IReadOnlyList<string> ClassNames, IRe
     {
         ClassificationDataset ds;
         if (Directory.Exists(path) && Directory.EnumerateFiles(path, "*.txt").Any() && !Directory.EnumerateDirectories(path).Any())
-            ds = FromTextClasses(path, imageRoot ?? throw new ArgumentException($"{path}: a txtclasses folder needs --image-root."), report);
+            ds = FromTextClasses(path, imageRoot ?? throw new ArgumentException($"{path}: a txtclasses folder needs image_root."), report);
         else if (Directory.Exists(path)) ds = FromFolders(path);
         else if (File.Exists(path) && path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) ds = FromCsv(path, imageRoot, report);
         else throw new FileNotFoundException($"{path}: not a class folder tree, a txtclasses folder or a .csv of path,label.", path);

@@ -12,6 +12,8 @@ public sealed record LoaderOptions
     public int Prefetch { get; init; } = 4;
     public int Seed { get; init; } = 0;
     public bool CacheImages { get; init; }
+    /// <summary>Bytes the decoded-image cache may hold; past it, images are decoded each time.</summary>
+    public long CacheBudgetBytes { get; init; } = ImageCache.BudgetBytes(null);
     public bool HorizontalFlip { get; init; }
 }
 
@@ -48,7 +50,7 @@ public sealed class TrainingDataLoader : IDisposable
             throw new ArgumentException($"only {unpaired.Count} unpaired images for an unpaired batch of {options.UnpairedBatchSize ?? options.BatchSize}.");
         (_paired, _unpaired, _tokenizer, _contextLength, _keywords, Options, _report) = (paired, unpaired, tokenizer, contextLength, keywords, options, report);
         _preprocess = new ImagePreprocessor(imageSize) { HorizontalFlip = options.HorizontalFlip };
-        _cache = new ImageCache(imageSize, options.CacheImages);
+        _cache = new ImageCache(imageSize, options.CacheImages, options.CacheBudgetBytes);
     }
 
     /// <summary>Tensor batches from <paramref name="start"/> on, <paramref name="steps"/> of them.</summary>

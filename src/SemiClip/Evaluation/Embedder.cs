@@ -22,7 +22,11 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
     /// native failure and lets callers trace progress.</summary>
     public Action<string, int>? BeforeBatch { get; init; }
 
-    public Tensor EncodeImages(IReadOnlyList<string> paths, BadInputReport? report = null, Action<int>? progress = null)
+    /// <summary>L2-normalised image features, one row per path. With a skipping <paramref name="report"/>, an
+    /// unreadable image is reported, its row is a blank image's, and its index is added to <paramref name="unreadable"/>
+    /// so callers can leave it out (see <see cref="Readable"/>).</summary>
+    public Tensor EncodeImages(IReadOnlyList<string> paths, BadInputReport? report = null, Action<int>? progress = null,
+                               System.Collections.Concurrent.ConcurrentBag<int>? unreadable = null)
     {
         var prep = new ImagePreprocessor(Model.Config.Vision.ImageSize);
         int floats = prep.FloatsPerImage;
@@ -42,7 +46,8 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
                 }
                 catch (Exception e) when (report != null && e is InvalidDataException or IOException)
                 {
-                    report.Report(path, e.Message); // skipped: its features stay those of a blank (zero) image
+                    report.Report(path, e.Message); // its features stay those of a blank image until the caller drops it
+                    unreadable?.Add(start + i);
                 }
             });
             return (data, count);
@@ -65,6 +70,20 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
             progress?.Invoke(done);
         }
         return Concat(outputs);
+    }
+
+    /// <summary>The features of the readable images only, with the indices (into <paramref name="paths"/>) they belong to.</summary>
+    public (Tensor Features, int[] Kept) Readable(IReadOnlyList<string> paths, BadInputReport? report)
+    {
+        var unreadable = new System.Collections.Concurrent.ConcurrentBag<int>();
+        var features = EncodeImages(paths, report, unreadable: unreadable);
+        if (unreadable.IsEmpty) return (features, Enumerable.Range(0, paths.Count).ToArray());
+        var bad = unreadable.ToHashSet();
+        var kept = Enumerable.Range(0, paths.Count).Where(i => !bad.Contains(i)).ToArray();
+        using var index = tensor(kept.Select(i => (long)i).ToArray());
+        var result = features.index_select(0, index);
+        features.Dispose();
+        return (result, kept);
     }
 
     public Tensor EncodeTexts(IReadOnlyList<string> texts)

@@ -13,21 +13,25 @@ public sealed class EvaluationSuite(ModelBundle bundle, Device device, int batch
     {
         var ds = ClassificationDataset.Load(datasetPath, report, imageRoot, classNames);
         using var scope = NewDisposeScope();
-        var images = _embedder.EncodeImages(ds.Items.Select(i => i.ImagePath).ToList(), report);
+        // An unreadable image (skipped with --skip-bad) is left out of every metric, never scored as a blank.
+        var (images, kept) = _embedder.Readable(ds.Items.Select(i => i.ImagePath).ToList(), report);
+        var items = kept.Select(i => ds.Items[i]).ToList();
         var prompts = ZeroShotClassifier.Prompts(ds.ClassNames, templates);
         var classes = ZeroShotClassifier.ClassEmbeddings(_embedder.EncodeTexts(prompts), ds.ClassNames.Count, templates.Count);
-        var m = ZeroShotClassifier.Evaluate(images, classes, ds.Items.Select(i => i.Label).ToList(), ds.ClassNames);
+        var m = ZeroShotClassifier.Evaluate(images, classes, items.Select(i => i.Label).ToList(), ds.ClassNames);
         var confusion = Enumerable.Range(0, ds.ClassNames.Count).Select(r => Enumerable.Range(0, ds.ClassNames.Count).Select(c => m.Confusion[r, c]).ToArray()).ToArray();
-        return new EvaluationReport.ZeroShotSection(datasetPath, ds.Items.Count, ds.ClassNames.Count, templates.Count, m.Top1, m.Top5,
+        return new EvaluationReport.ZeroShotSection(datasetPath, items.Count, ds.ClassNames.Count, templates.Count, m.Top1, m.Top5,
             ds.ClassNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => m.PerClassAccuracy[x.i]), confusion);
     }
 
     public EvaluationReport.RetrievalSection Retrieval(string captionFile, BadInputReport report, string? imageRoot = null, string? split = "test",
-                                                       RetrievalProtocol protocol = RetrievalProtocol.AllCaptions, int seed = 0)
+                                                       RetrievalProtocol protocol = RetrievalProtocol.AllCaptions, int seed = 0,
+                                                       CaptionDatasetOptions? csv = null)
     {
-        var samples = CaptionDatasetReader.Read(captionFile, new CaptionDatasetOptions { ImageRoot = imageRoot, Split = split }, report);
+        var all = CaptionDatasetReader.Read(captionFile, (csv ?? new CaptionDatasetOptions()) with { ImageRoot = imageRoot, Split = split }, report);
         using var scope = NewDisposeScope();
-        var images = _embedder.EncodeImages(samples.Select(s => s.ImagePath).ToList(), report);
+        var (images, kept) = _embedder.Readable(all.Select(s => s.ImagePath).ToList(), report);
+        var samples = kept.Select(i => all[i]).ToList(); // an unreadable image and its captions leave every metric
         RetrievalResult r;
         int captions;
         if (protocol == RetrievalProtocol.OneCaptionPerImage)
@@ -55,9 +59,10 @@ public sealed class EvaluationSuite(ModelBundle bundle, Device device, int batch
         var test = ClassificationDataset.Load(testDataset, report);
         if (!train.ClassNames.SequenceEqual(test.ClassNames)) throw new InvalidDataException($"{trainDataset} and {testDataset} have different classes.");
         using var scope = NewDisposeScope();
-        var trainX = _embedder.EncodeImages(train.Items.Select(i => i.ImagePath).ToList(), report);
-        var testX = _embedder.EncodeImages(test.Items.Select(i => i.ImagePath).ToList(), report);
-        var result = Evaluation.LinearProbe.Run(trainX, train.Items.Select(i => (long)i.Label).ToArray(), testX, test.Items.Select(i => (long)i.Label).ToArray(), train.ClassNames.Count);
+        var (trainX, trainKept) = _embedder.Readable(train.Items.Select(i => i.ImagePath).ToList(), report);
+        var (testX, testKept) = _embedder.Readable(test.Items.Select(i => i.ImagePath).ToList(), report);
+        var result = Evaluation.LinearProbe.Run(trainX, trainKept.Select(i => (long)train.Items[i].Label).ToArray(), testX,
+                                                testKept.Select(i => (long)test.Items[i].Label).ToArray(), train.ClassNames.Count);
         return new EvaluationReport.LinearProbeSection(trainDataset, testDataset, result.TestAccuracy, result.ChosenL2);
     }
 }

@@ -1,6 +1,5 @@
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using SemiClip.Tokenization;
-using SemiClip.Training;
 
 namespace SemiClip.Model;
 
@@ -21,12 +20,25 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
             var configPath = Path.Combine(path, "config.json");
             if (vocab is null && File.Exists(configPath))
             {
-                var cfg = JsonSerializer.Deserialize<TrainConfig>(File.ReadAllText(configPath), TrainConfig.JsonOptions);
-                vocab = cfg?.Vocab;
+                // Only the vocabulary is read, so the model layer does not depend on the training config's type.
+                vocab = JsonNode.Parse(File.ReadAllText(configPath))?["vocab"]?.GetValue<string>();
             }
-            return new ModelBundle(ClipCheckpoint.Load(weights), ClipTokenizer.Load(vocab));
+            return Checked(ClipCheckpoint.Load(weights), ClipTokenizer.Load(vocab), weights);
         }
-        return new ModelBundle(ClipCheckpoint.Load(path), ClipTokenizer.Load(vocab));
+        return Checked(ClipCheckpoint.Load(path), ClipTokenizer.Load(vocab), path);
+    }
+
+    /// <summary>A tokenizer whose vocabulary does not match the model's token embedding would feed it ids it was
+    /// never trained on (or out of range): refuse, naming both sizes.</summary>
+    static ModelBundle Checked(ClipModel model, ClipTokenizer tokenizer, string weights)
+    {
+        if (tokenizer.VocabSize != model.Config.Text.VocabSize)
+        {
+            model.Dispose();
+            throw new ArgumentException($"{weights}: the model's token embedding has {model.Config.Text.VocabSize} rows but the tokenizer has " +
+                                        $"{tokenizer.VocabSize} tokens (give the vocabulary the model was trained with: vocab / --vocab).");
+        }
+        return new ModelBundle(model, tokenizer);
     }
 
     public void Dispose() => Model.Dispose();

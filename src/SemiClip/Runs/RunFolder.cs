@@ -28,8 +28,11 @@ public sealed class RunFolder : IDisposable
     }
 
     /// <summary><c>runs/&lt;name&gt;</c> under <paramref name="runsRoot"/>; a name is made from the time when none is given.</summary>
-    public static RunFolder Create(string runsRoot, string? name) =>
-        new(Path.Combine(runsRoot, string.IsNullOrWhiteSpace(name) ? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") : name));
+    public static RunFolder Create(string runsRoot, string? name) => new(PathFor(runsRoot, name));
+
+    /// <summary>Where <see cref="Create"/> would put the run, without creating anything.</summary>
+    public static string PathFor(string runsRoot, string? name) =>
+        Path.GetFullPath(Path.Combine(runsRoot, string.IsNullOrWhiteSpace(name) ? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") : name));
 
     public void SaveConfig<T>(T config) => AtomicFile.WriteAllText(ConfigPath, JsonSerializer.Serialize(config, Json));
 

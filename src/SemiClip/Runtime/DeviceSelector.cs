@@ -15,14 +15,14 @@ public static class DeviceSelector
         {
             int index = 0;
             if (s.Length > 4 && !int.TryParse(s.AsSpan(5), out index))
-                throw new ArgumentException($"--device: '{spec}' is not cuda:N with N a GPU index.");
+                throw new ArgumentException($"device: '{spec}' is not cuda:N with N a GPU index.");
             if (!cuda.is_available())
-                throw new ArgumentException($"--device {spec}: CUDA is not available in this build or machine " +
+                throw new ArgumentException($"device {spec}: CUDA is not available in this build or machine " +
                                             "(the default build is CPU-only; see README, 'GPU build').");
             if (index >= cuda.device_count())
-                throw new ArgumentException($"--device {spec}: only {cuda.device_count()} CUDA device(s) present.");
+                throw new ArgumentException($"device {spec}: only {cuda.device_count()} CUDA device(s) present.");
             return new Device(DeviceType.CUDA, index);
         }
-        throw new ArgumentException($"--device: '{spec}' is not one of auto, cpu, cuda, cuda:N.");
+        throw new ArgumentException($"device: '{spec}' is not one of auto, cpu, cuda, cuda:N.");
     }
 }

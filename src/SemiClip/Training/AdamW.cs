@@ -73,6 +73,16 @@ public sealed class AdamW : IDisposable
         }
     }
 
+    /// <summary>Clamps a parameter in place, and its float32 master copy too (bf16), so the next update does not
+    /// copy an out-of-range master value back over the clamped one.</summary>
+    public void Clamp(TorchSharp.Modules.Parameter parameter, double min, double max)
+    {
+        using var _ = no_grad();
+        foreach (var s in _slots.Where(s => ReferenceEquals(s.Parameter, parameter)))
+            s.Master?.Clamp_(min, max);
+        parameter.Clamp_(min, max);
+    }
+
     /// <summary>Named state tensors for a checkpoint (the step count goes into metadata).</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> StateTensors()
     {

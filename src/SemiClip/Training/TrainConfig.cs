@@ -35,6 +35,14 @@ public sealed record TrainConfig
     public string KeywordMatch { get; init; } = "reference";
     public bool SkipBad { get; init; }
     public bool CacheImages { get; init; } = true;
+    /// <summary>Memory budget of the decoded-image cache in MiB; unset: a quarter of the memory available to the
+    /// process. Images past the budget are decoded again each time they are drawn.</summary>
+    public int? CacheImagesMb { get; init; }
+    /// <summary>CSV/TSV columns and separator, as open_clip names them (<c>--csv-img-key</c> and so on).</summary>
+    public string CsvImgKey { get; init; } = "filepath";
+    public string CsvCaptionKey { get; init; } = "title";
+    /// <summary>Unset: tab for .tsv files, comma otherwise.</summary>
+    public string? CsvSeparator { get; init; }
     public bool HorizontalFlip { get; init; }
     public int Workers { get; init; } = 2;
 
@@ -76,6 +84,13 @@ public sealed record TrainConfig
     public string Device { get; init; } = "auto";
     public int Threads { get; init; }
 
+    /// <summary>The fields the user gave (config file plus overrides), as read; what <c>--resume</c> compares
+    /// with the run's saved config. Not part of the saved config.</summary>
+    [JsonIgnore] public JsonObject? Given { get; init; }
+
+    /// <summary>Fields that only say where and how fast a run computes; they may change on resume.</summary>
+    public static readonly IReadOnlySet<string> BookkeepingFields = new HashSet<string> { "runs_dir", "run_name", "device", "threads", "workers" };
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
@@ -114,7 +129,7 @@ public sealed record TrainConfig
         }
         try
         {
-            return root.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig();
+            return (root.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig()) with { Given = (JsonObject)root.DeepClone() };
         }
         catch (JsonException e)
         {
@@ -147,9 +162,57 @@ public sealed record TrainConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
+    /// <summary>This config's given fields laid over <paramref name="saved"/> (a resumed run's config): what the
+    /// user asked for on resume, with everything they did not mention taken from the run.</summary>
+    public TrainConfig OverSaved(TrainConfig saved)
+    {
+        var merged = JsonNode.Parse(saved.ToJson())!.AsObject();
+        foreach (var (key, value) in Leaves(Given ?? new JsonObject(), ""))
+        {
+            var parts = key.Split('.');
+            var node = merged;
+            foreach (var k in parts[..^1]) node = (node[k] ??= new JsonObject()).AsObject();
+            node[parts[^1]] = value?.DeepClone();
+        }
+        return (merged.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig()) with { Given = Given };
+    }
+
+    /// <summary>The given, non-bookkeeping fields whose effective value differs from <paramref name="saved"/>'s:
+    /// (field, saved value, new value) as JSON text.</summary>
+    public IReadOnlyList<(string Field, string Saved, string Now)> DifferencesFrom(TrainConfig saved)
+    {
+        var mine = JsonNode.Parse(ToJson())!.AsObject();
+        var theirs = JsonNode.Parse(saved.ToJson())!.AsObject();
+        var result = new List<(string, string, string)>();
+        foreach (var (key, _) in Leaves(Given ?? new JsonObject(), ""))
+        {
+            if (BookkeepingFields.Contains(key)) continue;
+            JsonNode? At(JsonObject o) => key.Split('.').Aggregate((JsonNode?)o, (n, k) => n is JsonObject obj ? obj[k] : null);
+            var (a, b) = (At(theirs), At(mine));
+            if (!JsonNode.DeepEquals(a, b)) result.Add((key, a?.ToJsonString() ?? "null", b?.ToJsonString() ?? "null"));
+        }
+        return result;
+    }
+
+    static IEnumerable<(string Key, JsonNode? Value)> Leaves(JsonObject o, string prefix)
+    {
+        foreach (var (k, v) in o)
+        {
+            var key = prefix + k.Replace('-', '_');
+            if (v is JsonObject child) foreach (var leaf in Leaves(child, key + ".")) yield return leaf;
+            else yield return (key, v);
+        }
+    }
+
     public LossConfig ToLossConfig() => Loss with { Method = LossConfig.ParseMethod(Method) };
 
     public int EffectiveSplitSeed => SplitSeed ?? Seed;
+
+    /// <summary>How to read <see cref="TrainData"/>.</summary>
+    public Data.CaptionDatasetOptions CaptionOptions() => new()
+    {
+        ImageRoot = ImageRoot, Split = Split, ImageColumn = CsvImgKey, CaptionColumn = CsvCaptionKey, Separator = CsvSeparator,
+    };
 
     /// <summary>open_clip's AdamW defaults by image tower: (β2, ε).</summary>
     public (double Beta2, double Eps) AdamMoments(bool resnetTower) =>

@@ -132,7 +132,7 @@ public sealed class Trainer : IDisposable
         if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
         Optimizer.Update(LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps));
         Optimizer.ZeroGrad();
-        using (no_grad()) _model.LogitScaleParameter.Clamp_(0, MaxLogitScale);
+        Optimizer.Clamp(_model.LogitScaleParameter, 0, MaxLogitScale);
         return parts;
     }
 

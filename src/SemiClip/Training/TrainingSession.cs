@@ -27,72 +27,120 @@ public sealed class TrainingSession : IDisposable
 
     public string FinalWeightsPath => Path.Combine(Run.Root, "model.safetensors");
 
-    public TrainingSession(TrainConfig config, bool resume)
+    /// <param name="allowConfigChange">With <paramref name="resume"/>: accept given fields that differ from the
+    /// run's saved config (the differences are logged as a <c>config_change</c> event); without it they are refused.</param>
+    public TrainingSession(TrainConfig config, bool resume, bool allowConfigChange = false)
     {
-        if (config.Threads > 0) set_num_threads(config.Threads);
-        var device = DeviceSelector.Parse(config.Device);
-        Run = RunFolder.Create(config.RunsDir, config.RunName);
-        var checkpoint = resume ? TrainCheckpoint.Latest(Run.CheckpointDir) : null;
-        if (resume && checkpoint is null) throw new FileNotFoundException($"{Run.CheckpointDir}: --resume given but no checkpoint found.");
-        var resumeState = checkpoint is null ? null : TrainCheckpoint.ReadState(checkpoint);
+        var runRoot = RunFolder.PathFor(config.RunsDir, config.RunName);
+        var (checkpoint, resumeState) = resume ? FindResumePoint(runRoot) : (null, null);
+        var changes = Array.Empty<(string Field, string Saved, string Now)>() as IReadOnlyList<(string Field, string Saved, string Now)>;
         if (resumeState != null)
-        {
-            config = resumeState.TrainConfig with { RunsDir = config.RunsDir, RunName = config.RunName, Device = config.Device, Threads = config.Threads, Workers = config.Workers };
-        }
-        var lossConfig = config.ToLossConfig().ResolveIntraSource(startsFromWeights: config.Pretrained != null);
-        config = config with { Loss = lossConfig };
+            (config, changes) = Reconcile(config, resumeState.TrainConfig, allowConfigChange);
+        else config = TrainConfigValidator.Validate(config);
         Config = config;
-        manual_seed(config.Seed);
 
-        BadInputs = new BadInputReport(config.SkipBad ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
-        Tokenizer = ClipTokenizer.Load(config.Vocab);
-        if (config.Pretrained != null) Model = ClipCheckpoint.Load(config.Pretrained);
+        bool newFolder = !Directory.Exists(runRoot);
+        Run = new RunFolder(runRoot);
+        try
+        {
+            if (config.Threads > 0) set_num_threads(config.Threads);
+            manual_seed(config.Seed);
+            BadInputs = new BadInputReport(config.SkipBad ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
+            (Tokenizer, Model) = BuildModel(config);
+            var data = ReadData(config, Tokenizer, Model.Config, BadInputs, Run);
+            Loader = data.Loader;
+            TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
+            // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
+            var teacher = config.Loss.NeedsTeacher ? ClipCheckpoint.Load(config.Pretrained!) : null;
+            Trainer = new Trainer(Model, new TrainingObjective(config.Loss), config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
+            if (resumeState != null)
+            {
+                TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer);
+                (StartStep, _start) = (resumeState.Step, resumeState.Next);
+                if (changes.Count > 0)
+                    Run.LogEvent("config_change", new { step = StartStep, changes = changes.Select(c => new { field = c.Field, saved = c.Saved, now = c.Now }) });
+            }
+            IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson());   // effective values, enums as names
+            IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
+        }
+        catch
+        {
+            Run.Dispose();
+            Model?.Dispose();
+            if (newFolder && Directory.Exists(runRoot)) Directory.Delete(runRoot, recursive: true); // a failed start leaves nothing behind
+            throw;
+        }
+    }
+
+    static (string? Checkpoint, TrainCheckpoint.State? State) FindResumePoint(string runRoot)
+    {
+        var dir = Path.Combine(runRoot, "checkpoints");
+        var checkpoint = TrainCheckpoint.Latest(dir) ?? throw new FileNotFoundException($"{dir}: resume asked for, but no checkpoint found.");
+        return (checkpoint, TrainCheckpoint.ReadState(checkpoint));
+    }
+
+    /// <summary>The config a resumed run continues with: the saved one, with the fields the user gave laid over
+    /// it. Given fields that change the run (anything but where and how fast it computes) are refused unless
+    /// allowed, naming each field with its saved and new value.</summary>
+    static (TrainConfig, IReadOnlyList<(string Field, string Saved, string Now)>) Reconcile(TrainConfig given, TrainConfig saved, bool allow)
+    {
+        var merged = TrainConfigValidator.Validate(given.OverSaved(saved));
+        var differences = merged.DifferencesFrom(saved);
+        if (differences.Count > 0 && !allow)
+            throw new ArgumentException("resume with settings that differ from the run's saved config: " +
+                string.Join("; ", differences.Select(d => $"{d.Field} was {d.Saved}, now {d.Now}")) +
+                ". Drop them to continue the run as it was, or set allow_config_change to continue with the new values.");
+        return (merged, differences);
+    }
+
+    static (ClipTokenizer, ClipModel) BuildModel(TrainConfig config)
+    {
+        var tokenizer = ClipTokenizer.Load(config.Vocab);
+        ClipModel model;
+        if (config.Pretrained != null) model = ClipCheckpoint.Load(config.Pretrained);
         else
         {
             var modelConfig = ClipConfig.Load(config.Model);
             if (config.VocabSize is int vs) modelConfig = modelConfig with { Text = modelConfig.Text with { VocabSize = vs } };
-            Model = new ClipModel(modelConfig);
+            model = new ClipModel(modelConfig);
         }
-        if (Tokenizer.VocabSize > Model.Config.Text.VocabSize)
-            throw new ArgumentException($"tokenizer has {Tokenizer.VocabSize} tokens but the model's vocab_size is {Model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary).");
+        if (tokenizer.VocabSize > model.Config.Text.VocabSize)
+        {
+            model.Dispose();
+            throw new ArgumentException($"config field vocab_size: the tokenizer has {tokenizer.VocabSize} tokens but the model's token embedding has " +
+                                        $"{model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary).");
+        }
+        return (tokenizer, model);
+    }
 
-        var trainData = config.TrainData ?? throw new ArgumentException("train_data is not set (a CSV/TSV, JSONL or Karpathy JSON caption file).");
-        var samples = CaptionDatasetReader.Read(trainData, new CaptionDatasetOptions { ImageRoot = config.ImageRoot, Split = config.Split }, BadInputs);
+    sealed record TrainingData(TrainingDataLoader Loader, Tensor? KeywordTokens);
+
+    /// <summary>Reads the captions, splits paired from unpaired images, reads the keywords and builds the loader.</summary>
+    static TrainingData ReadData(TrainConfig config, ClipTokenizer tokenizer, ClipConfig model, BadInputReport badInputs, RunFolder run)
+    {
+        var loss = config.Loss;
+        var samples = CaptionDatasetReader.Read(config.TrainData!, config.CaptionOptions(), badInputs);
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);
         var unpaired = new List<string>();
-        if (lossConfig.UsesUnpaired)
+        if (loss.UsesUnpaired)
         {
             unpaired.AddRange(split.Unpaired);
-            if (config.Unpaired != null) unpaired.AddRange(ImageFiles.FromFolderOrList(config.Unpaired, BadInputs));
-            if (unpaired.Count == 0) throw new ArgumentException($"method {config.Method} needs unpaired images: set label_ratio < 1 or unpaired.");
+            if (config.Unpaired != null) unpaired.AddRange(ImageFiles.FromFolderOrList(config.Unpaired, badInputs));
+            if (unpaired.Count == 0) throw new ArgumentException($"config field label_ratio: method {config.Method} needs unpaired images, and {config.TrainData} left none (set label_ratio below 1, or unpaired).");
         }
-        Run.LogEvent("data_split", new { split.LabelRatio, split.Seed, paired_images = split.Paired.Count, paired_captions = split.Paired.Sum(s => s.Captions.Count), unpaired_images = unpaired.Count, skipped = BadInputs.Items.Select(b => b.ToString()).ToList() });
+        run.LogEvent("data_split", new { split.LabelRatio, split.Seed, paired_images = split.Paired.Count, paired_captions = split.Paired.Sum(s => s.Captions.Count), unpaired_images = unpaired.Count, skipped = badInputs.Items.Select(b => b.ToString()).ToList() });
 
-        var keywordMatch = KeywordLabeler.ParseMatch(config.KeywordMatch);
-        KeywordLabeler? keywords = lossConfig.UsesKeywords && config.Keywords != null ? KeywordLabeler.FromFile(config.Keywords, keywordMatch) : null;
-        if (lossConfig.UsesKeywords && keywords is null) lossConfig = lossConfig with { KeywordWeight = 0 };
-        var (pairedPerStep, unpairedPerStep) = config.StepComposition(lossConfig.UsesUnpaired);
-        var classes = lossConfig.UsesUnpaired ? ClassLabels.From(samples, keywords) : null;
-        Loader = new TrainingDataLoader(split.Paired, unpaired, Tokenizer, Model.Config.Text.ContextLength, Model.Config.Vision.ImageSize, keywords,
+        var keywords = loss.UsesKeywords && loss.KeywordWeight > 0 ? KeywordLabeler.FromFile(config.Keywords!, KeywordLabeler.ParseMatch(config.KeywordMatch)) : null;
+        var (pairedPerStep, unpairedPerStep) = config.StepComposition(loss.UsesUnpaired);
+        var classes = loss.UsesUnpaired ? ClassLabels.From(samples, keywords) : null;
+        var loader = new TrainingDataLoader(split.Paired, unpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize, keywords,
             new LoaderOptions
             {
                 BatchSize = pairedPerStep, UnpairedBatchSize = unpairedPerStep, Workers = config.Workers, Seed = config.Seed,
-                CacheImages = config.CacheImages, HorizontalFlip = config.HorizontalFlip,
-            }, BadInputs, classes);
-        TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
-        var keywordTokens = keywords is null ? null : Tokenizer.Tokenize(keywords.Keywords.ToList(), Model.Config.Text.ContextLength);
-        // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
-        var teacher = lossConfig.NeedsTeacher ? ClipCheckpoint.Load(config.Pretrained!) : null;
-        Trainer = new Trainer(Model, new TrainingObjective(lossConfig), config, device, TotalSteps, keywordTokens, teacher);
-
-        if (resumeState != null)
-        {
-            TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer);
-            StartStep = resumeState.Step;
-            _start = resumeState.Next;
-        }
-        IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson());   // enums as names, as config files spell them
-        IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
+                CacheImages = config.CacheImages, CacheBudgetBytes = ImageCache.BudgetBytes(config.CacheImagesMb), HorizontalFlip = config.HorizontalFlip,
+            }, badInputs, classes);
+        var keywordTokens = keywords is null ? null : tokenizer.Tokenize(keywords.Keywords.ToList(), model.Text.ContextLength);
+        return new TrainingData(loader, keywordTokens);
     }
 
     LoaderPosition PositionAfter(long step) => new((int)(step / Loader.BatchesPerEpoch), (int)(step % Loader.BatchesPerEpoch));
@@ -144,7 +192,7 @@ public sealed class TrainingSession : IDisposable
         }
         if (Config.EvalCaptions != null)
         {
-            var r = suite.Retrieval(Config.EvalCaptions, BadInputs);
+            var r = suite.Retrieval(Config.EvalCaptions, BadInputs, csv: Config.CaptionOptions() with { ImageRoot = null, Split = "test" });
             metrics["i2t_r1"] = r.ImageToTextR1; metrics["t2i_r1"] = r.TextToImageR1; metrics["mean_recall"] = r.MeanRecall;
         }
         if (metrics.Count > 0) Run.LogMetrics(step, metrics, kind: "eval");

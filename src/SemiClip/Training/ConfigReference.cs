@@ -1,0 +1,110 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace SemiClip.Training;
+
+/// <summary>The one place every config field is explained: <c>semiclip train --print-config</c> prints it with
+/// the effective and default values, and the README's config reference is this table (a test keeps them in
+/// step, and fails when a field has no entry here).</summary>
+public static class ConfigReference
+{
+    public static readonly IReadOnlyDictionary<string, string> Meaning = new Dictionary<string, string>
+    {
+        ["run_name"] = "run folder name under runs_dir (unset: the UTC time)",
+        ["runs_dir"] = "where run folders go",
+        ["model"] = "built-in architecture (tiny-vit, ViT-B-32, RN50, …) or a model config JSON; ignored with pretrained",
+        ["pretrained"] = "starting weights: a .safetensors file (OpenAI/OpenCLIP/HF names) or a finished run folder",
+        ["vocab"] = "tokenizer: openai (embedded), a merges file, or an HF vocab.json",
+        ["vocab_size"] = "token embedding rows for a model from scratch (unset: the architecture's)",
+        ["train_data"] = "caption file: CSV/TSV, JSON Lines or Karpathy JSON",
+        ["image_root"] = "folder image paths are relative to (unset: the caption file's folder)",
+        ["split"] = "Karpathy split to train on (other formats have none)",
+        ["unpaired"] = "extra unpaired images for S-CLIP: a folder or a list file",
+        ["label_ratio"] = "fraction of images kept paired; the rest become unpaired",
+        ["split_seed"] = "which images are paired (unset: seed)",
+        ["keywords"] = "keyword file for S-CLIP's keyword loss, one per line (`semiclip keywords` makes one)",
+        ["keyword_match"] = "reference (\" k \" in \" caption \", as alinlab/s-clip) or words (whole words, punctuation as a boundary)",
+        ["skip_bad"] = "skip and list unreadable images and bad rows instead of stopping",
+        ["cache_images"] = "keep decoded, shrunk images in memory",
+        ["cache_images_mb"] = "image cache budget in MiB (unset: a quarter of available memory)",
+        ["csv_img_key"] = "CSV/TSV column with the image path",
+        ["csv_caption_key"] = "CSV/TSV column with the caption",
+        ["csv_separator"] = "CSV/TSV separator (unset: tab for .tsv, comma otherwise)",
+        ["horizontal_flip"] = "random horizontal flips (off: flips change meaning for text in figures and maps)",
+        ["workers"] = "threads that decode and augment images",
+        ["method"] = "clip | sclip | softclip | sclip+softclip",
+        ["loss.unpaired_as_negatives"] = "S-CLIP: unpaired images join the contrastive loss as extra negatives",
+        ["loss.caption_weight"] = "S-CLIP: weight of the caption-level (optimal transport) pseudo-label loss",
+        ["loss.keyword_weight"] = "S-CLIP: weight of the keyword partial-label loss (needs keywords)",
+        ["loss.pseudo_label"] = "S-CLIP: optimal_transport | hard_nearest | soft_nearest",
+        ["loss.sinkhorn_iterations"] = "S-CLIP: Sinkhorn iterations of the transport plan",
+        ["loss.detach_plan"] = "S-CLIP: true stops gradients through the plan (the reference keeps them)",
+        ["loss.support_queue_size"] = "S-CLIP: recent paired features the transport also matches against (0: the batch only)",
+        ["loss.pseudo_label_ramp_steps"] = "S-CLIP: pseudo-label weights rise from 0 over this many steps (0: full from the start)",
+        ["loss.soft_alpha"] = "SoftCLIP: weight α of the intra-modal soft target against the identity",
+        ["loss.soft_temperature"] = "SoftCLIP: temperature τ of the intra-modal softmax",
+        ["loss.negatives_weight"] = "SoftCLIP: weight λ of the negatives-only KL term",
+        ["loss.intra_source"] = "SoftCLIP: teacher (frozen starting model) | pooled | tokens (unset: teacher with pretrained, else pooled)",
+        ["loss.token_attention_temperature"] = "SoftCLIP tokens source: temperature of the token attention pooling",
+        ["epochs"] = "passes over the paired set (ignored when steps is set)",
+        ["steps"] = "optimisation steps (unset: epochs × batches per epoch)",
+        ["batch_size"] = "images per step; with split, half paired and half unpaired for S-CLIP",
+        ["batch_composition"] = "split (the reference: batch_size is the total) or add (paired plus unpaired_batch_size)",
+        ["unpaired_batch_size"] = "with add: unpaired images per step (unset: batch_size)",
+        ["accum_steps"] = "gradient accumulation micro-batches per step (negatives still span the whole batch)",
+        ["lr"] = "peak learning rate (AdamW, linear warm-up then cosine)",
+        ["weight_decay"] = "AdamW decoupled weight decay (not on gains, biases or logit_scale)",
+        ["beta1"] = "AdamW β1",
+        ["beta2"] = "AdamW β2 (unset: 0.98 for a ViT image tower, 0.999 for a ResNet one, as open_clip)",
+        ["eps"] = "AdamW ε (unset: 1e-6 for ViT, 1e-8 for ResNet)",
+        ["warmup_steps"] = "linear warm-up steps",
+        ["grad_clip_norm"] = "clip the gradient's global norm (0: no clipping, as the reference)",
+        ["precision"] = "fp32 or bf16 (bf16 weights with float32 master copies and losses)",
+        ["seed"] = "initialisation, data order, captions drawn and augmentation",
+        ["eval_every_epochs"] = "evaluate during training every N epochs (0: never)",
+        ["eval_classification"] = "zero-shot data for evaluation during training: a class folder or class CSV",
+        ["eval_captions"] = "retrieval data for evaluation during training: a caption file",
+        ["eval_templates"] = "zero-shot prompt templates: a built-in set name or a file",
+        ["checkpoint_every"] = "steps between checkpoints (0: only the final weights)",
+        ["log_every"] = "steps between metrics lines",
+        ["device"] = "auto | cpu | cuda | cuda:N",
+        ["threads"] = "CPU threads for tensor math (0: TorchSharp's default)",
+    };
+
+    /// <summary>Every field as (dotted name, value) in file order, from a config's JSON form.</summary>
+    public static IEnumerable<(string Field, JsonNode? Value)> Fields(TrainConfig config) => Flatten(JsonNode.Parse(config.ToJson())!.AsObject(), "");
+
+    static IEnumerable<(string, JsonNode?)> Flatten(JsonObject o, string prefix)
+    {
+        foreach (var (k, v) in o)
+            if (v is JsonObject child) foreach (var f in Flatten(child, prefix + k + ".")) yield return f;
+            else yield return (prefix + k, v);
+    }
+
+    /// <summary>One line per field: name = effective value (default …, if different) # meaning.</summary>
+    public static string Render(TrainConfig config)
+    {
+        var defaults = Fields(new TrainConfig()).ToDictionary(f => f.Field, f => Text(f.Value));
+        var sb = new StringBuilder();
+        foreach (var (field, value) in Fields(config))
+        {
+            var now = Text(value);
+            var fallback = defaults.GetValueOrDefault(field, "unset");
+            sb.Append(field).Append(" = ").Append(now);
+            if (now != fallback) sb.Append("   (default ").Append(fallback).Append(')');
+            sb.Append("   # ").Append(Meaning.GetValueOrDefault(field, "(undocumented)")).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The README's table: field, default, meaning.</summary>
+    public static string Markdown()
+    {
+        var sb = new StringBuilder("| field | default | meaning |\n|---|---|---|\n");
+        foreach (var (field, value) in Fields(new TrainConfig()))
+            sb.Append($"| `{field}` | `{Text(value)}` | {Meaning.GetValueOrDefault(field, "(undocumented)").Replace("|", "\\|")} |\n");
+        return sb.ToString();
+    }
+
+    static string Text(JsonNode? v) => v is null ? "unset" : v.ToJsonString();
+}
