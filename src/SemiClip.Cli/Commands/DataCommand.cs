@@ -12,10 +12,10 @@ public static class DataCommand
     public static Command Create()
     {
         var dataset = new Argument<string>("dataset") { Description = "caption file, class folder tree, path,label CSV, or unpaired image folder" };
-        var imageRoot = new Option<string?>("--image-root");
+        var imageRoot = new Option<string?>("--image-root") { Description = "folder image paths are relative to (default: the caption file's)" };
         var split = new Option<string?>("--split") { Description = "Karpathy split to keep (train/val/test)" };
         var labelRatio = new Option<double?>("--label-ratio") { Description = "also report a paired/unpaired split" };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "split seed for --label-ratio", DefaultValueFactory = _ => 0 };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer for caption lengths (default OpenAI's)" };
         var inspect = new Command("inspect", "Summarise a dataset and list its problems") { dataset, imageRoot, split, labelRatio, seed, vocab };
         inspect.SetAction(p =>

@@ -17,8 +17,8 @@ public static class DemoCommand
     {
         var workDir = new Option<string>("--work-dir") { Description = "where data, runs and the chart go", DefaultValueFactory = _ => "runs/demo" };
         var steps = new Option<long>("--adapt-steps") { Description = "training steps per adaptation run", DefaultValueFactory = _ => 100 };
-        var pretrainSteps = new Option<long>("--pretrain-steps") { DefaultValueFactory = _ => 150 };
-        var labelRatio = new Option<double>("--label-ratio") { DefaultValueFactory = _ => 0.1 };
+        var pretrainSteps = new Option<long>("--pretrain-steps") { Description = "steps of the generic pretraining the demo adapts from", DefaultValueFactory = _ => 150 };
+        var labelRatio = new Option<double>("--label-ratio") { Description = "fraction of the domain's images that keep their captions", DefaultValueFactory = _ => 0.1 };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("demo", "Run the embedded demo: pretrain, adapt with CLIP vs S-CLIP at 10% pairs, evaluate, chart") { workDir, steps, pretrainSteps, labelRatio, device, threads };

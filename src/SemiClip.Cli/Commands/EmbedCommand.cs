@@ -18,12 +18,12 @@ public static class EmbedCommand
     public static Command CreateEmbed()
     {
         var model = new Option<string>("--model") { Required = true, Description = "run folder or weights" };
-        var vocab = new Option<string?>("--vocab");
+        var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
         var images = new Option<string?>("--images") { Description = "image folder (recursive) or list file" };
         var texts = new Option<string?>("--texts") { Description = "text file, one text per line" };
         var output = new Option<string>("--out") { Required = true, Description = "index path (.safetensors); ids go to the same name .jsonl" };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256 };
-        var skipBad = new Option<bool>("--skip-bad");
+        var batch = new Option<int>("--batch-size") { Description = "images or texts encoded at once", DefaultValueFactory = _ => 256 };
+        var skipBad = new Option<bool>("--skip-bad") { Description = "leave unreadable images out of the index (listed) instead of stopping" };
         var device = CommonOptions.Device();
         var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images, texts, output, batch, skipBad, device };
         cmd.SetAction(p =>
@@ -64,9 +64,9 @@ public static class EmbedCommand
     {
         var query = new Argument<string>("query") { Description = "text to search for" };
         var index = new Option<string>("--index") { Required = true, Description = "a safetensors index from semiclip embed --images" };
-        var model = new Option<string>("--model") { Required = true };
-        var vocab = new Option<string?>("--vocab");
-        var top = new Option<int>("--top") { DefaultValueFactory = _ => 10 };
+        var model = new Option<string>("--model") { Required = true, Description = "run folder or weights that made the index" };
+        var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
+        var top = new Option<int>("--top") { Description = "how many matches to print", DefaultValueFactory = _ => 10 };
         var device = CommonOptions.Device();
         var cmd = new Command("search", "Find the images closest to a text query") { query, index, model, vocab, top, device };
         cmd.SetAction(p =>

@@ -11,10 +11,10 @@ public static class KeywordsCommand
     public static Command Create()
     {
         var data = new Argument<string>("captions") { Description = "caption file (CSV/TSV, JSONL, Karpathy JSON)" };
-        var top = new Option<int>("--top") { DefaultValueFactory = _ => 100 };
-        var ngram = new Option<int>("--max-ngram") { DefaultValueFactory = _ => 2 };
+        var top = new Option<int>("--top") { Description = "how many keywords to keep", DefaultValueFactory = _ => 100 };
+        var ngram = new Option<int>("--max-ngram") { Description = "longest keyword, in words", DefaultValueFactory = _ => 2 };
         var output = new Option<string?>("--out") { Description = "write one keyword per line to this file" };
-        var imageRoot = new Option<string?>("--image-root");
+        var imageRoot = new Option<string?>("--image-root") { Description = "folder image paths are relative to (default: the caption file's)" };
         var extract = new Command("extract", "Extract keywords with YAKE from a caption corpus") { data, top, ngram, output, imageRoot };
         extract.SetAction(p =>
         {

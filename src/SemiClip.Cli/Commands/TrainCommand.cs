@@ -19,10 +19,11 @@ public static class TrainCommand
         var labelRatio = new Option<double?>("--label-ratio") { Description = "fraction of images kept paired; the rest become unpaired" };
         var allowChange = new Option<bool>("--allow-config-change") { Description = "with --resume: continue with given settings that differ from the run's saved config (logged)" };
         var printConfig = new Option<bool>("--print-config") { Description = "print every config field with its effective value, default and meaning, then exit" };
+        var markdown = new Option<bool>("--markdown") { Description = "with --print-config: the defaults as the README's Markdown table" };
         var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("train", "Train or fine-tune a CLIP model") { config, method, set, data, runName, resume, allowChange, skipBad, labelRatio, imgKey, captionKey, separator, printConfig, device, threads };
+        var cmd = new Command("train", "Train or fine-tune a CLIP model") { config, method, set, data, runName, resume, allowChange, skipBad, labelRatio, imgKey, captionKey, separator, printConfig, markdown, device, threads };
         cmd.SetAction(p =>
         {
             var overrides = new List<string>(p.GetValue(set) ?? Array.Empty<string>());
@@ -40,7 +41,7 @@ public static class TrainCommand
             var cfg = TrainConfig.Load(p.GetValue(config), overrides);
             if (p.GetValue(printConfig))
             {
-                Console.Write(ConfigReference.Render(cfg));
+                Console.Write(p.GetValue(markdown) ? ConfigReference.Markdown() : ConfigReference.Render(cfg));
                 return 0;
             }
             using var session = new TrainingSession(cfg, p.GetValue(resume), p.GetValue(allowChange));

@@ -69,6 +69,7 @@ public static class ConfigReference
         ["log_every"] = "steps between metrics lines",
         ["device"] = "auto | cpu | cuda | cuda:N",
         ["threads"] = "CPU threads for tensor math (0: TorchSharp's default)",
+        ["effective_split_seed"] = "(written by a run, not read) the split seed in effect: split_seed, else seed",
     };
 
     /// <summary>Every field as (dotted name, value) in file order, from a config's JSON form.</summary>
