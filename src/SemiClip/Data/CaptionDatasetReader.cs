@@ -73,7 +73,7 @@ public static class CaptionDatasetReader
             }
             var captions = CleanCaptions(new[] { record[captionCol] }, location, report);
             if (captions.Count == 0) continue;
-            var image = Path.GetFullPath(Path.Combine(root, record[imageCol]));
+            if (ImagePath(root, record[imageCol], location, report) is not { } image) continue;
             if (!byImage.TryGetValue(image, out var entry)) { byImage[image] = entry = (new List<string>(), location); order.Add(image); }
             entry.Captions.AddRange(captions);
         }
@@ -103,7 +103,8 @@ public static class CaptionDatasetReader
                 else { report.Report(location, "expected \"captions\" (array of strings) or \"caption\" (string)."); continue; }
                 var captions = CleanCaptions(raw, location, report);
                 if (captions.Count == 0) continue;
-                samples.Add(new CaptionSample(Path.GetFullPath(Path.Combine(root, img.GetString()!)), captions, location) { Label = LabelOf(r) });
+                if (ImagePath(root, img.GetString()!, location, report) is not { } image) continue;
+                samples.Add(new CaptionSample(image, captions, location) { Label = LabelOf(r) });
             }
         }
         return samples;
@@ -130,9 +131,21 @@ public static class CaptionDatasetReader
             var raw = sentences.EnumerateArray().Select(s => s.TryGetProperty("raw", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null);
             var captions = CleanCaptions(raw, location, report);
             if (captions.Count == 0) continue;
-            samples.Add(new CaptionSample(Path.GetFullPath(Path.Combine(root, fn.GetString()!)), captions, location) { Split = split, Label = LabelOf(entry) });
+            if (ImagePath(root, fn.GetString()!, location, report) is not { } image) continue;
+            samples.Add(new CaptionSample(image, captions, location) { Split = split, Label = LabelOf(entry) });
         }
         return samples;
+    }
+
+    /// <summary>The image's full path, or null (reported) when the field cannot be a path at all.</summary>
+    internal static string? ImagePath(string root, string raw, string location, BadInputReport report)
+    {
+        if (string.IsNullOrWhiteSpace(raw) || raw.IndexOfAny(Path.GetInvalidPathChars()) >= 0 || raw.Contains('\0'))
+        {
+            report.Report(location, $"'{raw.Replace("\0", "\\0")}' is not an image path.");
+            return null;
+        }
+        return Path.GetFullPath(Path.Combine(root, raw));
     }
 
     static string? LabelOf(JsonElement entry) =>

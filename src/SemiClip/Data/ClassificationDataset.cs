@@ -48,7 +48,8 @@ public sealed record ClassificationDataset(IReadOnlyList<string> ClassNames, IRe
             var location = $"{path}:{csv.Parser.RawRow}";
             if (csv.Parser.RawRow == 1 && record.Length >= 2 && record[0] == "path" && record[1] == "label") continue; // optional header
             if (record.Length < 2) { report.Report(location, $"row has {record.Length} column(s); expected path,label."); continue; }
-            var image = Path.GetFullPath(Path.Combine(root, record[0]));
+            if (string.IsNullOrWhiteSpace(record[1])) { report.Report(location, "empty label."); continue; }
+            if (CaptionDatasetReader.ImagePath(root, record[0], location, report) is not { } image) continue;
             if (!File.Exists(image)) { report.Report(location, $"image file '{image}' does not exist."); continue; }
             rows.Add((image, record[1].Trim()));
         }
@@ -88,7 +89,9 @@ public sealed record ClassificationDataset(IReadOnlyList<string> ClassNames, IRe
             if (string.IsNullOrWhiteSpace(line)) continue;
             int colon = line.IndexOf(':');
             if (colon <= 0) throw new InvalidDataException($"{file}:{lineNo}: expected 'original name: display name'.");
-            map[Prettify(line[..colon])] = line[(colon + 1)..].Trim();
+            var display = line[(colon + 1)..].Trim();
+            if (display.Length == 0) throw new InvalidDataException($"{file}:{lineNo}: no display name after ':'.");
+            map[Prettify(line[..colon])] = display;
         }
         return names.Select(n => map.GetValueOrDefault(n, n)).ToList();
     }

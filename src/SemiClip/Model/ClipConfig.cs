@@ -65,6 +65,12 @@ public sealed record ClipConfig
 
     public static ClipConfig Parse(string json, string source)
     {
+        try { return ParseChecked(json, source); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{source}: {e.Message}"); } // e.g. a key given twice
+    }
+
+    static ClipConfig ParseChecked(string json, string source)
+    {
         JsonNode root;
         try { root = JsonNode.Parse(json) ?? throw new JsonException("empty document"); }
         catch (JsonException e) { throw new InvalidDataException($"{source}: invalid model config JSON: {e.Message}"); }

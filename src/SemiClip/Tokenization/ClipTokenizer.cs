@@ -79,22 +79,45 @@ public sealed partial class ClipTokenizer
         return FromMerges(stream, path);
     }
 
+    static readonly HashSet<char> ByteSymbols = ByteUnicodeMap.Ordered.Select(o => o.Char).ToHashSet();
+
     static ClipTokenizer FromMerges(Stream stream, string path)
     {
         using var reader = new StreamReader(stream, new UTF8Encoding(false, true));
         var merges = new List<(string, string)>();
         int lineNo = 0;
         string? line;
-        while ((line = reader.ReadLine()) != null && merges.Count < OpenAiMergeCount)
+        try
         {
-            lineNo++;
-            if (lineNo == 1) continue; // the header ("#version: 0.2"; OpenAI's file prefixes its own name)
-            if (line.Length == 0) continue;
-            var parts = line.Split(' ');
-            if (parts.Length != 2) throw new InvalidDataException($"{path}:{lineNo}: a merge line must be two symbols separated by one space, got '{line}'.");
-            merges.Add((parts[0], parts[1]));
+            while ((line = reader.ReadLine()) != null && merges.Count < OpenAiMergeCount)
+            {
+                lineNo++;
+                if (lineNo == 1) continue; // the header ("#version: 0.2"; OpenAI's file prefixes its own name)
+                if (line.Length == 0) continue;
+                var parts = line.Split(' ');
+                if (parts.Length != 2) throw new InvalidDataException($"{path}:{lineNo}: a merge line must be two symbols separated by one space, got '{line}'.");
+                // Symbols are byte-level characters, and only the right one may end a word ("</w>"): anything else
+                // is a damaged file, whose merges would silently never apply or decode to the wrong text.
+                if (!IsSymbol(parts[0], wordEndAllowed: false) || !IsSymbol(parts[1], wordEndAllowed: true))
+                    throw new InvalidDataException($"{path}:{lineNo}: '{line}' is not a merge of byte-level symbols (a CLIP merges file).");
+                merges.Add((parts[0], parts[1]));
+            }
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException($"{path}:{lineNo + 1}: not valid UTF-8 ({e.Message}).");
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("GZip", StringComparison.OrdinalIgnoreCase) || !e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: not a readable merges file ({e.Message}).");
         }
         return new ClipTokenizer(merges);
+    }
+
+    static bool IsSymbol(string s, bool wordEndAllowed)
+    {
+        if (wordEndAllowed && s.EndsWith("</w>", StringComparison.Ordinal)) s = s[..^4];
+        return s.Length > 0 && s.All(ByteSymbols.Contains);
     }
 
     /// <summary>Hugging Face's pair: vocab.json (checked against the ids this tokenizer assigns) and merges.txt.</summary>
@@ -111,6 +134,9 @@ public sealed partial class ClipTokenizer
     }
 
     /// <summary>BPE ids of <paramref name="text"/> without start/end tokens.</summary>
+    /// <summary>Token text → id, as an HF <c>vocab.json</c> holds it.</summary>
+    public IReadOnlyDictionary<string, int> Vocabulary() => new Dictionary<string, int>(_encoder, StringComparer.Ordinal);
+
     public List<int> Encode(string text)
     {
         var ids = new List<int>();

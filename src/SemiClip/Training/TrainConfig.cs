@@ -111,9 +111,10 @@ public sealed record TrainConfig
             {
                 root = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
                     ? YamlToJson(text)
-                    : JsonNode.Parse(text)?.AsObject() ?? new JsonObject();
+                    : JsonNode.Parse(text) switch { null => new JsonObject(), JsonObject o => o, _ => throw new InvalidDataException("the document is not an object of config fields") };
+                _ = root.Count; // materialises the object now, so a key given twice is reported here
             }
-            catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException)
+            catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException or InvalidDataException or ArgumentException)
             {
                 throw new InvalidDataException($"{path}: cannot parse config: {e.Message}");
             }
@@ -147,7 +148,8 @@ public sealed record TrainConfig
     {
         var obj = new DeserializerBuilder().Build().Deserialize<object>(yaml);
         var json = new SerializerBuilder().JsonCompatible().Build().Serialize(obj ?? new Dictionary<string, object>());
-        var node = JsonNode.Parse(json)!.AsObject();
+        if (JsonNode.Parse(json) is not JsonObject node)
+            throw new InvalidDataException("the document is not a mapping of config fields");
         return (JsonObject)ConvertNumbers(node)!;
     }
 

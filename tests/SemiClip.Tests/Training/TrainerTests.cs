@@ -26,6 +26,16 @@ public class TrainerTests
 
     static ClipModel NewModel(int seed) { manual_seed(seed); return new ClipModel(TinySetup.Model(100)); }
 
+    /// <summary>Two models with equal weights. Copying (rather than seeding twice) keeps them equal when another
+    /// test running in parallel draws from the global generator between the two constructions.</summary>
+    static (ClipModel, ClipModel) Twins(int seed)
+    {
+        var a = NewModel(seed);
+        var b = new ClipModel(TinySetup.Model(100));
+        b.load_state_dict(a.state_dict());
+        return (a, b);
+    }
+
     [Fact]
     public void AdamWMatchesTorchSharpsAdamW()
     {
@@ -79,8 +89,8 @@ public class TrainerTests
     {
         var config = TrainConfig.Load(null) with { Method = method, AccumSteps = 1, WarmupSteps = 1, Lr = 1e-3, GradClipNorm = 0 };
         var loss = new TrainingObjective(config.ToLossConfig() with { KeywordWeight = 0 });
-        using var a = NewModel(3);
-        using var b = NewModel(3);
+        var (a, b) = Twins(3);
+        using var _a = a; using var _b = b;
         using var ta = new Trainer(a, loss, config, CPU, 10);
         using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10);
         var pa = ta.ComputeGradients(RandomBatch(8, 8, 1), 0);
@@ -97,10 +107,11 @@ public class TrainerTests
     {
         var config = TrainConfig.Load(null) with { Method = "softclip", AccumSteps = 1, WarmupSteps = 1, Lr = 1e-3, GradClipNorm = 0 };
         var loss = new TrainingObjective(config.ToLossConfig() with { IntraSource = IntraModalSource.Teacher, SoftAlpha = 0.5 });
-        using var a = NewModel(3);
-        using var b = NewModel(3);
-        using var ta = new Trainer(a, loss, config, CPU, 10, teacher: NewModel(5));
-        using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10, teacher: NewModel(5));
+        var (a, b) = Twins(3);
+        var (teacherA, teacherB) = Twins(5);
+        using var _a = a; using var _b = b;
+        using var ta = new Trainer(a, loss, config, CPU, 10, teacher: teacherA);
+        using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10, teacher: teacherB);
         var pa = ta.ComputeGradients(RandomBatch(8, 8, 1), 0);
         var pb = tb.ComputeGradients(RandomBatch(8, 8, 1), 0);
         Assert.Equal(pa.Values.Sum(), pb.Values.Sum(), 5);
