@@ -1,3 +1,4 @@
+using SemiClip.Charts;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

@@ -1,3 +1,4 @@
+using SemiClip.Charts;
 using System.CommandLine;
 using SemiClip.Cli.Ui;
 using SemiClip.Evaluation;

@@ -12,9 +12,17 @@ namespace SemiClip.Losses;
 /// <item>sclip+softclip: SoftCLIP's soft targets for the paired part plus S-CLIP's caption and keyword terms.</item>
 /// </list>
 /// Weights are applied here, so the trainer only sums <see cref="LossOutput.Parts"/>.</summary>
-public sealed class TrainingObjective(LossConfig config)
+public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
 {
     public LossConfig Config { get; } = config;
+
+    /// <summary>The one place a method's configuration becomes a list of inputs for the trainer.</summary>
+    public ObjectiveNeeds Needs { get; } = new(
+        (config.UsesUnpaired ? ObjectiveInput.UnpairedImages : 0)
+        | (config.UsesKeywords ? ObjectiveInput.KeywordFeatures : 0)
+        | (config.NeedsTokens ? ObjectiveInput.TokenFeatures : 0)
+        | (config.NeedsTeacher ? ObjectiveInput.TeacherFeatures : 0),
+        config.UsesUnpaired ? config.SupportQueueSize : 0);
 
     public LossOutput Compute(LossInputs x)
     {

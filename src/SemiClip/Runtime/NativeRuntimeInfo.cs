@@ -37,13 +37,13 @@ public sealed record NativeRuntimeInfo(
         return null;
     }
 
-    /// <summary>Measures square fp32 matmul throughput on <paramref name="device"/> in GFLOP/s
+    /// <summary>Measures square matmul throughput (fp32 unless <paramref name="dtype"/> says otherwise) on <paramref name="device"/> in GFLOP/s
     /// (best of several timed repetitions after a warm-up).</summary>
-    public static double MeasureMatmulGflops(Device device, int n = 1024, int repetitions = 10)
+    public static double MeasureMatmulGflops(Device device, int n = 1024, int repetitions = 10, ScalarType dtype = ScalarType.Float32)
     {
         using var scope = NewDisposeScope();
-        var a = randn(n, n, device: device);
-        var b = randn(n, n, device: device);
+        var a = randn(n, n, device: device).to(dtype);
+        var b = randn(n, n, device: device).to(dtype);
         for (int i = 0; i < 2; i++) a.matmul(b).Dispose();
         double best = double.MaxValue;
         for (int r = 0; r < repetitions; r++)

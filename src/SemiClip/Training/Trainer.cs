@@ -23,7 +23,7 @@ public sealed class Trainer : IDisposable
     static readonly double MaxLogitScale = Math.Log(100);
 
     readonly ClipModel _model;
-    readonly TrainingObjective _objective;
+    readonly ITrainingObjective _objective;
     readonly TrainConfig _config;
     readonly Device _device;
     readonly Tensor? _keywordTokens;
@@ -44,7 +44,7 @@ public sealed class Trainer : IDisposable
 
     /// <param name="teacher">SoftCLIP's frozen teacher (a copy of the starting model) when the objective needs
     /// one; the trainer moves it to the device and never updates it.</param>
-    public Trainer(ClipModel model, TrainingObjective objective, TrainConfig config, Device device, long totalSteps, Tensor? keywordTokens = null,
+    public Trainer(ClipModel model, ITrainingObjective objective, TrainConfig config, Device device, long totalSteps, Tensor? keywordTokens = null,
                    ClipModel? teacher = null)
     {
         (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
@@ -55,7 +55,7 @@ public sealed class Trainer : IDisposable
         };
         _model.to(device);
         if (_dtype != ScalarType.Float32) _model.to(_dtype);
-        if (objective.Config.NeedsTeacher)
+        if (objective.Needs.Has(ObjectiveInput.TeacherFeatures))
         {
             _teacher = teacher ?? throw new ArgumentException("loss.intra_source: teacher needs a teacher model (the frozen starting model).");
             _teacher.to(device);
@@ -64,7 +64,7 @@ public sealed class Trainer : IDisposable
             _teacher.eval();
         }
         _keywordTokens = keywordTokens?.to(device);
-        if (objective.Config.SupportQueueSize > 0 && objective.Config.UsesUnpaired) _support = new SupportQueue(objective.Config.SupportQueueSize);
+        if (objective.Needs.SupportQueueSize > 0) _support = new SupportQueue(objective.Needs.SupportQueueSize);
         var (beta2, eps) = config.AdamMoments(model.Config.Vision.IsResNet);
         Optimizer = new AdamW(_model.named_parameters().Select(p => (p.name, p.parameter)))
         {
@@ -80,7 +80,7 @@ public sealed class Trainer : IDisposable
 
     Features Encode(Tensor images, Tensor tokens, Tensor? unpaired)
     {
-        bool needTokens = _objective.Config.NeedsTokens;
+        bool needTokens = _objective.Needs.Has(ObjectiveInput.TokenFeatures);
         Tensor img, txt; Tensor? imgTok = null, txtTok = null, mask = null;
         if (needTokens)
         {
@@ -109,7 +109,7 @@ public sealed class Trainer : IDisposable
     {
         var scale = _model.LogitScaleParameter.to(float32).exp();
         Tensor? kw = null;
-        if (_keywordTokens is not null && _objective.Config.UsesKeywords)
+        if (_keywordTokens is not null && _objective.Needs.Has(ObjectiveInput.KeywordFeatures))
         {
             if (keywordAndScaleGrad) kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
             else using (no_grad()) kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
@@ -144,7 +144,7 @@ public sealed class Trainer : IDisposable
         _model.train();
         var images = batch.Images.to(_device).to(_dtype);
         var tokens = batch.Tokens.to(_device);
-        var unpaired = batch.Unpaired?.to(_device).to(_dtype);
+        var unpaired = _objective.Needs.Has(ObjectiveInput.UnpairedImages) ? batch.Unpaired?.to(_device).to(_dtype) : null;
         var kwLabels = batch.KeywordLabels?.to(_device);
         int micro = Math.Max(1, _config.AccumSteps);
         Dictionary<string, double> parts;

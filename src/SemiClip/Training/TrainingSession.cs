@@ -47,12 +47,13 @@ public sealed class TrainingSession : IDisposable
             manual_seed(config.Seed);
             BadInputs = new BadInputReport(config.SkipBad ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
             (Tokenizer, Model) = BuildModel(config);
-            var data = ReadData(config, Tokenizer, Model.Config, BadInputs, Run);
+            var objective = new TrainingObjective(config.Loss);
+            var data = ReadData(config, objective.Needs, Tokenizer, Model.Config, BadInputs, Run);
             Loader = data.Loader;
             TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
             // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
-            var teacher = config.Loss.NeedsTeacher ? ClipCheckpoint.Load(config.Pretrained!) : null;
-            Trainer = new Trainer(Model, new TrainingObjective(config.Loss), config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
+            var teacher = objective.Needs.Has(ObjectiveInput.TeacherFeatures) ? ClipCheckpoint.Load(config.Pretrained!) : null;
+            Trainer = new Trainer(Model, objective, config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
             if (resumeState != null)
             {
                 TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer);
@@ -116,13 +117,13 @@ public sealed class TrainingSession : IDisposable
     sealed record TrainingData(TrainingDataLoader Loader, Tensor? KeywordTokens);
 
     /// <summary>Reads the captions, splits paired from unpaired images, reads the keywords and builds the loader.</summary>
-    static TrainingData ReadData(TrainConfig config, ClipTokenizer tokenizer, ClipConfig model, BadInputReport badInputs, RunFolder run)
+    static TrainingData ReadData(TrainConfig config, ObjectiveNeeds needs, ClipTokenizer tokenizer, ClipConfig model, BadInputReport badInputs, RunFolder run)
     {
-        var loss = config.Loss;
+        bool usesUnpaired = needs.Has(ObjectiveInput.UnpairedImages);
         var samples = CaptionDatasetReader.Read(config.TrainData!, config.CaptionOptions(), badInputs);
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);
         var unpaired = new List<string>();
-        if (loss.UsesUnpaired)
+        if (usesUnpaired)
         {
             unpaired.AddRange(split.Unpaired);
             if (config.Unpaired != null) unpaired.AddRange(ImageFiles.FromFolderOrList(config.Unpaired, badInputs));
@@ -130,9 +131,9 @@ public sealed class TrainingSession : IDisposable
         }
         run.LogEvent("data_split", new { split.LabelRatio, split.Seed, paired_images = split.Paired.Count, paired_captions = split.Paired.Sum(s => s.Captions.Count), unpaired_images = unpaired.Count, skipped = badInputs.Items.Select(b => b.ToString()).ToList() });
 
-        var keywords = loss.UsesKeywords && loss.KeywordWeight > 0 ? KeywordLabeler.FromFile(config.Keywords!, KeywordLabeler.ParseMatch(config.KeywordMatch)) : null;
-        var (pairedPerStep, unpairedPerStep) = config.StepComposition(loss.UsesUnpaired);
-        var classes = loss.UsesUnpaired ? ClassLabels.From(samples, keywords) : null;
+        var keywords = needs.Has(ObjectiveInput.KeywordFeatures) ? KeywordLabeler.FromFile(config.Keywords!, KeywordLabeler.ParseMatch(config.KeywordMatch)) : null;
+        var (pairedPerStep, unpairedPerStep) = config.StepComposition(usesUnpaired);
+        var classes = usesUnpaired ? ClassLabels.From(samples, keywords) : null;
         var loader = new TrainingDataLoader(split.Paired, unpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize, keywords,
             new LoaderOptions
             {

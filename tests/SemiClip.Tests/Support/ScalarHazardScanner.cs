@@ -45,6 +45,7 @@ public static class ScalarHazardScanner
         return
         [
             new Project("SemiClip", [.. Sources("src/SemiClip"), Path.Combine(root, "build", "LibStdCxxCompatPatch.cs")], "SEMICLIP_LIBRARY"),
+            new Project("SemiClip.Experiments", Sources("src/SemiClip.Experiments")),
             new Project("SemiClip.Cli", Sources("src/SemiClip.Cli")),
             new Project("SemiClip.Bench", Sources("bench/SemiClip.Bench")),
         ];

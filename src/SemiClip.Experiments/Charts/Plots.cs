@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace SemiClip.Evaluation;
+namespace SemiClip.Charts;
 
 /// <summary>PNG charts with ScottPlot: training curves from a run's metrics.jsonl, and grouped bars
 /// comparing runs.</summary>
