@@ -34,42 +34,57 @@ public static class EvalCommand
         var seed = new Option<int>("--seed") { Description = "which caption each image keeps under --retrieval-protocol one-caption" };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var wiseTo = new Option<string?>("--wise-to") { Description = "sweep WiSE-FT: evaluate (1-a)*model + a*this model (run folder or weights) for each --alphas value" };
+        var alphas = new Option<string>("--alphas") { Description = "with --wise-to: comma-separated interpolation weights", DefaultValueFactory = _ => "0,0.25,0.5,0.75,1" };
         var cmd = new Command("eval", "Evaluate a model: zero-shot accuracy, retrieval recall, linear probe")
-            { model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain, probeTest, output, skipBad, batch, protocol, seed, imgKey, captionKey, separator, device, threads };
+            { wiseTo, alphas, model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain, probeTest, output, skipBad, batch, protocol, seed, imgKey, captionKey, separator, device, threads };
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p.GetValue(threads));
             var modelPath = p.GetValue(model)!;
             using var bundle = ModelBundle.Load(modelPath, p.GetValue(vocab));
-            var suite = new EvaluationSuite(bundle, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
             var bad = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
-            var report = new EvaluationReport { Model = modelPath };
-            if (p.GetValue(classification) is { } cls)
-                report = report with { ZeroShot = suite.ZeroShot(cls, PromptTemplates.Load(p.GetValue(templates)!), bad, p.GetValue(imageRoot), p.GetValue(classNames)) };
-            if (p.GetValue(captions) is { } caps)
+            EvaluationReport Evaluate(ModelBundle evaluated, string name)
             {
-                var chosen = p.GetValue(protocol) switch
+                var suite = new EvaluationSuite(evaluated, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
+                var report = new EvaluationReport { Model = name };
+                if (p.GetValue(classification) is { } cls)
+                    report = report with { ZeroShot = suite.ZeroShot(cls, PromptTemplates.Load(p.GetValue(templates)!), bad, p.GetValue(imageRoot), p.GetValue(classNames)) };
+                if (p.GetValue(captions) is { } caps)
                 {
-                    "all-captions" => RetrievalProtocol.AllCaptions,
-                    "one-caption" => RetrievalProtocol.OneCaptionPerImage,
-                    var other => throw new ArgumentException($"--retrieval-protocol '{other}' is not all-captions or one-caption."),
-                };
-                report = report with { Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), protocol: chosen, seed: p.GetValue(seed),
-                    csv: new CaptionDatasetOptions
+                    var chosen = p.GetValue(protocol) switch
                     {
-                        ImageColumn = p.GetValue(imgKey) ?? "filepath", CaptionColumn = p.GetValue(captionKey) ?? "title",
-                        Separator = p.GetValue(separator) is { } sep ? CommonOptions.Separator(sep) : null,
-                    }) };
+                        "all-captions" => RetrievalProtocol.AllCaptions,
+                        "one-caption" => RetrievalProtocol.OneCaptionPerImage,
+                        var other => throw new ArgumentException($"--retrieval-protocol '{other}' is not all-captions or one-caption."),
+                    };
+                    report = report with { Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), protocol: chosen, seed: p.GetValue(seed),
+                        csv: new CaptionDatasetOptions
+                        {
+                            ImageColumn = p.GetValue(imgKey) ?? "filepath", CaptionColumn = p.GetValue(captionKey) ?? "title",
+                            Separator = p.GetValue(separator) is { } sep ? CommonOptions.Separator(sep) : null,
+                        }) };
+                }
+                if (p.GetValue(probeTrain) is { } pt && p.GetValue(probeTest) is { } pe)
+                    report = report with { LinearProbe = suite.LinearProbe(pt, pe, bad) };
+                if (report.ZeroShot is null && report.Retrieval is null && report.LinearProbe is null)
+                    throw new ArgumentException("nothing to evaluate: give --classification, --captions and/or --probe-train with --probe-test.");
+                return report;
             }
-            if (p.GetValue(probeTrain) is { } pt && p.GetValue(probeTest) is { } pe)
-                report = report with { LinearProbe = suite.LinearProbe(pt, pe, bad) };
-            if (report.ZeroShot is null && report.Retrieval is null && report.LinearProbe is null)
-                throw new ArgumentException("nothing to evaluate: give --classification, --captions and/or --probe-train with --probe-test.");
+            var outFolder = p.GetValue(output) ?? (Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
+            if (p.GetValue(wiseTo) is { } target)
+            {
+                using var other = ModelBundle.Load(target, p.GetValue(vocab));
+                var sweep = WiseSweep.Run(bundle, other, WiseSweep.ParseAlphas(p.GetValue(alphas)!), modelPath, target, Evaluate);
+                WiseSweep.Write(outFolder, sweep);
+                ConsoleUi.Line($"WiSE-FT sweep: {Path.Combine(outFolder, "wise.md")}");
+                return 0;
+            }
+            var report = Evaluate(bundle, modelPath);
             report = report with { SkippedInputs = bad.Items.Select(b => b.ToString()).ToList() };
-            var folder = p.GetValue(output) ?? (Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
-            ReportWriter.Write(folder, report);
+            ReportWriter.Write(outFolder, report);
             Print(report);
-            ConsoleUi.Line($"report: {Path.Combine(folder, "report.md")}");
+            ConsoleUi.Line($"report: {Path.Combine(outFolder, "report.md")}");
             return 0;
         });
         return cmd;

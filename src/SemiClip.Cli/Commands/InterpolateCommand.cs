@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using SemiClip.Cli.Ui;
+using SemiClip.IO;
+using SemiClip.Model;
+
+namespace SemiClip.Cli.Commands;
+
+/// <summary><c>semiclip interpolate</c>: writes the WiSE-FT model (1 − α)·A + α·B as a run-shaped folder
+/// (model.safetensors plus the vocabulary A was trained with), usable wherever a run folder is.</summary>
+public static class InterpolateCommand
+{
+    public static Command Create()
+    {
+        var from = new Option<string>("--from") { Required = true, Description = "model A (α = 0): run folder or weights, usually the pretrained start" };
+        var to = new Option<string>("--to") { Required = true, Description = "model B (α = 1): run folder or weights, usually fine-tuned from A" };
+        var alpha = new Option<double>("--alpha") { Required = true, Description = "weight of B, e.g. 0.5" };
+        var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: A's run, else OpenAI's)" };
+        var output = new Option<string>("--out") { Required = true, Description = "folder to write (model.safetensors, config.json)" };
+        var cmd = new Command("interpolate", "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, vocab, output };
+        cmd.SetAction(p =>
+        {
+            using var a = ModelBundle.Load(p.GetValue(from)!, p.GetValue(vocab));
+            using var b = ModelBundle.Load(p.GetValue(to)!, p.GetValue(vocab));
+            using var mixed = WeightInterpolation.Interpolate(a.Model, b.Model, p.GetValue(alpha), p.GetValue(from)!, p.GetValue(to)!);
+            var folder = p.GetValue(output)!;
+            Directory.CreateDirectory(folder);
+            ClipCheckpoint.Save(mixed, Path.Combine(folder, "model.safetensors"));
+            var vocabulary = p.GetValue(vocab) ?? VocabOf(p.GetValue(from)!) ?? "openai";
+            AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new
+            {
+                vocab = vocabulary, interpolated_from = p.GetValue(from), interpolated_to = p.GetValue(to), alpha = p.GetValue(alpha),
+            }, new JsonSerializerOptions { WriteIndented = true }));
+            ConsoleUi.Line($"wrote {Path.Combine(folder, "model.safetensors")} (alpha {p.GetValue(alpha).ToString(CultureInfo.InvariantCulture)})");
+            return 0;
+        });
+        return cmd;
+    }
+
+    static string? VocabOf(string model)
+    {
+        var config = Path.Combine(model, "config.json");
+        return Directory.Exists(model) && File.Exists(config) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))?["vocab"]?.GetValue<string>() : null;
+    }
+}
