@@ -95,6 +95,9 @@ public static class RealDataBenchmark
         }
         var data = RealData.Prepare(o.Data, Path.Combine(o.Work, "data"));
         Directory.CreateDirectory(resultsDir);
+        if (args.Contains("--wise"))
+            return WiseCurve.Run(o.Work, o.Out, o.EvalSplit, o.Lr.ToString("0.#e0", CultureInfo.InvariantCulture), o.Seeds, data.ClassCsv,
+                                 data.PretrainClasses, data.NewClasses, $"pretrain15-st{o.PretrainSteps}-lr{o.PretrainLr:0.#e0}");
 
         // Priority order: the comparison the benchmark exists for first, so a stopped run still says it.
         var grid = new List<(Variant Variant, double Ratio)>();
