@@ -32,7 +32,7 @@ public static class BenchReport
 
     public static void Write(string dir, string name, object report, string markdown)
     {
-        File.WriteAllText(Path.Combine(dir, name + ".json"), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        File.WriteAllText(Path.Combine(dir, name + ".json"), JsonSerializer.Serialize(report, Json));
         File.WriteAllText(Path.Combine(dir, name + ".md"), markdown);
         Console.WriteLine($"wrote {Path.Combine(dir, name)}.json and .md");
     }
