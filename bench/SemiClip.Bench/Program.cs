@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
     "accuracy" => AccuracyBenchmark.Run(args.Skip(1).ToArray()),
     "real" => RealDataBenchmark.Run(args.Skip(1).ToArray()),
     "stress" => StressBenchmark.Run(args.Skip(1).ToArray()),
+    "memory" => MemoryBenchmark.Run(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 

@@ -17,7 +17,7 @@ public static class DemoCommand
     public static Command Create()
     {
         var workDir = new Option<string>("--work-dir") { Description = "where data, runs and the chart go", DefaultValueFactory = _ => "runs/demo" };
-        var steps = new Option<long>("--adapt-steps") { Description = "training steps per adaptation run", DefaultValueFactory = _ => 100 };
+        var steps = new Option<long>("--adapt-steps") { Description = "training steps per adaptation run", DefaultValueFactory = _ => 80 };
         var pretrainSteps = new Option<long>("--pretrain-steps") { Description = "steps of the generic pretraining the demo adapts from", DefaultValueFactory = _ => 150 };
         var labelRatio = new Option<double>("--label-ratio") { Description = "fraction of the domain's images that keep their captions", DefaultValueFactory = _ => 0.1 };
         var device = CommonOptions.Device();
