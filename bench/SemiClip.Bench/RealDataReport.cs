@@ -48,10 +48,11 @@ public static class RealDataReport
         md.Append("template \"an aerial photograph of {}.\"; retrieval: mean recall (R@1/5/10 both ways) over all five captions of the split. ");
         md.Append("Cells: mean ± std over seeds (n), then the per-seed paired difference against CLIP at the same label ratio and seed.\n\n");
 
-        foreach (var group in runs.GroupBy(r => (r.Regime, r.EvalSplit, r.Steps)).OrderBy(g => g.Key.Regime).ThenBy(g => g.Key.EvalSplit != "test"))
+        foreach (var group in runs.GroupBy(r => (r.Regime, r.EvalSplit, r.Steps, Lr: LearningRate(r))).OrderBy(g => g.Key.Regime).ThenBy(g => g.Key.EvalSplit != "test")
+                     .ThenByDescending(g => double.TryParse(g.Key.Lr, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0))
         {
-            var (regime, split, steps) = group.Key;
-            md.Append($"## {regime}, {split} split, {steps} steps\n\n");
+            var (regime, split, steps, lr) = group.Key;
+            md.Append($"## {regime}, {split} split, {steps} steps, lr {lr}\n\n");
             var starts = group.Where(r => r.Curve.Count > 0 && r.Curve[0][0] == 0).Select(r => 100 * r.Curve[0][1]).Distinct().ToList();
             if (regime == "pretrained" && starts.Count > 0)
                 md.Append($"The starting model (before adaptation) scores {string.Join(" / ", starts.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))} AID top-1 here.\n\n");
@@ -72,7 +73,7 @@ public static class RealDataReport
                 md.Append($"{(oneCaption.Count > 0 ? Stat(oneCaption, r => r.RetrievalOneCaption) : "–")} | {D("pseudo_label_precision")} | {D("no_partner_fraction")} | {D("plan_entropy")} | {D("keyword_target_precision")} | {rs.Average(r => r.FinalLogitScale):F1} | {rs.Average(r => r.Seconds):F0} |\n");
             }
             md.Append('\n');
-            var chart = $"real-rsicd-curves-{regime}-{split}.png";
+            var chart = $"real-rsicd-curves-{regime}-{split}-lr{lr}.png";
             Curves(group.ToList(), Path.Combine(outDir, chart));
             md.Append($"![zero-shot top-1 against step, mean over seeds]({chart})\n\n");
         }
@@ -87,6 +88,10 @@ public static class RealDataReport
         var m = System.Text.RegularExpressions.Regex.Match(r.Name, @"-lr\d+(\.\d+)?e-?\d+(?<rest>.*?)(-noise\d+)?-s\d+$");
         return m.Success ? m.Groups["rest"].Value.TrimStart('-') : "";
     }
+
+    /// <summary>The adaptation learning rate, read from the run name (…-lr5e-4…).</summary>
+    static string LearningRate(RealDataBenchmark.RunRecord r) =>
+        System.Text.RegularExpressions.Regex.Match(r.Name, @"-lr(?<lr>\d+(\.\d+)?e-?\d+)") is { Success: true } m ? m.Groups["lr"].Value : "?";
 
     static string Stat(List<RealDataBenchmark.RunRecord> rs, Func<RealDataBenchmark.RunRecord, double> f)
     {
