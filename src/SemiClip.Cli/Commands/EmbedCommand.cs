@@ -23,9 +23,10 @@ public static class EmbedCommand
         var texts = new Option<string?>("--texts") { Description = "text file, one text per line" };
         var output = new Option<string>("--out") { Required = true, Description = "index path (.safetensors); ids go to the same name .jsonl" };
         var batch = new Option<int>("--batch-size") { Description = "images or texts encoded at once", DefaultValueFactory = _ => 256 };
+        var shard = new Option<string?>("--shard") { Description = "i/n: embed only the i-th of n equal slices of the sorted image list (0-based), as one job of an array" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "leave unreadable images out of the index (listed) instead of stopping" };
         var device = CommonOptions.Device();
-        var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images, texts, output, batch, skipBad, device };
+        var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images, texts, output, batch, skipBad, shard, device };
         cmd.SetAction(p =>
         {
             using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
@@ -35,6 +36,7 @@ public static class EmbedCommand
             if (p.GetValue(images) is { } folder)
             {
                 var all = ImageFiles.FromFolderOrList(folder, report);
+                if (p.GetValue(shard) is { } slice) all = Shard(all, slice);
                 var unreadable = new System.Collections.Concurrent.ConcurrentBag<int>();
                 var encoded = ConsoleUi.Progress("embedding images", all.Count, update => embedder.EncodeImages(all, report, done => update(done, ""), unreadable));
                 // Unreadable images (--skip-bad) stay out of the index rather than sitting in it as blanks.
@@ -60,10 +62,23 @@ public static class EmbedCommand
         return cmd;
     }
 
+    /// <summary>The i-th of n contiguous slices of the image list in ordinal path order, so every job of an
+    /// array sees the same partition and the slices together cover each image once.</summary>
+    public static List<string> Shard(IReadOnlyList<string> paths, string spec)
+    {
+        var parts = spec.Split('/');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out int i) || !int.TryParse(parts[1], out int n) || n < 1 || i < 0 || i >= n)
+            throw new ArgumentException($"--shard '{spec}' is not i/n with 0 <= i < n.");
+        var sorted = paths.Order(StringComparer.Ordinal).ToList();
+        int from = (int)((long)sorted.Count * i / n), to = (int)((long)sorted.Count * (i + 1) / n);
+        return sorted.GetRange(from, to - from);
+    }
+
     public static Command CreateSearch()
     {
         var query = new Argument<string>("query") { Description = "text to search for" };
-        var index = new Option<string>("--index") { Required = true, Description = "a safetensors index from semiclip embed --images" };
+        var index = new Option<string[]>("--index") { Required = true, AllowMultipleArgumentsPerToken = true,
+                                                      Description = "safetensors index(es) from semiclip embed --images; several (e.g. the shards of embed --shard) are searched as one" };
         var model = new Option<string>("--model") { Required = true, Description = "run folder or weights that made the index" };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
         var top = new Option<int>("--top") { Description = "how many matches to print", DefaultValueFactory = _ => 10 };
@@ -73,9 +88,16 @@ public static class EmbedCommand
         {
             using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
             var dev = DeviceSelector.Parse(p.GetValue(device)!);
-            using var reader = new SafeTensorsReader(p.GetValue(index)!);
-            using var embeddings = reader.Read("embeddings").to(dev);
-            var ids = File.ReadAllLines(Path.ChangeExtension(p.GetValue(index)!, ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!).ToList();
+            var parts = new List<Tensor>();
+            var ids = new List<string>();
+            foreach (var file in p.GetValue(index)!)
+            {
+                using var reader = new SafeTensorsReader(file);
+                parts.Add(reader.Read("embeddings"));
+                ids.AddRange(File.ReadAllLines(Path.ChangeExtension(file, ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!));
+            }
+            using var embeddings = cat(parts.ToArray(), 0).to(dev);
+            foreach (var t in parts) t.Dispose();
             using var q = new Embedder(bundle.Model, bundle.Tokenizer, dev).EncodeTexts(new[] { p.GetValue(query)! }).to(dev);
             var (scores, indices) = IndexSearch.TopK(embeddings, q, p.GetValue(top));
             var inv = CultureInfo.InvariantCulture;
