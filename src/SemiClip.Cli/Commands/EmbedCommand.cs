@@ -37,13 +37,10 @@ public static class EmbedCommand
             {
                 var all = ImageFiles.FromFolderOrList(folder, report);
                 if (p.GetValue(shard) is { } slice) all = Shard(all, slice);
-                var unreadable = new System.Collections.Concurrent.ConcurrentBag<int>();
-                var encoded = ConsoleUi.Progress("embedding images", all.Count, update => embedder.EncodeImages(all, report, done => update(done, ""), unreadable));
                 // Unreadable images (--skip-bad) stay out of the index rather than sitting in it as blanks.
-                var bad = unreadable.ToHashSet();
-                var keptRows = Enumerable.Range(0, all.Count).Where(i => !bad.Contains(i)).ToArray();
-                ids = keptRows.Select(i => all[i]).ToList();
-                using (var rows = tensor(keptRows.Select(i => (long)i).ToArray())) features = encoded.index_select(0, rows);
+                var (encoded, kept) = ConsoleUi.Progress("embedding images", all.Count, update => embedder.Readable(all, report, done => update(done, "")));
+                ids = kept.Select(i => all[i]).ToList();
+                features = encoded;
                 kind = "image";
             }
             else if (p.GetValue(texts) is { } file)

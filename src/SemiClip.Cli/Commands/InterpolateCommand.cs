@@ -27,7 +27,7 @@ public static class InterpolateCommand
             var folder = p.GetValue(output)!;
             Directory.CreateDirectory(folder);
             ClipCheckpoint.Save(mixed, Path.Combine(folder, "model.safetensors"));
-            var vocabulary = p.GetValue(vocab) ?? VocabOf(p.GetValue(from)!) ?? "openai";
+            var vocabulary = p.GetValue(vocab) ?? ModelBundle.RunVocabulary(p.GetValue(from)!) ?? "openai";
             AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new
             {
                 vocab = vocabulary, interpolated_from = p.GetValue(from), interpolated_to = p.GetValue(to), alpha = p.GetValue(alpha),
@@ -36,11 +36,5 @@ public static class InterpolateCommand
             return 0;
         });
         return cmd;
-    }
-
-    static string? VocabOf(string model)
-    {
-        var config = Path.Combine(model, "config.json");
-        return Directory.Exists(model) && File.Exists(config) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))?["vocab"]?.GetValue<string>() : null;
     }
 }

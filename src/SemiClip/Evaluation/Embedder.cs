@@ -73,10 +73,10 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
     }
 
     /// <summary>The features of the readable images only, with the indices (into <paramref name="paths"/>) they belong to.</summary>
-    public (Tensor Features, int[] Kept) Readable(IReadOnlyList<string> paths, BadInputReport? report)
+    public (Tensor Features, int[] Kept) Readable(IReadOnlyList<string> paths, BadInputReport? report, Action<int>? progress = null)
     {
         var unreadable = new System.Collections.Concurrent.ConcurrentBag<int>();
-        var features = EncodeImages(paths, report, unreadable: unreadable);
+        var features = EncodeImages(paths, report, progress, unreadable);
         if (unreadable.IsEmpty) return (features, Enumerable.Range(0, paths.Count).ToArray());
         var bad = unreadable.ToHashSet();
         var kept = Enumerable.Range(0, paths.Count).Where(i => !bad.Contains(i)).ToArray();

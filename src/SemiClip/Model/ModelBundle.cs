@@ -17,15 +17,17 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
         {
             var weights = Path.Combine(path, "model.safetensors");
             if (!File.Exists(weights)) throw new FileNotFoundException($"{path}: run folder has no model.safetensors (did training finish?).", weights);
-            var configPath = Path.Combine(path, "config.json");
-            if (vocab is null && File.Exists(configPath))
-            {
-                // Only the vocabulary is read, so the model layer does not depend on the training config's type.
-                vocab = JsonNode.Parse(File.ReadAllText(configPath))?["vocab"]?.GetValue<string>();
-            }
-            return Checked(ClipCheckpoint.Load(weights), ClipTokenizer.Load(vocab), weights);
+            return Checked(ClipCheckpoint.Load(weights), ClipTokenizer.Load(vocab ?? RunVocabulary(path)), weights);
         }
         return Checked(ClipCheckpoint.Load(path), ClipTokenizer.Load(vocab), path);
+    }
+
+    /// <summary>The vocabulary a run folder's config.json names, or null. Only that field is read, so the model
+    /// layer does not depend on the training config's type.</summary>
+    public static string? RunVocabulary(string runFolder)
+    {
+        var configPath = Path.Combine(runFolder, "config.json");
+        return Directory.Exists(runFolder) && File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath))?["vocab"]?.GetValue<string>() : null;
     }
 
     /// <summary>A tokenizer whose vocabulary does not match the model's token embedding would feed it ids it was

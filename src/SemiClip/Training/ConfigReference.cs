@@ -73,14 +73,7 @@ public static class ConfigReference
     };
 
     /// <summary>Every field as (dotted name, value) in file order, from a config's JSON form.</summary>
-    public static IEnumerable<(string Field, JsonNode? Value)> Fields(TrainConfig config) => Flatten(JsonNode.Parse(config.ToJson())!.AsObject(), "");
-
-    static IEnumerable<(string, JsonNode?)> Flatten(JsonObject o, string prefix)
-    {
-        foreach (var (k, v) in o)
-            if (v is JsonObject child) foreach (var f in Flatten(child, prefix + k + ".")) yield return f;
-            else yield return (prefix + k, v);
-    }
+    public static IEnumerable<(string Field, JsonNode? Value)> Fields(TrainConfig config) => TrainConfig.Leaves(JsonNode.Parse(config.ToJson())!.AsObject());
 
     /// <summary>One line per field: name = effective value (default …, if different) # meaning.</summary>
     public static string Render(TrainConfig config)

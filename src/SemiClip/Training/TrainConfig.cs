@@ -123,10 +123,7 @@ public sealed record TrainConfig
         {
             int eq = o.IndexOf('=');
             if (eq <= 0) throw new ArgumentException($"override '{o}' is not key=value.");
-            var keys = o[..eq].Trim().Replace('-', '_').Split('.');
-            var node = root;
-            foreach (var k in keys[..^1]) node = (node[k] ??= new JsonObject()).AsObject();
-            node[keys[^1]] = ParseScalar(o[(eq + 1)..].Trim());
+            SetField(root, o[..eq].Trim().Replace('-', '_'), ParseScalar(o[(eq + 1)..].Trim()));
         }
         try
         {
@@ -169,13 +166,7 @@ public sealed record TrainConfig
     public TrainConfig OverSaved(TrainConfig saved)
     {
         var merged = JsonNode.Parse(saved.ToJson())!.AsObject();
-        foreach (var (key, value) in Leaves(Given ?? new JsonObject(), ""))
-        {
-            var parts = key.Split('.');
-            var node = merged;
-            foreach (var k in parts[..^1]) node = (node[k] ??= new JsonObject()).AsObject();
-            node[parts[^1]] = value?.DeepClone();
-        }
+        foreach (var (key, value) in Leaves(Given ?? new JsonObject())) SetField(merged, key, value?.DeepClone());
         return (merged.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig()) with { Given = Given };
     }
 
@@ -186,7 +177,7 @@ public sealed record TrainConfig
         var mine = JsonNode.Parse(ToJson())!.AsObject();
         var theirs = JsonNode.Parse(saved.ToJson())!.AsObject();
         var result = new List<(string, string, string)>();
-        foreach (var (key, _) in Leaves(Given ?? new JsonObject(), ""))
+        foreach (var (key, _) in Leaves(Given ?? new JsonObject()))
         {
             if (BookkeepingFields.Contains(key)) continue;
             JsonNode? At(JsonObject o) => key.Split('.').Aggregate((JsonNode?)o, (n, k) => n is JsonObject obj ? obj[k] : null);
@@ -196,7 +187,8 @@ public sealed record TrainConfig
         return result;
     }
 
-    static IEnumerable<(string Key, JsonNode? Value)> Leaves(JsonObject o, string prefix)
+    /// <summary>Every field of a config object as (dotted name, value), nested sections flattened.</summary>
+    internal static IEnumerable<(string Key, JsonNode? Value)> Leaves(JsonObject o, string prefix = "")
     {
         foreach (var (k, v) in o)
         {
@@ -204,6 +196,15 @@ public sealed record TrainConfig
             if (v is JsonObject child) foreach (var leaf in Leaves(child, key + ".")) yield return leaf;
             else yield return (key, v);
         }
+    }
+
+    /// <summary>Sets a dotted field (loss.caption_weight) in a config object, making sections as needed.</summary>
+    static void SetField(JsonObject root, string dotted, JsonNode? value)
+    {
+        var keys = dotted.Split('.');
+        var node = root;
+        foreach (var k in keys[..^1]) node = (node[k] ??= new JsonObject()).AsObject();
+        node[keys[^1]] = value;
     }
 
     public LossConfig ToLossConfig() => Loss with { Method = LossConfig.ParseMethod(Method) };

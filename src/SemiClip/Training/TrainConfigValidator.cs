@@ -43,7 +43,7 @@ public static class TrainConfigValidator
 
         RequireFile(c.TrainData, "train_data", "a CSV/TSV, JSONL or Karpathy JSON caption file", required: true);
         RequireFolder(c.ImageRoot, "image_root");
-        RequireFileOrFolder(c.Unpaired, "unpaired");
+        RequireFile(c.Unpaired, "unpaired", "an image folder or a list of image paths", orFolder: true);
         RequireFile(c.Keywords, "keywords", "a keyword file, one per line");
         RequireFile(c.EvalClassification, "eval_classification", "a class folder or a class CSV", orFolder: true);
         RequireFile(c.EvalCaptions, "eval_captions", "a caption file");
@@ -95,10 +95,5 @@ public static class TrainConfigValidator
     static void RequireFolder(string? path, string field)
     {
         if (path != null && !Directory.Exists(path)) throw Field(field, $"folder {path} not found");
-    }
-
-    static void RequireFileOrFolder(string? path, string field)
-    {
-        if (path != null && !File.Exists(path) && !Directory.Exists(path)) throw Field(field, $"{path} not found (an image folder or a list of image paths)");
     }
 }
