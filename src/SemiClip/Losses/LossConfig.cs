@@ -34,6 +34,12 @@ public sealed record LossConfig
     /// <summary>0 (the reference): pseudo-label losses at full weight from the first step. N &gt; 0: their
     /// weight rises linearly from 0 to 1 over the first N steps, while the image features are still poor.</summary>
     public long PseudoLabelRampSteps { get; init; }
+    /// <summary>1 (the reference): every unpaired image trains the pseudo-label terms. f &lt; 1: only the
+    /// fraction f whose plan rows have the lowest entropy (<see cref="ConfidentPseudoLabels"/>).</summary>
+    public double PseudoLabelKeep { get; init; } = 1.0;
+    /// <summary>0 (the reference): the transport's entropic regularisation is ε = 1/s, the current
+    /// temperature. ε &gt; 0: that fixed value, for models whose s is far from a trained CLIP's 100.</summary>
+    public double SinkhornEpsilon { get; init; }
 
     // SoftCLIP
     public double SoftAlpha { get; init; } = 0.2;

@@ -6,8 +6,9 @@ namespace SemiClip.Losses;
 /// <summary>Assembles a method's named loss parts from <see cref="LossConfig"/>:
 /// <list type="bullet">
 /// <item>clip: <c>contrastive</c>.</item>
-/// <item>sclip: <c>contrastive</c> (unpaired images as extra text→image negatives), <c>caption</c>
-/// (pseudo-label plan), <c>keyword</c> (partial labels).</item>
+/// <item>sclip: <c>contrastive</c> (unpaired images as extra text→image negatives, all of them), <c>caption</c>
+/// (pseudo-label plan), <c>keyword</c> (partial labels); the last two over the confident unpaired rows only
+/// when <see cref="LossConfig.PseudoLabelKeep"/> &lt; 1.</item>
 /// <item>softclip: <c>soft</c> and <c>negatives</c> (λ-weighted).</item>
 /// <item>sclip+softclip: SoftCLIP's soft targets for the paired part plus S-CLIP's caption and keyword terms.</item>
 /// </list>
@@ -67,8 +68,20 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
                 output.Diagnostics["support_size"] = supportImages.shape[0];
             }
             double ramp = Config.PseudoLabelRampSteps > 0 ? Math.Min(1.0, (x.Step + 1) / (double)Config.PseudoLabelRampSteps) : 1.0;
-            var plan = PseudoLabeler.Assign(unpaired, supportImages, x.LogitScale, Config.PseudoLabel, Config.SinkhornIterations, Config.DetachPlan);
+            var plan = PseudoLabeler.Assign(unpaired, supportImages, x.LogitScale, Config.PseudoLabel, Config.SinkhornIterations, Config.DetachPlan, Config.SinkhornEpsilon);
             PseudoLabelDiagnostics.Measure(plan, supportClasses, x.UnpairedClasses, output.Diagnostics);
+            var unpairedClasses = x.UnpairedClasses;
+            var unpairedClassKeyword = x.UnpairedClassKeyword;
+            if (Config.PseudoLabelKeep < 1)
+            {
+                var kept = ConfidentPseudoLabels.Rows(plan, Config.PseudoLabelKeep);
+                (unpaired, plan) = (unpaired.index_select(0, kept), plan.index_select(0, kept));
+                unpairedClasses = unpairedClasses?.index_select(0, kept.to(unpairedClasses.device));
+                unpairedClassKeyword = unpairedClassKeyword?.index_select(0, kept.to(unpairedClassKeyword.device));
+                var keptDiagnostics = new Dictionary<string, double>();
+                PseudoLabelDiagnostics.Measure(plan, supportClasses, unpairedClasses, keptDiagnostics);
+                foreach (var (k, v) in keptDiagnostics) output.Diagnostics["kept_" + k] = v;
+            }
             if (Config.CaptionWeight > 0)
                 output.Add("caption", CaptionPseudoLabelLoss.Compute(unpaired, supportTexts, x.LogitScale, plan).Times(Config.CaptionWeight * ramp));
             if (Config.UsesKeywords)
@@ -76,7 +89,7 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
                 if (x.KeywordFeatures is null || supportKeywords is null)
                     throw new ArgumentException("the keyword loss needs keyword features and per-caption keyword labels (give a keyword file, or set keyword weight 0).");
                 var targets = KeywordPartialLabelLoss.Targets(unpaired, x.KeywordFeatures, x.LogitScale, plan, supportKeywords);
-                PseudoLabelDiagnostics.MeasureKeywords(plan, supportKeywords, x.UnpairedClassKeyword, output.Diagnostics);
+                PseudoLabelDiagnostics.MeasureKeywords(plan, supportKeywords, unpairedClassKeyword, output.Diagnostics);
                 output.Add("keyword", KeywordPartialLabelLoss.Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets).Times(Config.KeywordWeight * ramp));
             }
         }

@@ -41,6 +41,8 @@ public static class ConfigReference
         ["loss.detach_plan"] = "S-CLIP: true stops gradients through the plan (the reference keeps them)",
         ["loss.support_queue_size"] = "S-CLIP: recent paired features the transport also matches against (0: the batch only)",
         ["loss.pseudo_label_ramp_steps"] = "S-CLIP: pseudo-label weights rise from 0 over this many steps (0: full from the start)",
+        ["loss.pseudo_label_keep"] = "S-CLIP: fraction of unpaired images, most confident plan rows first, that train the pseudo-label terms (1: all)",
+        ["loss.sinkhorn_epsilon"] = "S-CLIP: fixed entropic regularisation of the transport (0: 1/logit scale, as the reference)",
         ["loss.soft_alpha"] = "SoftCLIP: weight α of the intra-modal soft target against the identity",
         ["loss.soft_temperature"] = "SoftCLIP: temperature τ of the intra-modal softmax",
         ["loss.negatives_weight"] = "SoftCLIP: weight λ of the negatives-only KL term",

@@ -36,6 +36,8 @@ public static class TrainConfigValidator
         Require(loss.SoftAlpha is >= 0 and <= 1, "loss.soft_alpha", $"must be in [0, 1] (got {loss.SoftAlpha})");
         Require(loss.SoftTemperature > 0, "loss.soft_temperature", $"must be positive (got {loss.SoftTemperature})");
         Require(loss.SupportQueueSize >= 0, "loss.support_queue_size", $"must not be negative (got {loss.SupportQueueSize})");
+        Require(loss.PseudoLabelKeep is > 0 and <= 1, "loss.pseudo_label_keep", $"must be in (0, 1] (got {loss.PseudoLabelKeep})");
+        Require(loss.SinkhornEpsilon >= 0 && double.IsFinite(loss.SinkhornEpsilon), "loss.sinkhorn_epsilon", $"must be 0 (1/logit scale) or positive (got {loss.SinkhornEpsilon})");
         try { Data.KeywordLabeler.ParseMatch(c.KeywordMatch); }
         catch (ArgumentException e) { throw Field("keyword_match", e.Message); }
         try { DeviceSelector.Parse(c.Device); }
