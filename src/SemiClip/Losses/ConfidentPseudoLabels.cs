@@ -17,7 +17,7 @@ public static class ConfidentPseudoLabels
         long keep = Math.Max(1, (long)Math.Ceiling(keepFraction * rows - 1e-9));
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        if (keep >= rows) return arange(rows, int64, plan.device).MoveToOuterDisposeScope();
+        if (keep >= rows) return Scalars.Range(rows, plan.device).MoveToOuterDisposeScope();
         var p = plan.detach().to(float64);
         var entropy = -(p * p.AtLeast(1e-300).log()).sum(1);
         var chosen = entropy.argsort(0).narrow(0, 0, keep).sort(0).Values;

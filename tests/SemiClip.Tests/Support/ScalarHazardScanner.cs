@@ -58,21 +58,29 @@ public static class ScalarHazardScanner
         var built = new List<MetadataReference>();
         foreach (var project in projects)
         {
-            var options = new CSharpParseOptions(LanguageVersion.Preview, preprocessorSymbols: project.Defines);
-            var trees = project.Files.Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), options, f)).ToList();
-            trees.Add(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.cs"));
-            var kind = trees.Any(t => t.GetRoot().ChildNodes().OfType<GlobalStatementSyntax>().Any()) ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary;
-            var compilation = CSharpCompilation.Create(project.Name, trees, References().Concat(built),
-                new CSharpCompilationOptions(kind, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
-            // CS8795: [GeneratedRegex] partial methods, whose other half a source generator writes at build time;
-            // CS0619: members obsolete-as-error in the newest reference assembly but not the one the build binds.
-            var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && d.Id is not ("CS8795" or "CS0619")).Take(5).ToList();
-            if (errors.Count > 0) throw new InvalidOperationException($"{project.Name} does not compile for the scan: " + string.Join("; ", errors));
+            var compilation = Compile(project, built);
             built.Add(compilation.ToMetadataReference());
-            foreach (var tree in trees.Where(t => t.FilePath != "ImplicitUsings.cs" && !allowedNames.Contains(Path.GetFileName(t.FilePath))))
+            foreach (var tree in compilation.SyntaxTrees.Where(t => t.FilePath != "ImplicitUsings.cs" && !allowedNames.Contains(Path.GetFileName(t.FilePath))))
                 findings.AddRange(ScanTree(compilation.GetSemanticModel(tree), tree));
         }
         return findings;
+    }
+
+    /// <summary>One project compiled as the build does (preview language, the SDK's implicit usings), against the
+    /// projects compiled before it; throws with the first errors when it does not compile.</summary>
+    public static CSharpCompilation Compile(Project project, IEnumerable<MetadataReference> built)
+    {
+        var options = new CSharpParseOptions(LanguageVersion.Preview, preprocessorSymbols: project.Defines);
+        var trees = project.Files.Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), options, f)).ToList();
+        trees.Add(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.cs"));
+        var kind = trees.Any(t => t.GetRoot().ChildNodes().OfType<GlobalStatementSyntax>().Any()) ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary;
+        var compilation = CSharpCompilation.Create(project.Name, trees, References().Concat(built),
+            new CSharpCompilationOptions(kind, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
+        // CS8795: [GeneratedRegex] partial methods, whose other half a source generator writes at build time;
+        // CS0619: members obsolete-as-error in the newest reference assembly but not the one the build binds.
+        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && d.Id is not ("CS8795" or "CS0619")).Take(5).ToList();
+        if (errors.Count > 0) throw new InvalidOperationException($"{project.Name} does not compile for the scan: " + string.Join("; ", errors));
+        return compilation;
     }
 
     static IEnumerable<Finding> ScanTree(SemanticModel model, SyntaxTree tree)
@@ -113,12 +121,9 @@ public static class ScalarHazardScanner
         var built = new List<MetadataReference>();
         foreach (var project in projects)
         {
-            var options = new CSharpParseOptions(LanguageVersion.Preview, preprocessorSymbols: project.Defines);
-            var trees = project.Files.Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), options, f)).Append(CSharpSyntaxTree.ParseText(ImplicitUsings, options)).ToList();
-            var kind = trees.Any(t => t.GetRoot().ChildNodes().OfType<GlobalStatementSyntax>().Any()) ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary;
-            var compilation = CSharpCompilation.Create(project.Name, trees, References().Concat(built), new CSharpCompilationOptions(kind, allowUnsafe: true));
+            var compilation = Compile(project, built);
             built.Add(compilation.ToMetadataReference());
-            foreach (var tree in trees)
+            foreach (var tree in compilation.SyntaxTrees)
             {
                 var model = compilation.GetSemanticModel(tree);
                 foreach (var node in tree.GetRoot().DescendantNodes().Where(n => n is InvocationExpressionSyntax or BinaryExpressionSyntax or AssignmentExpressionSyntax or ObjectCreationExpressionSyntax or PrefixUnaryExpressionSyntax))
