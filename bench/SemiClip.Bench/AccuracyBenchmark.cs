@@ -34,21 +34,35 @@ public static class AccuracyBenchmark
 
         void Save()
         {
-            var md = new StringBuilder($"# Accuracy benchmark (synthetic aerial domain, tiny-vit, {steps} steps × batch {batch} per run, lr {lr}, seeds {string.Join(",", seeds)})\n\n");
-            md.Append("Zero-shot top-1 on 200 held-out aerial images (mean ± std over the seeds that finished, n in each cell), retrieval mean recall in brackets.\n");
+            var md = new StringBuilder($"# Accuracy benchmark (synthetic aerial domain, tiny-vit, {steps} steps × " +
+                $"batch {batch} per run, lr {lr}, seeds {string.Join(",", seeds)})\n\n");
+            md.Append("Zero-shot top-1 on 200 held-out aerial images (mean ± std over the seeds that finished, n in " +
+                "each cell), retrieval mean recall in brackets.\n");
             md.Append($"The generic-pretrained model before adaptation: top-1 {100 * baselineTop1:F1}, mean recall {100 * baselineRecall:F1}.\n\n");
-            md.Append("| method | " + string.Join(" | ", ratios.Select(r => $"{r * 100:0}% pairs")) + " |\n|---|" + string.Concat(ratios.Select(_ => "---|")) + "\n");
+            md.Append("| method | " + string.Join(" | ",
+                ratios.Select(r => $"{r * 100:0}% pairs")) + " |\n|---|" + string.Concat(ratios.Select(_ => "---|")) + "\n");
             foreach (var (name, _, _) in Methods)
-                md.Append($"| {name} | " + string.Join(" | ", ratios.Select(r => Cell(outcomes.Where(o => o.Name.StartsWith(Key(name, r, 0) + "-s", StringComparison.Ordinal)).ToList()))) + " |\n");
-            md.Append("\n## Noisy captions (10% pairs would be too few to see noise; these use 100% pairs)\n\n| method | 20% swapped | 40% swapped |\n|---|---|---|\n");
+                md.Append($"| {name} | " + string.Join(" | ",
+                    ratios.Select(r => Cell(outcomes.Where(o => o.Name.StartsWith(Key(name, r, 0) + "-s", StringComparison.Ordinal)).ToList()))) + " |\n");
+            md.Append("\n## Noisy captions (10% pairs would be too few to see noise; these use 100% pairs)\n\n| " +
+                "method | 20% swapped | 40% swapped |\n|---|---|---|\n");
             foreach (var name in new[] { "CLIP", "SoftCLIP" })
-                md.Append($"| {name} | " + string.Join(" | ", new[] { 0.2, 0.4 }.Select(n => Cell(outcomes.Where(o => o.Name.StartsWith(Key(name, 1.0, n) + "-s", StringComparison.Ordinal)).ToList()))) + " |\n");
-            BenchReport.Write(outDir, quick ? "accuracy-quick" : "accuracy", new { steps, batch, lr, seeds, ratios, pretrained_top1 = baselineTop1, pretrained_mean_recall = baselineRecall, runs = outcomes }, md.ToString());
+                md.Append($"| {name} | " + string.Join(" | ", new[] { 0.2,
+                    0.4 }.Select(n => Cell(outcomes.Where(o => o.Name.StartsWith(Key(name, 1.0, n) + "-s", StringComparison.Ordinal)).ToList()))) + " |\n");
+            BenchReport.Write(outDir, quick ? "accuracy-quick" : "accuracy", new
+            {
+                steps, batch, lr, seeds, ratios,
+                pretrained_top1 = baselineTop1, pretrained_mean_recall = baselineRecall, runs = outcomes
+            }, md.ToString());
         }
 
         foreach (var seed in seeds)
         {
-            var exp = new DomainAdaptationExperiment(new DomainAdaptationExperiment.Settings { WorkDir = work, AdaptSteps = steps, BatchSize = batch, Lr = lr, Seed = seed, Device = "cpu" });
+            var exp = new DomainAdaptationExperiment(new DomainAdaptationExperiment.Settings
+            {
+                WorkDir = work,
+                AdaptSteps = steps, BatchSize = batch, Lr = lr, Seed = seed, Device = "cpu"
+            });
             exp.PrepareData(Console.WriteLine);
             exp.Pretrain();
             if (double.IsNaN(baselineTop1)) { var (z, r) = exp.Evaluate(exp.PretrainedRun); (baselineTop1, baselineRecall) = (z.Top1, r.MeanRecall); }
@@ -86,7 +100,9 @@ public static class AccuracyBenchmark
         if (runs.Count == 0) return "–";
         string n = $" n={runs.Count}";
         double Mean(Func<DomainAdaptationExperiment.Outcome, double> f) => runs.Average(f) * 100;
-        double Std(Func<DomainAdaptationExperiment.Outcome, double> f) { double m = runs.Average(f); return runs.Count < 2 ? 0 : Math.Sqrt(runs.Sum(r => (f(r) - m) * (f(r) - m)) / (runs.Count - 1)) * 100; }
+        double Std(Func<DomainAdaptationExperiment.Outcome,
+            double> f)
+        { double m = runs.Average(f); return runs.Count < 2 ? 0 : Math.Sqrt(runs.Sum(r => (f(r) - m) * (f(r) - m)) / (runs.Count - 1)) * 100; }
         return $"{Mean(o => o.Top1):F1} ± {Std(o => o.Top1):F1} ({Mean(o => o.MeanRecall):F1}){n}";
     }
 }

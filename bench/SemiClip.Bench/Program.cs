@@ -12,6 +12,8 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.WriteLine("usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] [--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] [--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T]");
+    Console.WriteLine("usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] " +
+        "[--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] " +
+            "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T]");
     return 2;
 }

@@ -59,7 +59,8 @@ public static class RealDataBenchmark
     }
 
     sealed record Options(string Data, string Work, string Out, long Steps, long PretrainSteps, double Lr, double PretrainLr,
-                          int Batch, int[] Seeds, string[] Regimes, string EvalSplit, long CurveEvery, bool FixedSplit, string[] Extra, string Tag, double Noise);
+                          int Batch, int[] Seeds, string[] Regimes, string EvalSplit, long CurveEvery, bool FixedSplit,
+                              string[] Extra, string Tag, double Noise);
 
     public static int Run(string[] args)
     {
@@ -128,7 +129,8 @@ public static class RealDataBenchmark
                     var record = TrainAndEvaluate(o, data, regime, variant, ratio, seed, name);
                     IO.AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(record, BenchReport.Json));
                     Console.WriteLine($"{name}: top-1 {100 * record.Top1:F1} (seen {100 * record.Top1SeenClasses:F1}, new {100 * record.Top1NewClasses:F1}) " +
-                                      $"retrieval {100 * record.Retrieval:F1} precision {record.Diagnostics.GetValueOrDefault("pseudo_label_precision", double.NaN):F3} ({record.Seconds:F0} s)");
+                                      $"retrieval {100 * record.Retrieval:F1} precision " +
+                                          $"{record.Diagnostics.GetValueOrDefault("pseudo_label_precision", double.NaN):F3} ({record.Seconds:F0} s)");
                     RealDataReport.Write(resultsDir, o.Out);
                 }
         RealDataReport.Write(resultsDir, o.Out);
@@ -136,14 +138,31 @@ public static class RealDataBenchmark
     }
 
     static string RunName(Options o, string regime, string variant, double ratio, int seed) =>
-        $"{regime}-{variant}-r{ratio * 100:0}-{o.EvalSplit}-st{o.Steps}-lr{o.Lr:0.#e0}{(o.FixedSplit ? "-fixedsplit" : "")}{(o.Tag.Length > 0 ? "-" + o.Tag : "")}{(o.Noise > 0 ? $"-noise{o.Noise * 100:0}" : "")}-s{seed}";
+        $"{regime}-{variant}-r{ratio * 100:0}-{o.EvalSplit}-st{o.Steps}-lr{o.Lr:0.#e0}"
+        + (o.FixedSplit ? "-fixedsplit" : "") + (o.Tag.Length > 0 ? "-" + o.Tag : "")
+        + (o.Noise > 0 ? $"-noise{o.Noise * 100:0}" : "") + $"-s{seed}";
 
     static TrainConfig BaseConfig(Options o, RealData data, string runName, int seed) => TrainConfig.Load(null) with
     {
-        RunsDir = Path.Combine(o.Work, "runs"), RunName = runName, Model = "tiny-vit", Vocab = data.VocabPath, VocabSize = data.Tokenizer.VocabSize,
-        TrainData = data.CaptionFile, ImageRoot = data.ImageRoot, Split = "train", SkipBad = true, CacheImages = true,
-        BatchSize = o.Batch, Workers = 2, Device = "cpu", Seed = seed, CheckpointEvery = 1_000_000, LogEvery = 10,
-        WarmupSteps = 10, WeightDecay = 0.2, Keywords = data.KeywordsPath,
+        RunsDir = Path.Combine(o.Work, "runs"),
+        RunName = runName,
+        Model = "tiny-vit",
+        Vocab = data.VocabPath,
+        VocabSize = data.Tokenizer.VocabSize,
+        TrainData = data.CaptionFile,
+        ImageRoot = data.ImageRoot,
+        Split = "train",
+        SkipBad = true,
+        CacheImages = true,
+        BatchSize = o.Batch,
+        Workers = 2,
+        Device = "cpu",
+        Seed = seed,
+        CheckpointEvery = 1_000_000,
+        LogEvery = 10,
+        WarmupSteps = 10,
+        WeightDecay = 0.2,
+        Keywords = data.KeywordsPath,
     };
 
     /// <summary>CLIP on all captions of the train images of the 15 pretraining classes; cached.</summary>
@@ -157,7 +176,13 @@ public static class RealDataBenchmark
         Console.WriteLine($"pretraining on 15 classes ({o.PretrainSteps} steps)");
         var cfg = BaseConfig(o, data, name, seed: 0) with
         {
-            TrainData = data.PretrainCaptionFile, ImageRoot = null, Split = null, Method = "clip", Steps = o.PretrainSteps, Lr = o.PretrainLr, WarmupSteps = 50,
+            TrainData = data.PretrainCaptionFile,
+            ImageRoot = null,
+            Split = null,
+            Method = "clip",
+            Steps = o.PretrainSteps,
+            Lr = o.PretrainLr,
+            WarmupSteps = 50,
         };
         using var session = new TrainingSession(cfg, resume: false);
         session.Train();
@@ -170,7 +195,10 @@ public static class RealDataBenchmark
         if (Directory.Exists(runDir)) Directory.Delete(runDir, true);   // an interrupted run starts over
         var baseConfig = BaseConfig(o, data, name, seed) with
         {
-            Method = variant.Method, LabelRatio = ratio, Steps = o.Steps, Lr = o.Lr,
+            Method = variant.Method,
+            LabelRatio = ratio,
+            Steps = o.Steps,
+            Lr = o.Lr,
             SplitSeed = o.FixedSplit ? 0 : seed,
             Pretrained = regime == "pretrained" ? Pretrain(o, data) : null,
         };
@@ -211,9 +239,12 @@ public static class RealDataBenchmark
         {
             Name = name, Regime = regime, Method = variant.Method, Variant = variant.Name, LabelRatio = ratio, Seed = seed,
             SplitSeed = cfg.EffectiveSplitSeed, Steps = o.Steps, EvalSplit = o.EvalSplit, NoiseFraction = o.Noise,
-            Setting = $"{o.EvalSplit} split, {o.Steps} steps, lr {cfg.Lr.ToString(CultureInfo.InvariantCulture)}{(o.FixedSplit ? ", paired subset fixed" : "")}{(o.Tag.Length > 0 ? ", " + o.Tag : "")}", Top1 = zs.Top1, Top5 = zs.Top5,
+            Setting = $"{o.EvalSplit} split, {o.Steps} steps, lr {cfg.Lr.ToString(CultureInfo.InvariantCulture)}"
+                + (o.FixedSplit ? ", paired subset fixed" : "") + (o.Tag.Length > 0 ? ", " + o.Tag : ""),
+            Top1 = zs.Top1, Top5 = zs.Top5,
             Top1SeenClasses = Mean(data.PretrainClasses), Top1NewClasses = Mean(data.NewClasses),
-            Retrieval = rt.MeanRecall, RetrievalOneCaption = rtOne.MeanRecall, ImageToTextR1 = rt.ImageToTextR1, TextToImageR1 = rt.TextToImageR1, Seconds = seconds,
+            Retrieval = rt.MeanRecall, RetrievalOneCaption = rtOne.MeanRecall, ImageToTextR1 = rt.ImageToTextR1,
+            TextToImageR1 = rt.TextToImageR1, Seconds = seconds,
             FinalLogitScale = metrics.LastOrDefault(m => m.ContainsKey("logit_scale"))?["logit_scale"] ?? double.NaN,
             Diagnostics = RealDataReport.LastQuarterMeans(metrics, o.Steps), Curve = curve, Overrides = variant.Overrides.Concat(o.Extra).ToArray(),
         };
@@ -241,12 +272,17 @@ sealed class RealData
     {
         var path = Path.Combine(Dir, $"train-noise{fraction * 100:0}-s{seed}.jsonl");
         if (File.Exists(path)) return path;
-        var train = CaptionDatasetReader.Read(CaptionFile, new CaptionDatasetOptions { ImageRoot = ImageRoot, Split = "train" }, new BadInputReport(BadInputPolicy.Skip));
+        var train = CaptionDatasetReader.Read(CaptionFile, new CaptionDatasetOptions
+        {
+            ImageRoot = ImageRoot,
+            Split = "train"
+        }, new BadInputReport(BadInputPolicy.Skip));
         var rng = new Random(seed + 77);
         var chosen = Enumerable.Range(0, train.Count).OrderBy(_ => rng.Next()).Take((int)Math.Round(fraction * train.Count)).ToArray();
         var captions = train.Select(s => s.Captions).ToArray();
         for (int k = 0; k < chosen.Length; k++) captions[chosen[k]] = train[chosen[(k + 1) % chosen.Length]].Captions;
-        IO.AtomicFile.WriteAllText(path, string.Concat(train.Select((s, i) => JsonSerializer.Serialize(new { image = s.ImagePath, captions = captions[i], label = s.Label }) + "\n")));
+        IO.AtomicFile.WriteAllText(path, string.Concat(train.Select((s,
+            i) => JsonSerializer.Serialize(new { image = s.ImagePath, captions = captions[i], label = s.Label }) + "\n")));
         return path;
     }
 
@@ -263,7 +299,8 @@ sealed class RealData
         {
             var path = Path.Combine(dir, $"classes-{split}.csv");
             if (!File.Exists(path))
-                IO.AtomicFile.WriteAllText(path, "path,label\n" + string.Concat(all.Where(s => s.Split == split).Select(s => $"{s.ImagePath},{ClassNames.Humanise(s.Label!)}\n")));
+                IO.AtomicFile.WriteAllText(path,
+                    "path,label\n" + string.Concat(all.Where(s => s.Split == split).Select(s => $"{s.ImagePath},{ClassNames.Humanise(s.Label!)}\n")));
         }
         var pretrainFile = Path.Combine(dir, "pretrain-15-classes.jsonl");
         if (!File.Exists(pretrainFile))

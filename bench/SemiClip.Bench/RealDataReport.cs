@@ -48,15 +48,18 @@ public static class RealDataReport
         md.Append("template \"an aerial photograph of {}.\"; retrieval: mean recall (R@1/5/10 both ways) over all five captions of the split. ");
         md.Append("Cells: mean ± std over seeds (n), then the per-seed paired difference against CLIP at the same label ratio and seed.\n\n");
 
-        foreach (var group in runs.GroupBy(r => (r.Regime, r.EvalSplit, r.Steps, Lr: LearningRate(r))).OrderBy(g => g.Key.Regime).ThenBy(g => g.Key.EvalSplit != "test")
+        foreach (var group in runs.GroupBy(r => (r.Regime, r.EvalSplit, r.Steps,
+            Lr: LearningRate(r))).OrderBy(g => g.Key.Regime).ThenBy(g => g.Key.EvalSplit != "test")
                      .ThenByDescending(g => double.TryParse(g.Key.Lr, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0))
         {
             var (regime, split, steps, lr) = group.Key;
             md.Append($"## {regime}, {split} split, {steps} steps, lr {lr}\n\n");
             var starts = group.Where(r => r.Curve.Count > 0 && r.Curve[0][0] == 0).Select(r => 100 * r.Curve[0][1]).Distinct().ToList();
             if (regime == "pretrained" && starts.Count > 0)
-                md.Append($"The starting model (before adaptation) scores {string.Join(" / ", starts.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))} AID top-1 here.\n\n");
-            md.Append("| method | pairs | AID top-1 | Δ vs CLIP (per seed) | top-1 seen 15 | top-1 new 15 | retrieval | retrieval (one caption) | plan precision | no partner | plan entropy | keyword precision | logit scale | s/run |\n");
+                md.Append($"The starting model (before adaptation) scores " +
+                    $"{string.Join(" / ", starts.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))} AID top-1 here.\n\n");
+            md.Append("| method | pairs | AID top-1 | Δ vs CLIP (per seed) | top-1 seen 15 | top-1 new 15 | retrieval " +
+                "| retrieval (one caption) | plan precision | no partner | plan entropy | keyword precision | logit scale | s/run |\n");
             md.Append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             var baseline = group.Where(r => r.Variant == "clip" && Label(r) == "").ToLookup(r => (r.LabelRatio, r.NoiseFraction, r.Seed));
             // Rows with wrong captions compare against CLIP on the same wrong captions.
@@ -64,13 +67,19 @@ public static class RealDataReport
                          .OrderBy(c => c.Key.LabelRatio).ThenBy(c => c.Key.Variant != "clip").ThenBy(c => c.Key.Variant).ThenBy(c => c.Key.Label))
             {
                 var rs = cell.OrderBy(r => r.Seed).ToList();
-                var deltas = rs.Select(r => baseline[(r.LabelRatio, r.NoiseFraction, r.Seed)].FirstOrDefault() is { } b && !(cell.Key.Variant == "clip" && cell.Key.Label == "")
+                var deltas = rs.Select(r => baseline[(r.LabelRatio, r.NoiseFraction,
+                    r.Seed)].FirstOrDefault() is { } b && !(cell.Key.Variant == "clip" && cell.Key.Label == "")
                     ? $"{100 * (r.Top1 - b.Top1):+0.0;-0.0}" : null).Where(d => d != null).ToList();
-                string D(string k) => rs.All(r => r.Diagnostics.ContainsKey(k)) ? rs.Average(r => r.Diagnostics[k]).ToString("F3", CultureInfo.InvariantCulture) : "–";
-                string name = cell.Key.Variant + (cell.Key.Label.Length > 0 ? $" [{cell.Key.Label}]" : "") + (cell.Key.NoiseFraction > 0 ? $" ({100 * cell.Key.NoiseFraction:0}% swapped)" : "");
+                string D(string k) => rs.All(r => r.Diagnostics.ContainsKey(k)) ? rs.Average(r
+                    => r.Diagnostics[k]).ToString("F3", CultureInfo.InvariantCulture) : "–";
+                string name = cell.Key.Variant + (cell.Key.Label.Length > 0 ? $" [{cell.Key.Label}]" : "")
+                    + (cell.Key.NoiseFraction > 0 ? $" ({100 * cell.Key.NoiseFraction:0}% swapped)" : "");
                 var oneCaption = rs.Where(r => double.IsFinite(r.RetrievalOneCaption)).ToList();
-                md.Append($"| {name} | {100 * cell.Key.LabelRatio:0}% | {Stat(rs, r => r.Top1)} | {string.Join(" / ", deltas)} | {Stat(rs, r => r.Top1SeenClasses)} | {Stat(rs, r => r.Top1NewClasses)} | {Stat(rs, r => r.Retrieval)} | ");
-                md.Append($"{(oneCaption.Count > 0 ? Stat(oneCaption, r => r.RetrievalOneCaption) : "–")} | {D("pseudo_label_precision")} | {D("no_partner_fraction")} | {D("plan_entropy")} | {D("keyword_target_precision")} | {rs.Average(r => r.FinalLogitScale):F1} | {rs.Average(r => r.Seconds):F0} |\n");
+                md.Append($"| {name} | {100 * cell.Key.LabelRatio:0}% | {Stat(rs, r => r.Top1)} | " +
+                    $"{string.Join(" / ", deltas)} | {Stat(rs, r => r.Top1SeenClasses)} | {Stat(rs, r => r.Top1NewClasses)} | {Stat(rs, r => r.Retrieval)} | ");
+                md.Append($"{(oneCaption.Count > 0 ? Stat(oneCaption, r => r.RetrievalOneCaption) : "–")} | " +
+                    $"{D("pseudo_label_precision")} | {D("no_partner_fraction")} | {D("plan_entropy")} | " +
+                        $"{D("keyword_target_precision")} | {rs.Average(r => r.FinalLogitScale):F1} | {rs.Average(r => r.Seconds):F0} |\n");
             }
             md.Append('\n');
             var chart = $"real-rsicd-curves-{regime}-{split}-lr{lr}.png";
@@ -106,7 +115,9 @@ public static class RealDataReport
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         int colour = 0;
-        foreach (var cell in runs.GroupBy(r => $"{r.Variant}{(Label(r).Length > 0 ? $" [{Label(r)}]" : "")} {100 * r.LabelRatio:0}%{(r.NoiseFraction > 0 ? $" {100 * r.NoiseFraction:0}% noise" : "")}").OrderBy(c => c.Key))
+        foreach (var cell in runs.GroupBy(r
+            => $"{r.Variant}{(Label(r).Length > 0 ? $" [{Label(r)}]" : "")} " +
+                $"{100 * r.LabelRatio:0}%{(r.NoiseFraction > 0 ? $" {100 * r.NoiseFraction:0}% noise" : "")}").OrderBy(c => c.Key))
         {
             var steps = cell.First().Curve.Select(p => p[0]).Distinct().Order().ToArray();
             var means = steps.Select(s => 100 * cell.Where(r => r.Curve.Any(p => p[0] == s)).Average(r => r.Curve.First(p => p[0] == s)[1])).ToArray();

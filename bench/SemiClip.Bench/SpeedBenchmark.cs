@@ -21,7 +21,8 @@ namespace SemiClip.Bench;
 /// at 100k embeddings, and peak memory.</summary>
 public static class SpeedBenchmark
 {
-    sealed record MethodRow(string Model, string Method, string Precision, double StepMs, double ImagesPerS, double GflopPerStep, double AchievedGflops, double Mfu,
+    sealed record MethodRow(string Model, string Method, string Precision, double StepMs, double ImagesPerS,
+        double GflopPerStep, double AchievedGflops, double Mfu,
                             double RatioToClip, double AdamWMs, double Bf16Speedup);
 
     const int Batch = 64, Keywords = 28, Vocab = 794;
@@ -43,13 +44,16 @@ public static class SpeedBenchmark
 
         double peakBf16 = device.type == TorchSharp.DeviceType.CUDA || !args.Contains("--no-bf16")
             // A smaller product on the CPU: where bf16 GEMM is a scalar fallback, a 1536³ product takes seconds.
-            ? Enumerable.Range(0, 3).Max(_ => NativeRuntimeInfo.MeasureMatmulGflops(device, device.type == TorchSharp.DeviceType.CUDA ? n : 512, 5, ScalarType.BFloat16)) : double.NaN;
+            ? Enumerable.Range(0, 3).Max(_ => NativeRuntimeInfo.MeasureMatmulGflops(device,
+                device.type == TorchSharp.DeviceType.CUDA ? n : 512, 5, ScalarType.BFloat16)) : double.NaN;
         Console.WriteLine($"bf16 matmul peak {peakBf16:F1} GFLOP/s");
 
         var config = ClipConfig.Load("tiny-vit") with { Text = ClipConfig.Load("tiny-vit").Text with { VocabSize = Vocab } };
         var methods = new List<MethodRow>();
-        md.Append($"## Training step at equal images per step (batch_composition split): {Batch} images, S-CLIP {Batch / 2} paired + {Batch / 2} unpaired + {Keywords} keywords\n\n");
-        md.Append("| model | method | precision | step ms | images/s | GFLOP/step | achieved GFLOP/s | MFU (same-precision peak) | step / CLIP step | bf16 speed-up | AdamW ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+        md.Append($"## Training step at equal images per step (batch_composition split): {Batch} images, S-CLIP " +
+            $"{Batch / 2} paired + {Batch / 2} unpaired + {Keywords} keywords\n\n");
+        md.Append("| model | method | precision | step ms | images/s | GFLOP/step | achieved GFLOP/s | MFU " +
+            "(same-precision peak) | step / CLIP step | bf16 speed-up | AdamW ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
         var models = new List<(string Name, ClipConfig Config, int Batch, int Steps)> { ("tiny-vit", config, Batch, 12) };
         if (args.Contains("--big"))
             models.Add(("ViT-B-32", ClipConfig.Load("ViT-B-32") with { Text = ClipConfig.Load("ViT-B-32").Text with { VocabSize = Vocab } }, 32, 2));
@@ -78,17 +82,21 @@ public static class SpeedBenchmark
                     double peakHere = precision == "bf16" ? peakBf16 : peak;
                     if (precision == "fp32") fp32Steps[method] = stepMs;
                     double speedup = precision == "bf16" && fp32Steps.TryGetValue(method, out var f) ? f / stepMs : double.NaN;
-                    var row = new MethodRow(modelName, method, precision, stepMs, batch / (stepMs / 1000), flops / 1e9, achieved, achieved / peakHere, stepMs / clipHere, adamMs, speedup);
+                    var row = new MethodRow(modelName, method, precision, stepMs, batch / (stepMs / 1000), flops / 1e9,
+                        achieved, achieved / peakHere, stepMs / clipHere, adamMs, speedup);
                     methods.Add(row);
-                    md.Append($"| {modelName} | {method} | {precision} | {stepMs:F0} | {row.ImagesPerS:F1} | {flops / 1e9:F1} | {achieved:F1} | {100 * row.Mfu:F0}% | {row.RatioToClip:F2} | " +
+                    md.Append($"| {modelName} | {method} | {precision} | {stepMs:F0} | {row.ImagesPerS:F1} | " +
+                        $"{flops / 1e9:F1} | {achieved:F1} | {100 * row.Mfu:F0}% | {row.RatioToClip:F2} | " +
                               $"{(double.IsNaN(speedup) ? "" : speedup.ToString("F2", Inv) + "×")} | {adamMs:F1} |\n");
                     Console.WriteLine($"{modelName} {method} {precision}: {stepMs:F0} ms/step, AdamW {adamMs:F1} ms");
                 }
             }
         }
         if (!(peakBf16 >= 0.5 * peak))
-            md.Append(string.Create(CultureInfo.InvariantCulture, $"\nbf16 rows not run: bf16 matmul measures {peakBf16:F1} GFLOP/s against {peak:F1} in fp32 in this process "))
-              .Append("(no AVX512-BF16/AMX, so LibTorch falls back to scalar bf16 GEMM; a tiny-vit CLIP step took 20,958 ms in bf16 against 721 ms in fp32 when tried). " +
+            md.Append(string.Create(CultureInfo.InvariantCulture,
+                $"\nbf16 rows not run: bf16 matmul measures {peakBf16:F1} GFLOP/s against {peak:F1} in fp32 in this process "))
+              .Append("(no AVX512-BF16/AMX, so LibTorch falls back to scalar bf16 GEMM; a tiny-vit CLIP step took " +
+                  "20,958 ms in bf16 against 721 ms in fp32 when tried). " +
                       "Use fp32 on such CPUs; bf16 is for GPUs and CPUs with native bf16.\n");
         md.Append("\nsoftclip = the teacher source (a frozen copy of the starting model encodes the batch again without gradient); " +
                   "softclip-pooled = the current model's own detached features. Targets (issue #13): bf16 ≥ 1.6× faster than fp32 on tiny-vit; " +
@@ -96,7 +104,8 @@ public static class SpeedBenchmark
         md.Append(StartupSection(work, out var startup));
 
         // Loader: decode + augment + collate, no model.
-        md.Append("## Loader (decode + augment + collate), images/s\n\n| images on disk | output | workers | cache | images/s | ÷ CLIP training pairs/s |\n|---|---|---|---|---|---|\n");
+        md.Append("## Loader (decode + augment + collate), images/s\n\n| images on disk | output | workers | cache | " +
+            "images/s | ÷ CLIP training pairs/s |\n|---|---|---|---|---|---|\n");
         var loaderRows = new List<object>();
         double trainPairsPerS = Batch / (clipStep / 1000);
         foreach (var (source, output) in new[] { (256, 224), (64, 64) })
@@ -116,7 +125,11 @@ public static class SpeedBenchmark
                     int steps = source == 256 ? 4 : 16;
                     for (int s = 1; s <= steps; s++) loader.BuildHost(s);
                     double perS = steps * 32 / sw.Elapsed.TotalSeconds;
-                    loaderRows.Add(new { source_px = source, output_px = output, workers, cache, images_per_s = perS, ratio_to_training = perS / trainPairsPerS });
+                    loaderRows.Add(new
+                    {
+                        source_px = source, output_px = output, workers, cache, images_per_s = perS,
+                        ratio_to_training = perS / trainPairsPerS
+                    });
                     md.Append($"| {source} px PNG | {output} px | {workers} | {(cache ? "yes" : "no")} | {perS:F0} | {perS / trainPairsPerS:F1} |\n");
                     Console.WriteLine($"loader {source}->{output} workers {workers} cache {cache}: {perS:F0} images/s");
                 }
@@ -135,7 +148,8 @@ public static class SpeedBenchmark
         var clock = Stopwatch.StartNew();
         using (var features = embedder.EncodeImages(files)) { }
         double evalSeconds = clock.Elapsed.TotalSeconds;
-        md.Append($"## Evaluation\n\nEncoding {files.Length:N0} PNG files (64 px, decode + eval transform + tiny-vit forward, batch 256): **{evalSeconds:F1} s** ({files.Length / evalSeconds:F0} images/s); goal < 60 s.\n\n");
+        md.Append($"## Evaluation\n\nEncoding {files.Length:N0} PNG files (64 px, decode + eval transform + tiny-vit " +
+            $"forward, batch 256): **{evalSeconds:F1} s** ({files.Length / evalSeconds:F0} images/s); goal < 60 s.\n\n");
         Console.WriteLine($"eval {files.Length} images in {evalSeconds:F1}s");
 
         // Brute-force search at 100k embeddings.
@@ -150,20 +164,29 @@ public static class SpeedBenchmark
             return sw.Elapsed.TotalMilliseconds / reps;
         }
         double one = TimeTopK(query1, 20), hundred = TimeTopK(query100, 5);
-        md.Append($"## Brute-force search, 100,000 × 512 embeddings (fp32, {100_000L * 512 * 4 / (1 << 20)} MiB)\n\n| queries | latency |\n|---|---|\n| 1 | {one:F1} ms |\n| 100 (batched) | {hundred:F1} ms ({hundred / 100:F2} ms/query) |\n\n");
+        md.Append($"## Brute-force search, 100,000 × 512 embeddings (fp32, {100_000L * 512 * 4 / (1 << 20)} MiB)\n\n| " +
+            $"queries | latency |\n|---|---|\n| 1 | {one:F1} ms |\n| 100 (batched) | {hundred:F1} ms ({hundred / 100:F2} ms/query) |\n\n");
         double breakEven = 100_000 * 50 / one; // brute force scales linearly with the index size
-        md.Append($"Brute force scales linearly, so a single query reaches a 50 ms interactive budget at about {breakEven / 1000:F0}k embeddings of 512 floats on this machine; past that (or once the index no longer fits in memory) a vector index (IVF/HNSW) is needed. Batching queries amortises the scan.\n\n");
+        md.Append($"Brute force scales linearly, so a single query reaches a 50 ms interactive budget at about " +
+            $"{breakEven / 1000:F0}k embeddings of 512 floats on this machine; past that (or once the index no longer " +
+                $"fits in memory) a vector index (IVF/HNSW) is needed. Batching queries amortises the scan.\n\n");
         Console.WriteLine($"search 1 query {one:F1} ms, 100 queries {hundred:F1} ms");
 
         double peakAtEnd = NativeRuntimeInfo.MeasureMatmulGflops(device, n, 10);
         md.Insert(md.ToString().IndexOf("## Training step", StringComparison.Ordinal),
-            $"fp32 matmul peak measured in this process ({n}³, best of 30 at the start, {peakAtEnd:F1} at the end): **{peak:F1} GFLOP/s**; MFU below uses it.\n\n");
+            $"fp32 matmul peak measured in this process ({n}³, best of 30 at the start, {peakAtEnd:F1} at the end): " +
+                $"**{peak:F1} GFLOP/s**; MFU below uses it.\n\n");
         long peakMb = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
         md.Append($"Peak resident memory of the benchmark process: {peakMb} MiB.\n");
         BenchReport.Write(outDir, $"speed-{device.type.ToString().ToLowerInvariant()}", new
         {
-            device = device.ToString(), threads = get_num_threads(), matmul_peak_gflops = peak, matmul_peak_bf16_gflops = peakBf16, methods, startup, loader = loaderRows,
-            eval = new { images = files.Length, seconds = evalSeconds }, search = new { embeddings = 100_000, dim = 512, single_query_ms = one, batch100_ms = hundred },
+            device = device.ToString(), threads = get_num_threads(), matmul_peak_gflops = peak,
+            matmul_peak_bf16_gflops = peakBf16, methods, startup, loader = loaderRows,
+            eval = new { images = files.Length, seconds = evalSeconds }, search = new
+            {
+                embeddings = 100_000,
+                dim = 512, single_query_ms = one, batch100_ms = hundred
+            },
             peak_memory_mib = peakMb,
         }, md.ToString());
         return 0;
@@ -173,7 +196,13 @@ public static class SpeedBenchmark
     {
         manual_seed(0);
         using var model = new ClipModel(config);
-        var train = TrainConfig.Load(null) with { Method = method == "softclip-pooled" ? "softclip" : method, WarmupSteps = 1, Lr = 1e-4, Precision = precision };
+        var train = TrainConfig.Load(null) with
+        {
+            Method = method == "softclip-pooled" ? "softclip" : method,
+            WarmupSteps = 1,
+            Lr = 1e-4,
+            Precision = precision
+        };
         var lossConfig = train.ToLossConfig() with
         {
             IntraSource = method == "softclip-pooled" ? IntraModalSource.Pooled : IntraModalSource.Teacher,
@@ -224,7 +253,9 @@ public static class SpeedBenchmark
         var runs = Path.Combine(work, "startup-runs");
         if (Directory.Exists(runs)) Directory.Delete(runs, true);
         var clock = Stopwatch.StartNew();
-        var config = TrainConfig.Load(null, [$"train_data={System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, "train.jsonl"))}", $"runs_dir={System.Text.Json.JsonSerializer.Serialize(runs)}",
+        var config = TrainConfig.Load(null,
+            [$"train_data={System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, "train.jsonl"))}",
+                $"runs_dir={System.Text.Json.JsonSerializer.Serialize(runs)}",
             "run_name=\"s\"", "method=\"sclip\"", "label_ratio=0.1", "batch_size=64", "steps=1", "device=\"cpu\"",
             $"keywords={System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, "kw.txt"))}"]);
         using var session = new TrainingSession(config, resume: false);
@@ -234,6 +265,7 @@ public static class SpeedBenchmark
         record = new { images = 2000, session_seconds = built, first_step_seconds = firstStep };
         Console.WriteLine($"startup: session {built:F2} s, first step done {firstStep:F2} s");
         return $"## Startup\n\nFrom the library call `semiclip train` makes to the end of the first S-CLIP step, 2,000 synthetic 64 px images: " +
-               $"session built (config checked, captions read and split, model and tokenizer built) **{built:F2} s**, first step finished **{firstStep:F2} s**.\n\n";
+               $"session built (config checked, captions read and split, model and tokenizer built) **{built:F2} s**, " +
+                   $"first step finished **{firstStep:F2} s**.\n\n";
     }
 }

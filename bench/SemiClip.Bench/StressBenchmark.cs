@@ -31,7 +31,8 @@ public static class StressBenchmark
         using var pressure = new GcPressure();
         HazardControl.Result? controlResult = control ? HazardControl.Run(TimeSpan.FromSeconds(controlSeconds), pressure) : null;
         if (controlResult != null)
-            Console.WriteLine($"control (TorchSharp's overloads used directly): {controlResult.Iterations} iterations, {controlResult.Failures} native failures, first: {controlResult.FirstError}");
+            Console.WriteLine($"control (TorchSharp's overloads used directly): {controlResult.Iterations} " +
+                $"iterations, {controlResult.Failures} native failures, first: {controlResult.FirstError}");
 
         var tokenizer = ClipTokenizer.OpenAi();
         var config = ClipConfig.Load("tiny-vit");
@@ -65,7 +66,8 @@ public static class StressBenchmark
                 firstError ??= e.Message.Split('\n')[0];
                 Console.WriteLine($"native failure after {trainSteps} steps: {e.Message.Split('\n')[0]}");
             }
-            if (trainSteps % 200 == 0) Console.WriteLine($"{clock.Elapsed.TotalMinutes:F1} min: {trainSteps} steps, {evalBatches} evaluation passes, {failures} failures, {pressure.Collections} forced collections");
+            if (trainSteps % 200 == 0) Console.WriteLine($"{clock.Elapsed.TotalMinutes:F1} min: {trainSteps} steps, " +
+                $"{evalBatches} evaluation passes, {failures} failures, {pressure.Collections} forced collections");
         }
         long collections = GC.CollectionCount(2) - collectionsBefore;
         var md = new StringBuilder("# Stress: temporary Scalars under forced garbage collection\n\n");
@@ -73,12 +75,15 @@ public static class StressBenchmark
         md.Append("A background thread runs `GC.Collect(); GC.WaitForPendingFinalizers()` without pause.\n\n");
         md.Append("| arm | duration | iterations | native failures | first failure |\n|---|---|---|---|---|\n");
         if (controlResult != null)
-            md.Append($"| control: TorchSharp overloads used directly (`a + b`, `a * 2.0`, `clamp_min(0)`) | {controlSeconds:F0} s | {controlResult.Iterations:N0} | {controlResult.Failures} | {controlResult.FirstError ?? "–"} |\n");
-        md.Append($"| SemiClip: training steps (S-CLIP, SoftCLIP, both) and evaluation passes | {clock.Elapsed.TotalMinutes:F1} min | {trainSteps:N0} steps + {evalBatches:N0} evaluation passes | {failures} | {firstError ?? "–"} |\n\n");
+            md.Append($"| control: TorchSharp overloads used directly (`a + b`, `a * 2.0`, `clamp_min(0)`) | " +
+                $"{controlSeconds:F0} s | {controlResult.Iterations:N0} | {controlResult.Failures} | {controlResult.FirstError ?? "–"} |\n");
+        md.Append($"| SemiClip: training steps (S-CLIP, SoftCLIP, both) and evaluation passes | " +
+            $"{clock.Elapsed.TotalMinutes:F1} min | {trainSteps:N0} steps + {evalBatches:N0} evaluation passes | {failures} | {firstError ?? "–"} |\n\n");
         md.Append($"Full collections during the SemiClip arm: {collections:N0}.\n");
         BenchReport.Write(outDir, "stress", new
         {
-            minutes = clock.Elapsed.TotalMinutes, train_steps = trainSteps, eval_passes = evalBatches, failures, first_error = firstError, full_collections = collections,
+            minutes = clock.Elapsed.TotalMinutes, train_steps = trainSteps, eval_passes = evalBatches, failures,
+            first_error = firstError, full_collections = collections,
             control = controlResult,
         }, md.ToString());
         return failures == 0 ? 0 : 1;
@@ -122,7 +127,8 @@ public sealed class GcPressure : IDisposable
                 GC.WaitForPendingFinalizers();
                 Interlocked.Increment(ref _collections);
             }
-        }) { IsBackground = true, Name = "gc-pressure" };
+        })
+        { IsBackground = true, Name = "gc-pressure" };
         _thread.Start();
     }
 

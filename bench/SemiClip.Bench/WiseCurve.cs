@@ -47,7 +47,9 @@ static class WiseCurve
         for (int i = 0; i < alphas.Length; i++)
             md.Append(CultureInfo.InvariantCulture, $"| {alphas[i]:0.0} | {seenMean[i]:F1} | {newMean[i]:F1} | {allMean[i]:F1} |\n");
         int best = Array.IndexOf(allMean, allMean.Max());
-        md.Append(CultureInfo.InvariantCulture, $"\nBest α on all 30 classes: {alphas[best]:0.0} ({allMean[best]:F1} against {allMean[^1]:F1} for the fine-tuned model and {allMean[0]:F1} for the start).\n");
+        md.Append(CultureInfo.InvariantCulture,
+            $"\nBest α on all 30 classes: {alphas[best]:0.0} ({allMean[best]:F1} against {allMean[^1]:F1} for the " +
+                $"fine-tuned model and {allMean[0]:F1} for the start).\n");
         var plot = new Plot();
         plot.Add.Scatter(alphas, seenMean).LegendText = "15 pretraining classes";
         plot.Add.Scatter(alphas, newMean).LegendText = "15 new classes";

@@ -16,8 +16,10 @@ public static class FlagHints
 
     public static string Annotate(string message)
     {
-        var hints = Map.Where(m => Regex.IsMatch(message, $@"(?<![\w-]){Regex.Escape(m.Field)}(?![\w-])") && !message.Contains(m.Flag, StringComparison.Ordinal))
-                       .Select(m => m.Field is "resume" or "allow_config_change" ? $"{m.Field}: {m.Flag}" : $"{m.Field}: {m.Flag} or --set {m.Field}=…").ToList();
+        var hints = Map.Where(m => Regex.IsMatch(message,
+            $@"(?<![\w-]){Regex.Escape(m.Field)}(?![\w-])") && !message.Contains(m.Flag, StringComparison.Ordinal))
+                       .Select(m => m.Field is "resume" or "allow_config_change" ? $"{m.Field}: {m.Flag}"
+                           : $"{m.Field}: {m.Flag} or --set {m.Field}=…").ToList();
         return hints.Count == 0 ? message : $"{message} [on the command line, {string.Join("; ", hints)}]";
     }
 }

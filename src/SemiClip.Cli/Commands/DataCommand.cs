@@ -25,17 +25,20 @@ public static class DataCommand
             var inv = CultureInfo.InvariantCulture;
             var rows = new List<string[]>();
             bool captionFile = File.Exists(path) && Path.GetExtension(path).ToLowerInvariant() is ".jsonl" or ".json" or ".tsv"
-                               || File.Exists(path) && path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && File.ReadLines(path).FirstOrDefault()?.Contains("title") == true;
+                               || File.Exists(path) && path.EndsWith(".csv",
+                                   StringComparison.OrdinalIgnoreCase) && File.ReadLines(path).FirstOrDefault()?.Contains("title") == true;
             if (captionFile)
             {
-                var samples = CaptionDatasetReader.Read(path, new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), Split = p.GetValue(split) }, report);
+                var samples = CaptionDatasetReader.Read(path,
+                    new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), Split = p.GetValue(split) }, report);
                 var tok = ClipTokenizer.Load(p.GetValue(vocab));
                 var lengths = samples.SelectMany(s => s.Captions).Select(c => tok.Encode(c).Count + 2).OrderBy(x => x).ToList();
                 rows.Add(new[] { "images", samples.Count.ToString(inv) });
                 rows.Add(new[] { "captions", lengths.Count.ToString(inv) });
                 if (lengths.Count > 0)
                 {
-                    rows.Add(new[] { "tokens per caption (min / median / p95 / max)", $"{lengths[0]} / {lengths[lengths.Count / 2]} / {lengths[(int)(0.95 * (lengths.Count - 1))]} / {lengths[^1]}" });
+                    rows.Add(new[] { "tokens per caption (min / median / p95 / max)",
+                        $"{lengths[0]} / {lengths[lengths.Count / 2]} / {lengths[(int)(0.95 * (lengths.Count - 1))]} / {lengths[^1]}" });
                     rows.Add(new[] { "captions longer than 77 tokens", lengths.Count(l => l > 77).ToString(inv) });
                 }
                 if (p.GetValue(labelRatio) is double r && samples.Count > 0)

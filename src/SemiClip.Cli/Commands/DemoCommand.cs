@@ -18,11 +18,21 @@ public static class DemoCommand
     {
         var workDir = new Option<string>("--work-dir") { Description = "where data, runs and the chart go", DefaultValueFactory = _ => "runs/demo" };
         var steps = new Option<long>("--adapt-steps") { Description = "training steps per adaptation run", DefaultValueFactory = _ => 80 };
-        var pretrainSteps = new Option<long>("--pretrain-steps") { Description = "steps of the generic pretraining the demo adapts from", DefaultValueFactory = _ => 150 };
-        var labelRatio = new Option<double>("--label-ratio") { Description = "fraction of the domain's images that keep their captions", DefaultValueFactory = _ => 0.1 };
+        var pretrainSteps = new Option<long>("--pretrain-steps")
+        {
+            Description = "steps of the generic pretraining the demo adapts from",
+            DefaultValueFactory = _ => 150
+        };
+        var labelRatio = new Option<double>("--label-ratio")
+        {
+            Description = "fraction of the domain's images that keep their captions",
+            DefaultValueFactory = _ => 0.1
+        };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("demo", "Run the embedded demo: pretrain, adapt with CLIP vs S-CLIP at 10% pairs, evaluate, chart") { workDir, steps, pretrainSteps, labelRatio, device, threads };
+        var cmd = new Command("demo",
+            "Run the embedded demo: pretrain, adapt with CLIP vs S-CLIP at 10% pairs, evaluate, chart") { workDir,
+                steps, pretrainSteps, labelRatio, device, threads };
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p.GetValue(threads));
@@ -49,7 +59,8 @@ public static class DemoCommand
                 ($"sclip-{pct}pct", "sclip", ratio, $"S-CLIP, {pct}% pairs + unpaired"),
                 ("clip-100pct", "clip", 1.0, "CLIP, 100% pairs (upper reference)"),
             };
-            var rows = new List<(string Label, double Top1, double Top5, double Recall, double Seconds)> { ("pretrained, not adapted", zs0.Top1, zs0.Top5, rt0.MeanRecall, 0) };
+            var rows = new List<(string Label, double Top1, double Top5, double Recall,
+                double Seconds)> { ("pretrained, not adapted", zs0.Top1, zs0.Top5, rt0.MeanRecall, 0) };
             int k = 3;
             foreach (var (name, method, r, label) in plan)
             {
@@ -61,13 +72,17 @@ public static class DemoCommand
 
             ConsoleUi.Heading("results on held-out aerial images");
             ConsoleUi.Table("zero-shot accuracy and retrieval (%)", ["model", "top-1", "top-5", "mean recall", "train s"],
-                rows.Select(x => new[] { x.Label, ReportWriter.Pct(x.Top1), ReportWriter.Pct(x.Top5), ReportWriter.Pct(x.Recall), x.Seconds.ToString("F0", CultureInfo.InvariantCulture) }));
+                rows.Select(x => new[] { x.Label, ReportWriter.Pct(x.Top1), ReportWriter.Pct(x.Top5),
+                    ReportWriter.Pct(x.Recall), x.Seconds.ToString("F0", CultureInfo.InvariantCulture) }));
             var values = new double[rows.Count, 3];
             for (int i = 0; i < rows.Count; i++) { values[i, 0] = 100 * rows[i].Top1; values[i, 1] = 100 * rows[i].Top5; values[i, 2] = 100 * rows[i].Recall; }
             var chart = Path.Combine(exp.Config.WorkDir, "demo.png");
-            Plots.CompareRuns(rows.Select(x => x.Label).ToList(), ["zero-shot top-1", "zero-shot top-5", "retrieval mean recall"], values, "Adapting a tiny CLIP to aerial scenes", chart);
+            Plots.CompareRuns(rows.Select(x => x.Label).ToList(), ["zero-shot top-1", "zero-shot top-5",
+                "retrieval mean recall"], values, "Adapting a tiny CLIP to aerial scenes", chart);
             var md = "| model | top-1 | top-5 | mean recall | train s |\n|---|---|---|---|---|\n" +
-                     string.Concat(rows.Select(x => $"| {x.Label} | {ReportWriter.Pct(x.Top1)} | {ReportWriter.Pct(x.Top5)} | {ReportWriter.Pct(x.Recall)} | {x.Seconds.ToString("F0", CultureInfo.InvariantCulture)} |\n"));
+                     string.Concat(rows.Select(x
+                         => $"| {x.Label} | {ReportWriter.Pct(x.Top1)} | {ReportWriter.Pct(x.Top5)} | " +
+                             $"{ReportWriter.Pct(x.Recall)} | {x.Seconds.ToString("F0", CultureInfo.InvariantCulture)} |\n"));
             IO.AtomicFile.WriteAllText(Path.Combine(exp.Config.WorkDir, "demo.md"), md);
             ConsoleUi.Line($"chart: {Path.GetFullPath(chart)}; table: {Path.GetFullPath(Path.Combine(exp.Config.WorkDir, "demo.md"))}");
             ConsoleUi.Line($"demo finished in {clock.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s");

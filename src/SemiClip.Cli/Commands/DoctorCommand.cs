@@ -13,7 +13,8 @@ public static class DoctorCommand
     {
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("doctor", "Print TorchSharp/LibTorch versions, devices, threads, the libstdc++ patch state and a measured matmul rate") { device, threads };
+        var cmd = new Command("doctor",
+            "Print TorchSharp/LibTorch versions, devices, threads, the libstdc++ patch state and a measured matmul rate") { device, threads };
         cmd.SetAction(parse =>
         {
             CommonOptions.ApplyThreads(parse.GetValue(threads));

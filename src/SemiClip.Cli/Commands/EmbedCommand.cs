@@ -23,10 +23,15 @@ public static class EmbedCommand
         var texts = new Option<string?>("--texts") { Description = "text file, one text per line" };
         var output = new Option<string>("--out") { Required = true, Description = "index path (.safetensors); ids go to the same name .jsonl" };
         var batch = new Option<int>("--batch-size") { Description = "images or texts encoded at once", DefaultValueFactory = _ => 256 };
-        var shard = new Option<string?>("--shard") { Description = "i/n: embed only the i-th of n equal slices of the sorted image list (0-based), as one job of an array" };
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "i/n: embed only the i-th of n equal slices of the " +
+            "sorted image list (0-based), as one job of an array"
+        };
         var skipBad = new Option<bool>("--skip-bad") { Description = "leave unreadable images out of the index (listed) instead of stopping" };
         var device = CommonOptions.Device();
-        var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images, texts, output, batch, skipBad, shard, device };
+        var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images,
+            texts, output, batch, skipBad, shard, device };
         cmd.SetAction(p =>
         {
             using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
@@ -51,9 +56,12 @@ public static class EmbedCommand
             }
             else throw new ArgumentException("give --images or --texts.");
             var path = p.GetValue(output)!;
-            SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["embeddings"] = features }, new Dictionary<string, string> { ["semiclip.kind"] = kind, ["semiclip.model"] = p.GetValue(model)! });
-            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".jsonl"), string.Concat(ids.Select((id, i) => JsonSerializer.Serialize(new { index = i, id, kind }) + "\n")));
-            ConsoleUi.Line($"wrote {ids.Count} {kind} embeddings of size {features.shape[1]} to {path}{(report.Count > 0 ? $" ({report.Count} skipped)" : "")}");
+            SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["embeddings"] = features },
+                new Dictionary<string, string> { ["semiclip.kind"] = kind, ["semiclip.model"] = p.GetValue(model)! });
+            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".jsonl"), string.Concat(ids.Select((id,
+                i) => JsonSerializer.Serialize(new { index = i, id, kind }) + "\n")));
+            ConsoleUi.Line($"wrote {ids.Count} {kind} embeddings of size {features.shape[1]} to " +
+                $"{path}{(report.Count > 0 ? $" ({report.Count} skipped)" : "")}");
             return 0;
         });
         return cmd;
@@ -74,8 +82,11 @@ public static class EmbedCommand
     public static Command CreateSearch()
     {
         var query = new Argument<string>("query") { Description = "text to search for" };
-        var index = new Option<string[]>("--index") { Required = true, AllowMultipleArgumentsPerToken = true,
-                                                      Description = "safetensors index(es) from semiclip embed --images; several (e.g. the shards of embed --shard) are searched as one" };
+        var index = new Option<string[]>("--index")
+        {
+            Required = true, AllowMultipleArgumentsPerToken = true,
+            Description = "safetensors index(es) from semiclip embed --images; several (e.g. the shards of embed --shard) are searched as one"
+        };
         var model = new Option<string>("--model") { Required = true, Description = "run folder or weights that made the index" };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
         var top = new Option<int>("--top") { Description = "how many matches to print", DefaultValueFactory = _ => 10 };
@@ -91,7 +102,8 @@ public static class EmbedCommand
             {
                 using var reader = new SafeTensorsReader(file);
                 parts.Add(reader.Read("embeddings"));
-                ids.AddRange(File.ReadAllLines(Path.ChangeExtension(file, ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!));
+                ids.AddRange(File.ReadAllLines(Path.ChangeExtension(file,
+                    ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!));
             }
             using var embeddings = cat(parts.ToArray(), 0).to(dev);
             foreach (var t in parts) t.Dispose();

@@ -16,7 +16,11 @@ public static class EvalCommand
         var model = new Option<string>("--model") { Description = "run folder or .safetensors weights", Required = true };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
         var classification = new Option<string?>("--classification") { Description = "class folder tree, path,label CSV, or txtclasses folder" };
-        var templates = new Option<string>("--templates") { Description = "remote-sensing | imagenet | a file with {} templates", DefaultValueFactory = _ => "remote-sensing" };
+        var templates = new Option<string>("--templates")
+        {
+            Description = "remote-sensing | imagenet | a file with {} templates",
+            DefaultValueFactory = _ => "remote-sensing"
+        };
         var classNames = new Option<string?>("--class-names") { Description = "file of 'original: display name' lines" };
         var captions = new Option<string?>("--captions") { Description = "caption file for retrieval (its 'test' split for Karpathy JSON)" };
         var imageRoot = new Option<string?>("--image-root") { Description = "image root for caption or txtclasses files" };
@@ -28,16 +32,26 @@ public static class EvalCommand
         var protocol = new Option<string>("--retrieval-protocol")
         {
             DefaultValueFactory = _ => "all-captions",
-            Description = "all-captions (every caption, pessimistic ties) or one-caption (the reference's: one caption per image drawn by --seed, diagonal ranks)",
+            Description = "all-captions (every caption, pessimistic ties) or one-caption (the reference's: one " +
+                "caption per image drawn by --seed, diagonal ranks)",
         };
         var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
         var seed = new Option<int>("--seed") { Description = "which caption each image keeps under --retrieval-protocol one-caption" };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var wiseTo = new Option<string?>("--wise-to") { Description = "sweep WiSE-FT: evaluate (1-a)*model + a*this model (run folder or weights) for each --alphas value" };
-        var alphas = new Option<string>("--alphas") { Description = "with --wise-to: comma-separated interpolation weights", DefaultValueFactory = _ => "0,0.25,0.5,0.75,1" };
+        var wiseTo = new Option<string?>("--wise-to")
+        {
+            Description = "sweep WiSE-FT: evaluate (1-a)*model + a*this " +
+            "model (run folder or weights) for each --alphas value"
+        };
+        var alphas = new Option<string>("--alphas")
+        {
+            Description = "with --wise-to: comma-separated interpolation weights",
+            DefaultValueFactory = _ => "0,0.25,0.5,0.75,1"
+        };
         var cmd = new Command("eval", "Evaluate a model: zero-shot accuracy, retrieval recall, linear probe")
-            { wiseTo, alphas, model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain, probeTest, output, skipBad, batch, protocol, seed, imgKey, captionKey, separator, device, threads };
+            { wiseTo, alphas, model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain,
+                probeTest, output, skipBad, batch, protocol, seed, imgKey, captionKey, separator, device, threads };
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p.GetValue(threads));
@@ -49,7 +63,11 @@ public static class EvalCommand
                 var suite = new EvaluationSuite(evaluated, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
                 var report = new EvaluationReport { Model = name };
                 if (p.GetValue(classification) is { } cls)
-                    report = report with { ZeroShot = suite.ZeroShot(cls, PromptTemplates.Load(p.GetValue(templates)!), bad, p.GetValue(imageRoot), p.GetValue(classNames)) };
+                    report = report with
+                    {
+                        ZeroShot = suite.ZeroShot(cls, PromptTemplates.Load(p.GetValue(templates)!),
+                        bad, p.GetValue(imageRoot), p.GetValue(classNames))
+                    };
                 if (p.GetValue(captions) is { } caps)
                 {
                     var chosen = p.GetValue(protocol) switch
@@ -58,12 +76,15 @@ public static class EvalCommand
                         "one-caption" => RetrievalProtocol.OneCaptionPerImage,
                         var other => throw new ArgumentException($"--retrieval-protocol '{other}' is not all-captions or one-caption."),
                     };
-                    report = report with { Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), protocol: chosen, seed: p.GetValue(seed),
+                    report = report with
+                    {
+                        Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), protocol: chosen, seed: p.GetValue(seed),
                         csv: new CaptionDatasetOptions
                         {
                             ImageColumn = p.GetValue(imgKey) ?? "filepath", CaptionColumn = p.GetValue(captionKey) ?? "title",
                             Separator = p.GetValue(separator) is { } sep ? CommonOptions.Separator(sep) : null,
-                        }) };
+                        })
+                    };
                 }
                 if (p.GetValue(probeTrain) is { } pt && p.GetValue(probeTest) is { } pe)
                     report = report with { LinearProbe = suite.LinearProbe(pt, pe, bad) };
@@ -93,11 +114,17 @@ public static class EvalCommand
     public static void Print(EvaluationReport r)
     {
         var rows = new List<string[]>();
-        if (r.ZeroShot is { } z) { rows.Add(new[] { "zero-shot top-1", ReportWriter.Pct(z.Top1) }); rows.Add(new[] { "zero-shot top-5", ReportWriter.Pct(z.Top5) }); }
+        if (r.ZeroShot is { } z)
+        {
+            rows.Add(new[] { "zero-shot top-1",
+            ReportWriter.Pct(z.Top1) }); rows.Add(new[] { "zero-shot top-5", ReportWriter.Pct(z.Top5) });
+        }
         if (r.Retrieval is { } t)
         {
-            rows.Add(new[] { "image→text R@1/5/10", $"{ReportWriter.Pct(t.ImageToTextR1)} / {ReportWriter.Pct(t.ImageToTextR5)} / {ReportWriter.Pct(t.ImageToTextR10)}" });
-            rows.Add(new[] { "text→image R@1/5/10", $"{ReportWriter.Pct(t.TextToImageR1)} / {ReportWriter.Pct(t.TextToImageR5)} / {ReportWriter.Pct(t.TextToImageR10)}" });
+            rows.Add(new[] { "image→text R@1/5/10",
+                $"{ReportWriter.Pct(t.ImageToTextR1)} / {ReportWriter.Pct(t.ImageToTextR5)} / {ReportWriter.Pct(t.ImageToTextR10)}" });
+            rows.Add(new[] { "text→image R@1/5/10",
+                $"{ReportWriter.Pct(t.TextToImageR1)} / {ReportWriter.Pct(t.TextToImageR5)} / {ReportWriter.Pct(t.TextToImageR10)}" });
             rows.Add(new[] { $"mean recall ({t.Protocol})", ReportWriter.Pct(t.MeanRecall) });
         }
         if (r.LinearProbe is { } l) rows.Add(new[] { "linear probe accuracy", ReportWriter.Pct(l.TestAccuracy) });

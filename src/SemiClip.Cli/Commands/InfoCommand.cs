@@ -24,9 +24,12 @@ public static class InfoCommand
             ConsoleUi.Table(Path.GetFileName(path), ["field", "value"], new List<string[]>
             {
                 new[] { "naming", naming },
-                new[] { "vision tower", c.Vision.IsResNet ? $"ModifiedResNet layers [{string.Join(", ", c.Vision.ResNetLayers!)}], width {c.Vision.Width}" : $"ViT {c.Vision.Layers} layers, width {c.Vision.Width}, patch {c.Vision.PatchSize}, heads {c.Vision.Heads}" },
+                new[] { "vision tower",
+                    c.Vision.IsResNet ? $"ModifiedResNet layers [{string.Join(", ", c.Vision.ResNetLayers!)}], width {c.Vision.Width}"
+                        : $"ViT {c.Vision.Layers} layers, width {c.Vision.Width}, patch {c.Vision.PatchSize}, heads {c.Vision.Heads}" },
                 new[] { "image size", c.Vision.ImageSize.ToString(inv) },
-                new[] { "text tower", $"{c.Text.Layers} layers, width {c.Text.Width}, heads {c.Text.Heads}, context {c.Text.ContextLength}, vocab {c.Text.VocabSize}" },
+                new[] { "text tower",
+                    $"{c.Text.Layers} layers, width {c.Text.Width}, heads {c.Text.Heads}, context {c.Text.ContextLength}, vocab {c.Text.VocabSize}" },
                 new[] { "embed dim", c.EmbedDim.ToString(inv) },
                 new[] { "activation", c.Activation },
                 new[] { "parameters", model.ParameterCount().ToString("N0", inv) },

@@ -18,7 +18,8 @@ public static class InterpolateCommand
         var alpha = new Option<double>("--alpha") { Required = true, Description = "weight of B, e.g. 0.5" };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: A's run, else OpenAI's)" };
         var output = new Option<string>("--out") { Required = true, Description = "folder to write (model.safetensors, config.json)" };
-        var cmd = new Command("interpolate", "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, vocab, output };
+        var cmd = new Command("interpolate",
+            "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, vocab, output };
         cmd.SetAction(p =>
         {
             using var a = ModelBundle.Load(p.GetValue(from)!, p.GetValue(vocab));

@@ -18,7 +18,8 @@ public static class KeywordsCommand
         var extract = new Command("extract", "Extract keywords with YAKE from a caption corpus") { data, top, ngram, output, imageRoot };
         extract.SetAction(p =>
         {
-            var samples = CaptionDatasetReader.Read(p.GetValue(data)!, new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), CheckImagesExist = false }, new BadInputReport(BadInputPolicy.Skip));
+            var samples = CaptionDatasetReader.Read(p.GetValue(data)!,
+                new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), CheckImagesExist = false }, new BadInputReport(BadInputPolicy.Skip));
             var keywords = YakeKeywordExtractor.Extract(samples.SelectMany(s => s.Captions), p.GetValue(top), p.GetValue(ngram));
             if (p.GetValue(output) is { } path)
             {

@@ -26,7 +26,8 @@ public static class ReportCommand
             for (int i = 0; i < reports.Count; i++)
             {
                 var r = reports[i];
-                double[] v = { r.ZeroShot?.Top1 ?? double.NaN, r.ZeroShot?.Top5 ?? double.NaN, r.Retrieval?.ImageToTextR1 ?? double.NaN, r.Retrieval?.TextToImageR1 ?? double.NaN, r.Retrieval?.MeanRecall ?? double.NaN };
+                double[] v = { r.ZeroShot?.Top1 ?? double.NaN, r.ZeroShot?.Top5 ?? double.NaN,
+                    r.Retrieval?.ImageToTextR1 ?? double.NaN, r.Retrieval?.TextToImageR1 ?? double.NaN, r.Retrieval?.MeanRecall ?? double.NaN };
                 for (int k = 0; k < v.Length; k++) values[i, k] = double.IsNaN(v[k]) ? 0 : 100 * v[k];
                 rows.Add(new[] { names[i] }.Concat(v.Select(ReportWriter.Pct)).ToArray());
             }

@@ -20,7 +20,8 @@ public static class SynthCommand
         {
             var d = p.GetValue(domain) switch
             {
-                "aerial" => SyntheticDomain.Aerial, "tabletop" or "generic" => SyntheticDomain.Tabletop,
+                "aerial" => SyntheticDomain.Aerial,
+                "tabletop" or "generic" => SyntheticDomain.Tabletop,
                 var other => throw new ArgumentException($"--domain '{other}' is not aerial or tabletop."),
             };
             int n = SyntheticDataset.Generate(p.GetValue(output)!, new SyntheticDataset.Options

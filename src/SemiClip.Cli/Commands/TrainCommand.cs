@@ -11,19 +11,32 @@ public static class TrainCommand
     {
         var config = new Option<string?>("--config") { Description = "JSON or YAML training config (see README)" };
         var method = new Option<string?>("--method") { Description = "clip | sclip | softclip | sclip+softclip" };
-        var set = new Option<string[]>("--set") { Description = "override a config field, e.g. --set batch_size=64 --set loss.caption_weight=0.5", AllowMultipleArgumentsPerToken = false };
+        var set = new Option<string[]>("--set")
+        {
+            Description = "override a config field, e.g. --set batch_size=64 --set loss.caption_weight=0.5",
+            AllowMultipleArgumentsPerToken = false
+        };
         var data = new Option<string?>("--data") { Description = "caption file (CSV/TSV, JSONL, Karpathy JSON)" };
         var runName = new Option<string?>("--run-name") { Description = "run folder name under runs_dir" };
         var resume = new Option<bool>("--resume") { Description = "continue the named run from its newest checkpoint" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "skip and list bad files/rows instead of stopping" };
         var labelRatio = new Option<double?>("--label-ratio") { Description = "fraction of images kept paired; the rest become unpaired" };
-        var allowChange = new Option<bool>("--allow-config-change") { Description = "with --resume: continue with given settings that differ from the run's saved config (logged)" };
-        var printConfig = new Option<bool>("--print-config") { Description = "print every config field with its effective value, default and meaning, then exit" };
+        var allowChange = new Option<bool>("--allow-config-change")
+        {
+            Description = "with --resume: continue with " +
+            "given settings that differ from the run's saved config (logged)"
+        };
+        var printConfig = new Option<bool>("--print-config")
+        {
+            Description = "print every config field with its " +
+            "effective value, default and meaning, then exit"
+        };
         var markdown = new Option<bool>("--markdown") { Description = "with --print-config: the defaults as the README's Markdown table" };
         var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("train", "Train or fine-tune a CLIP model") { config, method, set, data, runName, resume, allowChange, skipBad, labelRatio, imgKey, captionKey, separator, printConfig, markdown, device, threads };
+        var cmd = new Command("train", "Train or fine-tune a CLIP model") { config, method, set, data, runName, resume,
+            allowChange, skipBad, labelRatio, imgKey, captionKey, separator, printConfig, markdown, device, threads };
         cmd.SetAction(p =>
         {
             var overrides = new List<string>(p.GetValue(set) ?? Array.Empty<string>());

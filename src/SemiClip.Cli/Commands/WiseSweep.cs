@@ -25,10 +25,12 @@ public static class WiseSweep
         foreach (var alpha in alphas)
         {
             using var mixed = WeightInterpolation.Interpolate(from.Model, to.Model, alpha, fromName, toName);
-            var report = evaluate(new ModelBundle(mixed, from.Tokenizer), $"(1-{alpha.ToString(CultureInfo.InvariantCulture)})·{fromName} + {alpha.ToString(CultureInfo.InvariantCulture)}·{toName}");
+            var report = evaluate(new ModelBundle(mixed, from.Tokenizer),
+                $"(1-{alpha.ToString(CultureInfo.InvariantCulture)})·{fromName} + {alpha.ToString(CultureInfo.InvariantCulture)}·{toName}");
             points.Add(new Point(alpha, report));
             ConsoleUi.Line($"alpha {alpha.ToString(CultureInfo.InvariantCulture)}: " +
-                           $"{(report.ZeroShot is { } z ? $"zero-shot top-1 {ReportWriter.Pct(z.Top1)}" : "")}{(report.Retrieval is { } r ? $" retrieval {ReportWriter.Pct(r.MeanRecall)}" : "")}");
+                           (report.ZeroShot is { } z ? $"zero-shot top-1 {ReportWriter.Pct(z.Top1)}" : "")
+                           + (report.Retrieval is { } r ? $" retrieval {ReportWriter.Pct(r.MeanRecall)}" : ""));
         }
         return points;
     }
@@ -43,10 +45,12 @@ public static class WiseSweep
         }), new JsonSerializerOptions { WriteIndented = true }));
         var md = new StringBuilder("| α | zero-shot top-1 | zero-shot top-5 | retrieval mean recall | linear probe |\n|---|---|---|---|---|\n");
         foreach (var p in points)
-            md.Append($"| {p.Alpha.ToString(CultureInfo.InvariantCulture)} | {Pct(p.Report.ZeroShot?.Top1)} | {Pct(p.Report.ZeroShot?.Top5)} | {Pct(p.Report.Retrieval?.MeanRecall)} | {Pct(p.Report.LinearProbe?.TestAccuracy)} |\n");
+            md.Append($"| {p.Alpha.ToString(CultureInfo.InvariantCulture)} | {Pct(p.Report.ZeroShot?.Top1)} | " +
+                $"{Pct(p.Report.ZeroShot?.Top5)} | {Pct(p.Report.Retrieval?.MeanRecall)} | {Pct(p.Report.LinearProbe?.TestAccuracy)} |\n");
         AtomicFile.WriteAllText(Path.Combine(folder, "wise.md"), md.ToString());
         ConsoleUi.Table("WiSE-FT sweep (%)", ["alpha", "zero-shot top-1", "retrieval mean recall"],
-            points.Select(p => new[] { p.Alpha.ToString(CultureInfo.InvariantCulture), Pct(p.Report.ZeroShot?.Top1), Pct(p.Report.Retrieval?.MeanRecall) }).ToList());
+            points.Select(p => new[] { p.Alpha.ToString(CultureInfo.InvariantCulture), Pct(p.Report.ZeroShot?.Top1),
+                Pct(p.Report.Retrieval?.MeanRecall) }).ToList());
     }
 
     static string Pct(double? v) => v is double d ? ReportWriter.Pct(d) : "";

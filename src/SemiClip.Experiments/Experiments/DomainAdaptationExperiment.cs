@@ -51,12 +51,20 @@ public sealed class DomainAdaptationExperiment
         if (!File.Exists(Path.Combine(AerialDir, "test.jsonl")))
         {
             log?.Invoke("generating the aerial (specialist) domain");
-            SyntheticDataset.Generate(AerialDir, new SyntheticDataset.Options { Domain = SyntheticDomain.Aerial, TrainPerClass = Config.AerialTrainPerClass, TestPerClass = Config.AerialTestPerClass, ImageSize = Config.ImageSize, Seed = 1 });
+            SyntheticDataset.Generate(AerialDir, new SyntheticDataset.Options
+            {
+                Domain = SyntheticDomain.Aerial,
+                TrainPerClass = Config.AerialTrainPerClass, TestPerClass = Config.AerialTestPerClass, ImageSize = Config.ImageSize, Seed = 1
+            });
         }
         if (!File.Exists(Path.Combine(GenericDir, "train.jsonl")))
         {
             log?.Invoke("generating the tabletop (generic) domain");
-            SyntheticDataset.Generate(GenericDir, new SyntheticDataset.Options { Domain = SyntheticDomain.Tabletop, TrainPerClass = Config.GenericTrainPerClass, TestPerClass = 10, ImageSize = Config.ImageSize, Seed = 2 });
+            SyntheticDataset.Generate(GenericDir, new SyntheticDataset.Options
+            {
+                Domain = SyntheticDomain.Tabletop,
+                TrainPerClass = Config.GenericTrainPerClass, TestPerClass = 10, ImageSize = Config.ImageSize, Seed = 2
+            });
         }
         if (!File.Exists(VocabPath))
         {
@@ -71,9 +79,21 @@ public sealed class DomainAdaptationExperiment
 
     TrainConfig BaseConfig(string runName) => TrainConfig.Load(null) with
     {
-        RunsDir = Config.WorkDir, RunName = runName, Model = Config.Model, Vocab = VocabPath, VocabSize = Tokenizer.VocabSize,
-        BatchSize = Config.BatchSize, Lr = Config.Lr, Workers = Config.Workers, Device = Config.Device, Seed = Config.Seed,
-        CheckpointEvery = 1_000_000, LogEvery = 10, WarmupSteps = 20, WeightDecay = 0.1, CacheImages = true,
+        RunsDir = Config.WorkDir,
+        RunName = runName,
+        Model = Config.Model,
+        Vocab = VocabPath,
+        VocabSize = Tokenizer.VocabSize,
+        BatchSize = Config.BatchSize,
+        Lr = Config.Lr,
+        Workers = Config.Workers,
+        Device = Config.Device,
+        Seed = Config.Seed,
+        CheckpointEvery = 1_000_000,
+        LogEvery = 10,
+        WarmupSteps = 20,
+        WeightDecay = 0.1,
+        CacheImages = true,
     };
 
     /// <summary>Pretrains on the generic domain with CLIP once; later calls reuse the cached weights.</summary>
@@ -83,7 +103,12 @@ public sealed class DomainAdaptationExperiment
         if (File.Exists(weights)) return weights;
         var cfg = BaseConfig("pretrained-generic") with
         {
-            TrainData = Path.Combine(GenericDir, "train.jsonl"), Method = "clip", Steps = Config.PretrainSteps, Lr = 1e-3, BatchSize = 64, Seed = 0,
+            TrainData = Path.Combine(GenericDir, "train.jsonl"),
+            Method = "clip",
+            Steps = Config.PretrainSteps,
+            Lr = 1e-3,
+            BatchSize = 64,
+            Seed = 0,
         };
         using var session = new TrainingSession(cfg, resume: false);
         session.Train(onStep);
@@ -91,7 +116,8 @@ public sealed class DomainAdaptationExperiment
     }
 
     /// <summary>Adapts the pretrained model to the aerial domain with one method and evaluates it.</summary>
-    public Outcome Adapt(string name, string method, double labelRatio, double noiseFraction = 0, Action<StepReport>? onStep = null, IReadOnlyList<string>? lossOverrides = null)
+    public Outcome Adapt(string name, string method, double labelRatio, double noiseFraction = 0,
+        Action<StepReport>? onStep = null, IReadOnlyList<string>? lossOverrides = null)
     {
         var pretrained = Pretrain();
         var trainFile = Path.Combine(AerialDir, "train.jsonl");
@@ -101,8 +127,13 @@ public sealed class DomainAdaptationExperiment
         long steps = Config.AdaptSteps ?? Math.Max(20, (long)Config.AdaptEpochs * Config.AerialTrainPerClass * AerialScenes.Classes.Length / Config.BatchSize);
         var cfg = BaseConfig(name) with
         {
-            TrainData = trainFile, Pretrained = pretrained, Method = method, LabelRatio = labelRatio, BatchSize = batch,
-            Keywords = Path.Combine(AerialDir, "keywords.txt"), Steps = steps,
+            TrainData = trainFile,
+            Pretrained = pretrained,
+            Method = method,
+            LabelRatio = labelRatio,
+            BatchSize = batch,
+            Keywords = Path.Combine(AerialDir, "keywords.txt"),
+            Steps = steps,
         };
         if (lossOverrides is { Count: > 0 })
             cfg = cfg with { Loss = TrainConfig.Load(null, lossOverrides.Select(o => "loss." + o)).Loss };
@@ -112,7 +143,8 @@ public sealed class DomainAdaptationExperiment
             session.Train(r => { samplesPerSecond = r.SamplesPerSecond; onStep?.Invoke(r); });
         double seconds = clock.Elapsed.TotalSeconds;
         var (zs, rt) = Evaluate(Path.Combine(Config.WorkDir, name));
-        return new Outcome(name, method, labelRatio, Config.Seed, noiseFraction, zs.Top1, zs.Top5, rt.MeanRecall, rt.ImageToTextR1, rt.TextToImageR1, steps, seconds, samplesPerSecond);
+        return new Outcome(name, method, labelRatio, Config.Seed, noiseFraction, zs.Top1, zs.Top5, rt.MeanRecall,
+            rt.ImageToTextR1, rt.TextToImageR1, steps, seconds, samplesPerSecond);
     }
 
     /// <summary>Zero-shot accuracy on the aerial test class folders and retrieval on its captions; writes the run's report.</summary>

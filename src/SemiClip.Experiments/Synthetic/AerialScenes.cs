@@ -11,12 +11,21 @@ public static class AerialScenes
 
     /// <summary>Object and scene words for S-CLIP's keyword loss, besides the class names.</summary>
     public static readonly string[] ObjectWords =
-        { "field", "tree", "road", "bridge", "water", "sand", "umbrella", "house", "car", "runway", "plane", "dune", "rock", "boat", "pier", "track", "barn", "sea" };
+        { "field", "tree", "road", "bridge", "water", "sand", "umbrella", "house", "car", "runway", "plane", "dune",
+            "rock", "boat", "pier", "track", "barn", "sea" };
 
     public static SceneDescription Draw(string cls, Painter p) => cls switch
     {
-        "farmland" => Farmland(p), "forest" => Forest(p), "river" => River(p), "beach" => Beach(p), "residential" => Residential(p),
-        "parking lot" => ParkingLot(p), "airport" => Airport(p), "desert" => Desert(p), "harbour" => Harbour(p), "stadium" => Stadium(p),
+        "farmland" => Farmland(p),
+        "forest" => Forest(p),
+        "river" => River(p),
+        "beach" => Beach(p),
+        "residential" => Residential(p),
+        "parking lot" => ParkingLot(p),
+        "airport" => Airport(p),
+        "desert" => Desert(p),
+        "harbour" => Harbour(p),
+        "stadium" => Stadium(p),
         _ => throw new ArgumentException($"unknown aerial class '{cls}'"),
     };
 
@@ -36,7 +45,8 @@ public static class AerialScenes
                 used.Add(name);
                 double x = (double)i / cols, y = (double)j / rows;
                 p.Rect(x + 0.01, y + 0.01, 1.0 / cols - 0.02, 1.0 / rows - 0.02, Painter.Jitter(c, r));
-                for (int s = 0; s < 4; s++) p.Line(x + 0.02, y + (s + 0.5) / 4 / rows, x + 1.0 / cols - 0.02, y + (s + 0.5) / 4 / rows, Painter.Jitter(c, r, 40), 0.008);
+                for (int s = 0; s < 4; s++) p.Line(x + 0.02, y + (s + 0.5) / 4 / rows, x + 1.0 / cols - 0.02,
+                    y + (s + 0.5) / 4 / rows, Painter.Jitter(c, r, 40), 0.008);
             }
         var objects = new List<SceneObject> { new("field", "fields", cols * rows, used.Count == 1 ? used.First() : null, null) };
         if (r.NextDouble() < 0.5)
@@ -60,7 +70,8 @@ public static class AerialScenes
         {
             bool vertical = r.NextDouble() < 0.5;
             double t = U(r, 0.2, 0.8);
-            p.Band(vertical ? new[] { (t, 0.0), (t + U(r, -0.2, 0.2), 0.5), (t, 1.0) } : new[] { (0.0, t), (0.5, t + U(r, -0.2, 0.2)), (1.0, t) }, new SKColor(150, 120, 80), 0.05);
+            p.Band(vertical ? new[] { (t, 0.0), (t + U(r, -0.2, 0.2), 0.5), (t, 1.0) } : new[] { (0.0, t), (0.5,
+                t + U(r, -0.2, 0.2)), (1.0, t) }, new SKColor(150, 120, 80), 0.05);
             objects.Add(new SceneObject("road", "roads", 1, "brown", vertical ? "from top to bottom" : "from left to right"));
         }
         return new SceneDescription("forest", objects, facts);
@@ -93,7 +104,14 @@ public static class AerialScenes
         p.Speckle(new SKColor(215, 195, 140), 150, 0.008);
         int side = r.Next(4);
         double depth = U(r, 0.3, 0.5);
-        var (sx, sy, sw, sh) = side switch { 0 => (0.0, 0.0, 1.0, depth), 1 => (0.0, 1 - depth, 1.0, depth), 2 => (0.0, 0.0, depth, 1.0), _ => (1 - depth, 0.0, depth, 1.0) };
+        var (sx, sy, sw, sh) = side switch
+        {
+            0 => (0.0, 0.0, 1.0, depth),
+            1 => (0.0, 1 - depth, 1.0, depth),
+            2 => (0.0,
+            0.0, depth, 1.0),
+            _ => (1 - depth, 0.0, depth, 1.0)
+        };
         p.Rect(sx, sy, sw, sh, Painter.Jitter(new SKColor(40, 110, 180), r));
         string seaSide = side switch { 0 => "at the top", 1 => "at the bottom", 2 => "on the left", _ => "on the right" };
         int umbrellas = r.Next(0, 7);
@@ -116,7 +134,11 @@ public static class AerialScenes
         var r = p.Rng;
         p.Fill(new SKColor(110, 140, 90));
         int n = r.Next(2, 4);
-        for (int i = 1; i < n; i++) { p.Rect(i / (double)n - 0.02, 0, 0.04, 1, new SKColor(90, 90, 90)); p.Rect(0, i / (double)n - 0.02, 1, 0.04, new SKColor(90, 90, 90)); }
+        for (int i = 1; i < n; i++)
+        {
+            p.Rect(i / (double)n - 0.02, 0, 0.04, 1, new SKColor(90, 90, 90)); p.Rect(0,
+            i / (double)n - 0.02, 1, 0.04, new SKColor(90, 90, 90));
+        }
         var roof = Palette.Pick(r, "red", "grey", "orange", "white");
         int houses = 0;
         for (int i = 0; i < n; i++)
@@ -124,7 +146,8 @@ public static class AerialScenes
                 for (int k = 0; k < r.Next(1, 4); k++)
                 {
                     double cell = 1.0 / n;
-                    p.Rect(i * cell + U(r, 0.03, cell - 0.12), j * cell + U(r, 0.03, cell - 0.12), 0.08, 0.07, Painter.Jitter(roof.Color, r), r.Next(0, 2) * 90);
+                    p.Rect(i * cell + U(r, 0.03, cell - 0.12), j * cell + U(r, 0.03, cell - 0.12), 0.08, 0.07,
+                        Painter.Jitter(roof.Color, r), r.Next(0, 2) * 90);
                     houses++;
                 }
         int trees = r.Next(0, 8);
@@ -179,7 +202,8 @@ public static class AerialScenes
             p.Rect(x - 0.015, y - 0.06, 0.03, 0.12, new SKColor(245, 245, 245));
             spots.Add((x, y));
         }
-        return new SceneDescription("airport", new[] { new SceneObject("runway", "runways", 1, "black", null), new SceneObject("plane", "planes", planes, "white", Painter.RegionOf(spots)) },
+        return new SceneDescription("airport", new[] { new SceneObject("runway", "runways", 1, "black", null),
+            new SceneObject("plane", "planes", planes, "white", Painter.RegionOf(spots)) },
             new[] { "a long runway crosses the scene" });
     }
 
@@ -216,7 +240,8 @@ public static class AerialScenes
             p.Oval(x, y, 0.035, 0.015, new SKColor(240, 240, 240));
             spots.Add((x, y));
         }
-        return new SceneDescription("harbour", new[] { new SceneObject("boat", "boats", boats, "white", Painter.RegionOf(spots)), new SceneObject("pier", "piers", piers, "grey", null), new SceneObject("water", "water", 1, "blue", null) },
+        return new SceneDescription("harbour", new[] { new SceneObject("boat", "boats", boats, "white",
+            Painter.RegionOf(spots)), new SceneObject("pier", "piers", piers, "grey", null), new SceneObject("water", "water", 1, "blue", null) },
             new[] { landTop ? "the land is at the top" : "the land is at the bottom" });
     }
 
@@ -230,7 +255,8 @@ public static class AerialScenes
         p.Oval(cx, cy, rx, ry, track.Color);
         p.Oval(cx, cy, rx * 0.78, ry * 0.7, new SKColor(50, 150, 60));
         p.Line(cx, cy - ry * 0.7, cx, cy + ry * 0.7, new SKColor(240, 240, 240), 0.008);
-        return new SceneDescription("stadium", new[] { new SceneObject("track", "tracks", 1, track.Name, null), new SceneObject("field", "fields", 1, "green", "in the middle") },
+        return new SceneDescription("stadium", new[] { new SceneObject("track", "tracks", 1, track.Name, null),
+            new SceneObject("field", "fields", 1, "green", "in the middle") },
             new[] { $"a {track.Name} running track surrounds a green field" });
     }
 }

@@ -34,7 +34,8 @@ public static class CaptionWriter
         if (objects.Count > 1)
         {
             var second = objects[1 + rng.Next(objects.Count - 1)];
-            captions.Add($"{Article(cls)} {cls} where {Phrase(second)} {(second.Count == 1 || second.Noun == second.PluralNoun ? "is" : "are")} {second.Region ?? "visible"}.");
+            captions.Add($"{Article(cls)} {cls} where {Phrase(second)} " +
+                $"{(second.Count == 1 || second.Noun == second.PluralNoun ? "is" : "are")} {second.Region ?? "visible"}.");
         }
         var shuffled = captions.OrderBy(_ => rng.Next()).Take(count).ToList();
         return shuffled;

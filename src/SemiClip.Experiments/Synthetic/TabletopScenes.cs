@@ -47,7 +47,11 @@ public static class TabletopScenes
             case "square": p.Rect(x - s, y - s, 2 * s, 2 * s, c); break;
             case "triangle": p.Polygon(new[] { (x, y - s), (x + s, y + s), (x - s, y + s) }, c); break;
             case "star":
-                p.Polygon(Enumerable.Range(0, 10).Select(i => { double a = Math.PI * i / 5 - Math.PI / 2, rr = i % 2 == 0 ? s * 1.2 : s * 0.5; return (x + rr * Math.Cos(a), y + rr * Math.Sin(a)); }).ToList(), c);
+                p.Polygon(Enumerable.Range(0, 10).Select(i =>
+                {
+                    double a = Math.PI * i / 5 - Math.PI / 2,
+                    rr = i % 2 == 0 ? s * 1.2 : s * 0.5; return (x + rr * Math.Cos(a), y + rr * Math.Sin(a));
+                }).ToList(), c);
                 break;
             case "ring": p.Oval(x, y, s, s, c, stroke: s * 0.45); break;
             case "cross": p.Rect(x - s, y - s * 0.3, 2 * s, s * 0.6, c); p.Rect(x - s * 0.3, y - s, s * 0.6, 2 * s, c); break;

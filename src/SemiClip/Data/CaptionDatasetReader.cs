@@ -59,7 +59,8 @@ public static class CaptionDatasetReader
         var header = csv.HeaderRecord!;
         int imageCol = Array.IndexOf(header, o.ImageColumn), captionCol = Array.IndexOf(header, o.CaptionColumn);
         if (imageCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.ImageColumn}' in header [{string.Join(", ", header)}] (set csv_img_key).");
-        if (captionCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.CaptionColumn}' in header [{string.Join(", ", header)}] (set csv_caption_key).");
+        if (captionCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.CaptionColumn}' in header " +
+            $"[{string.Join(", ", header)}] (set csv_caption_key).");
         var byImage = new Dictionary<string, (List<string> Captions, string Source)>();
         var order = new List<string>();
         while (csv.Read())
@@ -68,7 +69,8 @@ public static class CaptionDatasetReader
             var record = csv.Parser.Record ?? Array.Empty<string>();
             if (record.Length <= Math.Max(imageCol, captionCol))
             {
-                report.Report(location, $"row has {record.Length} column(s); '{o.ImageColumn}' and '{o.CaptionColumn}' need {Math.Max(imageCol, captionCol) + 1}.");
+                report.Report(location,
+                    $"row has {record.Length} column(s); '{o.ImageColumn}' and '{o.CaptionColumn}' need {Math.Max(imageCol, captionCol) + 1}.");
                 continue;
             }
             var captions = CleanCaptions(new[] { record[captionCol] }, location, report);
@@ -98,7 +100,9 @@ public static class CaptionDatasetReader
                 if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("image", out var img) || img.ValueKind != JsonValueKind.String)
                 { report.Report(location, "expected an object with a string field \"image\"."); continue; }
                 IEnumerable<string?> raw;
-                if (r.TryGetProperty("captions", out var caps) && caps.ValueKind == JsonValueKind.Array) raw = caps.EnumerateArray().Select(c => c.ValueKind == JsonValueKind.String ? c.GetString() : null).ToList();
+                if (r.TryGetProperty("captions",
+                    out var caps) && caps.ValueKind == JsonValueKind.Array) raw = caps.EnumerateArray().Select(c
+                        => c.ValueKind == JsonValueKind.String ? c.GetString() : null).ToList();
                 else if (r.TryGetProperty("caption", out var cap) && cap.ValueKind == JsonValueKind.String) raw = new[] { cap.GetString() };
                 else { report.Report(location, "expected \"captions\" (array of strings) or \"caption\" (string)."); continue; }
                 var captions = CleanCaptions(raw, location, report);
@@ -123,7 +127,8 @@ public static class CaptionDatasetReader
         foreach (var entry in images.EnumerateArray())
         {
             var location = $"{path}: images[{index++}]";
-            if (!entry.TryGetProperty("filename", out var fn) || fn.ValueKind != JsonValueKind.String) { report.Report(location, "missing \"filename\"."); continue; }
+            if (!entry.TryGetProperty("filename",
+                out var fn) || fn.ValueKind != JsonValueKind.String) { report.Report(location, "missing \"filename\"."); continue; }
             string? split = entry.TryGetProperty("split", out var sp) && sp.ValueKind == JsonValueKind.String ? sp.GetString() : null;
             if (o.Split != null && split != o.Split) continue;
             if (!entry.TryGetProperty("sentences", out var sentences) || sentences.ValueKind != JsonValueKind.Array)

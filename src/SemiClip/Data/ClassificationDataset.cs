@@ -39,7 +39,8 @@ public sealed record ClassificationDataset(IReadOnlyList<string> ClassNames, IRe
     {
         var root = imageRoot ?? Path.GetDirectoryName(Path.GetFullPath(path))!;
         using var reader = new StreamReader(path);
-        using var csv = new CsvReader(reader, new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, MissingFieldFound = null, BadDataFound = null });
+        using var csv = new CsvReader(reader,
+            new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, MissingFieldFound = null, BadDataFound = null });
         var labels = new List<string>();
         var rows = new List<(string, string)>();
         while (csv.Read())

@@ -15,5 +15,9 @@ public sealed record PairedUnpairedSplit(List<CaptionSample> Paired, List<string
         return new PairedUnpairedSplit(p, u, labelRatio, seed);
     }
 
-    public object Summary => new { label_ratio = LabelRatio, seed = Seed, paired_images = Paired.Count, paired_captions = Paired.Sum(s => s.Captions.Count), unpaired_images = Unpaired.Count };
+    public object Summary => new
+    {
+        label_ratio = LabelRatio, seed = Seed, paired_images = Paired.Count,
+        paired_captions = Paired.Sum(s => s.Captions.Count), unpaired_images = Unpaired.Count
+    };
 }

@@ -48,7 +48,8 @@ public static partial class YakeKeywordExtractor
             tokenised.Add(lower);
             for (int i = 0; i < words.Count; i++)
             {
-                var t = terms.TryGetValue(lower[i], out var x) ? x : terms[lower[i]] = new Term { Stop = Stopwords.Contains(lower[i]) || lower[i].Length < 3 || lower[i].All(char.IsDigit) };
+                var t = terms.TryGetValue(lower[i],
+                    out var x) ? x : terms[lower[i]] = new Term { Stop = Stopwords.Contains(lower[i]) || lower[i].Length < 3 || lower[i].All(char.IsDigit) };
                 t.Tf++;
                 if (words[i].Length > 1 && words[i].All(char.IsUpper)) t.Acronym++;
                 else if (i > 0 && char.IsUpper(words[i][0])) t.Upper++;

@@ -9,7 +9,8 @@ public sealed class EvaluationSuite(ModelBundle bundle, Device device, int batch
 {
     readonly Embedder _embedder = new(bundle.Model, bundle.Tokenizer, device, batchSize, workers);
 
-    public EvaluationReport.ZeroShotSection ZeroShot(string datasetPath, IReadOnlyList<string> templates, BadInputReport report, string? imageRoot = null, string? classNames = null)
+    public EvaluationReport.ZeroShotSection ZeroShot(string datasetPath, IReadOnlyList<string> templates,
+        BadInputReport report, string? imageRoot = null, string? classNames = null)
     {
         var ds = ClassificationDataset.Load(datasetPath, report, imageRoot, classNames);
         using var scope = NewDisposeScope();
@@ -19,7 +20,8 @@ public sealed class EvaluationSuite(ModelBundle bundle, Device device, int batch
         var prompts = ZeroShotClassifier.Prompts(ds.ClassNames, templates);
         var classes = ZeroShotClassifier.ClassEmbeddings(_embedder.EncodeTexts(prompts), ds.ClassNames.Count, templates.Count);
         var m = ZeroShotClassifier.Evaluate(images, classes, items.Select(i => i.Label).ToList(), ds.ClassNames);
-        var confusion = Enumerable.Range(0, ds.ClassNames.Count).Select(r => Enumerable.Range(0, ds.ClassNames.Count).Select(c => m.Confusion[r, c]).ToArray()).ToArray();
+        var confusion = Enumerable.Range(0, ds.ClassNames.Count).Select(r => Enumerable.Range(0,
+            ds.ClassNames.Count).Select(c => m.Confusion[r, c]).ToArray()).ToArray();
         return new EvaluationReport.ZeroShotSection(datasetPath, items.Count, ds.ClassNames.Count, templates.Count, m.Top1, m.Top5,
             ds.ClassNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => m.PerClassAccuracy[x.i]), confusion);
     }

@@ -35,10 +35,12 @@ public static class PromptTemplates
             case "remote-sensing" or "rs": return RemoteSensing;
             case "imagenet" or "openai": return ImageNet;
         }
-        if (!File.Exists(nameOrPath)) throw new FileNotFoundException($"{nameOrPath}: templates file not found (built-in sets: remote-sensing, imagenet).", nameOrPath);
+        if (!File.Exists(nameOrPath)) throw new FileNotFoundException($"{nameOrPath}: templates file not found (built-in sets: remote-sensing, imagenet).",
+            nameOrPath);
         var lines = File.ReadAllLines(nameOrPath).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
         for (int i = 0; i < lines.Length; i++)
-            if (!lines[i].Contains("{}", StringComparison.Ordinal)) throw new InvalidDataException($"{nameOrPath}:{i + 1}: template has no '{{}}' for the class name.");
+            if (!lines[i].Contains("{}",
+                StringComparison.Ordinal)) throw new InvalidDataException($"{nameOrPath}:{i + 1}: template has no '{{}}' for the class name.");
         return lines;
     }
 }

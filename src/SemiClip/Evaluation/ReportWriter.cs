@@ -8,7 +8,12 @@ namespace SemiClip.Evaluation;
 /// <summary>Writes report.json (machine-readable) and report.md (for people) into a run folder.</summary>
 public static class ReportWriter
 {
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals
+    };
 
     public static void Write(string folder, EvaluationReport report)
     {
@@ -40,11 +45,14 @@ public static class ReportWriter
         {
             sb.Append($"## Retrieval\n\n{t.Dataset}: {t.Images} images, {t.Captions} captions, protocol {t.Protocol}.\n\n");
             sb.Append("| I→T R@1 | R@5 | R@10 | T→I R@1 | R@5 | R@10 | mean |\n|---|---|---|---|---|---|---|\n");
-            sb.Append($"| {Pct(t.ImageToTextR1)} | {Pct(t.ImageToTextR5)} | {Pct(t.ImageToTextR10)} | {Pct(t.TextToImageR1)} | {Pct(t.TextToImageR5)} | {Pct(t.TextToImageR10)} | {Pct(t.MeanRecall)} |\n\n");
+            sb.Append($"| {Pct(t.ImageToTextR1)} | {Pct(t.ImageToTextR5)} | {Pct(t.ImageToTextR10)} | " +
+                $"{Pct(t.TextToImageR1)} | {Pct(t.TextToImageR5)} | {Pct(t.TextToImageR10)} | {Pct(t.MeanRecall)} |\n\n");
         }
         if (r.LinearProbe is { } l)
-            sb.Append($"## Linear probe\n\n{l.TrainDataset} → {l.TestDataset}: accuracy {Pct(l.TestAccuracy)} (L2 {l.ChosenL2.ToString(CultureInfo.InvariantCulture)})\n\n");
-        if (r.SkippedInputs.Count > 0) sb.Append($"## Skipped inputs ({r.SkippedInputs.Count})\n\n" + string.Join("\n", r.SkippedInputs.Select(s => "- " + s)) + "\n");
+            sb.Append($"## Linear probe\n\n{l.TrainDataset} → {l.TestDataset}: accuracy {Pct(l.TestAccuracy)} (L2 " +
+                $"{l.ChosenL2.ToString(CultureInfo.InvariantCulture)})\n\n");
+        if (r.SkippedInputs.Count > 0) sb.Append($"## Skipped inputs ({r.SkippedInputs.Count})\n\n" + string.Join("\n",
+            r.SkippedInputs.Select(s => "- " + s)) + "\n");
         return sb.ToString();
     }
 }

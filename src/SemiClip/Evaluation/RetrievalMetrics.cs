@@ -56,7 +56,8 @@ public sealed record RetrievalResult(double ImageToTextR1, double ImageToTextR5,
     {
         using var scope = NewDisposeScope();
         int n = (int)imageFeatures.shape[0];
-        if (textFeatures.shape[0] != n) throw new ArgumentException($"diagonal retrieval needs one caption per image, got {n} images and {textFeatures.shape[0]} captions.");
+        if (textFeatures.shape[0] != n) throw new ArgumentException($"diagonal retrieval needs one caption per image, " +
+            $"got {n} images and {textFeatures.shape[0]} captions.");
         var s = imageFeatures.matmul(textFeatures.t()).to(float64).cpu().data<double>().ToArray();
         var i2t = new int[n];
         var t2i = new int[n];

@@ -105,9 +105,12 @@ public sealed class SafeTensorsReader : IDisposable
         long expected = 0;
         foreach (var t in tensors.Values.OrderBy(t => t.Begin).ThenBy(t => t.End))
         {
-            if (t.Begin < expected) throw new SafeTensorsFormatException(path, t.Name, $"data_offsets [{t.Begin}, {t.End}] overlap the previous tensor, which ends at {expected}.");
-            if (t.Begin > expected) throw new SafeTensorsFormatException(path, t.Name, $"data_offsets start at {t.Begin}, leaving a gap after byte {expected}.");
-            if (t.End > dataLength) throw new SafeTensorsFormatException(path, t.Name, $"data_offsets end at {t.End}, past the end of the data ({dataLength} bytes): the file is truncated.");
+            if (t.Begin < expected) throw new SafeTensorsFormatException(path, t.Name,
+                $"data_offsets [{t.Begin}, {t.End}] overlap the previous tensor, which ends at {expected}.");
+            if (t.Begin > expected) throw new SafeTensorsFormatException(path, t.Name,
+                $"data_offsets start at {t.Begin}, leaving a gap after byte {expected}.");
+            if (t.End > dataLength) throw new SafeTensorsFormatException(path, t.Name,
+                $"data_offsets end at {t.End}, past the end of the data ({dataLength} bytes): the file is truncated.");
             expected = t.End;
         }
         if (expected != dataLength)
@@ -132,7 +135,8 @@ public sealed class SafeTensorsReader : IDisposable
             throw new SafeTensorsFormatException(path, name, "'data_offsets' must be [begin, end] with 0 <= begin <= end.");
         long bytes = shape.Aggregate(1L, (a, d) => checked(a * d)) * elementSize;
         if (bytes != end - begin)
-            throw new SafeTensorsFormatException(path, name, $"shape [{string.Join(", ", shape)}] of {dtype} needs {bytes} bytes but data_offsets span {end - begin}.");
+            throw new SafeTensorsFormatException(path, name,
+                $"shape [{string.Join(", ", shape)}] of {dtype} needs {bytes} bytes but data_offsets span {end - begin}.");
         return new SafeTensorInfo(name, dtype, scalarType, shape, begin, end);
     }
 

@@ -77,6 +77,9 @@ public sealed record LossConfig
 
     public static string MethodName(TrainingMethod m) => m switch
     {
-        TrainingMethod.Clip => "clip", TrainingMethod.SClip => "sclip", TrainingMethod.SoftClip => "softclip", _ => "sclip+softclip",
+        TrainingMethod.Clip => "clip",
+        TrainingMethod.SClip => "sclip",
+        TrainingMethod.SoftClip => "softclip",
+        _ => "sclip+softclip",
     };
 }

@@ -10,7 +10,8 @@ namespace SemiClip.Losses;
 /// <c>epsilon</c> &gt; 0 is given.</summary>
 public static class PseudoLabeler
 {
-    public static Tensor Assign(Tensor unpaired, Tensor paired, Tensor scale, PseudoLabelKind kind, int sinkhornIterations, bool detach = true, double epsilon = 0)
+    public static Tensor Assign(Tensor unpaired, Tensor paired, Tensor scale, PseudoLabelKind kind,
+        int sinkhornIterations, bool detach = true, double epsilon = 0)
     {
         bool keepGradient = !detach && kind == PseudoLabelKind.OptimalTransport;
         using var _ = keepGradient ? null : no_grad();
@@ -20,7 +21,8 @@ public static class PseudoLabeler
         {
             PseudoLabelKind.HardNearest => nn.functional.one_hot(similarity.argmax(1), paired.shape[0]).to(unpaired.dtype),
             PseudoLabelKind.SoftNearest => nn.functional.softmax(similarity * scale.detach(), 1),
-            _ => Sinkhorn.RowNormalisedPlan(similarity.SubtractedFrom(1), epsilon > 0 ? epsilon : 1.0 / scale.detach().cpu().to(float64).item<double>(), sinkhornIterations).to(unpaired.dtype),
+            _ => Sinkhorn.RowNormalisedPlan(similarity.SubtractedFrom(1),
+                epsilon > 0 ? epsilon : 1.0 / scale.detach().cpu().to(float64).item<double>(), sinkhornIterations).to(unpaired.dtype),
         };
         return plan.MoveToOuterDisposeScope();
     }

@@ -27,15 +27,17 @@ public sealed class SupportQueue(int capacity) : IDisposable
         {
             _images = zeros(Capacity, images.shape[1], dtype: images.dtype, device: images.device).DetachFromDisposeScope();
             _texts = zeros(Capacity, texts.shape[1], dtype: texts.dtype, device: texts.device).DetachFromDisposeScope();
-            if (keywordLabels is not null) _keywordLabels = zeros(Capacity, keywordLabels.shape[1], dtype: float32, device: images.device).DetachFromDisposeScope();
+            if (keywordLabels is not null) _keywordLabels = zeros(Capacity, keywordLabels.shape[1], dtype: float32,
+                device: images.device).DetachFromDisposeScope();
             if (classes is not null) _classes = Scalars.Full(Capacity, -1, int64, images.device).DetachFromDisposeScope();
         }
-        for (long i = 0; i < n; )
+        for (long i = 0; i < n;)
         {
             long chunk = Math.Min(n - i, Capacity - _next);
             _images.narrow(0, _next, chunk).copy_(images.detach().narrow(0, i, chunk));
             _texts!.narrow(0, _next, chunk).copy_(texts.detach().narrow(0, i, chunk));
-            if (_keywordLabels is not null && keywordLabels is not null) _keywordLabels.narrow(0, _next, chunk).copy_(keywordLabels.narrow(0, i, chunk).to(float32));
+            if (_keywordLabels is not null && keywordLabels is not null) _keywordLabels.narrow(0, _next,
+                chunk).copy_(keywordLabels.narrow(0, i, chunk).to(float32));
             if (_classes is not null && classes is not null) _classes.narrow(0, _next, chunk).copy_(classes.narrow(0, i, chunk).to(_classes.device));
             _next = (int)((_next + chunk) % Capacity);
             _count = (int)Math.Min(Capacity, _count + chunk);

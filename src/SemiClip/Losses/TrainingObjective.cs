@@ -38,11 +38,15 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
             var (imageIntra, textIntra) = Config.IntraSource switch
             {
                 IntraModalSource.Tokens => (
-                    IntraModalSimilarity.AttentionPooledTokens(x.ImageTokens ?? throw new ArgumentException("token intra-modal source needs image tokens"), null, Config.TokenAttentionTemperature),
-                    IntraModalSimilarity.AttentionPooledTokens(x.TextTokens ?? throw new ArgumentException("token intra-modal source needs text tokens"), x.TextTokenMask, Config.TokenAttentionTemperature)),
+                    IntraModalSimilarity.AttentionPooledTokens(x.ImageTokens
+                        ?? throw new ArgumentException("token intra-modal source needs image tokens"), null, Config.TokenAttentionTemperature),
+                    IntraModalSimilarity.AttentionPooledTokens(x.TextTokens
+                        ?? throw new ArgumentException("token intra-modal source needs text tokens"), x.TextTokenMask, Config.TokenAttentionTemperature)),
                 IntraModalSource.Teacher => (
-                    IntraModalSimilarity.Pooled(x.TeacherImageFeatures ?? throw new ArgumentException("teacher intra-modal source needs the teacher's image features")),
-                    IntraModalSimilarity.Pooled(x.TeacherTextFeatures ?? throw new ArgumentException("teacher intra-modal source needs the teacher's text features"))),
+                    IntraModalSimilarity.Pooled(x.TeacherImageFeatures
+                        ?? throw new ArgumentException("teacher intra-modal source needs the teacher's image features")),
+                    IntraModalSimilarity.Pooled(x.TeacherTextFeatures
+                        ?? throw new ArgumentException("teacher intra-modal source needs the teacher's text features"))),
                 _ => (IntraModalSimilarity.Pooled(x.ImageFeatures), IntraModalSimilarity.Pooled(x.TextFeatures)),
             };
             var (soft, neg) = SoftClipLoss.Compute(x.ImageFeatures, x.TextFeatures, x.LogitScale, imageIntra, textIntra,
@@ -68,7 +72,8 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
                 output.Diagnostics["support_size"] = supportImages.shape[0];
             }
             double ramp = Config.PseudoLabelRampSteps > 0 ? Math.Min(1.0, (x.Step + 1) / (double)Config.PseudoLabelRampSteps) : 1.0;
-            var plan = PseudoLabeler.Assign(unpaired, supportImages, x.LogitScale, Config.PseudoLabel, Config.SinkhornIterations, Config.DetachPlan, Config.SinkhornEpsilon);
+            var plan = PseudoLabeler.Assign(unpaired, supportImages, x.LogitScale, Config.PseudoLabel,
+                Config.SinkhornIterations, Config.DetachPlan, Config.SinkhornEpsilon);
             PseudoLabelDiagnostics.Measure(plan, supportClasses, x.UnpairedClasses, output.Diagnostics);
             var unpairedClasses = x.UnpairedClasses;
             var unpairedClassKeyword = x.UnpairedClassKeyword;
@@ -87,7 +92,8 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
             if (Config.UsesKeywords)
             {
                 if (x.KeywordFeatures is null || supportKeywords is null)
-                    throw new ArgumentException("the keyword loss needs keyword features and per-caption keyword labels (give a keyword file, or set keyword weight 0).");
+                    throw new ArgumentException("the keyword loss needs keyword features and per-caption keyword " +
+                        "labels (give a keyword file, or set keyword weight 0).");
                 var targets = KeywordPartialLabelLoss.Targets(unpaired, x.KeywordFeatures, x.LogitScale, plan, supportKeywords);
                 PseudoLabelDiagnostics.MeasureKeywords(plan, supportKeywords, unpairedClassKeyword, output.Diagnostics);
                 output.Add("keyword", KeywordPartialLabelLoss.Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets).Times(Config.KeywordWeight * ramp));

@@ -21,8 +21,11 @@ public static class ArchitectureInference
             var conv = Shape("visual.conv1.weight");
             int width = (int)conv[0], patch = (int)conv[^1];
             int grid = (int)Math.Round(Math.Sqrt(Shape("visual.positional_embedding")[0] - 1));
-            vision = new VisionConfig { Width = width, PatchSize = patch, ImageSize = patch * grid, Layers = CountBlocks("visual.transformer.resblocks."), HeadWidth = 64,
-                MlpRatio = (double)Shape("visual.transformer.resblocks.0.mlp.c_fc.weight")[0] / width };
+            vision = new VisionConfig
+            {
+                Width = width, PatchSize = patch, ImageSize = patch * grid, Layers = CountBlocks("visual.transformer.resblocks."), HeadWidth = 64,
+                MlpRatio = (double)Shape("visual.transformer.resblocks.0.mlp.c_fc.weight")[0] / width
+            };
         }
         else if (shapes.ContainsKey("visual.attnpool.positional_embedding"))
         {
@@ -31,7 +34,8 @@ public static class ArchitectureInference
             int outputWidth = (int)Math.Round(Math.Sqrt(Shape("visual.attnpool.positional_embedding")[0] - 1));
             vision = new VisionConfig { Width = width, ResNetLayers = counts, ImageSize = outputWidth * 32, HeadWidth = 64 };
         }
-        else throw new InvalidDataException($"{source}: cannot infer the vision tower: neither 'visual.proj' (ViT) nor 'visual.attnpool.*' (ResNet) is present.");
+        else throw new InvalidDataException($"{source}: cannot infer the vision tower: neither 'visual.proj' (ViT) " +
+            $"nor 'visual.attnpool.*' (ResNet) is present.");
 
         int textWidth = (int)Shape("ln_final.weight")[0];
         var text = new TextConfig

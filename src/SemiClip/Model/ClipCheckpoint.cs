@@ -70,7 +70,8 @@ public static class ClipCheckpoint
         {
             var lines = new List<string> { $"{source}: the weights do not fit the model." };
             if (missing.Count > 0) lines.Add($"missing ({missing.Count}): {string.Join(", ", missing.Take(20))}{(missing.Count > 20 ? ", …" : "")}");
-            if (unexpected.Count > 0) lines.Add($"unexpected ({unexpected.Count}): {string.Join(", ", unexpected.Take(20))}{(unexpected.Count > 20 ? ", …" : "")}");
+            if (unexpected.Count > 0) lines.Add($"unexpected ({unexpected.Count}): " +
+                $"{string.Join(", ", unexpected.Take(20))}{(unexpected.Count > 20 ? ", …" : "")}");
             if (wrongShape.Count > 0) lines.Add($"wrong shape ({wrongShape.Count}): {string.Join("; ", wrongShape.Take(20))}");
             throw new WeightMismatchException(string.Join(Environment.NewLine, lines));
         }
@@ -122,5 +123,6 @@ public static class ClipCheckpoint
     }
 
     static Dictionary<string, Tensor> StripModulePrefix(Dictionary<string, Tensor> raw) =>
-        raw.ToDictionary(kv => kv.Key.StartsWith("module.", StringComparison.Ordinal) ? kv.Key["module.".Length..] : kv.Key, kv => kv.Value.alias(), StringComparer.Ordinal);
+        raw.ToDictionary(kv => kv.Key.StartsWith("module.",
+            StringComparison.Ordinal) ? kv.Key["module.".Length..] : kv.Key, kv => kv.Value.alias(), StringComparer.Ordinal);
 }

@@ -75,7 +75,8 @@ public sealed record ClipConfig
         try { root = JsonNode.Parse(json) ?? throw new JsonException("empty document"); }
         catch (JsonException e) { throw new InvalidDataException($"{source}: invalid model config JSON: {e.Message}"); }
         int Int(JsonNode? n, string field, int fallback) =>
-            n?[field] is JsonValue v ? (v.TryGetValue<int>(out var i) ? i : throw new InvalidDataException($"{source}: '{field}' must be an integer.")) : fallback;
+            n?[field] is JsonValue v ? (v.TryGetValue<int>(out var i) ? i
+                : throw new InvalidDataException($"{source}: '{field}' must be an integer.")) : fallback;
         double Dbl(JsonNode? n, string field, double fallback) => n?[field] is JsonValue v && v.TryGetValue<double>(out var d) ? d : fallback;
 
         var v = root["vision_cfg"] ?? throw new InvalidDataException($"{source}: missing 'vision_cfg'.");
@@ -117,7 +118,11 @@ public sealed record ClipConfig
     /// <summary>The open_clip JSON form (what <see cref="Parse"/> reads).</summary>
     public string ToJson()
     {
-        var vision = new JsonObject { ["image_size"] = Vision.ImageSize, ["width"] = Vision.Width, ["head_width"] = Vision.HeadWidth, ["mlp_ratio"] = Vision.MlpRatio };
+        var vision = new JsonObject
+        {
+            ["image_size"] = Vision.ImageSize, ["width"] = Vision.Width,
+            ["head_width"] = Vision.HeadWidth, ["mlp_ratio"] = Vision.MlpRatio
+        };
         if (Vision.IsResNet) vision["layers"] = new JsonArray(Vision.ResNetLayers!.Select(x => (JsonNode)x).ToArray());
         else { vision["layers"] = Vision.Layers; vision["patch_size"] = Vision.PatchSize; }
         var root = new JsonObject

@@ -70,7 +70,8 @@ public static partial class HuggingFaceKeyMap
         foreach (var (slot, parts) in qkv)
         {
             if (parts.Any(p => p is null))
-                throw new InvalidDataException($"{source}: {slot} needs q_proj, k_proj and v_proj; found only {string.Join(", ", parts.Select((p, i) => p is null ? null : "qkv"[i] + "_proj").Where(s => s != null))}.");
+                throw new InvalidDataException($"{source}: {slot} needs q_proj, k_proj and v_proj; found only " +
+                    $"{string.Join(", ", parts.Select((p, i) => p is null ? null : "qkv"[i] + "_proj").Where(s => s != null))}.");
             result[slot] = cat(parts!, 0);
         }
         return result;

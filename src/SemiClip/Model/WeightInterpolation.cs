@@ -27,7 +27,8 @@ public static class WeightInterpolation
             using var scope = NewDisposeScope();
             var wb = b[name];
             if (!wa.shape.SequenceEqual(wb.shape))
-                throw new ArgumentException($"weight {name}: shape [{string.Join(", ", wa.shape)}] in {fromName}, [{string.Join(", ", wb.shape)}] in {toName}.");
+                throw new ArgumentException($"weight {name}: shape [{string.Join(", ", wa.shape)}] in {fromName}, " +
+                    $"[{string.Join(", ", wb.shape)}] in {toName}.");
             if (!wa.is_floating_point()) { target[name].copy_(wb); continue; } // integer buffers (e.g. position ids) are equal
             var mixed = wa.to(float32).Times(1 - alpha).PlusScaled(wb.to(float32), alpha);
             target[name].copy_(mixed);

@@ -95,7 +95,8 @@ public sealed partial class ClipTokenizer
                 if (lineNo == 1) continue; // the header ("#version: 0.2"; OpenAI's file prefixes its own name)
                 if (line.Length == 0) continue;
                 var parts = line.Split(' ');
-                if (parts.Length != 2) throw new InvalidDataException($"{path}:{lineNo}: a merge line must be two symbols separated by one space, got '{line}'.");
+                if (parts.Length != 2) throw new InvalidDataException($"{path}:{lineNo}: a merge line must be two " +
+                    $"symbols separated by one space, got '{line}'.");
                 // Symbols are byte-level characters, and only the right one may end a word ("</w>"): anything else
                 // is a damaged file, whose merges would silently never apply or decode to the wrong text.
                 if (!IsSymbol(parts[0], wordEndAllowed: false) || !IsSymbol(parts[1], wordEndAllowed: true))
@@ -107,7 +108,8 @@ public sealed partial class ClipTokenizer
         {
             throw new InvalidDataException($"{path}:{lineNo + 1}: not valid UTF-8 ({e.Message}).");
         }
-        catch (InvalidDataException e) when (e.Message.Contains("GZip", StringComparison.OrdinalIgnoreCase) || !e.Message.StartsWith(path, StringComparison.Ordinal))
+        catch (InvalidDataException e) when (e.Message.Contains("GZip",
+            StringComparison.OrdinalIgnoreCase) || !e.Message.StartsWith(path, StringComparison.Ordinal))
         {
             throw new InvalidDataException($"{path}: not a readable merges file ({e.Message}).");
         }
@@ -129,7 +131,9 @@ public sealed partial class ClipTokenizer
         catch (JsonException e) { throw new InvalidDataException($"{vocabJsonPath}: invalid JSON: {e.Message}"); }
         foreach (var (token, id) in vocab)
             if (!tok._encoder.TryGetValue(token, out var mine) || mine != id)
-                throw new InvalidDataException($"{vocabJsonPath}: token '{token}' has id {id}, but the merges give {(tok._encoder.ContainsKey(token) ? mine.ToString(System.Globalization.CultureInfo.InvariantCulture) : "no id")}; the two files do not belong together.");
+                throw new InvalidDataException($"{vocabJsonPath}: token '{token}' has id {id}, but the merges give " +
+                    $"{(tok._encoder.ContainsKey(token) ? mine.ToString(System.Globalization.CultureInfo.InvariantCulture) : "no id")}; the two files do not " +
+                        $"belong together.");
         return tok;
     }
 

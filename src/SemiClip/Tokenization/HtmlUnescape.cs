@@ -27,7 +27,8 @@ public static partial class HtmlUnescape
     {
         var d = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < Latin1Names.Length; i++) d[Latin1Names[i]] = ((char)(0xA0 + i)).ToString();
-        foreach (var (k, v) in new[] { ("amp", "&"), ("lt", "<"), ("gt", ">"), ("quot", "\""), ("AMP", "&"), ("LT", "<"), ("GT", ">"), ("QUOT", "\""), ("COPY", "©"), ("REG", "®") })
+        foreach (var (k, v) in new[] { ("amp", "&"), ("lt", "<"), ("gt", ">"), ("quot", "\""), ("AMP", "&"), ("LT",
+            "<"), ("GT", ">"), ("QUOT", "\""), ("COPY", "©"), ("REG", "®") })
             d[k] = v;
         return d;
     }

@@ -44,7 +44,8 @@ public static class TrainCheckpoint
     public static State ReadState(string path)
     {
         using var r = new SafeTensorsReader(path);
-        string Get(string key) => r.Metadata.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{path}: not a training checkpoint (metadata '{key}' missing).");
+        string Get(string key) => r.Metadata.TryGetValue(key,
+            out var v) ? v : throw new InvalidDataException($"{path}: not a training checkpoint (metadata '{key}' missing).");
         return new State(long.Parse(Get(StepKey), CultureInfo.InvariantCulture),
             new LoaderPosition(int.Parse(Get(EpochKey), CultureInfo.InvariantCulture), int.Parse(Get(BatchKey), CultureInfo.InvariantCulture)),
             ClipConfig.Parse(Get(ClipCheckpoint.ConfigKey), path),

@@ -111,7 +111,12 @@ public sealed record TrainConfig
             {
                 root = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
                     ? YamlToJson(text)
-                    : JsonNode.Parse(text) switch { null => new JsonObject(), JsonObject o => o, _ => throw new InvalidDataException("the document is not an object of config fields") };
+                    : JsonNode.Parse(text) switch
+                    {
+                        null => new JsonObject(),
+                        JsonObject o => o,
+                        _ => throw new InvalidDataException("the document is not an object of config fields")
+                    };
                 _ = root.Count; // materialises the object now, so a key given twice is reported here
             }
             catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException or InvalidDataException or ArgumentException)
@@ -155,7 +160,8 @@ public sealed record TrainConfig
     {
         JsonObject o => new JsonObject(o.Select(kv => KeyValuePair.Create(kv.Key, ConvertNumbers(kv.Value?.DeepClone())))),
         JsonArray a => new JsonArray(a.Select(x => ConvertNumbers(x?.DeepClone())).ToArray()),
-        JsonValue v when v.TryGetValue<string>(out var s) => ParseScalar(s) is JsonValue parsed && !parsed.TryGetValue<string>(out _) ? parsed : JsonValue.Create(s),
+        JsonValue v when v.TryGetValue<string>(out var s) => ParseScalar(s) is JsonValue parsed
+            && !parsed.TryGetValue<string>(out _) ? parsed : JsonValue.Create(s),
         _ => node,
     };
 

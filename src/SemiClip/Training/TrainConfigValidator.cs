@@ -37,7 +37,8 @@ public static class TrainConfigValidator
         Require(loss.SoftTemperature > 0, "loss.soft_temperature", $"must be positive (got {loss.SoftTemperature})");
         Require(loss.SupportQueueSize >= 0, "loss.support_queue_size", $"must not be negative (got {loss.SupportQueueSize})");
         Require(loss.PseudoLabelKeep is > 0 and <= 1, "loss.pseudo_label_keep", $"must be in (0, 1] (got {loss.PseudoLabelKeep})");
-        Require(loss.SinkhornEpsilon >= 0 && double.IsFinite(loss.SinkhornEpsilon), "loss.sinkhorn_epsilon", $"must be 0 (1/logit scale) or positive (got {loss.SinkhornEpsilon})");
+        Require(loss.SinkhornEpsilon >= 0 && double.IsFinite(loss.SinkhornEpsilon), "loss.sinkhorn_epsilon",
+            $"must be 0 (1/logit scale) or positive (got {loss.SinkhornEpsilon})");
         try { Data.KeywordLabeler.ParseMatch(c.KeywordMatch); }
         catch (ArgumentException e) { throw Field("keyword_match", e.Message); }
         try { DeviceSelector.Parse(c.Device); }
@@ -57,7 +58,8 @@ public static class TrainConfigValidator
         if (loss.UsesUnpaired && c.LabelRatio >= 1 && c.Unpaired is null)
             throw Field("label_ratio", $"method {c.Method} needs unpaired images: set label_ratio below 1, or unpaired: FOLDER_OR_LIST");
         if (loss.UsesKeywords && loss.KeywordWeight > 0 && c.Keywords is null)
-            throw Field("keywords", $"method {c.Method} trains keyword pseudo-labels (loss.keyword_weight = {loss.KeywordWeight}) but no keyword file is set: " +
+            throw Field("keywords",
+                $"method {c.Method} trains keyword pseudo-labels (loss.keyword_weight = {loss.KeywordWeight}) but no keyword file is set: " +
                                     "set keywords: FILE (one keyword per line, e.g. the class names; `semiclip keywords` extracts them from captions), " +
                                     "or set loss.keyword_weight=0 to train without them");
         loss = loss.ResolveIntraSource(startsFromWeights: pretrained != null);
@@ -70,7 +72,8 @@ public static class TrainConfigValidator
         if (Directory.Exists(path))
         {
             var weights = Path.Combine(path, "model.safetensors");
-            if (!File.Exists(weights)) throw Field(field, $"{path} is a folder without model.safetensors (a run folder whose training finished, or a .safetensors file)");
+            if (!File.Exists(weights)) throw Field(field,
+                $"{path} is a folder without model.safetensors (a run folder whose training finished, or a .safetensors file)");
             return weights;
         }
         if (!File.Exists(path)) throw Field(field, $"{path} not found (a .safetensors file or a run folder)");

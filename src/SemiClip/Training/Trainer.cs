@@ -50,7 +50,8 @@ public sealed class Trainer : IDisposable
         (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
         _dtype = config.Precision switch
         {
-            "fp32" => ScalarType.Float32, "bf16" => ScalarType.BFloat16,
+            "fp32" => ScalarType.Float32,
+            "bf16" => ScalarType.BFloat16,
             _ => throw new ArgumentException($"precision '{config.Precision}' is not fp32 or bf16."),
         };
         _model.to(device);
@@ -226,7 +227,11 @@ public sealed class Trainer : IDisposable
             onStep?.Invoke(report);
             if (run != null && (step % Math.Max(1, _config.LogEvery) == 0 || step == TotalSteps))
             {
-                var metrics = new Dictionary<string, double>(parts) { ["loss"] = parts.Values.Sum(), ["lr"] = lr, ["logit_scale"] = scale, ["samples_per_s"] = report.SamplesPerSecond };
+                var metrics = new Dictionary<string, double>(parts)
+                {
+                    ["loss"] = parts.Values.Sum(), ["lr"] = lr,
+                    ["logit_scale"] = scale, ["samples_per_s"] = report.SamplesPerSecond
+                };
                 // Diagnostics are averaged over the steps since the last log line.
                 foreach (var (name, (sum, count)) in diagnosticSums) metrics["diag_" + name] = sum / count;
                 diagnosticSums.Clear();

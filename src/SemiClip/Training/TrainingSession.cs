@@ -59,7 +59,11 @@ public sealed class TrainingSession : IDisposable
                 TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer);
                 (StartStep, _start) = (resumeState.Step, resumeState.Next);
                 if (changes.Count > 0)
-                    Run.LogEvent("config_change", new { step = StartStep, changes = changes.Select(c => new { field = c.Field, saved = c.Saved, now = c.Now }) });
+                    Run.LogEvent("config_change", new
+                    {
+                        step = StartStep,
+                        changes = changes.Select(c => new { field = c.Field, saved = c.Saved, now = c.Now })
+                    });
             }
             IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson());   // effective values, enums as names
             IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
@@ -127,11 +131,18 @@ public sealed class TrainingSession : IDisposable
         {
             unpaired.AddRange(split.Unpaired);
             if (config.Unpaired != null) unpaired.AddRange(ImageFiles.FromFolderOrList(config.Unpaired, badInputs));
-            if (unpaired.Count == 0) throw new ArgumentException($"config field label_ratio: method {config.Method} needs unpaired images, and {config.TrainData} left none (set label_ratio below 1, or unpaired).");
+            if (unpaired.Count == 0) throw new ArgumentException($"config field label_ratio: method {config.Method} " +
+                $"needs unpaired images, and {config.TrainData} left none (set label_ratio below 1, or unpaired).");
         }
-        run.LogEvent("data_split", new { split.LabelRatio, split.Seed, paired_images = split.Paired.Count, paired_captions = split.Paired.Sum(s => s.Captions.Count), unpaired_images = unpaired.Count, skipped = badInputs.Items.Select(b => b.ToString()).ToList() });
+        run.LogEvent("data_split", new
+        {
+            split.LabelRatio, split.Seed, paired_images = split.Paired.Count,
+            paired_captions = split.Paired.Sum(s => s.Captions.Count), unpaired_images = unpaired.Count,
+            skipped = badInputs.Items.Select(b => b.ToString()).ToList()
+        });
 
-        var keywords = needs.Has(ObjectiveInput.KeywordFeatures) ? KeywordLabeler.FromFile(config.Keywords!, KeywordLabeler.ParseMatch(config.KeywordMatch)) : null;
+        var keywords = needs.Has(ObjectiveInput.KeywordFeatures) ? KeywordLabeler.FromFile(config.Keywords!,
+            KeywordLabeler.ParseMatch(config.KeywordMatch)) : null;
         var (pairedPerStep, unpairedPerStep) = config.StepComposition(usesUnpaired);
         var classes = usesUnpaired ? ClassLabels.From(samples, keywords) : null;
         var loader = new TrainingDataLoader(split.Paired, unpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize, keywords,
@@ -155,7 +166,7 @@ public sealed class TrainingSession : IDisposable
         long startStep = StartStep;
         var start = _start;
         long evalEvery = Config.EvalEveryEpochs > 0 ? (long)Config.EvalEveryEpochs * Loader.BatchesPerEpoch : 0;
-        for (bool recovered = false; ; )
+        for (bool recovered = false; ;)
         {
             try
             {

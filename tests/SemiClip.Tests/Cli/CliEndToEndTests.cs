@@ -14,7 +14,8 @@ public class CliEndToEndTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir).Where(o => !o.StartsWith("device=", StringComparison.Ordinal)).ToList();
-        var args = new[] { "train", "--run-name", "dev", "--method", "clip" }.Concat(common.Concat(["steps=1", "device=\"cpu\""]).SelectMany(o => new[] { "--set", o })).ToArray();
+        var args = new[] { "train", "--run-name", "dev", "--method", "clip" }.Concat(common.Concat(["steps=1",
+            "device=\"cpu\""]).SelectMany(o => new[] { "--set", o })).ToArray();
         var (code, output) = CliProcess.Run(args);
         Assert.True(code == 0, output);
         Assert.Contains("\"device\": \"cpu\"", File.ReadAllText(dir.File("runs/dev/config.json")));
@@ -64,12 +65,14 @@ public class CliEndToEndTests
     public void InfoSynthDoctorAndHelpWork()
     {
         using var dir = new TempDir();
-        var (code, output) = CliProcess.Run("synth", "--domain", "tabletop", "--out", dir.File("tt"), "--train-per-class", "2", "--test-per-class", "1", "--size", "32");
+        var (code, output) = CliProcess.Run("synth", "--domain", "tabletop", "--out", dir.File("tt"),
+            "--train-per-class", "2", "--test-per-class", "1", "--size", "32");
         Assert.True(code == 0, output);
         Assert.Equal(12, File.ReadAllLines(dir.File("tt/train.jsonl")).Length);
 
         var weights = dir.File("w.safetensors");
-        using (var model = new SemiClip.Model.ClipModel(TinySetup.Model(300))) SemiClip.Model.ClipCheckpoint.Save(model, weights, SemiClip.Model.WeightNaming.HuggingFace);
+        using (var model = new SemiClip.Model.ClipModel(TinySetup.Model(300))) SemiClip.Model.ClipCheckpoint.Save(model, weights,
+            SemiClip.Model.WeightNaming.HuggingFace);
         (code, output) = CliProcess.Run("info", weights);
         Assert.True(code == 0, output);
         Assert.Contains("Hugging Face", output);

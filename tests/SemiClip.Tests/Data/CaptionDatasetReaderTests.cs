@@ -41,7 +41,8 @@ public class CaptionDatasetReaderTests
     {
         var (dir, a, b) = Images();
         using var _ = dir;
-        File.WriteAllText(dir.File("d.jsonl"), "{\"image\": \"img/a.png\", \"captions\": [\"one\", \"two\"]}\n\n{\"image\": \"img/b.png\", \"caption\": \"three\"}\n");
+        File.WriteAllText(dir.File("d.jsonl"),
+            "{\"image\": \"img/a.png\", \"captions\": [\"one\", \"two\"]}\n\n{\"image\": \"img/b.png\", \"caption\": \"three\"}\n");
         var s = Read(dir.File("d.jsonl"));
         Assert.Equal(new[] { "one", "two" }, s[0].Captions);
         Assert.Equal(new[] { "three" }, s[1].Captions);
@@ -79,7 +80,8 @@ public class CaptionDatasetReaderTests
         var karpathy = Read(dir.File("d.json"), new CaptionDatasetOptions { ImageRoot = dir.File("img"), Split = "train" });
         Assert.Equal("DenseResidential", karpathy[0].Label);
         Assert.Null(karpathy[1].Label);
-        File.WriteAllText(dir.File("d.jsonl"), "{\"image\": \"img/a.png\", \"caption\": \"x\", \"label\": \"Airport\"}\n{\"image\": \"img/b.png\", \"caption\": \"y\"}\n");
+        File.WriteAllText(dir.File("d.jsonl"),
+            "{\"image\": \"img/a.png\", \"caption\": \"x\", \"label\": \"Airport\"}\n{\"image\": \"img/b.png\", \"caption\": \"y\"}\n");
         var lines = Read(dir.File("d.jsonl"));
         Assert.Equal("Airport", lines[0].Label);
         Assert.Null(lines[1].Label);
@@ -110,7 +112,8 @@ public class CaptionDatasetReaderTests
         File.WriteAllText(dir.File("nocol.csv"), "path,text\nimg/a.png,x\n");
         Assert.Contains("no column 'filepath'", Assert.Throws<InvalidDataException>(() => Read(dir.File("nocol.csv"))).Message);
 
-        var e2 = Assert.Throws<DirectoryNotFoundException>(() => Read(dir.File("missing.jsonl"), new CaptionDatasetOptions { ImageRoot = dir.File("no-such-root") }));
+        var e2 = Assert.Throws<DirectoryNotFoundException>(() => Read(dir.File("missing.jsonl"),
+            new CaptionDatasetOptions { ImageRoot = dir.File("no-such-root") }));
         Assert.Contains("no-such-root", e2.Message);
     }
 
@@ -119,7 +122,9 @@ public class CaptionDatasetReaderTests
     {
         var (dir, a, _) = Images();
         using var _d = dir;
-        File.WriteAllText(dir.File("mixed.jsonl"), "{\"image\": \"img/a.png\", \"caption\": \"ok\"}\n{\"image\": \"img/zzz.png\", \"caption\": \"gone\"}\nnot json\n{\"image\": \"img/b.png\", \"captions\": [\"\", \"kept\"]}\n");
+        File.WriteAllText(dir.File("mixed.jsonl"),
+            "{\"image\": \"img/a.png\", \"caption\": \"ok\"}\n{\"image\": \"img/zzz.png\", \"caption\": " +
+                "\"gone\"}\nnot json\n{\"image\": \"img/b.png\", \"captions\": [\"\", \"kept\"]}\n");
         var report = new BadInputReport(BadInputPolicy.Skip);
         var s = CaptionDatasetReader.Read(dir.File("mixed.jsonl"), new CaptionDatasetOptions(), report);
         Assert.Equal(2, s.Count);

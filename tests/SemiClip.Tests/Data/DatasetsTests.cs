@@ -24,7 +24,8 @@ public class DatasetsTests
         File.WriteAllText(dir.File("txtclasses/parking_lot.txt"), "1.png\n2.png\n");
         File.WriteAllText(dir.File("txtclasses/river.txt"), "3.png\n");
         Directory.CreateDirectory(dir.File("flat"));
-        foreach (var f in new[] { "parking_lot/1.png", "parking_lot/2.png", "river/3.png" }) File.Copy(dir.File("tree/" + f), dir.File("flat/" + Path.GetFileName(f)));
+        foreach (var f in new[] { "parking_lot/1.png", "parking_lot/2.png",
+            "river/3.png" }) File.Copy(dir.File("tree/" + f), dir.File("flat/" + Path.GetFileName(f)));
         var txt = ClassificationDataset.Load(dir.File("txtclasses"), report, imageRoot: dir.File("flat"));
         Assert.Equal(new[] { 0, 0, 1 }, txt.Items.Select(i => i.Label));
 

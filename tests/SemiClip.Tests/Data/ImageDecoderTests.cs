@@ -9,7 +9,8 @@ public class ImageDecoderTests
     static void AssertColour(SKBitmap b, int x, int y, SKColor expected, int tolerance = 12)
     {
         var c = b.GetPixel(x, y);
-        Assert.True(Math.Abs(c.Red - expected.Red) <= tolerance && Math.Abs(c.Green - expected.Green) <= tolerance && Math.Abs(c.Blue - expected.Blue) <= tolerance,
+        Assert.True(Math.Abs(c.Red - expected.Red) <= tolerance && Math.Abs(c.Green - expected.Green) <= tolerance
+            && Math.Abs(c.Blue - expected.Blue) <= tolerance,
             $"pixel ({x},{y}) is {c}, expected about {expected}");
     }
 

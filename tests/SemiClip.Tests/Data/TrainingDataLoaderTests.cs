@@ -44,9 +44,11 @@ public class TrainingDataLoaderTests
         using var _ = dir;
         using var one = Loader(p, u, 1);
         using var two = Loader(p, u, 2);
-        var straight = one.Batches(new LoaderPosition(0, 0), 7).Select(b => (b.Images.data<float>().ToArray(), b.Tokens.data<long>().ToArray(), b.Unpaired!.data<float>().ToArray())).ToList();
+        var straight = one.Batches(new LoaderPosition(0, 0), 7).Select(b => (b.Images.data<float>().ToArray(),
+            b.Tokens.data<long>().ToArray(), b.Unpaired!.data<float>().ToArray())).ToList();
         // Resume at epoch 1, batch 1 (global step 4): must replay steps 4..6 exactly.
-        var resumed = two.Batches(new LoaderPosition(1, 1), 3).Select(b => (b.Images.data<float>().ToArray(), b.Tokens.data<long>().ToArray(), b.Unpaired!.data<float>().ToArray())).ToList();
+        var resumed = two.Batches(new LoaderPosition(1, 1), 3).Select(b => (b.Images.data<float>().ToArray(),
+            b.Tokens.data<long>().ToArray(), b.Unpaired!.data<float>().ToArray())).ToList();
         for (int i = 0; i < 3; i++)
         {
             Assert.Equal(straight[4 + i].Item1, resumed[i].Item1);

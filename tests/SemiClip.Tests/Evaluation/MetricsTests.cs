@@ -28,7 +28,8 @@ public class MetricsTests
         Assert.Equal(Math.Sqrt(0.5), e[0, 0].item<float>(), 5);
         Assert.Equal(Math.Sqrt(0.5), e[0, 1].item<float>(), 5);
         Assert.Equal(1.0, e[1, 0].item<float>(), 5);
-        Assert.Equal(new[] { "an aerial photograph of x.", "an aerial photograph of y." }, ZeroShotClassifier.Prompts(new[] { "x", "y" }, new[] { "an aerial photograph of {}." }));
+        Assert.Equal(new[] { "an aerial photograph of x.", "an aerial photograph of y." },
+            ZeroShotClassifier.Prompts(new[] { "x", "y" }, new[] { "an aerial photograph of {}." }));
     }
 
     [Fact]
@@ -48,7 +49,8 @@ public class MetricsTests
         Assert.Equal(1.0 / 3, r.ImageToTextR1, 10);
         Assert.Equal(1.0, r.ImageToTextR5, 10);
         // Text→image per caption: t0 → image 0 scores 0.1 but image 1 has 0.8 and image 2 0.2 → rank 2.
-        // t1 → rank 0. t2 → image 1 (0.3) vs 0.5 (img0) → rank 1. t3 → image 1 (0.2) vs 0.2 (img0), 0.2 (img2) → rank 2. t4 → image 2 (0.2) vs 0.0, 0.1 → rank 0.
+        // t1 → rank 0. t2 → image 1 (0.3) vs 0.5 (img0) → rank 1. t3 → image 1 (0.2) vs 0.2 (img0), 0.2 (img2) → rank
+        // 2. t4 → image 2 (0.2) vs 0.0, 0.1 → rank 0.
         Assert.Equal(2.0 / 5, r.TextToImageR1, 10);
         Assert.Equal(1.0, r.TextToImageR5, 10);
         Assert.Equal((1.0 / 3 + 1 + 1 + 2.0 / 5 + 1 + 1) / 6, r.MeanRecall, 10);

@@ -47,9 +47,11 @@ public class ParserFuzzTests(ITestOutputHelper output)
         Check("safetensors", outcome);
     }
 
-    const string Jsonl = "{\"image\": \"a.png\", \"captions\": [\"a red square\", \"red\"], \"label\": \"red\"}\n{\"image\": \"b.png\", \"caption\": \"a blue square\"}\n";
+    const string Jsonl = "{\"image\": \"a.png\", \"captions\": [\"a red square\", \"red\"], \"label\": " +
+        "\"red\"}\n{\"image\": \"b.png\", \"caption\": \"a blue square\"}\n";
     const string Csv = "filepath,title\na.png,a red square\n\"b.png\",\"a blue, square\"\n";
-    const string Karpathy = "{\"images\": [{\"filename\": \"a.png\", \"split\": \"train\", \"label\": \"red\", \"sentences\": [{\"raw\": \"a red square\"}]}, " +
+    const string Karpathy = "{\"images\": [{\"filename\": \"a.png\", \"split\": \"train\", \"label\": \"red\", " +
+        "\"sentences\": [{\"raw\": \"a red square\"}]}, " +
                             "{\"filename\": \"b.png\", \"split\": \"test\", \"sentences\": [{\"raw\": \"a blue square\"}, {\"raw\": \"blue\"}]}]}";
 
     [Theory]
@@ -80,7 +82,8 @@ public class ParserFuzzTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("train.yaml", "method: sclip\nlabel_ratio: 0.1\nbatch_size: 64\nloss:\n  caption_weight: 0.5\n  intra_source: teacher\nsplit: null\n")]
-    [InlineData("train.json", "{\"method\": \"sclip\", \"label_ratio\": 0.1, \"batch_size\": 64, \"loss\": {\"caption_weight\": 0.5, \"intra_source\": \"teacher\"}}")]
+    [InlineData("train.json",
+        "{\"method\": \"sclip\", \"label_ratio\": 0.1, \"batch_size\": 64, \"loss\": {\"caption_weight\": 0.5, \"intra_source\": \"teacher\"}}")]
     public void TrainingConfigs(string name, string valid)
     {
         using var dir = new TempDir();
@@ -102,7 +105,8 @@ public class ParserFuzzTests(ITestOutputHelper output)
         var outcome = FuzzOutcome.Run(dir.File("model.json"), Mutator.Variants(valid, Inputs, 6), path =>
         {
             var config = SemiClip.Model.ClipConfig.Load(path);
-            Assert.True(config.EmbedDim > 0 && config.Vision.Width > 0 && config.Text.Width > 0 && config.Text.VocabSize > 0, "accepted a config with an empty dimension");
+            Assert.True(config.EmbedDim > 0 && config.Vision.Width > 0 && config.Text.Width > 0
+                && config.Text.VocabSize > 0, "accepted a config with an empty dimension");
         }, IsInvalidData);
         Check("model config", outcome);
     }
@@ -152,11 +156,15 @@ public class ParserFuzzTests(ITestOutputHelper output)
         var (valid, parse) = name switch
         {
             "classes.csv" => ("path,label\na.png,red_square\nb.png,blue\n",
-                (Action<string>)(p => Assert.All(ClassificationDataset.Load(p, new BadInputReport(BadInputPolicy.Skip)).ClassNames, n => Assert.False(string.IsNullOrWhiteSpace(n))))),
+                (Action<string>)(p => Assert.All(ClassificationDataset.Load(p,
+                    new BadInputReport(BadInputPolicy.Skip)).ClassNames, n => Assert.False(string.IsNullOrWhiteSpace(n))))),
             "names.txt" => ("red: a red thing\n\nblue: a blue thing\n",
-                p => Assert.All(ClassificationDataset.Load(dir.File("tree"), new BadInputReport(BadInputPolicy.Skip), classNamesFile: p).ClassNames, n => Assert.False(string.IsNullOrWhiteSpace(n)))),
-            "keywords.txt" => ("# class names\nred\nblue square\n", p => Assert.All(KeywordLabeler.FromFile(p).Keywords, k => Assert.False(string.IsNullOrWhiteSpace(k)))),
-            _ => ("an aerial photograph of {}.\na satellite image of {}.\n", p => Assert.All(SemiClip.Evaluation.PromptTemplates.Load(p), t => Assert.Contains("{}", t))),
+                p => Assert.All(ClassificationDataset.Load(dir.File("tree"), new BadInputReport(BadInputPolicy.Skip),
+                    classNamesFile: p).ClassNames, n => Assert.False(string.IsNullOrWhiteSpace(n)))),
+            "keywords.txt" => ("# class names\nred\nblue square\n",
+                p => Assert.All(KeywordLabeler.FromFile(p).Keywords, k => Assert.False(string.IsNullOrWhiteSpace(k)))),
+            _ => ("an aerial photograph of {}.\na satellite image of {}.\n",
+                p => Assert.All(SemiClip.Evaluation.PromptTemplates.Load(p), t => Assert.Contains("{}", t))),
         };
         var outcome = FuzzOutcome.Run(dir.File(name), Mutator.Variants(valid, Inputs / 2, name.Length), parse, IsInvalidData);
         output.WriteLine($"{name}: {outcome}");

@@ -95,7 +95,8 @@ public class SafeTensorsTests
     public void RejectsOverlappingOffsets()
     {
         using var dir = new TempDir();
-        var e = Reject(WriteRaw(dir, "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[2,6]}}", 6));
+        var e = Reject(WriteRaw(dir,
+            "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[2,6]}}", 6));
         Assert.Contains("'b'", e.Message);
         Assert.Contains("overlap", e.Message);
     }
@@ -104,7 +105,8 @@ public class SafeTensorsTests
     public void RejectsGapBetweenTensors()
     {
         using var dir = new TempDir();
-        var e = Reject(WriteRaw(dir, "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]}}", 6));
+        var e = Reject(WriteRaw(dir,
+            "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]}}", 6));
         Assert.Contains("'b'", e.Message);
         Assert.Contains("gap", e.Message);
     }
@@ -138,7 +140,8 @@ public class SafeTensorsTests
     public void RejectsDuplicateNames()
     {
         using var dir = new TempDir();
-        var e = Reject(WriteRaw(dir, "{\"d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},\"d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2));
+        var e = Reject(WriteRaw(dir,
+            "{\"d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},\"d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2));
         Assert.Contains("'d'", e.Message);
         Assert.Contains("twice", e.Message);
     }

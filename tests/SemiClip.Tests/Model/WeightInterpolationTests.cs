@@ -45,7 +45,8 @@ public class WeightInterpolationTests
         var common = TinySetup.Write(dir);
         foreach (var (run, steps) in new[] { ("a", 1), ("b", 3) })
         {
-            var (code, output) = CliProcess.Run(new[] { "train", "--run-name", run, "--device", "cpu" }.Concat(common.Append($"steps={steps}").SelectMany(o => new[] { "--set", o })).ToArray());
+            var (code, output) = CliProcess.Run(new[] { "train", "--run-name", run, "--device",
+                "cpu" }.Concat(common.Append($"steps={steps}").SelectMany(o => new[] { "--set", o })).ToArray());
             Assert.True(code == 0, output);
         }
         var (c1, o1) = CliProcess.Run("interpolate", "--from", dir.File("runs/a"), "--to", dir.File("runs/b"), "--alpha", "0.5", "--out", dir.File("mid"));
@@ -58,7 +59,8 @@ public class WeightInterpolationTests
         var rows = JsonNode.Parse(File.ReadAllText(dir.File("sweep/wise.json")))!.AsArray();
         Assert.Equal([0.0, 0.5, 1.0], rows.Select(r => r!["alpha"]!.GetValue<double>()));
         // The ends of the sweep are the two models themselves.
-        var (c3, o3) = CliProcess.Run("eval", "--model", dir.File("runs/b"), "--classification", dir.File("data/test"), "--out", dir.File("b-eval"), "--device", "cpu");
+        var (c3, o3) = CliProcess.Run("eval", "--model", dir.File("runs/b"), "--classification", dir.File("data/test"),
+            "--out", dir.File("b-eval"), "--device", "cpu");
         Assert.True(c3 == 0, o3);
         var bTop1 = JsonNode.Parse(File.ReadAllText(dir.File("b-eval/report.json")))!["zero_shot"]!["top1"]!.GetValue<double>();
         Assert.Equal(bTop1, rows[2]!["zero_shot_top1"]!.GetValue<double>(), 6);

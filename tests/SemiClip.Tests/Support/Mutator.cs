@@ -25,18 +25,18 @@ public static class Mutator
                     case 2: bytes.Insert(at, Interesting[rng.Next(Interesting.Length)]); break;
                     case 3: bytes.RemoveRange(at, Math.Min(1 + rng.Next(8), bytes.Count - at)); break;
                     case 4:
-                    {
-                        int len = Math.Min(1 + rng.Next(32), bytes.Count - at);
-                        bytes.InsertRange(rng.Next(bytes.Count), bytes.GetRange(at, len));
-                        break;
-                    }
+                        {
+                            int len = Math.Min(1 + rng.Next(32), bytes.Count - at);
+                            bytes.InsertRange(rng.Next(bytes.Count), bytes.GetRange(at, len));
+                            break;
+                        }
                     case 5: bytes.RemoveRange(at, bytes.Count - at); break; // truncate
                     default:
-                    {
-                        int other = rng.Next(bytes.Count);
-                        (bytes[at], bytes[other]) = (bytes[other], bytes[at]);
-                        break;
-                    }
+                        {
+                            int other = rng.Next(bytes.Count);
+                            (bytes[at], bytes[other]) = (bytes[other], bytes[at]);
+                            break;
+                        }
                 }
             }
             yield return bytes.ToArray();

@@ -5,7 +5,8 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace SemiClip.Tests.Support;
 
 /// <summary>Which of the library's folders (namespaces <c>SemiClip.X</c>) use which, read from the compiled
-/// library (the folder is the file's namespace, so build/'s compiled-in patch is <c>Build</c>): every name that binds to a type or member of another <c>SemiClip.*</c> namespace is an edge.</summary>
+/// library (the folder is the file's namespace, so build/'s compiled-in patch is <c>Build</c>): every name that binds
+/// to a type or member of another <c>SemiClip.*</c> namespace is an edge.</summary>
 public static class NamespaceGraph
 {
     public static Dictionary<string, SortedSet<string>> OfLibrary()
@@ -68,7 +69,8 @@ public static class NamespaceGraph
         {
             if (clause.EndsWith("depend on nothing", StringComparison.Ordinal))
             {
-                foreach (var n in clause[..^"depend on nothing".Length].Split([" and ", ","], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                foreach (var n in clause[..^"depend on nothing".Length].Split([" and ", ","],
+                    StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
                     graph[n] = new SortedSet<string>(StringComparer.Ordinal);
                 continue;
             }

@@ -40,7 +40,8 @@ public static class ScalarHazardScanner
     {
         string root = SharedFiles.RepoRoot;
         List<string> Sources(string dir) => Directory.GetFiles(Path.Combine(root, dir), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
             .Order(StringComparer.Ordinal).ToList();
         return
         [
@@ -73,7 +74,8 @@ public static class ScalarHazardScanner
         var options = new CSharpParseOptions(LanguageVersion.Preview, preprocessorSymbols: project.Defines);
         var trees = project.Files.Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), options, f)).ToList();
         trees.Add(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.cs"));
-        var kind = trees.Any(t => t.GetRoot().ChildNodes().OfType<GlobalStatementSyntax>().Any()) ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary;
+        var kind = trees.Any(t
+            => t.GetRoot().ChildNodes().OfType<GlobalStatementSyntax>().Any()) ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary;
         var compilation = CSharpCompilation.Create(project.Name, trees, References().Concat(built),
             new CSharpCompilationOptions(kind, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
         // CS8795: [GeneratedRegex] partial methods, whose other half a source generator writes at build time;
@@ -99,7 +101,8 @@ public static class ScalarHazardScanner
             {
                 var method = (model.GetSymbolInfo(node).Symbol as IMethodSymbol)?.OriginalDefinition;
                 var name = method?.ToDisplayString();
-                if (name != null && (InternalTemporaries.Contains(name) || IsNumberOperator(method!))) why = $"{name} makes a temporary Scalar inside TorchSharp";
+                if (name != null && (InternalTemporaries.Contains(name)
+                    || IsNumberOperator(method!))) why = $"{name} makes a temporary Scalar inside TorchSharp";
             }
             if (why != null)
                 yield return new Finding(Path.GetRelativePath(SharedFiles.RepoRoot, tree.FilePath), node.GetLocation().GetLineSpan().StartLinePosition.Line + 1,
@@ -126,8 +129,10 @@ public static class ScalarHazardScanner
             foreach (var tree in compilation.SyntaxTrees)
             {
                 var model = compilation.GetSemanticModel(tree);
-                foreach (var node in tree.GetRoot().DescendantNodes().Where(n => n is InvocationExpressionSyntax or BinaryExpressionSyntax or AssignmentExpressionSyntax or ObjectCreationExpressionSyntax or PrefixUnaryExpressionSyntax))
-                    if (model.GetSymbolInfo(node).Symbol is IMethodSymbol m && m.ContainingNamespace?.ToDisplayString().StartsWith("TorchSharp", StringComparison.Ordinal) == true)
+                foreach (var node in tree.GetRoot().DescendantNodes().Where(n => n is InvocationExpressionSyntax or BinaryExpressionSyntax
+                             or AssignmentExpressionSyntax or ObjectCreationExpressionSyntax or PrefixUnaryExpressionSyntax))
+                    if (model.GetSymbolInfo(node).Symbol is IMethodSymbol m
+                        && m.ContainingNamespace?.ToDisplayString().StartsWith("TorchSharp", StringComparison.Ordinal) == true)
                         result.Add(m.OriginalDefinition.ToDisplayString());
             }
         }

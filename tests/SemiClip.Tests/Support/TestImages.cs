@@ -13,7 +13,8 @@ public static class TestImages
         return b;
     }
 
-    public static string Png(string path, int w = 8, int h = 8, SKColor? colour = null) => Encode(path, Halves(w, h, colour ?? SKColors.Red, colour ?? SKColors.Red), SKEncodedImageFormat.Png);
+    public static string Png(string path, int w = 8, int h = 8, SKColor? colour = null) => Encode(path, Halves(w, h,
+        colour ?? SKColors.Red, colour ?? SKColors.Red), SKEncodedImageFormat.Png);
 
     public static string Encode(string path, SKBitmap bitmap, SKEncodedImageFormat format, int quality = 95)
     {

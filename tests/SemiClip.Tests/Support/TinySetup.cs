@@ -16,8 +16,13 @@ public static class TinySetup
     /// <summary>Writes data/ (aerial, 16 px), merges.txt and model.json under <paramref name="dir"/>; returns the config overrides that use them.</summary>
     public static List<string> Write(TempDir dir, int perClass = 4)
     {
-        SyntheticDataset.Generate(dir.File("data"), new SyntheticDataset.Options { TrainPerClass = perClass, TestPerClass = 2, ImageSize = 16, CaptionsPerImage = 3, Seed = 5 });
-        var captions = File.ReadLines(dir.File("data/train.jsonl")).SelectMany(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("captions").EnumerateArray().Select(c => c.GetString()!)).ToList();
+        SyntheticDataset.Generate(dir.File("data"), new SyntheticDataset.Options
+        {
+            TrainPerClass = perClass,
+            TestPerClass = 2, ImageSize = 16, CaptionsPerImage = 3, Seed = 5
+        });
+        var captions = File.ReadLines(dir.File("data/train.jsonl")).SelectMany(l
+            => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("captions").EnumerateArray().Select(c => c.GetString()!)).ToList();
         BpeTrainer.Save(dir.File("merges.txt"), BpeTrainer.Train(captions, 200));
         var vocab = ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize;
         File.WriteAllText(dir.File("model.json"), Model(vocab).ToJson());

@@ -42,7 +42,9 @@ public class SyntheticDatasetTests
             Assert.Equal(5, captions.Count);
             Assert.All(captions, c => Assert.Contains(cls, c));
             // No caption names another class (a "river" scene never calls itself a "forest").
-            Assert.All(captions, c => Assert.DoesNotContain(AerialScenes.Classes.Where(o => o != cls && !cls.Contains(o)), o => c.Contains(" " + o + " ") || c.EndsWith(" " + o + ".")));
+            Assert.All(captions,
+                c => Assert.DoesNotContain(AerialScenes.Classes.Where(o => o != cls && !cls.Contains(o)),
+                    o => c.Contains(" " + o + " ") || c.EndsWith(" " + o + ".")));
             Assert.True(File.Exists(dir.File("d/" + image)));
         }
         Assert.Contains("parking lot", File.ReadAllLines(dir.File("d/keywords.txt")));

@@ -82,7 +82,12 @@ public class NativeFailureRecoveryTests
         Assert.Single(warnings);
         Assert.Contains("text batch 1", warnings[0]);
 
-        var broken = new Embedder(model, tokenizer, CPU, batchSize: 4) { Warn = _ => { }, BeforeBatch = (_, batch) => { if (batch == 1) throw new ExternalException("injected"); } };
+        var broken = new Embedder(model, tokenizer, CPU, batchSize: 4)
+        {
+            Warn = _ => { }, BeforeBatch = (_,
+            batch) =>
+            { if (batch == 1) throw new ExternalException("injected"); }
+        };
         Assert.Throws<ExternalException>(() => broken.EncodeTexts(texts));
     }
 }

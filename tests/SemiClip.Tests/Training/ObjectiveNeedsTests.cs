@@ -48,7 +48,11 @@ public class ObjectiveNeedsTests
         var config = TrainConfig.Load(null) with { WarmupSteps = 1 };
         using var trainer = new Trainer(model, toy, config, CPU, 4, keywords, teacher);
         var random = TrainerTests.RandomBatch(8, 8, 1);
-        using var batch = new TrainBatch { Position = random.Position, Images = random.Images, Tokens = random.Tokens, Unpaired = random.Unpaired, KeywordLabels = zeros(8, 3) };
+        using var batch = new TrainBatch
+        {
+            Position = random.Position, Images = random.Images, Tokens = random.Tokens,
+            Unpaired = random.Unpaired, KeywordLabels = zeros(8, 3)
+        };
         var parts = trainer.Step(batch, 0);
         Assert.Equal(["toy"], parts.Keys);
         Assert.Equal(expected, string.Join(' ', toy.Seen.Order(StringComparer.Ordinal)));

@@ -21,7 +21,8 @@ public class ResumeAfterKillTests
         using (var child = CliProcess.Start(Args("killed", false)))
         {
             var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!File.Exists(TrainCheckpoint.PathFor(Path.Combine(killedDir, "checkpoints"), 8)) && !child.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            while (!File.Exists(TrainCheckpoint.PathFor(Path.Combine(killedDir, "checkpoints"),
+                8)) && !child.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(10);
             Assert.False(child.HasExited, "the run finished before it could be killed");
             child.Kill(entireProcessTree: true); // SIGKILL
             child.WaitForExit();

@@ -11,7 +11,8 @@ public class TrainConfigTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("c.yaml"), "method: sclip\nbatch_size: 48\nlr: 0.001\nloss:\n  caption_weight: 0.5\n  pseudo_label: hard_nearest\n");
-        File.WriteAllText(dir.File("c.json"), "{\"method\": \"sclip\", \"batch_size\": 48, \"lr\": 0.001, \"loss\": {\"caption_weight\": 0.5, \"pseudo_label\": \"hard_nearest\"}}");
+        File.WriteAllText(dir.File("c.json"),
+            "{\"method\": \"sclip\", \"batch_size\": 48, \"lr\": 0.001, \"loss\": {\"caption_weight\": 0.5, \"pseudo_label\": \"hard_nearest\"}}");
         var y = TrainConfig.Load(dir.File("c.yaml"));
         var j = TrainConfig.Load(dir.File("c.json"));
         Assert.Equal(j.ToJson(), y.ToJson());

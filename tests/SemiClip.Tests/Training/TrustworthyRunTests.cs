@@ -20,12 +20,14 @@ public class TrustworthyRunTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir).Where(o => !o.StartsWith("keywords=", StringComparison.Ordinal)).ToList();
-        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "method=\"sclip\"", "label_ratio=0.5", "steps=2", "run_name=\"k\""), false));
+        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "method=\"sclip\"",
+            "label_ratio=0.5", "steps=2", "run_name=\"k\""), false));
         Assert.Contains("keywords", e.Message);
         Assert.Contains("loss.keyword_weight=0", e.Message);
         Assert.False(Directory.Exists(dir.File("runs/k")), "a refused start must leave no run folder");
 
-        using (var session = new TrainingSession(Config(dir, common, "method=\"sclip\"", "label_ratio=0.5", "steps=1", "run_name=\"k0\"", "loss.keyword_weight=0"), false))
+        using (var session = new TrainingSession(Config(dir, common, "method=\"sclip\"", "label_ratio=0.5", "steps=1",
+            "run_name=\"k0\"", "loss.keyword_weight=0"), false))
             session.Train();
         var saved = JsonNode.Parse(File.ReadAllText(dir.File("runs/k0/config.json")))!;
         Assert.Equal(0.0, saved["loss"]!["keyword_weight"]!.GetValue<double>());
@@ -37,7 +39,8 @@ public class TrustworthyRunTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         foreach (var (setting, field) in new[] { ("precision=\"fp16\"", "precision"), ("batch_composition=\"half\"", "batch_composition"), ("lr=0", "lr"),
-                                                  ("label_ratio=1.5", "label_ratio"), ("keywords=\"missing.txt\"", "keywords"), ("pretrained=\"nowhere\"", "pretrained"),
+                                                  ("label_ratio=1.5", "label_ratio"), ("keywords=\"missing.txt\"",
+                                                      "keywords"), ("pretrained=\"nowhere\"", "pretrained"),
                                                   ("loss.soft_alpha=2", "loss.soft_alpha"), ("csv_separator=\"ab\"", "csv_separator") })
         {
             var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, setting, "steps=1", "run_name=\"bad\""), false));
@@ -46,7 +49,8 @@ public class TrustworthyRunTests
         }
         // Data that fails while being read (after validation passed) also leaves nothing behind.
         File.WriteAllText(dir.File("broken.jsonl"), "{\"image\": \"nope.png\", \"captions\": [\"a\"]}\n");
-        Assert.ThrowsAny<Exception>(() => new TrainingSession(Config(dir, common, $"train_data=\"{dir.File("broken.jsonl")}\"", "steps=1", "run_name=\"bad\""), false));
+        Assert.ThrowsAny<Exception>(() => new TrainingSession(Config(dir, common,
+            $"train_data=\"{dir.File("broken.jsonl")}\"", "steps=1", "run_name=\"bad\""), false));
         Assert.False(Directory.Exists(dir.File("runs/bad")));
     }
 
@@ -68,16 +72,19 @@ public class TrustworthyRunTests
         using (var bare = new TrainingSession(TrainConfig.Load(null, [$"runs_dir=\"{dir.File("runs")}\"", "run_name=\"r\""]), true))
             Assert.Equal(8, bare.Config.BatchSize); // the saved value, not the default 32
 
-        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"", "lr=0.01"), true));
+        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "steps=4",
+            "checkpoint_every=2", "run_name=\"r\"", "lr=0.01"), true));
         Assert.Contains("lr was 0.0005, now 0.01", e.Message);
         Assert.Contains("allow_config_change", e.Message);
 
-        using (var changed = new TrainingSession(Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"", "lr=0.01"), true, allowConfigChange: true))
+        using (var changed = new TrainingSession(Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"",
+            "lr=0.01"), true, allowConfigChange: true))
         {
             Assert.Equal(0.01, changed.Config.Lr);
             changed.Train();
         }
-        var events = File.ReadLines(dir.File("runs/r/metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Where(n => n["kind"]!.GetValue<string>() == "config_change").ToList();
+        var events = File.ReadLines(dir.File("runs/r/metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Where(n
+            => n["kind"]!.GetValue<string>() == "config_change").ToList();
         var change = Assert.Single(events)["payload"]!["changes"]!.AsArray().Single()!;
         Assert.Equal("lr", change["field"]!.GetValue<string>());
         Assert.Equal(0.01, JsonNode.Parse(File.ReadAllText(dir.File("runs/r/config.json")))!["lr"]!.GetValue<double>());
@@ -91,7 +98,8 @@ public class TrustworthyRunTests
         using (var s = new TrainingSession(Config(dir, common, "steps=1", "run_name=\"base\""), false)) s.Train();
         using var session = new TrainingSession(Config(dir, common, "steps=1", "run_name=\"next\"", $"pretrained=\"{dir.File("runs/base")}\""), false);
         Assert.Equal(Path.Combine(dir.File("runs/base"), "model.safetensors"), session.Config.Pretrained);
-        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "steps=1", "run_name=\"x\"", $"pretrained=\"{dir.File("data")}\""), false));
+        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "steps=1",
+            "run_name=\"x\"", $"pretrained=\"{dir.File("data")}\""), false));
         Assert.Contains("without model.safetensors", e.Message);
     }
 
@@ -115,12 +123,14 @@ public class TrustworthyRunTests
         using var dir = new TempDir();
         TestImages.Png(dir.File("a.png"));
         File.WriteAllText(dir.File("caps.csv"), "img;text\na.png;a red square\n");
-        var config = TrainConfig.Load(null, [$"train_data=\"{dir.File("caps.csv")}\"", "csv_img_key=\"img\"", "csv_caption_key=\"text\"", "csv_separator=\";\""]);
+        var config = TrainConfig.Load(null, [$"train_data=\"{dir.File("caps.csv")}\"", "csv_img_key=\"img\"",
+            "csv_caption_key=\"text\"", "csv_separator=\";\""]);
         var samples = CaptionDatasetReader.Read(config.TrainData!, config.CaptionOptions(), new BadInputReport(BadInputPolicy.FailFast));
         Assert.Equal("a red square", Assert.Single(samples).Captions.Single());
 
         var wrong = TrainConfig.Load(null, [$"train_data=\"{dir.File("caps.csv")}\"", "csv_separator=\";\""]);
-        var e = Assert.Throws<InvalidDataException>(() => CaptionDatasetReader.Read(wrong.TrainData!, wrong.CaptionOptions(), new BadInputReport(BadInputPolicy.FailFast)));
+        var e = Assert.Throws<InvalidDataException>(() => CaptionDatasetReader.Read(wrong.TrainData!,
+            wrong.CaptionOptions(), new BadInputReport(BadInputPolicy.FailFast)));
         Assert.Contains("csv_img_key", e.Message);
         Assert.DoesNotContain("--image-column", e.Message);
         Assert.Contains("--csv-img-key", SemiClip.Cli.FlagHints.Annotate(e.Message));

@@ -12,7 +12,8 @@ public static class ImageDecoder
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: image file not found.", path);
         var bytes = File.ReadAllBytes(path);
-        if (bytes.Length >= 4 && (bytes[0] == 'I' && bytes[1] == 'I' && bytes[2] == 42 && bytes[3] == 0 || bytes[0] == 'M' && bytes[1] == 'M' && bytes[2] == 0 && bytes[3] == 42))
+        if (bytes.Length >= 4 && (bytes[0] == 'I' && bytes[1] == 'I' && bytes[2] == 42 && bytes[3] == 0
+            || bytes[0] == 'M' && bytes[1] == 'M' && bytes[2] == 0 && bytes[3] == 42))
             return DecodeTiff(path);
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data) ?? throw new InvalidDataException($"{path}: not a decodable image (unknown or corrupt format).");
