@@ -221,7 +221,7 @@ public static class SpeedBenchmark
             tokens[.., 12] = Vocab - 1; tokens[.., 13..] = 0;
             return new TrainBatch
             {
-                Position = new LoaderPosition(0, 0), Images = randn(paired, 3, size, size), Tokens = tokens,
+                Position = new LoaderPosition(0, 0), Next = new LoaderPosition(0, 1), Images = randn(paired, 3, size, size), Tokens = tokens,
                 Unpaired = unpaired ? randn(batchSize - paired, 3, size, size) : null,
                 KeywordLabels = unpaired ? rand(paired, Keywords).LessThan(0.1).to(float32) : null,
             };

@@ -103,7 +103,7 @@ public static class StressBenchmark
         int size = config.Vision.ImageSize;
         return new TrainBatch
         {
-            Position = new LoaderPosition(0, 0), Images = randn(b, 3, size, size), Tokens = tokens,
+            Position = new LoaderPosition(0, 0), Next = new LoaderPosition(0, 1), Images = randn(b, 3, size, size), Tokens = tokens,
             Unpaired = randn(b, 3, size, size), KeywordLabels = rand(b, 30).LessThan(0.2).to(float32),
         };
     }

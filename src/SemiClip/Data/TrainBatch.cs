@@ -9,6 +9,8 @@ public readonly record struct LoaderPosition(int Epoch, int Batch);
 public sealed class HostBatch
 {
     public required LoaderPosition Position { get; init; }
+    /// <summary>The position of the batch after this one: where a run resumes once this batch has trained.</summary>
+    public required LoaderPosition Next { get; init; }
     public required float[] Images { get; init; }
     public required long[] Tokens { get; init; }
     public float[]? KeywordLabels { get; init; }
@@ -27,6 +29,8 @@ public sealed class HostBatch
 public sealed class TrainBatch : IDisposable
 {
     public required LoaderPosition Position { get; init; }
+    /// <summary>The position of the batch after this one: a checkpoint taken after this step saves it.</summary>
+    public required LoaderPosition Next { get; init; }
     public required Tensor Images { get; init; }
     public required Tensor Tokens { get; init; }
     public Tensor? KeywordLabels { get; init; }
@@ -41,6 +45,7 @@ public sealed class TrainBatch : IDisposable
         var batch = new TrainBatch
         {
             Position = h.Position,
+            Next = h.Next,
             Images = Copy(h.Images, h.Count * 3 * imageSize * imageSize, new long[] { h.Count, 3, imageSize, imageSize }),
             Tokens = tensor(h.Tokens, new long[] { h.Count, contextLength }),
             KeywordLabels = h.KeywordLabels is null ? null : tensor(h.KeywordLabels, new long[] { h.Count, keywordCount }),

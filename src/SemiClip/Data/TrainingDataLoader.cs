@@ -114,7 +114,9 @@ public sealed class TrainingDataLoader : IDisposable
         }
         return new HostBatch
         {
-            Position = new LoaderPosition(epoch, batch), Images = images, Tokens = tokens, KeywordLabels = keywords,
+            Position = new LoaderPosition(epoch, batch),
+            Next = new LoaderPosition((int)((step + 1) / BatchesPerEpoch), (int)((step + 1) % BatchesPerEpoch)),
+            Images = images, Tokens = tokens, KeywordLabels = keywords,
             Unpaired = unpaired, Count = b, UnpairedCount = u, Captions = captions,
             PairedClasses = pairedClasses, UnpairedClasses = unpairedClasses, UnpairedClassKeyword = unpairedKeyword,
         };

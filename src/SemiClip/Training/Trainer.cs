@@ -9,8 +9,9 @@ using static TorchSharp.torch;
 
 namespace SemiClip.Training;
 
-/// <summary>Runs the optimisation loop for any objective: encode, compute the named loss parts, backward,
-/// clip gradients, AdamW with warm-up + cosine, clamp logit_scale to ln 100, log, checkpoint. Each step
+/// <summary>One optimisation step for any objective: encode, compute the named loss parts, backward,
+/// clip gradients, AdamW with warm-up + cosine, clamp logit_scale to ln 100; and, when the loop asks, a
+/// metrics line or a checkpoint. Each step
 /// runs inside its own dispose scope so native memory stays flat.
 /// Gradient accumulation follows open_clip: features of all micro-batches are first computed without
 /// gradient and cached, then each micro-batch is re-encoded with gradient and the loss is taken over
@@ -125,11 +126,20 @@ public sealed class Trainer : IDisposable
         });
     }
 
-    /// <summary>One optimisation step on a batch; returns the full-batch loss parts.</summary>
+    readonly Dictionary<string, (double Sum, int Count)> _diagnosticSums = new();
+
+    /// <summary>One optimisation step on a batch; returns the full-batch loss parts. The loop around it
+    /// (<see cref="TrainingSession"/>) decides when to log, checkpoint and evaluate.</summary>
     public Dictionary<string, double> Step(TrainBatch batch, long step)
     {
+        BeforeStep?.Invoke(step);
         using var scope = NewDisposeScope(); // also catches the gradient handles clipping and zeroing create
         var parts = ComputeGradients(batch, step);
+        foreach (var (name, value) in LastDiagnostics)
+        {
+            var (sum, count) = _diagnosticSums.GetValueOrDefault(name);
+            _diagnosticSums[name] = (sum + value, count + 1);
+        }
         if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
         Optimizer.Update(LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps));
         Optimizer.ZeroGrad();
@@ -195,55 +205,36 @@ public sealed class Trainer : IDisposable
         return values;
     }
 
-    /// <summary>Trains from <paramref name="startStep"/> to <see cref="TotalSteps"/> over <paramref name="batches"/>,
-    /// logging to <paramref name="run"/> and checkpointing every <c>checkpoint_every</c> steps and at the end.</summary>
-    public void Run(IEnumerable<TrainBatch> batches, long startStep, RunFolder? run, Func<long, LoaderPosition> positionAfter,
-                    Action<StepReport>? onStep = null, Action<long>? onCheckpoint = null)
+    /// <summary>The step's report: <paramref name="stepsDone"/> steps finished, the learning rate the last one used,
+    /// the current temperature.</summary>
+    public StepReport Report(long stepsDone, IReadOnlyDictionary<string, double> parts, double samplesPerSecond)
     {
-        long step = startStep;
-        var clock = Stopwatch.StartNew();
-        long samples = 0;
-        var diagnosticSums = new Dictionary<string, (double Sum, int Count)>();
-        foreach (var batch in batches)
+        double lr = LearningRateSchedule.At(stepsDone - 1, _config.Lr, _config.WarmupSteps, TotalSteps);
+        double scale;
+        using (NewDisposeScope()) scale = Math.Exp(_model.LogitScaleParameter.to(float32).item<float>());
+        return new StepReport(stepsDone, TotalSteps, parts, lr, scale, samplesPerSecond);
+    }
+
+    /// <summary>One metrics line: the step's loss parts, lr, temperature, throughput, and each objective
+    /// diagnostic averaged over the steps since the previous line (as <c>diag_*</c>).</summary>
+    public void Log(RunFolder run, StepReport report)
+    {
+        var metrics = new Dictionary<string, double>(report.Losses)
         {
-            if (step >= TotalSteps) { batch.Dispose(); break; }
-            Dictionary<string, double> parts;
-            samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
-            using (batch)
-            {
-                BeforeStep?.Invoke(step);
-                parts = Step(batch, step);
-            }
-            step++;
-            foreach (var (name, value) in LastDiagnostics)
-            {
-                var (sum, count) = diagnosticSums.GetValueOrDefault(name);
-                diagnosticSums[name] = (sum + value, count + 1);
-            }
-            double lr = LearningRateSchedule.At(step - 1, _config.Lr, _config.WarmupSteps, TotalSteps);
-            double scale;
-            using (NewDisposeScope()) scale = Math.Exp(_model.LogitScaleParameter.to(float32).item<float>());
-            var report = new StepReport(step, TotalSteps, parts, lr, scale, samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
-            onStep?.Invoke(report);
-            if (run != null && (step % Math.Max(1, _config.LogEvery) == 0 || step == TotalSteps))
-            {
-                var metrics = new Dictionary<string, double>(parts)
-                {
-                    ["loss"] = parts.Values.Sum(), ["lr"] = lr,
-                    ["logit_scale"] = scale, ["samples_per_s"] = report.SamplesPerSecond
-                };
-                // Diagnostics are averaged over the steps since the last log line.
-                foreach (var (name, (sum, count)) in diagnosticSums) metrics["diag_" + name] = sum / count;
-                diagnosticSums.Clear();
-                run.LogMetrics(step, metrics);
-            }
-            if (run != null && (step % Math.Max(1, _config.CheckpointEvery) == 0 || step == TotalSteps))
-            {
-                TrainCheckpoint.Save(run.CheckpointDir, step, positionAfter(step), _model, Optimizer, _config);
-                LastCheckpoint = TrainCheckpoint.PathFor(run.CheckpointDir, step);
-                onCheckpoint?.Invoke(step);
-            }
-        }
+            ["loss"] = report.Losses.Values.Sum(), ["lr"] = report.Lr,
+            ["logit_scale"] = report.LogitScale, ["samples_per_s"] = report.SamplesPerSecond
+        };
+        foreach (var (name, (sum, count)) in _diagnosticSums) metrics["diag_" + name] = sum / count;
+        _diagnosticSums.Clear();
+        run.LogMetrics(report.Step, metrics);
+    }
+
+    /// <summary>Saves model, optimiser and <paramref name="next"/> (where the loader resumes) after
+    /// <paramref name="stepsDone"/> steps.</summary>
+    public void SaveCheckpoint(RunFolder run, long stepsDone, LoaderPosition next)
+    {
+        TrainCheckpoint.Save(run.CheckpointDir, stepsDone, next, _model, Optimizer, _config);
+        LastCheckpoint = TrainCheckpoint.PathFor(run.CheckpointDir, stepsDone);
     }
 
     public void Dispose()

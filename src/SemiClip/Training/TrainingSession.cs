@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Model;
@@ -155,26 +156,20 @@ public sealed class TrainingSession : IDisposable
         return new TrainingData(loader, keywordTokens);
     }
 
-    LoaderPosition PositionAfter(long step) => new((int)(step / Loader.BatchesPerEpoch), (int)(step % Loader.BatchesPerEpoch));
-
     /// <summary>Trains to the end and writes the final weights; evaluates every <c>eval_every_epochs</c>.
     /// A run that fails inside LibTorch resumes once by itself from its newest checkpoint (said on standard
     /// error and logged as a <c>native_failure</c> event); because resume is exact, the finished run is the
-    /// one an uninterrupted run would have produced. A second native failure ends the run.</summary>
+    /// one an uninterrupted run would have produced. A second native failure ends the run.
+    /// <paramref name="onStep"/> observes each finished step (progress bars, curves); it runs between steps.</summary>
     public void Train(Action<StepReport>? onStep = null)
     {
         long startStep = StartStep;
         var start = _start;
-        long evalEvery = Config.EvalEveryEpochs > 0 ? (long)Config.EvalEveryEpochs * Loader.BatchesPerEpoch : 0;
         for (bool recovered = false; ;)
         {
             try
             {
-                Trainer.Run(Loader.Batches(start, TotalSteps - startStep), startStep, Run, PositionAfter, report =>
-                {
-                    onStep?.Invoke(report);
-                    if (evalEvery > 0 && report.Step % evalEvery == 0) EvaluateNow(report.Step);
-                });
+                TrainFrom(startStep, start, onStep);
                 break;
             }
             catch (Exception e) when (NativeFailure.IsNative(e) && !recovered && TrainCheckpoint.Latest(Run.CheckpointDir) is string checkpoint)
@@ -190,6 +185,34 @@ public sealed class TrainingSession : IDisposable
         }
         if (BadInputs.Count > 0) Run.LogEvent("skipped_inputs", BadInputs.Items.Select(b => b.ToString()).ToList());
         ClipCheckpoint.Save(Model, FinalWeightsPath);
+    }
+
+    /// <summary>The loop: one trainer step per batch; between steps, in this order, the observer, the metrics
+    /// line, the checkpoint (with the position of the batch that follows) and the evaluation. Nothing here calls
+    /// back into the loop.</summary>
+    void TrainFrom(long stepsDone, LoaderPosition start, Action<StepReport>? onStep)
+    {
+        long evalEvery = Config.EvalEveryEpochs > 0 ? (long)Config.EvalEveryEpochs * Loader.BatchesPerEpoch : 0;
+        bool Due(long every) => stepsDone % Math.Max(1, every) == 0 || stepsDone == TotalSteps;
+        var clock = Stopwatch.StartNew();
+        long samples = 0;
+        foreach (var batch in Loader.Batches(start, TotalSteps - stepsDone))
+        {
+            Dictionary<string, double> parts;
+            LoaderPosition next;
+            using (batch)
+            {
+                samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
+                parts = Trainer.Step(batch, stepsDone);
+                next = batch.Next;
+            }
+            stepsDone++;
+            var report = Trainer.Report(stepsDone, parts, samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+            onStep?.Invoke(report);
+            if (Due(Config.LogEvery)) Trainer.Log(Run, report);
+            if (Due(Config.CheckpointEvery)) Trainer.SaveCheckpoint(Run, stepsDone, next);
+            if (evalEvery > 0 && stepsDone % evalEvery == 0) EvaluateNow(stepsDone);
+        }
     }
 
     /// <summary>Zero-shot and/or retrieval on the configured evaluation data, logged as kind "eval".</summary>

@@ -38,6 +38,19 @@ public class TrainingDataLoaderTests
     }
 
     [Fact]
+    public void EachBatchCarriesThePositionThatFollowsIt()
+    {
+        var (dir, p, u) = Dataset(12, 5);
+        using var _ = dir;
+        using var loader = Loader(p, u, 2);   // 3 batches per epoch
+        var positions = loader.Batches(new LoaderPosition(0, 2), 4).Select(b => { using (b) return (b.Position, b.Next); }).ToList();
+        Assert.Equal(new LoaderPosition(0, 2), positions[0].Position);
+        Assert.Equal(new LoaderPosition(1, 0), positions[0].Next);   // the epoch rolls over
+        for (int i = 0; i + 1 < positions.Count; i++) Assert.Equal(positions[i + 1].Position, positions[i].Next);
+        Assert.Equal(new LoaderPosition(2, 0), positions[^1].Next);
+    }
+
+    [Fact]
     public void SameSeedSameBatchesWhateverTheWorkerCountAndStartingPoint()
     {
         var (dir, p, u) = Dataset(12, 5);

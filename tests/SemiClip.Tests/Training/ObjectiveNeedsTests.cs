@@ -50,7 +50,7 @@ public class ObjectiveNeedsTests
         var random = TrainerTests.RandomBatch(8, 8, 1);
         using var batch = new TrainBatch
         {
-            Position = random.Position, Images = random.Images, Tokens = random.Tokens,
+            Position = random.Position, Next = random.Next, Images = random.Images, Tokens = random.Tokens,
             Unpaired = random.Unpaired, KeywordLabels = zeros(8, 3)
         };
         var parts = trainer.Step(batch, 0);

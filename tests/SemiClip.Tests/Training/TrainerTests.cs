@@ -19,7 +19,7 @@ public class TrainerTests
         tokens[.., 6..] = 0;
         return new TrainBatch
         {
-            Position = new LoaderPosition(0, 0), Images = randn(new long[] { b, 3, 16, 16 }, generator: g), Tokens = tokens,
+            Position = new LoaderPosition(0, 0), Next = new LoaderPosition(0, 1), Images = randn(new long[] { b, 3, 16, 16 }, generator: g), Tokens = tokens,
             Unpaired = u > 0 ? randn(new long[] { u, 3, 16, 16 }, generator: g) : null,
         };
     }
