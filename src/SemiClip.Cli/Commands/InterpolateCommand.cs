@@ -17,7 +17,7 @@ public static class InterpolateCommand
         var to = new Option<string>("--to") { Required = true, Description = "model B (α = 1): run folder or weights, usually fine-tuned from A" };
         var alpha = new Option<double>("--alpha") { Required = true, Description = "weight of B, e.g. 0.5" };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: A's run, else OpenAI's)" };
-        var output = new Option<string>("--out") { Required = true, Description = "folder to write (model.safetensors, config.json)" };
+        var output = new Option<string>("--out") { Required = true, Description = "folder to write (model.safetensors, config.json, vocab/)" };
         var cmd = new Command("interpolate",
             "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, vocab, output };
         cmd.SetAction(p =>
@@ -33,6 +33,7 @@ public static class InterpolateCommand
             {
                 vocab = vocabulary, interpolated_from = p.GetValue(from), interpolated_to = p.GetValue(to), alpha = p.GetValue(alpha),
             }, new JsonSerializerOptions { WriteIndented = true }));
+            ModelBundle.KeepVocabulary(vocabulary, folder);
             ConsoleUi.Line($"wrote {Path.Combine(folder, "model.safetensors")} (alpha {p.GetValue(alpha).ToString(CultureInfo.InvariantCulture)})");
             return 0;
         });

@@ -4,7 +4,7 @@ using SemiClip.Tokenization;
 namespace SemiClip.Model;
 
 /// <summary>A model with the tokenizer it was trained with. Accepts a run folder (its
-/// <c>model.safetensors</c> and the vocabulary named in its <c>config.json</c>) or a weights file
+/// <c>model.safetensors</c> and its vocabulary: the copy in vocab/, else the one named in its <c>config.json</c>) or a weights file
 /// (with <paramref name="vocab"/>, default OpenAI's).</summary>
 public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDisposable
 {
@@ -22,12 +22,41 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
         return Checked(ClipCheckpoint.Load(path), ClipTokenizer.Load(vocab), path);
     }
 
-    /// <summary>The vocabulary a run folder's config.json names, or null. Only that field is read, so the model
-    /// layer does not depend on the training config's type.</summary>
+    /// <summary>Where a run folder keeps its own copy of the vocabulary files.</summary>
+    public const string VocabularyFolder = "vocab";
+
+    /// <summary>The vocabulary of a run folder: its own copy under vocab/ (so a copied folder works anywhere), else
+    /// the one its config.json names, else null. Only that field is read, so the model layer does not depend on
+    /// the training config's type.</summary>
     public static string? RunVocabulary(string runFolder)
     {
+        var kept = Path.Combine(runFolder, VocabularyFolder);
+        if (Directory.Exists(kept))
+        {
+            var files = Directory.GetFiles(kept).Where(f => !f.EndsWith(".tmp", StringComparison.Ordinal)).ToArray();
+            var json = files.FirstOrDefault(f => Path.GetFileName(f) == "vocab.json");
+            if (json != null) return json;
+            if (files.Length == 1) return files[0];
+        }
         var configPath = Path.Combine(runFolder, "config.json");
         return Directory.Exists(runFolder) && File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath))?["vocab"]?.GetValue<string>() : null;
+    }
+
+    /// <summary>Copies the vocabulary files of <paramref name="vocab"/> into <paramref name="folder"/>/vocab/, so the
+    /// folder alone serves eval, embed and search on another machine (<see cref="RunVocabulary"/> prefers the copy).
+    /// Nothing to copy for OpenAI's built-in vocabulary.</summary>
+    public static void KeepVocabulary(string? vocab, string folder)
+    {
+        var files = ClipTokenizer.VocabularyFiles(vocab);
+        if (files.Count == 0) return;
+        var dir = Directory.CreateDirectory(Path.Combine(folder, VocabularyFolder)).FullName;
+        foreach (var file in files)
+        {
+            var target = Path.Combine(dir, Path.GetFileName(file));
+            if (Path.GetFullPath(file) == target) continue;   // resuming from, or re-keeping, the copy itself
+            File.Copy(file, target + ".tmp", overwrite: true);
+            File.Move(target + ".tmp", target, overwrite: true);
+        }
     }
 
     /// <summary>A tokenizer whose vocabulary does not match the model's token embedding would feed it ids it was

@@ -60,6 +60,16 @@ public sealed partial class ClipTokenizer
 
     /// <summary>The embedded OpenAI vocabulary when <paramref name="path"/> is null or "openai", else a merges
     /// file, or a Hugging Face vocab.json (with merges.txt beside it).</summary>
+    /// <summary>The files <see cref="Load"/> reads for <paramref name="path"/>: none for OpenAI's built-in vocabulary,
+    /// vocab.json with the merges.txt beside it, or the one merges file.</summary>
+    public static IReadOnlyList<string> VocabularyFiles(string? path)
+    {
+        if (path is null || path.Equals("openai", StringComparison.OrdinalIgnoreCase)) return [];
+        if (path.EndsWith("vocab.json", StringComparison.OrdinalIgnoreCase))
+            return [path, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "merges.txt")];
+        return [path];
+    }
+
     public static ClipTokenizer Load(string? path)
     {
         if (path is null || path.Equals("openai", StringComparison.OrdinalIgnoreCase)) return OpenAi();

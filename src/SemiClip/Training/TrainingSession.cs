@@ -68,6 +68,7 @@ public sealed class TrainingSession : IDisposable
             }
             IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson());   // effective values, enums as names
             IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
+            ModelBundle.KeepVocabulary(config.Vocab, Run.Root);
         }
         catch
         {

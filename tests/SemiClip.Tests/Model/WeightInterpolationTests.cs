@@ -39,7 +39,7 @@ public class WeightInterpolationTests
     }
 
     [Fact]
-    public void InterpolateWritesARunShapedFolderAndEvalSweepsAlpha()
+    public void InterpolateWritesARunShapedFolderAndEvalSweepsAlphaAndRunFoldersStandAlone()
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
@@ -51,7 +51,27 @@ public class WeightInterpolationTests
         }
         var (c1, o1) = CliProcess.Run("interpolate", "--from", dir.File("runs/a"), "--to", dir.File("runs/b"), "--alpha", "0.5", "--out", dir.File("mid"));
         Assert.True(c1 == 0, o1);
-        Assert.Equal(dir.File("merges.txt"), JsonNode.Parse(File.ReadAllText(dir.File("mid/config.json")))!["vocab"]!.GetValue<string>());
+        Assert.Equal(dir.File("runs/a/vocab/merges.txt"), JsonNode.Parse(File.ReadAllText(dir.File("mid/config.json")))!["vocab"]!.GetValue<string>());
+        Assert.Equal(File.ReadAllBytes(dir.File("merges.txt")), File.ReadAllBytes(dir.File("mid/vocab/merges.txt")));
+
+        // Run folders stand alone: copied elsewhere, with the training vocabulary gone, they still load and search.
+        var copy = dir.File("elsewhere/a");
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(dir.File("runs/a"), "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(dir.File("runs/a"), file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        File.Move(dir.File("merges.txt"), dir.File("merges.moved"));
+        using (var bundle = ModelBundle.Load(copy)) Assert.Equal(bundle.Model.Config.Text.VocabSize, bundle.Tokenizer.VocabSize);
+        var (c5, o5) = CliProcess.Run("embed", "--model", copy, "--images", dir.File("data/test"), "--out", dir.File("index.safetensors"),
+                                      "--device", "cpu");
+        Assert.True(c5 == 0, o5);
+        var (c6, o6) = CliProcess.Run("search", "a forest", "--index", dir.File("index.safetensors"), "--model", copy, "--top", "2",
+                                      "--device", "cpu");
+        Assert.True(c6 == 0, o6);
+        File.Move(dir.File("merges.moved"), dir.File("merges.txt"));
 
         var (c2, o2) = CliProcess.Run("eval", "--model", dir.File("runs/a"), "--wise-to", dir.File("runs/b"), "--alphas", "0,0.5,1",
                                       "--classification", dir.File("data/test"), "--out", dir.File("sweep"), "--device", "cpu");
