@@ -9,7 +9,7 @@ public static class Program
     {
         var root = new RootCommand("SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP.");
         foreach (var c in new[] { DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ReportCommand.Create(), EmbedCommand.CreateEmbed(),
-                                  EmbedCommand.CreateSearch(), InterpolateCommand.Create(), DataCommand.Create(),
+                                  EmbedCommand.CreateSearch(), SuggestCommand.Create(), InterpolateCommand.Create(), DataCommand.Create(),
                                       KeywordsCommand.Create(), SynthCommand.Create(), InfoCommand.Create(),
                                   DoctorCommand.Create() })
             root.Subcommands.Add(c);

@@ -34,6 +34,21 @@ public class CliToolsTests
         (code, output) = CliProcess.Run("keywords", "extract", dir.File("data/train.jsonl"), "--top", "12", "--out", dir.File("kw.txt"));
         Assert.True(code == 0, output);
         Assert.Equal(12, File.ReadAllLines(dir.File("kw.txt")).Length);
+
+        // Which of the test images to caption next, given the train captions.
+        (code, output) = CliProcess.Run("suggest", "--model", dir.File("runs/m"), "--captions", dir.File("data/train.jsonl"),
+            "--images", dir.File("data/test"), "--top", "5", "--out", dir.File("next/suggest.csv"), "--device", "cpu");
+        Assert.True(code == 0, output);
+        var rows = File.ReadAllLines(dir.File("next/suggest.csv"));
+        Assert.Equal("rank,path,score,uncertainty,novelty,nearest_captioned,nearest_caption", rows[0]);
+        Assert.Equal(6, rows.Length);
+        var first = rows[1].Split(',');
+        Assert.Equal("1", first[0]);
+        Assert.True(File.Exists(first[1]), first[1]);
+        Assert.StartsWith(dir.File("data/test"), first[1]);
+        var scores = rows.Skip(1).Select(r => double.Parse(r.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.All(scores, v => Assert.InRange(v, 0, 1));
+        Assert.Equal(5, rows.Skip(1).Select(r => r.Split(',')[1]).Distinct().Count());
     }
 
     [Fact]
