@@ -86,7 +86,7 @@ public static class RealDataBenchmark
             Out: BenchReport.ResultsDir(args),
             Steps: long.Parse(BenchReport.Option(args, "--steps", "250"), CultureInfo.InvariantCulture),
             PretrainSteps: long.Parse(BenchReport.Option(args, "--pretrain-steps", "800"), CultureInfo.InvariantCulture),
-            Lr: double.Parse(BenchReport.Option(args, "--lr", "5e-5"), CultureInfo.InvariantCulture),
+            Lr: double.Parse(BenchReport.Option(args, "--lr", "5e-4"), CultureInfo.InvariantCulture),   // chosen on val (README)
             PretrainLr: double.Parse(BenchReport.Option(args, "--pretrain-lr", "5e-4"), CultureInfo.InvariantCulture),
             Batch: int.Parse(BenchReport.Option(args, "--batch", "64"), CultureInfo.InvariantCulture),
             Seeds: BenchReport.Option(args, "--seeds", quick ? "0" : "0,1,2").Split(',').Select(int.Parse).ToArray(),
