@@ -7,6 +7,8 @@ return args.FirstOrDefault() switch
     "real" => RealDataBenchmark.Run(args.Skip(1).ToArray()),
     "stress" => StressBenchmark.Run(args.Skip(1).ToArray()),
     "memory" => MemoryBenchmark.Run(args.Skip(1).ToArray()),
+    "shards" => ShardMemoryBenchmark.Run(args.Skip(1).ToArray()),
+    "shards-train" => ShardMemoryBenchmark.Train(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
@@ -14,6 +16,6 @@ static int Usage()
 {
     Console.WriteLine("usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] " +
         "[--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] " +
-            "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T]");
+            "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T] | memory | shards [--sizes 10000,100000] [--steps 150]");
     return 2;
 }

@@ -10,6 +10,7 @@ public static class Program
         var root = new RootCommand("SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP.");
         foreach (var c in new[] { DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ReportCommand.Create(), EmbedCommand.CreateEmbed(),
                                   EmbedCommand.CreateSearch(), SuggestCommand.Create(), InterpolateCommand.Create(), DataCommand.Create(),
+                                      ShardCommand.Create(),
                                       KeywordsCommand.Create(), SynthCommand.Create(), InfoCommand.Create(),
                                   DoctorCommand.Create() })
             root.Subcommands.Add(c);

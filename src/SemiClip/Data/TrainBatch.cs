@@ -2,8 +2,14 @@ using static TorchSharp.torch;
 
 namespace SemiClip.Data;
 
-/// <summary>Where a loader stands: the epoch and the batch within it. Saved in checkpoints.</summary>
-public readonly record struct LoaderPosition(int Epoch, int Batch);
+/// <summary>Where a loader stands: the epoch and the batch within it. Saved in checkpoints. A streamed source
+/// that replaced unreadable samples (skip_bad) also records how many extra samples it drew, in this epoch of
+/// the paired stream and overall from the unpaired one, so a resumed stream skips exactly as many.</summary>
+public readonly record struct LoaderPosition(int Epoch, int Batch)
+{
+    public long PairedSkipped { get; init; }
+    public long UnpairedSkipped { get; init; }
+}
 
 /// <summary>A batch assembled on the host: contiguous arrays, turned into tensors by the consumer.</summary>
 public sealed class HostBatch

@@ -15,13 +15,15 @@ public sealed record LoaderOptions
     /// <summary>Bytes the decoded-image cache may hold; past it, images are decoded each time.</summary>
     public long CacheBudgetBytes { get; init; } = ImageCache.BudgetBytes(null);
     public bool HorizontalFlip { get; init; }
+    /// <summary>Samples held by a streamed (sharded) source's bounded shuffle; open_clip's default is 5000.</summary>
+    public int ShuffleBuffer { get; init; } = 5000;
 }
 
 /// <summary>The training stream: each step a batch of paired images with one caption each (drawn at
 /// random per epoch, as the reference does) and, for S-CLIP, a batch of unpaired images. Order,
 /// captions and augmentations derive from (seed, position) alone, so starting at a saved
 /// <see cref="LoaderPosition"/> replays exactly what an uninterrupted run would have seen.</summary>
-public sealed class TrainingDataLoader : IDisposable
+public sealed class TrainingDataLoader : ITrainingLoader
 {
     readonly IReadOnlyList<CaptionSample> _paired;
     readonly IReadOnlyList<string> _unpaired;

@@ -15,6 +15,7 @@ namespace SemiClip.Training;
 public static class TrainCheckpoint
 {
     const string StepKey = "semiclip.train.step", EpochKey = "semiclip.train.epoch", BatchKey = "semiclip.train.batch", ConfigKey = "semiclip.train.config";
+    const string PairedSkippedKey = "semiclip.train.paired_skipped", UnpairedSkippedKey = "semiclip.train.unpaired_skipped";
 
     public static string PathFor(string dir, long step) => Path.Combine(dir, $"step-{step.ToString("D8", CultureInfo.InvariantCulture)}.safetensors");
 
@@ -28,6 +29,8 @@ public static class TrainCheckpoint
             ["format"] = "pt", [ClipCheckpoint.ConfigKey] = model.Config.ToJson(), [ClipCheckpoint.ActivationKey] = model.Config.Activation,
             [StepKey] = step.ToString(CultureInfo.InvariantCulture), [EpochKey] = next.Epoch.ToString(CultureInfo.InvariantCulture),
             [BatchKey] = next.Batch.ToString(CultureInfo.InvariantCulture), [ConfigKey] = config.ToJson(),
+            [PairedSkippedKey] = next.PairedSkipped.ToString(CultureInfo.InvariantCulture),
+            [UnpairedSkippedKey] = next.UnpairedSkipped.ToString(CultureInfo.InvariantCulture),
         };
         SafeTensorsWriter.Write(PathFor(dir, step), tensors, metadata);
         foreach (var old in List(dir).SkipLast(keep)) File.Delete(old);
@@ -46,8 +49,12 @@ public static class TrainCheckpoint
         using var r = new SafeTensorsReader(path);
         string Get(string key) => r.Metadata.TryGetValue(key,
             out var v) ? v : throw new InvalidDataException($"{path}: not a training checkpoint (metadata '{key}' missing).");
+        long Optional(string key) => r.Metadata.TryGetValue(key, out var v) ? long.Parse(v, CultureInfo.InvariantCulture) : 0;  // older checkpoints
         return new State(long.Parse(Get(StepKey), CultureInfo.InvariantCulture),
-            new LoaderPosition(int.Parse(Get(EpochKey), CultureInfo.InvariantCulture), int.Parse(Get(BatchKey), CultureInfo.InvariantCulture)),
+            new LoaderPosition(int.Parse(Get(EpochKey), CultureInfo.InvariantCulture), int.Parse(Get(BatchKey), CultureInfo.InvariantCulture))
+            {
+                PairedSkipped = Optional(PairedSkippedKey), UnpairedSkipped = Optional(UnpairedSkippedKey),
+            },
             ClipConfig.Parse(Get(ClipCheckpoint.ConfigKey), path),
             JsonSerializer.Deserialize<TrainConfig>(Get(ConfigKey), TrainConfig.JsonOptions)!);
     }

@@ -44,6 +44,8 @@ public sealed record TrainConfig
     /// <summary>Unset: tab for .tsv files, comma otherwise.</summary>
     public string? CsvSeparator { get; init; }
     public bool HorizontalFlip { get; init; }
+    /// <summary>Samples held by the bounded shuffle when <see cref="TrainData"/> names webdataset shards.</summary>
+    public int ShuffleBuffer { get; init; } = 5000;
     public int Workers { get; init; } = 2;
 
     // Objective

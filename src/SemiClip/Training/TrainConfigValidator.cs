@@ -44,9 +44,16 @@ public static class TrainConfigValidator
         try { DeviceSelector.Parse(c.Device); }
         catch (ArgumentException e) { throw Field("device", e.Message); }
 
-        RequireFile(c.TrainData, "train_data", "a CSV/TSV, JSONL or Karpathy JSON caption file", required: true);
+        if (Data.Shards.ShardPattern.IsShards(c.TrainData))
+        {
+            try { Data.Shards.ShardPattern.ExpandExisting(c.TrainData!); }
+            catch (Exception e) when (e is ArgumentException or FileNotFoundException) { throw Field("train_data", e.Message.TrimEnd('.')); }
+            Require(c.ShuffleBuffer >= 1, "shuffle_buffer", $"must be at least 1 (got {c.ShuffleBuffer})");
+        }
+        else RequireFile(c.TrainData, "train_data", "a CSV/TSV, JSONL or Karpathy JSON caption file, or webdataset .tar shards", required: true);
         RequireFolder(c.ImageRoot, "image_root");
-        RequireFile(c.Unpaired, "unpaired", "an image folder or a list of image paths", orFolder: true);
+        if (!Data.Shards.ShardPattern.IsShards(c.Unpaired))
+            RequireFile(c.Unpaired, "unpaired", "an image folder, a list of image paths or .tar shards", orFolder: true);
         RequireFile(c.Keywords, "keywords", "a keyword file, one per line");
         RequireFile(c.EvalClassification, "eval_classification", "a class folder or a class CSV", orFolder: true);
         RequireFile(c.EvalCaptions, "eval_captions", "a caption file");

@@ -19,7 +19,7 @@ public sealed class TrainingSession : IDisposable
     public RunFolder Run { get; }
     public ClipModel Model { get; }
     public ClipTokenizer Tokenizer { get; }
-    public TrainingDataLoader Loader { get; }
+    public ITrainingLoader Loader { get; }
     public Trainer Trainer { get; }
     public BadInputReport BadInputs { get; }
     public long StartStep { get; }
@@ -120,12 +120,25 @@ public sealed class TrainingSession : IDisposable
         return (tokenizer, model);
     }
 
-    sealed record TrainingData(TrainingDataLoader Loader, Tensor? KeywordTokens);
+    sealed record TrainingData(ITrainingLoader Loader, Tensor? KeywordTokens);
 
     /// <summary>Reads the captions, splits paired from unpaired images, reads the keywords and builds the loader.</summary>
     static TrainingData ReadData(TrainConfig config, ObjectiveNeeds needs, ClipTokenizer tokenizer, ClipConfig model, BadInputReport badInputs, RunFolder run)
     {
         bool usesUnpaired = needs.Has(ObjectiveInput.UnpairedImages);
+        var keywords = needs.Has(ObjectiveInput.KeywordFeatures) ? KeywordLabeler.FromFile(config.Keywords!,
+            KeywordLabeler.ParseMatch(config.KeywordMatch)) : null;
+        var keywordTokens = keywords is null ? null : tokenizer.Tokenize(keywords.Keywords.ToList(), model.Text.ContextLength);
+        var (pairedPerStep, unpairedPerStep) = config.StepComposition(usesUnpaired);
+        var options = new LoaderOptions
+        {
+            BatchSize = pairedPerStep, UnpairedBatchSize = unpairedPerStep, Workers = config.Workers, Seed = config.Seed,
+            CacheImages = config.CacheImages, CacheBudgetBytes = ImageCache.BudgetBytes(config.CacheImagesMb), HorizontalFlip = config.HorizontalFlip,
+            ShuffleBuffer = config.ShuffleBuffer,
+        };
+        if (Data.Shards.ShardPattern.IsShards(config.TrainData))
+            return new TrainingData(ShardedLoader(config, usesUnpaired, tokenizer, model, keywords, options, badInputs, run), keywordTokens);
+
         var samples = CaptionDatasetReader.Read(config.TrainData!, config.CaptionOptions(), badInputs);
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);
         var unpaired = new List<string>();
@@ -143,18 +156,36 @@ public sealed class TrainingSession : IDisposable
             skipped = badInputs.Items.Select(b => b.ToString()).ToList()
         });
 
-        var keywords = needs.Has(ObjectiveInput.KeywordFeatures) ? KeywordLabeler.FromFile(config.Keywords!,
-            KeywordLabeler.ParseMatch(config.KeywordMatch)) : null;
-        var (pairedPerStep, unpairedPerStep) = config.StepComposition(usesUnpaired);
         var classes = usesUnpaired ? ClassLabels.From(samples, keywords) : null;
         var loader = new TrainingDataLoader(split.Paired, unpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize, keywords,
-            new LoaderOptions
-            {
-                BatchSize = pairedPerStep, UnpairedBatchSize = unpairedPerStep, Workers = config.Workers, Seed = config.Seed,
-                CacheImages = config.CacheImages, CacheBudgetBytes = ImageCache.BudgetBytes(config.CacheImagesMb), HorizontalFlip = config.HorizontalFlip,
-            }, badInputs, classes);
-        var keywordTokens = keywords is null ? null : tokenizer.Tokenize(keywords.Keywords.ToList(), model.Text.ContextLength);
+            options, badInputs, classes);
         return new TrainingData(loader, keywordTokens);
+    }
+
+    /// <summary>train_data names webdataset shards: stream them (unpaired may name shards of images too).</summary>
+    static ITrainingLoader ShardedLoader(TrainConfig config, bool usesUnpaired, ClipTokenizer tokenizer, ClipConfig model, KeywordLabeler? keywords,
+                                         LoaderOptions options, BadInputReport badInputs, RunFolder run)
+    {
+        var unpairedShards = new List<string>();
+        if (usesUnpaired && config.Unpaired != null)
+        {
+            if (!Data.Shards.ShardPattern.IsShards(config.Unpaired))
+                throw new ArgumentException($"config field unpaired: with shards as train_data, unpaired must name .tar shards too (got {config.Unpaired}).");
+            unpairedShards = Data.Shards.ShardPattern.ExpandExisting(config.Unpaired);
+        }
+        var sources = new Data.Shards.ShardSources(Data.Shards.ShardPattern.ExpandExisting(config.TrainData!), unpairedShards,
+                                                   config.LabelRatio, config.EffectiveSplitSeed);
+        var loader = new Data.Shards.ShardedTrainingLoader(sources, usesUnpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize,
+                                                           keywords, options, badInputs);
+        if (usesUnpaired && loader.UnpairedCount == 0)
+            throw new ArgumentException($"config field label_ratio: method {config.Method} needs unpaired images, and {config.TrainData} " +
+                                        "left none (set label_ratio below 1, or unpaired).");
+        run.LogEvent("data_split", new
+        {
+            label_ratio = config.LabelRatio, seed = config.EffectiveSplitSeed, shards = sources.Shards.Count, paired_images = loader.PairedCount,
+            unpaired_images = usesUnpaired ? loader.UnpairedCount : 0, shuffle_buffer = options.ShuffleBuffer,
+        });
+        return loader;
     }
 
     /// <summary>Trains to the end and writes the final weights; evaluates every <c>eval_every_epochs</c>.

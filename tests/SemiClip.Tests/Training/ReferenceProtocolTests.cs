@@ -89,7 +89,7 @@ public class ReferenceProtocolTests
         using var session = new TrainingSession(config, resume: false);
         Assert.Equal(4, session.Loader.Options.BatchSize);
         Assert.Equal(4, session.Loader.UnpairedPerStep);
-        var host = session.Loader.BuildHost(0);
+        var host = ((TrainingDataLoader)session.Loader).BuildHost(0);
         Assert.NotNull(host.PairedClasses);   // the synthetic data records labels, so diagnostics are on
         Assert.All(host.UnpairedClasses!, c => Assert.True(c >= 0));
     }

@@ -11,10 +11,15 @@ public static class ImageDecoder
     public static SKBitmap Decode(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: image file not found.", path);
-        var bytes = File.ReadAllBytes(path);
+        return Decode(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Decodes an image held in memory (a webdataset member); <paramref name="path"/> names it in errors.</summary>
+    public static SKBitmap Decode(byte[] bytes, string path)
+    {
         if (bytes.Length >= 4 && (bytes[0] == 'I' && bytes[1] == 'I' && bytes[2] == 42 && bytes[3] == 0
             || bytes[0] == 'M' && bytes[1] == 'M' && bytes[2] == 0 && bytes[3] == 42))
-            return DecodeTiff(path);
+            return DecodeTiff(bytes, path);
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data) ?? throw new InvalidDataException($"{path}: not a decodable image (unknown or corrupt format).");
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -58,10 +63,11 @@ public static class ImageDecoder
         _ => SKMatrix.Identity,
     };
 
-    static SKBitmap DecodeTiff(string path)
+    static SKBitmap DecodeTiff(byte[] bytes, string path)
     {
         Tiff.SetErrorHandler(new SilentTiffErrors());
-        using var tiff = Tiff.Open(path, "r") ?? throw new InvalidDataException($"{path}: not a readable TIFF file.");
+        using var tiff = Tiff.ClientOpen(path, "r", new MemoryStream(bytes, writable: false), new TiffStream())
+            ?? throw new InvalidDataException($"{path}: not a readable TIFF file.");
         int w = tiff.GetField(TiffTag.IMAGEWIDTH)?[0].ToInt() ?? throw new InvalidDataException($"{path}: TIFF without IMAGEWIDTH.");
         int h = tiff.GetField(TiffTag.IMAGELENGTH)?[0].ToInt() ?? throw new InvalidDataException($"{path}: TIFF without IMAGELENGTH.");
         var raster = new int[w * h];
