@@ -129,6 +129,7 @@ public static class RealDataBenchmark
             grid.Add((Clip, 0.3)); grid.Add((Clip, 1.0));
             grid.Add((SClipCaption, 0.1)); grid.Add((SClipKeyword, 0.1));
             grid.Add((SClip, 0.3));
+            grid.Add((SClipCaption, 0.3)); grid.Add((SClipKeyword, 0.3));
         }
         var only = BenchReport.Option(args, "--only", "");
         if (only.Length > 0)
