@@ -19,7 +19,7 @@ static class ShardMemoryBenchmark
         var sizes = BenchReport.Option(args, "--sizes", "10000,100000").Split(',').Select(int.Parse).ToArray();
         long steps = long.Parse(BenchReport.Option(args, "--steps", "150"), CultureInfo.InvariantCulture);
         var outDir = BenchReport.ResultsDir(args);
-        var rows = new List<(int Images, int Shards, long Bytes, long PeakMib, double Seconds, double StartupSeconds)>();
+        var rows = new List<(int Images, int Shards, long Bytes, long PeakMib, double Seconds, double StartupSeconds, double LoaderRate)>();
         foreach (var size in sizes)
         {
             var dir = Path.Combine(Path.GetTempPath(), "semiclip-bench", $"shards-{size}");
@@ -35,15 +35,17 @@ static class ShardMemoryBenchmark
             if (child.ExitCode != 0) return child.ExitCode;
             double Value(string key) => double.Parse(output.Split('\n').Single(l => l.StartsWith(key + " ", StringComparison.Ordinal))[(key.Length + 1)..],
                                                      CultureInfo.InvariantCulture);
-            rows.Add((size, ShardPattern.Expand(pattern).Count, bytes, (long)Value("peak_mib"), Value("seconds"), Value("startup_seconds")));
+            rows.Add((size, ShardPattern.Expand(pattern).Count, bytes, (long)Value("peak_mib"), Value("seconds"), Value("startup_seconds"),
+                      Value("loader_images_per_s")));
         }
         var md = "# Memory: training streamed from webdataset shards\n\n" +
                  $"S-CLIP (label ratio 0.5), tiny-vit (64 px input, OpenAI vocabulary), " +
                  "batch 64 (32 paired + 32 unpaired), {steps} steps, shuffle buffer 5,000, " +
                  "each dataset in a fresh process; peak resident memory is the process's VmHWM.\n\n" +
-                 "| images | shards | shard bytes | peak resident | startup (header scan) | run seconds |\n|---|---|---|---|---|---|\n" +
+                 "| images | shards | shard bytes | peak resident | startup (header scan) | loader images/s (no training) | run seconds |\n" +
+                 "|---|---|---|---|---|---|---|\n" +
                  string.Concat(rows.Select(r =>
-                     $"| {r.Images:N0} | {r.Shards} | {r.Bytes >> 20} MiB | {r.PeakMib} MiB | {r.StartupSeconds:F1} s | {r.Seconds:F0} |\n"));
+                     $"| {r.Images:N0} | {r.Shards} | {r.Bytes >> 20} MiB | {r.PeakMib} MiB | {r.StartupSeconds:F1} s | {r.LoaderRate:F0} | {r.Seconds:F0} |\n"));
         if (rows.Count >= 2)
             md += $"\nPeak memory ratio, largest / smallest dataset: {(double)rows[^1].PeakMib / rows[0].PeakMib:F2} " +
                   $"for {(double)rows[^1].Images / rows[0].Images:F0}× the images.\n";
@@ -128,6 +130,11 @@ static class ShardMemoryBenchmark
         using (var session = new TrainingSession(config with { Vocab = "openai" }, resume: false))
         {
             Console.WriteLine($"startup_seconds {clock.Elapsed.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture)}");
+            var loaderClock = Stopwatch.StartNew();
+            long images = 0;
+            foreach (var batch in session.Loader.Batches(new Data.LoaderPosition(0, 0), 20))
+                using (batch) images += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
+            Console.WriteLine($"loader_images_per_s {(images / loaderClock.Elapsed.TotalSeconds).ToString("F0", CultureInfo.InvariantCulture)}");
             session.Train();
         }
         Console.WriteLine($"seconds {clock.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)}");
