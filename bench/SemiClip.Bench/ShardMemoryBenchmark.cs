@@ -45,7 +45,8 @@ static class ShardMemoryBenchmark
                  "| images | shards | shard bytes | peak resident | startup (header scan) | loader images/s (no training) | run seconds |\n" +
                  "|---|---|---|---|---|---|---|\n" +
                  string.Concat(rows.Select(r =>
-                     $"| {r.Images:N0} | {r.Shards} | {r.Bytes >> 20} MiB | {r.PeakMib} MiB | {r.StartupSeconds:F1} s | {r.LoaderRate:F0} | {r.Seconds:F0} |\n"));
+                     $"| {r.Images:N0} | {r.Shards} | {r.Bytes >> 20} MiB | {r.PeakMib} MiB | {r.StartupSeconds:F1} s | " +
+                     $"{r.LoaderRate:F0} | {r.Seconds:F0} |\n"));
         if (rows.Count >= 2)
             md += $"\nPeak memory ratio, largest / smallest dataset: {(double)rows[^1].PeakMib / rows[0].PeakMib:F2} " +
                   $"for {(double)rows[^1].Images / rows[0].Images:F0}× the images.\n";
