@@ -40,7 +40,6 @@ public static class ShardCommand
             using (var writer = new WebDatasetWriter(p.GetValue(output)!, p.GetValue(prefix)!, p.GetValue(perShard)))
             {
                 foreach (var s in samples) writer.Add(s.ImagePath, s.Captions, s.Label);
-                writer.Dispose();
                 pattern = writer.Pattern;
                 int captioned = samples.Count(s => s.Captions.Count > 0);
                 ConsoleUi.Line($"wrote {writer.SampleCount} samples ({captioned} with captions) into {writer.ShardCount} shard(s)");

@@ -177,9 +177,6 @@ public sealed class TrainingSession : IDisposable
                                                    config.LabelRatio, config.EffectiveSplitSeed);
         var loader = new Data.Shards.ShardedTrainingLoader(sources, usesUnpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize,
                                                            keywords, options, badInputs);
-        if (usesUnpaired && loader.UnpairedCount == 0)
-            throw new ArgumentException($"config field label_ratio: method {config.Method} needs unpaired images, and {config.TrainData} " +
-                                        "left none (set label_ratio below 1, or unpaired).");
         run.LogEvent("data_split", new
         {
             label_ratio = config.LabelRatio, seed = config.EffectiveSplitSeed, shards = sources.Shards.Count, paired_images = loader.PairedCount,

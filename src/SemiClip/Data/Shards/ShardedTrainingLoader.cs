@@ -50,19 +50,23 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
         (_sources, _usesUnpaired, _tokenizer, _contextLength, _keywords, Options, _report) =
             (sources, usesUnpaired, tokenizer, contextLength, keywords, options, report);
         _preprocess = new ImagePreprocessor(imageSize) { HorizontalFlip = options.HorizontalFlip };
-        foreach (var (shard, onlyUnpaired) in AllShards())
-            foreach (var s in WebDatasetShard.Samples(shard, report))
-                if (!onlyUnpaired && sources.IsPaired(s)) PairedCount++; else UnpairedCount++;
+        foreach (var source in AllShards())
+            foreach (var s in WebDatasetShard.Samples(source.Shard, report))
+                if (IsPaired(source, s)) PairedCount++; else UnpairedCount++;
         if (PairedCount < options.BatchSize)
             throw new ArgumentException(
                 $"{string.Join(", ", sources.Shards.Take(3))}…: only {PairedCount} paired samples for a batch of {options.BatchSize}.");
         if (usesUnpaired && UnpairedCount < UnpairedPerStep)
             throw new ArgumentException(
-                $"{string.Join(", ", sources.Shards.Take(3))}…: only {UnpairedCount} unpaired images for an unpaired batch of {UnpairedPerStep}.");
+                $"{string.Join(", ", sources.Shards.Take(3))}…: only {UnpairedCount} unpaired images for an unpaired batch of {UnpairedPerStep} " +
+                "(set label_ratio below 1, or unpaired).");
     }
 
     IEnumerable<(string Shard, bool OnlyUnpaired)> AllShards() =>
         _sources.Shards.Select(s => (s, false)).Concat(_sources.UnpairedShards.Select(s => (s, true)));
+
+    /// <summary>Which stream a sample belongs to; the one rule the count and both streams share.</summary>
+    bool IsPaired((string Shard, bool OnlyUnpaired) source, ShardSample sample) => !source.OnlyUnpaired && _sources.IsPaired(sample);
 
     /// <summary>One epoch of one stream (paired or unpaired) as (handle, position in the epoch).</summary>
     IEnumerable<(ShardSample Sample, long Index)> Epoch(bool paired, int epoch)
@@ -71,7 +75,7 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
         long stream = paired ? 5 : 7;
         var order = DeterministicRandom.Permutation(shards.Count, Options.Seed, epoch, stream);
         var samples = order.SelectMany(i => WebDatasetShard.Samples(shards[i].Shard, _report)
-            .Where(s => paired ? !shards[i].OnlyUnpaired && _sources.IsPaired(s) : shards[i].OnlyUnpaired || !_sources.IsPaired(s)));
+            .Where(s => IsPaired(shards[i], s) == paired));
         long index = 0;
         foreach (var s in ShuffleBuffer.Shuffle(samples, Options.ShuffleBuffer, DeterministicRandom.For(Options.Seed, epoch, 0, stream + 1)))
             yield return (s, index++);

@@ -13,7 +13,6 @@ namespace SemiClip.Data.Shards;
 /// same input gives byte-identical shards.</summary>
 public sealed class WebDatasetWriter(string directory, string prefix, int samplesPerShard) : IDisposable
 {
-    FileStream? _stream;
     TarWriter? _tar;
     string? _temporary, _final;
     int _inShard;
@@ -65,8 +64,7 @@ public sealed class WebDatasetWriter(string directory, string prefix, int sample
         Directory.CreateDirectory(directory);
         _final = Path.Combine(directory, $"{prefix}{ShardCount:000000}.tar");
         _temporary = _final + ".tmp";
-        _stream = new FileStream(_temporary, FileMode.Create, FileAccess.Write);
-        _tar = new TarWriter(_stream, leaveOpen: false);
+        _tar = new TarWriter(new FileStream(_temporary, FileMode.Create, FileAccess.Write), leaveOpen: false);
         _inShard = 0;
         ShardCount++;
     }
@@ -76,7 +74,7 @@ public sealed class WebDatasetWriter(string directory, string prefix, int sample
         if (_tar is null) return;
         _tar.Dispose();
         File.Move(_temporary!, _final!, overwrite: true);
-        (_tar, _stream) = (null, null);
+        _tar = null;
     }
 
     public void Dispose() => Close();
