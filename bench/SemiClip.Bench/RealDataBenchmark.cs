@@ -24,10 +24,15 @@ public static class RealDataBenchmark
         public Func<Options, RealData, int, string>? TrainFile { get; init; }
     }
 
+    /// <summary>The pretrained regime's start; other lengths are named in the run and its setting.</summary>
+    const long DefaultPretrainSteps = 800;
+
     static readonly Variant Clip = new("clip", "clip", []);
     static readonly Variant SClip = new("sclip", "sclip", []);
     static readonly Variant SClipCaption = new("sclip-caption-only", "sclip", ["loss.keyword_weight=0"]);
     static readonly Variant SClipKeyword = new("sclip-keyword-only", "sclip", ["loss.caption_weight=0"]);
+    // Both pseudo-label weights at 0: what is left is the unpaired images as extra negatives of the text→image term.
+    static readonly Variant SClipNoPseudoLabels = new("sclip-no-pseudo-labels", "sclip", ["loss.caption_weight=0", "loss.keyword_weight=0"]);
     static readonly Variant SoftClip = new("softclip", "softclip", []);
     static readonly Variant SoftClipPooled = new("softclip-pooled", "softclip", ["loss.intra_source=pooled"]);
     static readonly Variant SClipSoftClip = new("sclip+softclip", "sclip+softclip", []);
@@ -85,7 +90,7 @@ public static class RealDataBenchmark
             Work: BenchReport.Option(args, "--work-dir", Path.Combine(repo, "runs", "bench-real")),
             Out: BenchReport.ResultsDir(args),
             Steps: long.Parse(BenchReport.Option(args, "--steps", "250"), CultureInfo.InvariantCulture),
-            PretrainSteps: long.Parse(BenchReport.Option(args, "--pretrain-steps", "800"), CultureInfo.InvariantCulture),
+            PretrainSteps: long.Parse(BenchReport.Option(args, "--pretrain-steps", DefaultPretrainSteps.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
             Lr: double.Parse(BenchReport.Option(args, "--lr", "5e-4"), CultureInfo.InvariantCulture),   // chosen on val (README)
             PretrainLr: double.Parse(BenchReport.Option(args, "--pretrain-lr", "5e-4"), CultureInfo.InvariantCulture),
             Batch: int.Parse(BenchReport.Option(args, "--batch", "64"), CultureInfo.InvariantCulture),
@@ -127,7 +132,7 @@ public static class RealDataBenchmark
         if (!quick && o.Noise == 0 && !args.Contains("--suggest"))
         {
             grid.Add((Clip, 0.3)); grid.Add((Clip, 1.0));
-            grid.Add((SClipCaption, 0.1)); grid.Add((SClipKeyword, 0.1));
+            grid.Add((SClipCaption, 0.1)); grid.Add((SClipKeyword, 0.1)); grid.Add((SClipNoPseudoLabels, 0.1));
             grid.Add((SClip, 0.3));
             grid.Add((SClipCaption, 0.3)); grid.Add((SClipKeyword, 0.3));
         }
@@ -156,6 +161,7 @@ public static class RealDataBenchmark
     static string RunName(Options o, string regime, string variant, double ratio, int seed) =>
         $"{regime}-{variant}-r{ratio * 100:0}-{o.EvalSplit}-st{o.Steps}-lr{o.Lr:0.#e0}"
         + (o.FixedSplit ? "-fixedsplit" : "") + (o.Tag.Length > 0 ? "-" + o.Tag : "")
+        + (regime == "pretrained" && o.PretrainSteps != DefaultPretrainSteps ? $"-pre{o.PretrainSteps}" : "")
         + (o.Noise > 0 ? $"-noise{o.Noise * 100:0}" : "") + $"-s{seed}";
 
     static TrainConfig BaseConfig(Options o, RealData data, string runName, int seed) => TrainConfig.Load(null) with
@@ -258,7 +264,8 @@ public static class RealDataBenchmark
             Name = name, Regime = regime, Method = variant.Method, Variant = variant.Name, LabelRatio = ratio, Seed = seed,
             SplitSeed = cfg.EffectiveSplitSeed, Steps = o.Steps, EvalSplit = o.EvalSplit, NoiseFraction = o.Noise,
             Setting = $"{o.EvalSplit} split, {o.Steps} steps, lr {cfg.Lr.ToString(CultureInfo.InvariantCulture)}"
-                + (o.FixedSplit ? ", paired subset fixed" : "") + (o.Tag.Length > 0 ? ", " + o.Tag : ""),
+                + (o.FixedSplit ? ", paired subset fixed" : "") + (o.Tag.Length > 0 ? ", " + o.Tag : "")
+                + (regime == "pretrained" && o.PretrainSteps != DefaultPretrainSteps ? $", {o.PretrainSteps}-step start" : ""),
             Top1 = zs.Top1, Top5 = zs.Top5,
             Top1SeenClasses = Mean(data.PretrainClasses), Top1NewClasses = Mean(data.NewClasses),
             Retrieval = rt.MeanRecall, RetrievalOneCaption = rtOne.MeanRecall, ImageToTextR1 = rt.ImageToTextR1,
