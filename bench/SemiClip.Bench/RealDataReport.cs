@@ -46,7 +46,8 @@ public static class RealDataReport
         md.Append("(S-CLIP: 32 paired + 32 unpaired), AdamW, warm-up + cosine. *pretrained*: adapted from a CLIP trained with all captions on the ");
         md.Append("train images of 15 of the 30 classes; *scratch*: random initialisation. Zero-shot: AID classes of the evaluation split's images, ");
         md.Append("template \"an aerial photograph of {}.\"; retrieval: mean recall (R@1/5/10 both ways) over all five captions of the split. ");
-        md.Append("Cells: mean ± std over seeds (n), then the per-seed paired difference against CLIP at the same label ratio and seed.\n\n");
+        md.Append("Cells: mean ± std over seeds (n), then the per-seed paired difference against CLIP at the same label ratio and seed. ");
+        md.Append("S-CLIP's variants have no 100% rows: with every image paired there is no unpaired image, and the loss is CLIP's.\n\n");
 
         foreach (var group in runs.GroupBy(r => (r.Regime, r.EvalSplit, r.Steps,
             Lr: LearningRate(r))).OrderBy(g => g.Key.Regime).ThenBy(g => g.Key.EvalSplit != "test")
