@@ -194,8 +194,10 @@ public static class RealDataBenchmark
         var weights = Path.Combine(o.Work, "runs", name, "model.safetensors");
         if (File.Exists(weights)) return weights;
         var runDir = Path.Combine(o.Work, "runs", name);
-        if (Directory.Exists(runDir)) Directory.Delete(runDir, true);
-        Console.WriteLine($"pretraining on 15 classes ({o.PretrainSteps} steps)");
+        // A long pretraining checkpoints and, when the benchmark was stopped, continues where it was.
+        bool resume = Directory.Exists(runDir) && TrainCheckpoint.Latest(runDir) is not null;
+        if (!resume && Directory.Exists(runDir)) Directory.Delete(runDir, true);
+        Console.WriteLine($"pretraining on 15 classes ({o.PretrainSteps} steps{(resume ? ", resumed" : "")})");
         var cfg = BaseConfig(o, data, name, seed: 0) with
         {
             TrainData = data.PretrainCaptionFile,
@@ -205,8 +207,9 @@ public static class RealDataBenchmark
             Steps = o.PretrainSteps,
             Lr = o.PretrainLr,
             WarmupSteps = 50,
+            CheckpointEvery = 200,
         };
-        using var session = new TrainingSession(cfg, resume: false);
+        using var session = new TrainingSession(cfg, resume);
         session.Train();
         return weights;
     }
