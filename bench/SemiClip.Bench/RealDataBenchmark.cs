@@ -35,6 +35,7 @@ public static class RealDataBenchmark
     static readonly Variant SClipNoPseudoLabels = new("sclip-no-pseudo-labels", "sclip", ["loss.caption_weight=0", "loss.keyword_weight=0"]);
     static readonly Variant SoftClip = new("softclip", "softclip", []);
     static readonly Variant SoftClipPooled = new("softclip-pooled", "softclip", ["loss.intra_source=pooled"]);
+    static readonly Variant SoftClipTokens = new("softclip-tokens", "softclip", ["loss.intra_source=tokens"]);
     static readonly Variant SClipSoftClip = new("sclip+softclip", "sclip+softclip", []);
     // `semiclip suggest` measured (issue: the few-caption workflow): a random 5% of the train images plus 5% more,
     // chosen at random or by the suggester run with the pretrained starting model.
@@ -126,7 +127,8 @@ public static class RealDataBenchmark
         {
             // Wrong captions (issue: SoftCLIP's robustness): CLIP against SoftCLIP with each intra-modal source at
             // 100% pairs, and the combination at 10% pairs against each method alone.
-            grid.AddRange([(Clip, 1.0), (SoftClip, 1.0), (SoftClipPooled, 1.0), (Clip, 0.1), (SClip, 0.1), (SoftClip, 0.1), (SClipSoftClip, 0.1)]);
+            grid.AddRange([(Clip, 1.0), (SoftClip, 1.0), (SoftClipPooled, 1.0), (Clip, 0.1), (SClip, 0.1), (SoftClip, 0.1), (SClipSoftClip, 0.1),
+                           (SoftClipTokens, 1.0)]);
         }
         else grid.AddRange([(Clip, 0.1), (SClip, 0.1)]);
         if (!quick && o.Noise == 0 && !args.Contains("--suggest"))
