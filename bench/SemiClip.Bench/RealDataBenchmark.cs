@@ -137,6 +137,7 @@ public static class RealDataBenchmark
             grid.Add((SClipCaption, 0.1)); grid.Add((SClipKeyword, 0.1)); grid.Add((SClipNoPseudoLabels, 0.1));
             grid.Add((SClip, 0.3));
             grid.Add((SClipCaption, 0.3)); grid.Add((SClipKeyword, 0.3));
+            grid.Add((SoftClip, 1.0));   // the wrong-captions rows' 0% point: what SoftCLIP costs on clean captions
         }
         var only = BenchReport.Option(args, "--only", "");
         if (only.Length > 0)
