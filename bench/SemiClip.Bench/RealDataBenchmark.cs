@@ -91,7 +91,7 @@ public static class RealDataBenchmark
             Work: BenchReport.Option(args, "--work-dir", Path.Combine(repo, "runs", "bench-real")),
             Out: BenchReport.ResultsDir(args),
             Steps: long.Parse(BenchReport.Option(args, "--steps", "250"), CultureInfo.InvariantCulture),
-            PretrainSteps: long.Parse(BenchReport.Option(args, "--pretrain-steps", DefaultPretrainSteps.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+            PretrainSteps: long.Parse(BenchReport.Option(args, "--pretrain-steps", $"{DefaultPretrainSteps}"), CultureInfo.InvariantCulture),
             Lr: double.Parse(BenchReport.Option(args, "--lr", "5e-4"), CultureInfo.InvariantCulture),   // chosen on val (README)
             PretrainLr: double.Parse(BenchReport.Option(args, "--pretrain-lr", "5e-4"), CultureInfo.InvariantCulture),
             Batch: int.Parse(BenchReport.Option(args, "--batch", "64"), CultureInfo.InvariantCulture),
