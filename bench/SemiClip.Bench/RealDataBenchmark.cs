@@ -24,8 +24,8 @@ public static class RealDataBenchmark
         public Func<Options, RealData, int, string>? TrainFile { get; init; }
     }
 
-    /// <summary>The pretrained regime's start; other lengths are named in the run and its setting.</summary>
-    const long DefaultPretrainSteps = 800;
+    /// <summary>The pretrained regime's start; other lengths are named in the run (…-pre2400-…) and its setting.</summary>
+    internal const long DefaultPretrainSteps = 800;
 
     static readonly Variant Clip = new("clip", "clip", []);
     static readonly Variant SClip = new("sclip", "sclip", []);
@@ -118,7 +118,7 @@ public static class RealDataBenchmark
         Directory.CreateDirectory(resultsDir);
         if (args.Contains("--wise"))
             return WiseCurve.Run(o.Work, o.Out, o.EvalSplit, o.Lr.ToString("0.#e0", CultureInfo.InvariantCulture), o.Seeds, data.ClassCsv,
-                                 data.PretrainClasses, data.NewClasses, $"pretrain15-st{o.PretrainSteps}-lr{o.PretrainLr:0.#e0}");
+                                 data.PretrainClasses, data.NewClasses, PretrainRunName(o));
 
         // Priority order: the comparison the benchmark exists for first, so a stopped run still says it.
         var grid = new List<(Variant Variant, double Ratio)>();
@@ -164,8 +164,14 @@ public static class RealDataBenchmark
     static string RunName(Options o, string regime, string variant, double ratio, int seed) =>
         $"{regime}-{variant}-r{ratio * 100:0}-{o.EvalSplit}-st{o.Steps}-lr{o.Lr:0.#e0}"
         + (o.FixedSplit ? "-fixedsplit" : "") + (o.Tag.Length > 0 ? "-" + o.Tag : "")
-        + (regime == "pretrained" && o.PretrainSteps != DefaultPretrainSteps ? $"-pre{o.PretrainSteps}" : "")
+        + (NonDefaultStart(o, regime) is { } start ? $"-pre{start}" : "")
         + (o.Noise > 0 ? $"-noise{o.Noise * 100:0}" : "") + $"-s{seed}";
+
+    /// <summary>The pretraining length when a pretrained run starts from another than the default; null otherwise.</summary>
+    static long? NonDefaultStart(Options o, string regime) =>
+        regime == "pretrained" && o.PretrainSteps != DefaultPretrainSteps ? o.PretrainSteps : null;
+
+    static string PretrainRunName(Options o) => $"pretrain15-st{o.PretrainSteps}-lr{o.PretrainLr:0.#e0}";
 
     static TrainConfig BaseConfig(Options o, RealData data, string runName, int seed) => TrainConfig.Load(null) with
     {
@@ -193,7 +199,7 @@ public static class RealDataBenchmark
     /// <summary>CLIP on all captions of the train images of the 15 pretraining classes; cached.</summary>
     static string Pretrain(Options o, RealData data)
     {
-        var name = $"pretrain15-st{o.PretrainSteps}-lr{o.PretrainLr:0.#e0}";
+        var name = PretrainRunName(o);
         var weights = Path.Combine(o.Work, "runs", name, "model.safetensors");
         if (File.Exists(weights)) return weights;
         var runDir = Path.Combine(o.Work, "runs", name);
@@ -271,7 +277,7 @@ public static class RealDataBenchmark
             SplitSeed = cfg.EffectiveSplitSeed, Steps = o.Steps, EvalSplit = o.EvalSplit, NoiseFraction = o.Noise,
             Setting = $"{o.EvalSplit} split, {o.Steps} steps, lr {cfg.Lr.ToString(CultureInfo.InvariantCulture)}"
                 + (o.FixedSplit ? ", paired subset fixed" : "") + (o.Tag.Length > 0 ? ", " + o.Tag : "")
-                + (regime == "pretrained" && o.PretrainSteps != DefaultPretrainSteps ? $", {o.PretrainSteps}-step start" : ""),
+                + (NonDefaultStart(o, regime) is { } start ? $", {start}-step start" : ""),
             Top1 = zs.Top1, Top5 = zs.Top5,
             Top1SeenClasses = Mean(data.PretrainClasses), Top1NewClasses = Mean(data.NewClasses),
             Retrieval = rt.MeanRecall, RetrievalOneCaption = rtOne.MeanRecall, ImageToTextR1 = rt.ImageToTextR1,

@@ -49,12 +49,14 @@ public static class RealDataReport
         md.Append("Cells: mean ± std over seeds (n), then the per-seed paired difference against CLIP at the same label ratio and seed. ");
         md.Append("S-CLIP's variants have no 100% rows: with every image paired there is no unpaired image, and the loss is CLIP's.\n\n");
 
-        foreach (var group in runs.GroupBy(r => (r.Regime, r.EvalSplit, r.Steps,
-            Lr: LearningRate(r))).OrderBy(g => g.Key.Regime).ThenBy(g => g.Key.EvalSplit != "test")
+        // Runs from different starts never share a table: their CLIP baselines differ.
+        foreach (var group in runs.GroupBy(r => (r.Regime, r.EvalSplit, r.Steps, Lr: LearningRate(r), Start: StartSteps(r)))
+                     .OrderBy(g => g.Key.Regime).ThenBy(g => g.Key.Start).ThenBy(g => g.Key.EvalSplit != "test")
                      .ThenByDescending(g => double.TryParse(g.Key.Lr, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0))
         {
-            var (regime, split, steps, lr) = group.Key;
-            md.Append($"## {regime}, {split} split, {steps} steps, lr {lr}\n\n");
+            var (regime, split, steps, lr, start) = group.Key;
+            bool otherStart = start != RealDataBenchmark.DefaultPretrainSteps;
+            md.Append($"## {regime}{(otherStart ? $" ({start}-step start)" : "")}, {split} split, {steps} steps, lr {lr}\n\n");
             var starts = group.Where(r => r.Curve.Count > 0 && r.Curve[0][0] == 0).Select(r => 100 * r.Curve[0][1]).Distinct().ToList();
             if (regime == "pretrained" && starts.Count > 0)
                 md.Append($"The starting model (before adaptation) scores " +
@@ -83,7 +85,7 @@ public static class RealDataReport
                         $"{D("keyword_target_precision")} | {rs.Average(r => r.FinalLogitScale):F1} | {rs.Average(r => r.Seconds):F0} |\n");
             }
             md.Append('\n');
-            var chart = $"real-rsicd-curves-{regime}-{split}-lr{lr}.png";
+            var chart = $"real-rsicd-curves-{regime}{(otherStart ? $"-pre{start}" : "")}-{split}-lr{lr}.png";
             Curves(group.ToList(), Path.Combine(outDir, chart));
             md.Append($"![zero-shot top-1 against step, mean over seeds]({chart})\n\n");
         }
@@ -92,12 +94,17 @@ public static class RealDataReport
     }
 
     /// <summary>What sets a run apart from the grid's plain cell: "fixedsplit" and/or the tag of its overrides,
-    /// read from the run name (…-lr5e-5[-fixedsplit][-tag]-sN).</summary>
+    /// read from the run name (…-lr5e-5[-fixedsplit][-tag][-preN][-noiseN]-sN).</summary>
     static string Label(RealDataBenchmark.RunRecord r)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(r.Name, @"-lr\d+(\.\d+)?e-?\d+(?<rest>.*?)(-noise\d+)?-s\d+$");
+        var m = System.Text.RegularExpressions.Regex.Match(r.Name, @"-lr\d+(\.\d+)?e-?\d+(?<rest>.*?)(-pre\d+)?(-noise\d+)?-s\d+$");
         return m.Success ? m.Groups["rest"].Value.TrimStart('-') : "";
     }
+
+    /// <summary>How long the run's start was pretrained, read from the run name (…-pre2400-…; none: the default).</summary>
+    static long StartSteps(RealDataBenchmark.RunRecord r) =>
+        System.Text.RegularExpressions.Regex.Match(r.Name, @"-pre(?<steps>\d+)(-noise\d+)?-s\d+$") is { Success: true } m
+            ? long.Parse(m.Groups["steps"].Value, CultureInfo.InvariantCulture) : RealDataBenchmark.DefaultPretrainSteps;
 
     /// <summary>The adaptation learning rate, read from the run name (…-lr5e-4…).</summary>
     static string LearningRate(RealDataBenchmark.RunRecord r) =>
