@@ -27,6 +27,9 @@ public static class RealDataBenchmark
     /// <summary>The pretrained regime's start; other lengths are named in the run (…-pre2400-…) and its setting.</summary>
     internal const long DefaultPretrainSteps = 800;
 
+    /// <summary>Adaptation steps of every run unless <c>--steps</c> says otherwise (other lengths are named …-st500-…).</summary>
+    internal const long DefaultSteps = 250;
+
     static readonly Variant Clip = new("clip", "clip", []);
     static readonly Variant SClip = new("sclip", "sclip", []);
     static readonly Variant SClipCaption = new("sclip-caption-only", "sclip", ["loss.keyword_weight=0"]);
@@ -90,7 +93,7 @@ public static class RealDataBenchmark
             Data: BenchReport.Option(args, "--data", Path.GetFullPath(Path.Combine(repo, "..", "shared", "data", "rsicd10k"))),
             Work: BenchReport.Option(args, "--work-dir", Path.Combine(repo, "runs", "bench-real")),
             Out: BenchReport.ResultsDir(args),
-            Steps: long.Parse(BenchReport.Option(args, "--steps", "250"), CultureInfo.InvariantCulture),
+            Steps: long.Parse(BenchReport.Option(args, "--steps", $"{DefaultSteps}"), CultureInfo.InvariantCulture),
             PretrainSteps: long.Parse(BenchReport.Option(args, "--pretrain-steps", $"{DefaultPretrainSteps}"), CultureInfo.InvariantCulture),
             Lr: double.Parse(BenchReport.Option(args, "--lr", "5e-4"), CultureInfo.InvariantCulture),   // chosen on val (README)
             PretrainLr: double.Parse(BenchReport.Option(args, "--pretrain-lr", "5e-4"), CultureInfo.InvariantCulture),

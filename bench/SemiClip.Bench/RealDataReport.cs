@@ -85,7 +85,9 @@ public static class RealDataReport
                         $"{D("keyword_target_precision")} | {rs.Average(r => r.FinalLogitScale):F1} | {rs.Average(r => r.Seconds):F0} |\n");
             }
             md.Append('\n');
-            var chart = $"real-rsicd-curves-{regime}{(otherStart ? $"-pre{start}" : "")}-{split}-lr{lr}.png";
+            // Every table has its own chart: a non-default start or length names it.
+            var chart = $"real-rsicd-curves-{regime}{(otherStart ? $"-pre{start}" : "")}-{split}"
+                + $"{(steps != RealDataBenchmark.DefaultSteps ? $"-st{steps}" : "")}-lr{lr}.png";
             Curves(group.ToList(), Path.Combine(outDir, chart));
             md.Append($"![zero-shot top-1 against step, mean over seeds]({chart})\n\n");
         }
