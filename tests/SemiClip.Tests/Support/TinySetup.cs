@@ -33,4 +33,14 @@ public static class TinySetup
             "batch_size=8", "workers=1", "warmup_steps=2", "device=\"cpu\"", "log_every=1",
         };
     }
+
+    /// <summary>Saves a fresh tiny model (vocabulary from <see cref="Write"/>'s merges.txt) as start.safetensors and
+    /// returns the setting that starts a run from it. Runs that must start alike start from this file: a fresh model
+    /// draws its weights from LibTorch's process-wide generator, which tests running beside them draw from too.</summary>
+    public static string SavedStart(TempDir dir)
+    {
+        using var start = new ClipModel(Model(ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize));
+        ClipCheckpoint.Save(start, dir.File("start.safetensors"));
+        return $"pretrained=\"{dir.File("start.safetensors")}\"";
+    }
 }

@@ -27,10 +27,8 @@ public class NativeFailureRecoveryTests
     public void ATrainingRunThatFailsInNativeCodeResumesOnceAndEndsLikeAnUninterruptedRun()
     {
         using var dir = new TempDir();
-        // Both runs start from the same saved weights: a fresh model draws its initial weights from LibTorch's
-        // process-wide generator, which tests running beside this one draw from too.
-        Train(Config(dir, "start", "steps=1"));
-        var start = $"pretrained=\"{dir.File("runs/start").Replace("\\", "/")}\"";
+        TinySetup.Write(dir);
+        var start = TinySetup.SavedStart(dir);   // both runs start alike (see SavedStart)
         Train(Config(dir, "straight", start));
         bool failed = false;
         Train(Config(dir, "failing", start), step => { if (step == 9 && !failed) { failed = true; throw new ExternalException("injected: corrupt scalar"); } });

@@ -19,20 +19,17 @@ public class ShardTrainingTests
         var trainLines = File.ReadLines(dir.File("data/train.jsonl")).Count(l => l.Trim().Length > 0);
         Assert.Contains($"wrote {trainLines} samples ({trainLines} with captions)", output);
 
-        List<string> Settings(string run, params string[] more) => common.Where(s => !s.StartsWith("train_data=", StringComparison.Ordinal))
+        var start = TinySetup.SavedStart(dir);   // both runs start alike (see SavedStart)
+        List<string> Settings(string run) => common.Where(s => !s.StartsWith("train_data=", StringComparison.Ordinal))
             .Concat([$"train_data=\"{pattern}\"", "method=\"sclip\"", "label_ratio=0.5", "steps=6", "checkpoint_every=3", $"run_name=\"{run}\"",
-                     "shuffle_buffer=16", .. more]).ToList();
-        // Both runs start from saved weights, not from LibTorch's process-wide generator that other tests share.
-        using (var start = new TrainingSession(TrainConfig.Load(null, Settings("start", "steps=1")), resume: false)) start.Train();
-        var startSetting = $"pretrained=\"{dir.File("runs/start").Replace("\\", "/")}\"";
-        List<string> FromStart(string run) => Settings(run, startSetting);
-        using (var straight = new TrainingSession(TrainConfig.Load(null, FromStart("straight")), resume: false)) straight.Train();
+                     "shuffle_buffer=16", start]).ToList();
+        using (var straight = new TrainingSession(TrainConfig.Load(null, Settings("straight")), resume: false)) straight.Train();
 
         var runDir = dir.File("runs/cut");
-        using (var cut = new TrainingSession(TrainConfig.Load(null, FromStart("cut")), resume: false)) cut.Train();
+        using (var cut = new TrainingSession(TrainConfig.Load(null, Settings("cut")), resume: false)) cut.Train();
         File.Delete(Path.Combine(runDir, "model.safetensors"));
         File.Delete(TrainCheckpoint.PathFor(Path.Combine(runDir, "checkpoints"), 6));
-        using (var resumed = new TrainingSession(TrainConfig.Load(null, FromStart("cut")), resume: true))
+        using (var resumed = new TrainingSession(TrainConfig.Load(null, Settings("cut")), resume: true))
         {
             Assert.Equal(3, resumed.StartStep);
             resumed.Train();

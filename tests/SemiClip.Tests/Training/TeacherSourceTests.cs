@@ -13,11 +13,8 @@ public class TeacherSourceTests
     static List<string> WithPretrained(TempDir dir)
     {
         var common = TinySetup.Write(dir);
-        var vocab = ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize;
         manual_seed(11);
-        using var start = new ClipModel(TinySetup.Model(vocab));
-        ClipCheckpoint.Save(start, dir.File("start.safetensors"));
-        return [.. common, $"pretrained=\"{dir.File("start.safetensors")}\""];
+        return [.. common, TinySetup.SavedStart(dir)];
     }
 
     [Fact]
