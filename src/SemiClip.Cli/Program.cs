@@ -1,17 +1,23 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.Reflection;
 using SemiClip.Cli.Commands;
 
 namespace SemiClip.Cli;
 
 public static class Program
 {
-    public static RootCommand BuildRoot()
+    /// <summary>The command tree. The root is named "semiclip", as the installed tool is, rather than after the
+    /// assembly (SemiClip.Cli), so usage lines show what the user types.</summary>
+    public static Command BuildRoot()
     {
-        var root = new RootCommand("SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP.");
+        var root = new Command("semiclip", "SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP.")
+        {
+            new HelpOption(), new VersionOption(),
+        };
         foreach (var c in new[] { DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ReportCommand.Create(), EmbedCommand.CreateEmbed(),
                                   EmbedCommand.CreateSearch(), SuggestCommand.Create(), InterpolateCommand.Create(), DataCommand.Create(),
-                                      ShardCommand.Create(),
-                                      KeywordsCommand.Create(), SynthCommand.Create(), InfoCommand.Create(),
+                                  ShardCommand.Create(), KeywordsCommand.Create(), SynthCommand.Create(), InfoCommand.Create(),
                                   DoctorCommand.Create() })
             root.Subcommands.Add(c);
         return root;
@@ -19,22 +25,48 @@ public static class Program
 
     public static int Main(string[] args)
     {
-        var parse = BuildRoot().Parse(args);
         try
         {
+            var parse = BuildRoot().Parse(args);
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
-            foreach (var inner in e.Flatten().InnerExceptions.Take(5)) Console.Error.WriteLine($"semiclip: {inner.Message}");
+            foreach (var inner in e.Flatten().InnerExceptions.Take(5)) Report(inner);
             return 1;
         }
         catch (Exception e)
         {
-            // Errors name the file, line or field themselves; the stack trace is for bug reports.
-            Console.Error.WriteLine($"semiclip: {FlagHints.Annotate(e.Message)}");
-            if (Environment.GetEnvironmentVariable("SEMICLIP_TRACE") == "1") Console.Error.WriteLine(e);
+            Report(e);
             return 1;
         }
+    }
+
+    /// <summary>SemiClip's own errors name the file, line or field and say how to fix it: they are printed as they are.
+    /// Anything else (a .NET or LibTorch failure SemiClip did not anticipate) is said in one line, without its
+    /// runtime text; SEMICLIP_TRACE=1 prints the whole exception for a bug report.</summary>
+    static void Report(Exception e)
+    {
+        Console.Error.WriteLine($"semiclip: {UserMessage(e)}");
+        if (Environment.GetEnvironmentVariable("SEMICLIP_TRACE") == "1") Console.Error.WriteLine(e);
+    }
+
+    public static string UserMessage(Exception e)
+    {
+        if (e is TargetInvocationException { InnerException: { } inner }) e = inner;
+        bool ours = e.TargetSite?.DeclaringType?.Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true
+                    || e is SemiClip.Data.BadInputException or SemiClip.IO.SafeTensorsFormatException;
+        if (ours) return FlagHints.Annotate(e.Message);
+        return e switch
+        {
+            // File-system errors name the path; that is the part the user can act on.
+            UnauthorizedAccessException or FileNotFoundException or DirectoryNotFoundException or PathTooLongException =>
+                FlagHints.Annotate(e.Message),
+            IOException when e.Message.Contains('/') || e.Message.Contains('\\') => FlagHints.Annotate(e.Message),
+            OutOfMemoryException or InsufficientExecutionStackException => "out of memory: use a smaller batch_size or image size.",
+            System.Runtime.InteropServices.ExternalException => $"LibTorch failed: {Runtime.NativeFailure.FirstLine(e.Message)} " +
+                "(set SEMICLIP_TRACE=1 for the details).",
+            _ => $"unexpected {e.GetType().Name} inside SemiClip; this is a bug (set SEMICLIP_TRACE=1 and report what it prints).",
+        };
     }
 }

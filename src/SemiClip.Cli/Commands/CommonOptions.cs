@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SemiClip.Data;
 
 namespace SemiClip.Cli.Commands;
 
@@ -11,17 +12,64 @@ public static class CommonOptions
         DefaultValueFactory = _ => "auto",
     };
 
-    public static Option<int> Threads() => new("--threads")
+    public static Option<int> Threads() => new Option<int>("--threads")
     {
         Description = "CPU threads for tensor math (0: TorchSharp's default)",
         DefaultValueFactory = _ => 0,
-    };
+    }.AtLeast(0);
+
+    /// <summary>Refuses a value below <paramref name="min"/> at parse time, naming the option.</summary>
+    public static Option<T> AtLeast<T>(this Option<T> option, T min) where T : struct, IComparable<T>
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<T>().CompareTo(min) < 0) r.AddError($"{option.Name} must be at least {min} (got {r.GetValueOrDefault<T>()}).");
+        });
+        return option;
+    }
+
+    /// <summary>Refuses a value outside [<paramref name="min"/>, <paramref name="max"/>] at parse time.</summary>
+    public static Option<double> Within(this Option<double> option, double min, double max)
+    {
+        option.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<double>();
+            if (!(v >= min && v <= max)) r.AddError($"{option.Name} must be in [{min}, {max}] (got {v}).");
+        });
+        return option;
+    }
+
+    /// <summary>Checks before any work that <paramref name="folder"/> can be written, naming the option.</summary>
+    public static void RequireWritableFolder(string folder, string option) => IO.WritableFolder.Require(folder, option);
+
+    /// <summary>Where a file is written: its folder must be writable.</summary>
+    public static void RequireWritableFile(string file, string option) =>
+        RequireWritableFolder(Path.GetDirectoryName(Path.GetFullPath(file))!, option);
 
     /// <summary>CSV/TSV columns and separator, with open_clip's names.</summary>
     public static (Option<string?> ImageKey, Option<string?> CaptionKey, Option<string?> Separator) CsvColumns() => (
         new Option<string?>("--csv-img-key") { Description = "CSV/TSV column with the image path (default filepath)" },
         new Option<string?>("--csv-caption-key") { Description = "CSV/TSV column with the caption (default title)" },
         new Option<string?>("--csv-separator") { Description = "CSV/TSV separator, one character or \\t (default: tab for .tsv, comma otherwise)" });
+
+    /// <summary>How thoroughly to check images before the work: the pre-flight pass <c>train</c> also runs.</summary>
+    public static Option<string> CheckImages() => new("--check-images")
+    {
+        Description = "check every image first: headers (files that are not images), full (decode all: truncated files too), none",
+        DefaultValueFactory = _ => "headers",
+    };
+
+    /// <summary>The pre-flight image check with a progress bar; problems are reported (fail-fast: all at once, then stop).
+    /// Returns the images that failed.</summary>
+    public static HashSet<string> RunImageCheck(IReadOnlyList<string> images, string depth, BadInputReport report, string howToSkip)
+    {
+        var parsed = Data.Images.ImageCheck.ParseDepth(depth);
+        var problems = Ui.ConsoleUi.Counting("checking images", update => Data.Images.ImageCheck.Run(images, parsed, progress: update));
+        if (problems.Count > 0 && report.Policy == BadInputPolicy.FailFast)
+            throw new InvalidDataException(Data.Images.ImageCheck.Describe(problems, howToSkip));
+        foreach (var p in problems) report.Report(p.Location, p.Problem);
+        return problems.Select(p => p.Location).ToHashSet(StringComparer.Ordinal);
+    }
 
     /// <summary>"\t" as typed on a shell means a tab.</summary>
     public static string Separator(string typed) => typed == "\\t" ? "\t" : typed;

@@ -17,7 +17,9 @@ public static class DataCommand
         var labelRatio = new Option<double?>("--label-ratio") { Description = "also report a paired/unpaired split" };
         var seed = new Option<int>("--seed") { Description = "split seed for --label-ratio", DefaultValueFactory = _ => 0 };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer for caption lengths (default OpenAI's)" };
-        var inspect = new Command("inspect", "Summarise a dataset and list its problems") { dataset, imageRoot, split, labelRatio, seed, vocab };
+        var checkImages = CommonOptions.CheckImages();
+        var inspect = new Command("inspect", "Summarise a dataset and list its problems")
+            { dataset, imageRoot, split, labelRatio, seed, vocab, checkImages };
         inspect.SetAction(p =>
         {
             var path = p.GetValue(dataset)!;
@@ -29,12 +31,16 @@ public static class DataCommand
                                    StringComparison.OrdinalIgnoreCase) && File.ReadLines(path).FirstOrDefault()?.Contains("title") == true;
             if (captionFile)
             {
+                var stats = new CaptionReadStats();
                 var samples = CaptionDatasetReader.Read(path,
-                    new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), Split = p.GetValue(split) }, report);
+                    new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), Split = p.GetValue(split) }, report, stats);
+                var bad = CommonOptions.RunImageCheck(samples.Select(s => s.ImagePath).ToList(), p.GetValue(checkImages)!, report, "");
+                samples = samples.Where(s => !bad.Contains(s.ImagePath)).ToList();
                 var tok = ClipTokenizer.Load(p.GetValue(vocab));
                 var lengths = samples.SelectMany(s => s.Captions).Select(c => tok.Encode(c).Count + 2).OrderBy(x => x).ToList();
                 rows.Add(new[] { "images", samples.Count.ToString(inv) });
                 rows.Add(new[] { "captions", lengths.Count.ToString(inv) });
+                rows.Add(new[] { "empty captions (dropped; their images keep the others)", stats.EmptyCaptions.ToString(inv) });
                 if (lengths.Count > 0)
                 {
                     rows.Add(new[] { "tokens per caption (min / median / p95 / max)",
@@ -49,11 +55,15 @@ public static class DataCommand
             }
             else if (Directory.Exists(path) && !Directory.EnumerateDirectories(path).Any() && !Directory.EnumerateFiles(path, "*.txt").Any())
             {
-                rows.Add(new[] { "unpaired images", ImageFiles.FromFolderOrList(path, report).Count.ToString(inv) });
+                var images = ImageFiles.FromFolderOrList(path, report);
+                var bad = CommonOptions.RunImageCheck(images, p.GetValue(checkImages)!, report, "");
+                rows.Add(new[] { "unpaired images", (images.Count - bad.Count).ToString(inv) });
             }
             else
             {
                 var ds = ClassificationDataset.Load(path, report, p.GetValue(imageRoot));
+                var bad = CommonOptions.RunImageCheck(ds.Items.Select(i => i.ImagePath).ToList(), p.GetValue(checkImages)!, report, "");
+                ds = ds with { Items = ds.Items.Where(i => !bad.Contains(i.ImagePath)).ToList() };
                 rows.Add(new[] { "images", ds.Items.Count.ToString(inv) });
                 rows.Add(new[] { "classes", ds.ClassNames.Count.ToString(inv) });
                 foreach (var g in ds.Items.GroupBy(i => i.Label).OrderBy(g => g.Key).Take(20))
@@ -61,7 +71,8 @@ public static class DataCommand
             }
             rows.Add(new[] { "problems", report.Count.ToString(inv) });
             ConsoleUi.Table(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), ["", "value"], rows);
-            foreach (var b in report.Items.Take(10)) ConsoleUi.Line("  " + b);
+            foreach (var b in report.Items.Take(20)) ConsoleUi.Line("  " + b);
+            if (report.Count > 20) ConsoleUi.Line($"  … and {report.Count - 20} more");
             return 0;
         });
         return new Command("data", "Inspect datasets") { inspect };

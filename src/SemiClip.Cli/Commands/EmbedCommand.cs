@@ -22,7 +22,7 @@ public static class EmbedCommand
         var images = new Option<string?>("--images") { Description = "image folder (recursive) or list file" };
         var texts = new Option<string?>("--texts") { Description = "text file, one text per line" };
         var output = new Option<string>("--out") { Required = true, Description = "index path (.safetensors); ids go to the same name .jsonl" };
-        var batch = new Option<int>("--batch-size") { Description = "images or texts encoded at once", DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch-size") { Description = "images or texts encoded at once", DefaultValueFactory = _ => 256 }.AtLeast(1);
         var shard = new Option<string?>("--shard")
         {
             Description = "i/n: embed only the i-th of n equal slices of the " +
@@ -32,8 +32,17 @@ public static class EmbedCommand
         var device = CommonOptions.Device();
         var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images,
             texts, output, batch, skipBad, shard, device };
+        cmd.Validators.Add(r =>
+        {
+            bool hasImages = r.GetValue(images) != null, hasTexts = r.GetValue(texts) != null;
+            if (hasImages == hasTexts)
+                r.AddError(hasImages ? "--images and --texts make two indexes: run embed once for each (with its own --out)."
+                                     : "give --images (an image folder or list) or --texts (a text file).");
+            if (hasTexts && r.GetValue(shard) != null) r.AddError("--shard slices an image list; it does not apply to --texts.");
+        });
         cmd.SetAction(p =>
         {
+            CommonOptions.RequireWritableFile(p.GetValue(output)!, "--out");
             using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
             var embedder = new Embedder(bundle.Model, bundle.Tokenizer, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
             var report = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
@@ -48,16 +57,20 @@ public static class EmbedCommand
                 features = encoded;
                 kind = "image";
             }
-            else if (p.GetValue(texts) is { } file)
+            else
             {
+                var file = p.GetValue(texts)!;
+                if (!File.Exists(file)) throw new FileNotFoundException($"--texts {file}: file not found.", file);
                 ids = File.ReadAllLines(file).Where(l => l.Trim().Length > 0).ToList();
                 features = embedder.EncodeTexts(ids);
                 kind = "text";
             }
-            else throw new ArgumentException("give --images or --texts.");
             var path = p.GetValue(output)!;
             SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["embeddings"] = features },
-                new Dictionary<string, string> { ["semiclip.kind"] = kind, ["semiclip.model"] = p.GetValue(model)! });
+                new Dictionary<string, string>
+                {
+                    ["semiclip.kind"] = kind, ["semiclip.model"] = p.GetValue(model)!, [ModelHashKey] = ModelFingerprint.Of(bundle.Model),
+                });
             AtomicFile.WriteAllText(Path.ChangeExtension(path, ".jsonl"), string.Concat(ids.Select((id,
                 i) => JsonSerializer.Serialize(new { index = i, id, kind }) + "\n")));
             ConsoleUi.Line($"wrote {ids.Count} {kind} embeddings of size {features.shape[1]} to " +
@@ -79,6 +92,9 @@ public static class EmbedCommand
         return sorted.GetRange(from, to - from);
     }
 
+    /// <summary>Index metadata: <see cref="ModelFingerprint"/> of the model that made it.</summary>
+    public const string ModelHashKey = "semiclip.model_hash";
+
     public static Command CreateSearch()
     {
         var query = new Argument<string>("query") { Description = "text to search for" };
@@ -89,18 +105,31 @@ public static class EmbedCommand
         };
         var model = new Option<string>("--model") { Required = true, Description = "run folder or weights that made the index" };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
-        var top = new Option<int>("--top") { Description = "how many matches to print", DefaultValueFactory = _ => 10 };
+        var top = new Option<int>("--top") { Description = "how many matches to print", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var otherModel = new Option<bool>("--allow-other-model")
+        {
+            Description = "search an index made by a different model (its embeddings are in another space: rankings are meaningless)"
+        };
         var device = CommonOptions.Device();
-        var cmd = new Command("search", "Find the images closest to a text query") { query, index, model, vocab, top, device };
+        var cmd = new Command("search", "Find the images closest to a text query") { query, index, model, vocab, top, otherModel, device };
         cmd.SetAction(p =>
         {
             using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
+            var fingerprint = ModelFingerprint.Of(bundle.Model);
             var dev = DeviceSelector.Parse(p.GetValue(device)!);
             var parts = new List<Tensor>();
             var ids = new List<string>();
             foreach (var file in p.GetValue(index)!)
             {
                 using var reader = new SafeTensorsReader(file);
+                if (!reader.Contains("embeddings")) throw new InvalidDataException($"--index {file}: not an index from semiclip embed.");
+                reader.Metadata.TryGetValue("semiclip.kind", out var kind);
+                if (kind == "text") throw new ArgumentException($"--index {file}: holds text embeddings; search ranks images (embed --images).");
+                reader.Metadata.TryGetValue(ModelHashKey, out var made);
+                if (made != fingerprint && !p.GetValue(otherModel))
+                    throw new ArgumentException($"--index {file}: made by {(made is null ? "an unrecorded model (an index from an older SemiClip)"
+                        : $"another model (fingerprint {made}, --model has {fingerprint})")}; its rankings would be wrong. Embed the images " +
+                        "again with this --model, or pass --allow-other-model.");
                 parts.Add(reader.Read("embeddings"));
                 ids.AddRange(File.ReadAllLines(Path.ChangeExtension(file,
                     ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!));

@@ -28,7 +28,7 @@ public static class EvalCommand
         var probeTest = new Option<string?>("--probe-test") { Description = "labelled test images for a linear probe" };
         var output = new Option<string?>("--out") { Description = "where report.json/.md go (default: the run folder)" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "skip and list unreadable images" };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256, Description = "images or texts encoded at once" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256, Description = "images or texts encoded at once" }.AtLeast(1);
         var protocol = new Option<string>("--retrieval-protocol")
         {
             DefaultValueFactory = _ => "all-captions",
@@ -36,6 +36,10 @@ public static class EvalCommand
                 "caption per image drawn by --seed, diagonal ranks)",
         };
         var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
+        var split = new Option<string>("--split")
+        {
+            Description = "Karpathy split of --captions to score", DefaultValueFactory = _ => "test",
+        };
         var seed = new Option<int>("--seed") { Description = "which caption each image keeps under --retrieval-protocol one-caption" };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
@@ -51,11 +55,19 @@ public static class EvalCommand
         };
         var cmd = new Command("eval", "Evaluate a model: zero-shot accuracy, retrieval recall, linear probe")
             { wiseTo, alphas, model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain,
-                probeTest, output, skipBad, batch, protocol, seed, imgKey, captionKey, separator, device, threads };
+                probeTest, output, skipBad, batch, protocol, split, seed, imgKey, captionKey, separator, device, threads };
+        cmd.Validators.Add(r =>
+        {
+            if (r.GetValue(probeTrain) is null != r.GetValue(probeTest) is null) r.AddError("--probe-train and --probe-test go together.");
+            if (r.GetValue(alphas) is { } a && r.GetResult(alphas) is { Implicit: false } && r.GetValue(wiseTo) is null)
+                r.AddError($"--alphas {a} needs --wise-to.");
+        });
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p.GetValue(threads));
             var modelPath = p.GetValue(model)!;
+            var outFolder = p.GetValue(output) ?? (Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
+            CommonOptions.RequireWritableFolder(outFolder, p.GetValue(output) is null ? "the model's folder (set --out)" : "--out");
             using var bundle = ModelBundle.Load(modelPath, p.GetValue(vocab));
             var bad = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
             EvaluationReport Evaluate(ModelBundle evaluated, string name)
@@ -78,7 +90,7 @@ public static class EvalCommand
                     };
                     report = report with
                     {
-                        Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), protocol: chosen, seed: p.GetValue(seed),
+                        Retrieval = suite.Retrieval(caps, bad, p.GetValue(imageRoot), p.GetValue(split), protocol: chosen, seed: p.GetValue(seed),
                         csv: new CaptionDatasetOptions
                         {
                             ImageColumn = p.GetValue(imgKey) ?? "filepath", CaptionColumn = p.GetValue(captionKey) ?? "title",
@@ -92,7 +104,6 @@ public static class EvalCommand
                     throw new ArgumentException("nothing to evaluate: give --classification, --captions and/or --probe-train with --probe-test.");
                 return report;
             }
-            var outFolder = p.GetValue(output) ?? (Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
             if (p.GetValue(wiseTo) is { } target)
             {
                 using var other = ModelBundle.Load(target, p.GetValue(vocab));

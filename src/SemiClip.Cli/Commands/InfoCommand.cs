@@ -11,11 +11,14 @@ public static class InfoCommand
 {
     public static Command Create()
     {
-        var weights = new Argument<string>("weights") { Description = "a .safetensors file (OpenAI/open_clip or Hugging Face naming)" };
+        var weights = new Argument<string>("weights")
+        {
+            Description = "a .safetensors file (OpenAI/open_clip or Hugging Face naming, or a training checkpoint) or a run folder"
+        };
         var cmd = new Command("info", "Show the inferred architecture and parameter count of a weights file") { weights };
         cmd.SetAction(p =>
         {
-            var path = p.GetValue(weights)!;
+            var path = Training.TrainConfigValidator.ResolveWeights(p.GetValue(weights)!, "weights");
             string naming;
             using (var r = new SafeTensorsReader(path)) naming = HuggingFaceKeyMap.LooksLikeHuggingFace(r.Names) ? "Hugging Face" : "OpenAI / open_clip";
             using var model = ClipCheckpoint.Load(path);

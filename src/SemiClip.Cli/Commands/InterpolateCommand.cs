@@ -15,13 +15,22 @@ public static class InterpolateCommand
     {
         var from = new Option<string>("--from") { Required = true, Description = "model A (α = 0): run folder or weights, usually the pretrained start" };
         var to = new Option<string>("--to") { Required = true, Description = "model B (α = 1): run folder or weights, usually fine-tuned from A" };
-        var alpha = new Option<double>("--alpha") { Required = true, Description = "weight of B, e.g. 0.5" };
+        var alpha = new Option<double>("--alpha") { Required = true, Description = "weight of B in [0, 1], e.g. 0.5" };
+        var extrapolate = new Option<bool>("--extrapolate") { Description = "allow --alpha outside [0, 1] (beyond A or B)" };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: A's run, else OpenAI's)" };
         var output = new Option<string>("--out") { Required = true, Description = "folder to write (model.safetensors, config.json, vocab/)" };
         var cmd = new Command("interpolate",
-            "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, vocab, output };
+            "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, extrapolate, vocab, output };
+        cmd.Validators.Add(r =>
+        {
+            var a = r.GetValue(alpha);
+            if (!double.IsFinite(a)) r.AddError($"--alpha must be a number (got {a}).");
+            else if ((a < 0 || a > 1) && !r.GetValue(extrapolate))
+                r.AddError($"--alpha {a} is outside [0, 1] (0 is --from, 1 is --to); pass --extrapolate to go beyond them.");
+        });
         cmd.SetAction(p =>
         {
+            CommonOptions.RequireWritableFolder(p.GetValue(output)!, "--out");
             using var a = ModelBundle.Load(p.GetValue(from)!, p.GetValue(vocab));
             using var b = ModelBundle.Load(p.GetValue(to)!, p.GetValue(vocab));
             using var mixed = WeightInterpolation.Interpolate(a.Model, b.Model, p.GetValue(alpha), p.GetValue(from)!, p.GetValue(to)!);

@@ -11,15 +11,23 @@ public static class KeywordsCommand
     public static Command Create()
     {
         var data = new Argument<string>("captions") { Description = "caption file (CSV/TSV, JSONL, Karpathy JSON)" };
-        var top = new Option<int>("--top") { Description = "how many keywords to keep", DefaultValueFactory = _ => 100 };
-        var ngram = new Option<int>("--max-ngram") { Description = "longest keyword, in words", DefaultValueFactory = _ => 2 };
+        var top = new Option<int>("--top") { Description = "how many keywords to keep", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var ngram = new Option<int>("--max-ngram") { Description = "longest keyword, in words", DefaultValueFactory = _ => 2 }.AtLeast(1);
+        var split = new Option<string>("--split")
+        {
+            Description = "Karpathy split to read (train by default, so test captions never shape the keywords; 'all' reads every entry)",
+            DefaultValueFactory = _ => "train",
+        };
         var output = new Option<string?>("--out") { Description = "write one keyword per line to this file" };
         var imageRoot = new Option<string?>("--image-root") { Description = "folder image paths are relative to (default: the caption file's)" };
-        var extract = new Command("extract", "Extract keywords with YAKE from a caption corpus") { data, top, ngram, output, imageRoot };
+        var extract = new Command("extract", "Extract keywords with YAKE from a caption corpus") { data, top, ngram, output, imageRoot, split };
         extract.SetAction(p =>
         {
+            if (p.GetValue(output) is { } target) CommonOptions.RequireWritableFile(target, "--out");
+            var chosen = p.GetValue(split) is "all" ? null : p.GetValue(split);
             var samples = CaptionDatasetReader.Read(p.GetValue(data)!,
-                new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), CheckImagesExist = false }, new BadInputReport(BadInputPolicy.Skip));
+                new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), CheckImagesExist = false, Split = chosen },
+                new BadInputReport(BadInputPolicy.Skip));
             var keywords = YakeKeywordExtractor.Extract(samples.SelectMany(s => s.Captions), p.GetValue(top), p.GetValue(ngram));
             if (p.GetValue(output) is { } path)
             {

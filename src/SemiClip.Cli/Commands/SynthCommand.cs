@@ -11,13 +11,14 @@ public static class SynthCommand
     {
         var domain = new Option<string>("--domain") { Description = "aerial (specialist) or tabletop (generic)", DefaultValueFactory = _ => "aerial" };
         var output = new Option<string>("--out") { Description = "output folder", Required = true };
-        var train = new Option<int>("--train-per-class") { Description = "training images per class", DefaultValueFactory = _ => 100 };
-        var test = new Option<int>("--test-per-class") { Description = "test images per class", DefaultValueFactory = _ => 20 };
-        var size = new Option<int>("--size") { Description = "image side in pixels", DefaultValueFactory = _ => 64 };
+        var train = new Option<int>("--train-per-class") { Description = "training images per class", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var test = new Option<int>("--test-per-class") { Description = "test images per class", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var size = new Option<int>("--size") { Description = "image side in pixels", DefaultValueFactory = _ => 64 }.AtLeast(8);
         var seed = new Option<int>("--seed") { Description = "generator seed", DefaultValueFactory = _ => 0 };
         var cmd = new Command("synth", "Generate a synthetic image-caption domain") { domain, output, train, test, size, seed };
         cmd.SetAction(p =>
         {
+            CommonOptions.RequireWritableFolder(p.GetValue(output)!, "--out");
             var d = p.GetValue(domain) switch
             {
                 "aerial" => SyntheticDomain.Aerial,

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
 using SemiClip.Cli.Ui;
 using SemiClip.Training;
 
@@ -16,10 +18,18 @@ public static class TrainCommand
             Description = "override a config field, e.g. --set batch_size=64 --set loss.caption_weight=0.5",
             AllowMultipleArgumentsPerToken = false
         };
-        var data = new Option<string?>("--data") { Description = "caption file (CSV/TSV, JSONL, Karpathy JSON)" };
+        var data = new Option<string?>("--data") { Description = "caption file (CSV/TSV, JSONL, Karpathy JSON) or .tar shards (train_data)" };
+        var imageRoot = new Option<string?>("--image-root") { Description = "folder image paths are relative to (image_root)" };
+        var steps = new Option<long?>("--steps") { Description = "optimisation steps (steps)" };
+        var batchSize = new Option<int?>("--batch-size") { Description = "images per step (batch_size)" };
+        var keywords = new Option<string?>("--keywords") { Description = "keyword file for S-CLIP, one per line (keywords)" };
+        var pretrained = new Option<string?>("--pretrained") { Description = "starting weights: .safetensors or a run folder (pretrained)" };
+        var runsDir = new Option<string?>("--runs-dir") { Description = "where run folders go (runs_dir)" };
         var runName = new Option<string?>("--run-name") { Description = "run folder name under runs_dir" };
-        var resume = new Option<bool>("--resume") { Description = "continue the named run from its newest checkpoint" };
+        var resume = new Option<bool>("--resume") { Description = "continue the named run from its newest intact checkpoint" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "start over under an existing run name; the old run is moved aside, not deleted" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "skip and list bad files/rows instead of stopping" };
+        var checkImages = new Option<string?>("--check-images") { Description = "pre-flight image check: headers | full | none (check_images)" };
         var labelRatio = new Option<double?>("--label-ratio") { Description = "fraction of images kept paired; the rest become unpaired" };
         var allowChange = new Option<bool>("--allow-config-change")
         {
@@ -35,37 +45,97 @@ public static class TrainCommand
         var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("train", "Train or fine-tune a CLIP model") { config, method, set, data, runName, resume,
-            allowChange, skipBad, labelRatio, imgKey, captionKey, separator, printConfig, markdown, device, threads };
+        var cmd = new Command("train", "Train or fine-tune a CLIP model") { config, method, set, data, imageRoot, steps, batchSize, keywords,
+            pretrained, runsDir, runName, resume, overwrite, allowChange, skipBad, checkImages, labelRatio, imgKey, captionKey, separator,
+            printConfig, markdown, device, threads };
+        cmd.Validators.Add(r =>
+        {
+            if (r.GetValue(resume) && r.GetValue(overwrite)) r.AddError("--resume and --overwrite contradict each other: choose one.");
+            if (r.GetValue(markdown) && !r.GetValue(printConfig)) r.AddError("--markdown goes with --print-config.");
+        });
         cmd.SetAction(p =>
         {
-            var overrides = new List<string>(p.GetValue(set) ?? Array.Empty<string>());
-            if (p.GetValue(method) is { } m) overrides.Add($"method={m}");
-            if (p.GetValue(data) is { } d) overrides.Add($"train_data=\"{d}\"");
-            if (p.GetValue(runName) is { } n) overrides.Add($"run_name=\"{n}\"");
-            if (p.GetValue(skipBad)) overrides.Add("skip_bad=true");
-            if (p.GetValue(labelRatio) is { } lr) overrides.Add($"label_ratio={lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-            // Only a --device the user typed replaces the config's device (and any --set device=…).
-            if (p.GetResult(device) is { Implicit: false }) overrides.Add($"device=\"{p.GetValue(device)}\"");
-            if (p.GetValue(threads) > 0) overrides.Add($"threads={p.GetValue(threads)}");
-            if (p.GetValue(imgKey) is { } ik) overrides.Add($"csv_img_key={System.Text.Json.JsonSerializer.Serialize(ik)}");
-            if (p.GetValue(captionKey) is { } ck) overrides.Add($"csv_caption_key={System.Text.Json.JsonSerializer.Serialize(ck)}");
-            if (p.GetValue(separator) is { } sep) overrides.Add($"csv_separator={System.Text.Json.JsonSerializer.Serialize(CommonOptions.Separator(sep))}");
+            var overrides = (p.GetValue(set) ?? Array.Empty<string>()).Select(TrainConfig.ParseOverride).ToList();
+            // The flags are thin aliases of their fields; their values are typed here, never re-parsed as JSON.
+            void Alias<T>(Option<T> option, string field, Func<T, JsonNode?> value)
+            {
+                if (p.GetResult(option) is { Implicit: false } && p.GetValue(option) is { } v) overrides.Add((field, value(v)));
+            }
+            Alias(method, "method", v => JsonValue.Create(v));
+            Alias(data, "train_data", v => JsonValue.Create(v));
+            Alias(imageRoot, "image_root", v => JsonValue.Create(v));
+            Alias(steps, "steps", v => JsonValue.Create(v));
+            Alias(batchSize, "batch_size", v => JsonValue.Create(v));
+            Alias(keywords, "keywords", v => JsonValue.Create(v));
+            Alias(pretrained, "pretrained", v => JsonValue.Create(v));
+            Alias(runsDir, "runs_dir", v => JsonValue.Create(v));
+            Alias(runName, "run_name", v => JsonValue.Create(v));
+            Alias(checkImages, "check_images", v => JsonValue.Create(v));
+            Alias(labelRatio, "label_ratio", v => JsonValue.Create(v));
+            Alias(device, "device", v => JsonValue.Create(v));
+            Alias(imgKey, "csv_img_key", v => JsonValue.Create(v));
+            Alias(captionKey, "csv_caption_key", v => JsonValue.Create(v));
+            Alias(separator, "csv_separator", v => JsonValue.Create(CommonOptions.Separator(v!)));
+            if (p.GetValue(skipBad)) overrides.Add(("skip_bad", JsonValue.Create(true)));
+            if (p.GetValue(threads) != 0) overrides.Add(("threads", JsonValue.Create(p.GetValue(threads))));
             var cfg = TrainConfig.Load(p.GetValue(config), overrides);
             if (p.GetValue(printConfig))
             {
                 Console.Write(p.GetValue(markdown) ? ConfigReference.Markdown() : ConfigReference.Render(cfg));
                 return 0;
             }
-            using var session = new TrainingSession(cfg, p.GetValue(resume), p.GetValue(allowChange));
+            using var stop = new CancellationTokenSource();
+            using var signals = StopSignals.Install(stop);
+            using var session = ConsoleUi.Counting("checking images", update =>
+                new TrainingSession(cfg, p.GetValue(resume), p.GetValue(allowChange), p.GetValue(overwrite), update));
+            foreach (var notice in session.Notices) ConsoleUi.Line(notice);
+            foreach (var warning in session.Warnings) Console.Error.WriteLine($"semiclip: warning: {warning}.");
+            var name = Path.GetFileName(session.Run.Root);
             ConsoleUi.Line($"run folder: {session.Run.Root}");
-            ConsoleUi.Line($"method {cfg.Method}: {session.Loader.BatchesPerEpoch} batches/epoch, steps {session.StartStep} → {session.TotalSteps}, " +
-                           $"{session.Model.ParameterCount():N0} parameters");
-            TrainProgress.Run("training", session.TotalSteps, onStep => session.Train(onStep));
-            if (session.BadInputs.Count > 0) ConsoleUi.Line($"skipped {session.BadInputs.Count} bad input(s); listed in {session.Run.MetricsPath}");
+            ConsoleUi.Line($"method {session.Config.Method}: {session.Loader.BatchesPerEpoch} batches/epoch, steps {session.StartStep} → " +
+                           $"{session.TotalSteps}{(session.StartStep > 0 ? " (resumed)" : "")}, {session.Model.ParameterCount():N0} parameters");
+            try
+            {
+                TrainProgress.Run("training", session.TotalSteps, onStep => session.Train(onStep, stop.Token, (step, metrics) =>
+                    ConsoleUi.Line($"eval at step {step}: " + string.Join(", ", metrics.Select(m =>
+                        $"{m.Key} {(100 * m.Value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}%")))));
+            }
+            catch (TrainingInterruptedException e)
+            {
+                Console.Error.WriteLine($"semiclip: interrupted after step {e.Step}; saved {e.Checkpoint}.");
+                Console.Error.WriteLine($"semiclip: continue with: semiclip train --runs-dir {session.Config.RunsDir} --run-name {name} --resume");
+                return 130;
+            }
+            if (session.BadInputs.Count > 0)
+                ConsoleUi.Line($"skipped {session.BadInputs.Count} bad image(s)/row(s); listed in {session.Run.MetricsPath}");
             ConsoleUi.Line($"weights: {session.FinalWeightsPath}");
             return 0;
         });
         return cmd;
+    }
+}
+
+/// <summary>Ctrl-C (SIGINT) and SIGTERM ask training to stop after the step under way, so the run is saved; a second
+/// signal ends the process at once.</summary>
+sealed class StopSignals : IDisposable
+{
+    readonly PosixSignalRegistration[] _registrations;
+
+    StopSignals(CancellationTokenSource stop)
+    {
+        _registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(signal => PosixSignalRegistration.Create(signal, context =>
+        {
+            if (stop.IsCancellationRequested) return; // the second signal: default handling ends the process now
+            context.Cancel = true;
+            stop.Cancel();
+            Console.Error.WriteLine("semiclip: stopping after this step and saving a checkpoint (press Ctrl-C again to quit at once).");
+        })).ToArray();
+    }
+
+    public static StopSignals Install(CancellationTokenSource stop) => new(stop);
+
+    public void Dispose()
+    {
+        foreach (var r in _registrations) r.Dispose();
     }
 }

@@ -69,4 +69,33 @@ public static class ConsoleUi
         });
         return r;
     }
+
+    /// <summary>As <see cref="Progress{T}"/>, for work that learns its total as it goes: the callback takes (done, total).</summary>
+    public static T Counting<T>(string label, Func<Action<long, long>, T> work)
+    {
+        if (Interactive)
+        {
+            T result = default!;
+            AnsiConsole.Progress().AutoClear(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask(Markup.Escape(label), maxValue: 1);
+                    result = work((done, total) =>
+                    {
+                        task.MaxValue = Math.Max(1, total);
+                        task.Value = done;
+                    });
+                    task.Value = task.MaxValue;
+                });
+            return result;
+        }
+        var last = DateTime.MinValue;
+        return work((done, total) =>
+        {
+            if (done < total && (DateTime.UtcNow - last).TotalSeconds < 5) return;
+            last = DateTime.UtcNow;
+            Console.WriteLine($"{label} {done}/{total}");
+        });
+    }
 }

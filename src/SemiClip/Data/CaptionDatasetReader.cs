@@ -11,17 +11,20 @@ namespace SemiClip.Data;
 /// Every problem names the file and the line, row or entry.</summary>
 public static class CaptionDatasetReader
 {
-    public static List<CaptionSample> Read(string path, CaptionDatasetOptions options, BadInputReport report)
+    /// <param name="stats">Counts what was dropped without being a bad input: empty captions (the image keeps its
+    /// others; an image left with none is a bad input).</param>
+    public static List<CaptionSample> Read(string path, CaptionDatasetOptions options, BadInputReport report, CaptionReadStats? stats = null)
     {
+        stats ??= new CaptionReadStats();
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: caption file not found.", path);
         var root = options.ImageRoot ?? Path.GetDirectoryName(Path.GetFullPath(path))!;
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"{path}: image root '{root}' does not exist.");
         var ext = Path.GetExtension(path).ToLowerInvariant();
         var samples = ext switch
         {
-            ".csv" or ".tsv" => ReadCsv(path, root, options, report),
-            ".jsonl" => ReadJsonLines(path, root, report),
-            ".json" => ReadKarpathy(path, root, options, report),
+            ".csv" or ".tsv" => ReadCsv(path, root, options, report, stats),
+            ".jsonl" => ReadJsonLines(path, root, report, stats),
+            ".json" => ReadKarpathy(path, root, options, report, stats),
             _ => throw new ArgumentException($"{path}: unknown caption format '{ext}' (expected .csv, .tsv, .jsonl or Karpathy .json)."),
         };
         return options.CheckImagesExist ? samples.Where(s => ImageExists(s, report)).ToList() : samples;
@@ -34,18 +37,24 @@ public static class CaptionDatasetReader
         return false;
     }
 
-    static List<string> CleanCaptions(IEnumerable<string?> captions, string location, BadInputReport report)
+    /// <summary>The non-empty captions; empty ones are counted and dropped. An entry left with none is a bad input.</summary>
+    static List<string> CleanCaptions(IEnumerable<string?> captions, string location, BadInputReport report, CaptionReadStats stats,
+                                      bool wholeEntry = true)
     {
         var kept = new List<string>();
+        int empty = 0;
         foreach (var c in captions)
         {
-            if (string.IsNullOrWhiteSpace(c)) { report.Report(location, "empty caption."); continue; }
+            if (string.IsNullOrWhiteSpace(c)) { empty++; continue; }
             kept.Add(c.Trim());
         }
+        Interlocked.Add(ref stats.EmptyCaptions, empty);
+        if (kept.Count == 0 && wholeEntry)
+            report.Report(location, empty > 0 ? $"no caption left: its {empty} caption(s) are empty." : "no captions.");
         return kept;
     }
 
-    static List<CaptionSample> ReadCsv(string path, string root, CaptionDatasetOptions o, BadInputReport report)
+    static List<CaptionSample> ReadCsv(string path, string root, CaptionDatasetOptions o, BadInputReport report, CaptionReadStats stats)
     {
         var sep = o.Separator ?? (path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? "\t" : ",");
         var config = new CsvConfiguration(CultureInfo.InvariantCulture)
@@ -73,7 +82,8 @@ public static class CaptionDatasetReader
                     $"row has {record.Length} column(s); '{o.ImageColumn}' and '{o.CaptionColumn}' need {Math.Max(imageCol, captionCol) + 1}.");
                 continue;
             }
-            var captions = CleanCaptions(new[] { record[captionCol] }, location, report);
+            // A CSV row is one caption of its image; an empty one drops that caption, the image keeps its other rows.
+            var captions = CleanCaptions(new[] { record[captionCol] }, location, report, stats, wholeEntry: false);
             if (captions.Count == 0) continue;
             if (ImagePath(root, record[imageCol], location, report) is not { } image) continue;
             if (!byImage.TryGetValue(image, out var entry)) { byImage[image] = entry = (new List<string>(), location); order.Add(image); }
@@ -82,7 +92,7 @@ public static class CaptionDatasetReader
         return order.Select(img => new CaptionSample(img, byImage[img].Captions, byImage[img].Source)).ToList();
     }
 
-    static List<CaptionSample> ReadJsonLines(string path, string root, BadInputReport report)
+    static List<CaptionSample> ReadJsonLines(string path, string root, BadInputReport report, CaptionReadStats stats)
     {
         var samples = new List<CaptionSample>();
         int lineNo = 0;
@@ -105,7 +115,7 @@ public static class CaptionDatasetReader
                         => c.ValueKind == JsonValueKind.String ? c.GetString() : null).ToList();
                 else if (r.TryGetProperty("caption", out var cap) && cap.ValueKind == JsonValueKind.String) raw = new[] { cap.GetString() };
                 else { report.Report(location, "expected \"captions\" (array of strings) or \"caption\" (string)."); continue; }
-                var captions = CleanCaptions(raw, location, report);
+                var captions = CleanCaptions(raw, location, report, stats);
                 if (captions.Count == 0) continue;
                 if (ImagePath(root, img.GetString()!, location, report) is not { } image) continue;
                 samples.Add(new CaptionSample(image, captions, location) { Label = LabelOf(r) });
@@ -114,7 +124,7 @@ public static class CaptionDatasetReader
         return samples;
     }
 
-    static List<CaptionSample> ReadKarpathy(string path, string root, CaptionDatasetOptions o, BadInputReport report)
+    static List<CaptionSample> ReadKarpathy(string path, string root, CaptionDatasetOptions o, BadInputReport report, CaptionReadStats stats)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
@@ -123,22 +133,28 @@ public static class CaptionDatasetReader
         if (!doc.RootElement.TryGetProperty("images", out var images) || images.ValueKind != JsonValueKind.Array)
             throw new InvalidDataException($"{path}: expected a Karpathy-style object with an \"images\" array.");
         var samples = new List<CaptionSample>();
-        int index = 0;
+        var splits = new SortedSet<string>(StringComparer.Ordinal);
+        int index = 0, inSplit = 0;
         foreach (var entry in images.EnumerateArray())
         {
             var location = $"{path}: images[{index++}]";
             if (!entry.TryGetProperty("filename",
                 out var fn) || fn.ValueKind != JsonValueKind.String) { report.Report(location, "missing \"filename\"."); continue; }
             string? split = entry.TryGetProperty("split", out var sp) && sp.ValueKind == JsonValueKind.String ? sp.GetString() : null;
+            if (split != null) splits.Add(split);
             if (o.Split != null && split != o.Split) continue;
+            inSplit++;
             if (!entry.TryGetProperty("sentences", out var sentences) || sentences.ValueKind != JsonValueKind.Array)
             { report.Report(location, "missing \"sentences\" array."); continue; }
             var raw = sentences.EnumerateArray().Select(s => s.TryGetProperty("raw", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null);
-            var captions = CleanCaptions(raw, location, report);
+            var captions = CleanCaptions(raw, location, report, stats);
             if (captions.Count == 0) continue;
             if (ImagePath(root, fn.GetString()!, location, report) is not { } image) continue;
             samples.Add(new CaptionSample(image, captions, location) { Split = split, Label = LabelOf(entry) });
         }
+        if (o.Split != null && inSplit == 0 && index > 0)
+            throw new InvalidDataException($"{path}: no images in split '{o.Split}' (splits present: " +
+                $"{(splits.Count == 0 ? "none" : string.Join(", ", splits))}); choose one of them.");
         return samples;
     }
 
@@ -155,4 +171,11 @@ public static class CaptionDatasetReader
 
     static string? LabelOf(JsonElement entry) =>
         entry.TryGetProperty("label", out var l) && l.ValueKind == JsonValueKind.String && l.GetString() is { Length: > 0 } s ? s : null;
+}
+
+/// <summary>What reading a caption file dropped without it being a bad input.</summary>
+public sealed class CaptionReadStats
+{
+    /// <summary>Empty or blank captions dropped (RSICD ships three); their images keep their other captions.</summary>
+    public int EmptyCaptions;
 }

@@ -26,6 +26,11 @@ public static class ReportWriter
     {
         var path = Path.Combine(folder, "report.json");
         if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: no report.json (run semiclip eval first).", path);
+        // A report older than the weights beside it describes another model (a resumed or retrained run).
+        var weights = Path.Combine(folder, "model.safetensors");
+        if (File.Exists(weights) && File.GetLastWriteTimeUtc(weights) > File.GetLastWriteTimeUtc(path))
+            throw new InvalidDataException($"{path}: older than {weights}, so it evaluates earlier weights; run semiclip eval " +
+                                           $"--model {folder} again.");
         return JsonSerializer.Deserialize<EvaluationReport>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path}: empty report.");
     }
 

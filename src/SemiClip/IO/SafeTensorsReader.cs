@@ -34,7 +34,9 @@ public sealed class SafeTensorsReader : IDisposable
         {
             ulong headerLength = _view.ReadUInt64(0);
             if (headerLength > (ulong)(length - 8))
-                throw new SafeTensorsFormatException(path, null, $"header length {headerLength} runs past the end of the file ({length} bytes).");
+                throw new SafeTensorsFormatException(path, null, headerLength > 100_000_000 || length < 10 || _view.ReadByte(8) != (byte)'{'
+                    ? "not a safetensors file (it does not begin with a safetensors header: give a .safetensors weights file)."
+                    : $"truncated: header length {headerLength} runs past the end of the file ({length} bytes).");
             var header = new byte[headerLength];
             _view.ReadArray(8, header, 0, header.Length);
             _dataStart = 8 + (long)headerLength;

@@ -22,7 +22,11 @@ public static class ClipCheckpoint
     public static ClipModel Load(string path, ClipConfig? config = null)
     {
         using var reader = new SafeTensorsReader(path);
-        var raw = reader.Names.ToDictionary(n => n, n => reader.Read(n), StringComparer.Ordinal);
+        // A training checkpoint (model.* weights beside optim.* state) serves as weights too: its model.* part.
+        bool training = reader.Names.Count > 0 && reader.Names.All(n => n.StartsWith("model.", StringComparison.Ordinal)
+                                                                  || n.StartsWith("optim.", StringComparison.Ordinal));
+        var raw = reader.Names.Where(n => !training || n.StartsWith("model.", StringComparison.Ordinal))
+            .ToDictionary(n => training ? n["model.".Length..] : n, n => reader.Read(n), StringComparer.Ordinal);
         try
         {
             bool hf = HuggingFaceKeyMap.LooksLikeHuggingFace(raw.Keys);

@@ -19,7 +19,10 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
             if (!File.Exists(weights)) throw new FileNotFoundException($"{path}: run folder has no model.safetensors (did training finish?).", weights);
             return Checked(ClipCheckpoint.Load(weights), ClipTokenizer.Load(vocab ?? RunVocabulary(path)), weights);
         }
-        return Checked(ClipCheckpoint.Load(path), ClipTokenizer.Load(vocab), path);
+        // A run's training checkpoint (RUN/checkpoints/step-N.safetensors) takes the run's vocabulary.
+        var parent = Path.GetDirectoryName(Path.GetFullPath(path));
+        var run = parent != null && Path.GetFileName(parent) == "checkpoints" ? Path.GetDirectoryName(parent) : null;
+        return Checked(ClipCheckpoint.Load(path), ClipTokenizer.Load(vocab ?? (run is null ? null : RunVocabulary(run))), path);
     }
 
     /// <summary>Where a run folder keeps its own copy of the vocabulary files.</summary>

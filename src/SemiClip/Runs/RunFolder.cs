@@ -27,14 +27,46 @@ public sealed class RunFolder : IDisposable
         Directory.CreateDirectory(Root);
     }
 
-    /// <summary><c>runs/&lt;name&gt;</c> under <paramref name="runsRoot"/>; a name is made from the time when none is given.</summary>
-    public static RunFolder Create(string runsRoot, string? name) => new(PathFor(runsRoot, name));
-
-    /// <summary>Where <see cref="Create"/> would put the run, without creating anything.</summary>
+    /// <summary>Where the run named <paramref name="name"/> lives under <paramref name="runsRoot"/>, without creating
+    /// anything; a name is made from the time when none is given.</summary>
     public static string PathFor(string runsRoot, string? name) =>
         Path.GetFullPath(Path.Combine(runsRoot, string.IsNullOrWhiteSpace(name) ? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") : name));
 
-    public void SaveConfig<T>(T config) => AtomicFile.WriteAllText(ConfigPath, JsonSerializer.Serialize(config, Json));
+    /// <summary>Moves an existing run folder out of the way (<c>NAME.replaced-TIME</c> beside it), never deleting it;
+    /// returns where it went.</summary>
+    public static string MoveAside(string root)
+    {
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+        var target = $"{root.TrimEnd(Path.DirectorySeparatorChar)}.replaced-{stamp}";
+        for (int n = 2; Directory.Exists(target) || File.Exists(target); n++) target = $"{root}.replaced-{stamp}-{n}";
+        Directory.Move(root, target);
+        return target;
+    }
+
+    /// <summary>Drops metrics lines of steps after <paramref name="step"/> (written after the checkpoint a resume continues
+    /// from, and about to be written again), so a resumed run's metrics.jsonl holds each step once.</summary>
+    public void TruncateMetricsAfter(long step)
+    {
+        if (!File.Exists(MetricsPath)) return;
+        _metrics?.Dispose();
+        _metrics = null;
+        var kept = File.ReadLines(MetricsPath).Where(line => StepOf(line) is not long s || s <= step).ToList();
+        AtomicFile.WriteAllText(MetricsPath, kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
+    }
+
+    static long? StepOf(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            var root = doc.RootElement;
+            if (root.TryGetProperty("step", out var s) && s.TryGetInt64(out var v)) return v;
+            if (root.TryGetProperty("payload", out var p) && p.ValueKind == JsonValueKind.Object
+                && p.TryGetProperty("step", out var ps) && ps.TryGetInt64(out var pv)) return pv;
+            return null;
+        }
+        catch (JsonException) { return null; } // a line cut by a kill: kept as it was
+    }
 
     /// <summary>Appends one line to metrics.jsonl and mirrors numeric values to TensorBoard.</summary>
     StreamWriter Metrics => _metrics ??= new StreamWriter(new FileStream(MetricsPath, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };

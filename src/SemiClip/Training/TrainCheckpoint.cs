@@ -42,6 +42,23 @@ public static class TrainCheckpoint
 
     public static string? Latest(string dir) => List(dir).LastOrDefault();
 
+    /// <summary>The newest checkpoint that opens and reads whole (a file cut short by a full disk or a crash during
+    /// the rename's copy is passed over), with the ones skipped and why.</summary>
+    public static (string? Path, State? State, IReadOnlyList<string> Skipped) NewestIntact(string dir)
+    {
+        var skipped = new List<string>();
+        foreach (var path in List(dir).Reverse())
+        {
+            try { return (path, ReadState(path), skipped); }
+            catch (Exception e) when (e is SafeTensorsFormatException or InvalidDataException or JsonException or FormatException
+                                          or KeyNotFoundException or IOException or ArgumentException)
+            {
+                skipped.Add($"{System.IO.Path.GetFileName(path)} ({e.Message.Replace(path + ": ", "", StringComparison.Ordinal)})");
+            }
+        }
+        return (null, null, skipped);
+    }
+
     public sealed record State(long Step, LoaderPosition Next, ClipConfig ModelConfig, TrainConfig TrainConfig);
 
     public static State ReadState(string path)

@@ -34,6 +34,9 @@ public sealed record TrainConfig
     /// whole words with punctuation as a boundary ("river." contains "river").</summary>
     public string KeywordMatch { get; init; } = "reference";
     public bool SkipBad { get; init; }
+    /// <summary>Before training, every image the run will use is checked: "headers" (default; finds files that are
+    /// not images), "full" (decodes every image, finds truncated ones too), "none".</summary>
+    public string CheckImages { get; init; } = "headers";
     public bool CacheImages { get; init; } = true;
     /// <summary>Memory budget of the decoded-image cache in MiB; unset: a quarter of the memory available to the
     /// process. Images past the budget are decoded again each time they are drawn.</summary>
@@ -78,6 +81,11 @@ public sealed record TrainConfig
     public int EvalEveryEpochs { get; init; }
     public string? EvalClassification { get; init; }
     public string? EvalCaptions { get; init; }
+    /// <summary>Unset: <see cref="ImageRoot"/> (RSICD's layout: one Karpathy file, one image folder).</summary>
+    public string? EvalImageRoot { get; init; }
+    /// <summary>The Karpathy split of <see cref="EvalCaptions"/> that evaluation during training reads: validation,
+    /// so that choices made while watching a run never see the test split.</summary>
+    public string EvalSplit { get; init; } = "val";
     public string EvalTemplates { get; init; } = "remote-sensing";
 
     // Bookkeeping
@@ -101,60 +109,103 @@ public sealed record TrainConfig
     };
 
     /// <summary>Reads a .json/.yaml/.yml file (or defaults when null) and applies key=value overrides
-    /// (dotted keys reach nested sections, e.g. loss.caption_weight=0.5).</summary>
-    public static TrainConfig Load(string? path, IEnumerable<string>? overrides = null)
+    /// (dotted keys reach nested sections, e.g. loss.caption_weight=0.5). Every problem is reported at once, each
+    /// naming the file and line (syntax) or the field (unknown names with a did-you-mean, values of the wrong type).</summary>
+    public static TrainConfig Load(string? path, IEnumerable<string>? overrides = null) =>
+        Load(path, (overrides ?? Array.Empty<string>()).Select(ParseOverride));
+
+    /// <summary>As <see cref="Load(string?, IEnumerable{string}?)"/>, with overrides already typed (the CLI's own
+    /// flags, whose values are never re-parsed: a Windows path stays a path).</summary>
+    public static TrainConfig Load(string? path, IEnumerable<(string Field, JsonNode? Value)> overrides)
     {
-        JsonObject root = new();
-        if (path != null)
-        {
-            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found.", path);
-            var text = File.ReadAllText(path);
-            try
-            {
-                root = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
-                    ? YamlToJson(text)
-                    : JsonNode.Parse(text) switch
-                    {
-                        null => new JsonObject(),
-                        JsonObject o => o,
-                        _ => throw new InvalidDataException("the document is not an object of config fields")
-                    };
-                _ = root.Count; // materialises the object now, so a key given twice is reported here
-            }
-            catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException or InvalidDataException or ArgumentException)
-            {
-                throw new InvalidDataException($"{path}: cannot parse config: {e.Message}");
-            }
-        }
-        foreach (var o in overrides ?? Array.Empty<string>())
-        {
-            int eq = o.IndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"override '{o}' is not key=value.");
-            SetField(root, o[..eq].Trim().Replace('-', '_'), ParseScalar(o[(eq + 1)..].Trim()));
-        }
+        JsonObject root = path is null ? new JsonObject() : ReadFile(path);
+        foreach (var (field, value) in overrides) SetField(root, field.Trim().Replace('-', '_'), value);
+        root = Normalised(root);
+        var problems = ConfigFields.Check(root, JsonOptions);
+        var source = path ?? "command line";
+        if (problems.Count > 0) throw new InvalidDataException(ConfigProblems.Message(source, problems));
         try
         {
             return (root.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig()) with { Given = (JsonObject)root.DeepClone() };
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path ?? "command line"}: config field {e.Path}: {e.Message}");
+            throw new InvalidDataException($"{source}: config field {e.Path?.TrimStart('$', '.')}: {e.Message}");
         }
     }
+
+    /// <summary>One <c>key=value</c> override: the value is read as JSON when it is JSON, else as text.</summary>
+    public static (string Field, JsonNode? Value) ParseOverride(string text)
+    {
+        int eq = text.IndexOf('=');
+        if (eq <= 0) throw new ArgumentException($"override '{text}' is not key=value (for example --set batch_size=64).");
+        return (text[..eq].Trim(), ParseScalar(text[(eq + 1)..].Trim()));
+    }
+
+    static JsonObject ReadFile(string path)
+    {
+        if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder; --config wants a .json or .yaml file.");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found.", path);
+        var text = File.ReadAllText(path);
+        bool yaml = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
+        try
+        {
+            if (yaml) ConfigSyntax.RejectDuplicateYamlKeys(text, path);
+            else ConfigSyntax.RejectDuplicateJsonKeys(text, path);
+            var node = yaml ? YamlToJson(text) : JsonNode.Parse(text, documentOptions: new JsonDocumentOptions
+            {
+                CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true,
+            });
+            return node switch
+            {
+                null => new JsonObject(),
+                JsonObject o => o,
+                _ => throw new InvalidDataException($"{path}: the document is not a mapping of config fields (field: value lines)."),
+            };
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}:{(e.LineNumber ?? 0) + 1}: invalid JSON: {FirstSentence(e.Message)}");
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            var inner = e.InnerException?.Message ?? "";
+            var problem = inner.Contains("same key", StringComparison.Ordinal) ? "a field is given twice"
+                : StripMark(e.InnerException is YamlDotNet.Core.YamlException ie ? ie.Message : e.Message);
+            throw new InvalidDataException($"{path}:{e.Start.Line}: invalid YAML: {problem}");
+        }
+    }
+
+    // YamlDotNet prefixes messages with "(Line: 2, Col: 1, Idx: 9) - (Line: …): "; the location is said once, up front.
+    static string StripMark(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"^\(Line: [^)]*\)( - \(Line: [^)]*\))?: ?", "");
+
+    static string FirstSentence(string message)
+    {
+        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+
+    /// <summary>Field names as files may spell them (<c>batch-size</c>) turned into the canonical snake_case.</summary>
+    static JsonObject Normalised(JsonObject o) => new(o.Select(kv => KeyValuePair.Create(kv.Key.Replace('-', '_'),
+        kv.Value is JsonObject child ? Normalised(child) : kv.Value?.DeepClone())));
 
     static JsonNode? ParseScalar(string value)
     {
         try { return JsonNode.Parse(value); }
-        catch (JsonException) { return JsonValue.Create(value); }
+        catch (JsonException)
+        {
+            // A quoted text that is not valid JSON ("C:\data\x.csv"): the text inside the quotes.
+            if (value.Length >= 2 && value[0] == '"' && value[^1] == '"') return JsonValue.Create(value[1..^1]);
+            return JsonValue.Create(value);
+        }
     }
 
-    static JsonObject YamlToJson(string yaml)
+    static JsonNode? YamlToJson(string yaml)
     {
         var obj = new DeserializerBuilder().Build().Deserialize<object>(yaml);
         var json = new SerializerBuilder().JsonCompatible().Build().Serialize(obj ?? new Dictionary<string, object>());
-        if (JsonNode.Parse(json) is not JsonObject node)
-            throw new InvalidDataException("the document is not a mapping of config fields");
-        return (JsonObject)ConvertNumbers(node)!;
+        return ConvertNumbers(JsonNode.Parse(json));
     }
 
     // YAML scalars arrive as strings; turn numbers and booleans back into JSON literals.
@@ -211,7 +262,11 @@ public sealed record TrainConfig
     {
         var keys = dotted.Split('.');
         var node = root;
-        foreach (var k in keys[..^1]) node = (node[k] ??= new JsonObject()).AsObject();
+        foreach (var k in keys[..^1])
+        {
+            if (node[k] is not JsonObject section) node[k] = section = new JsonObject();
+            node = section;
+        }
         node[keys[^1]] = value;
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SemiClip.Data;
+using SemiClip.Data.Images;
 using SemiClip.Losses;
 using SemiClip.Model;
 using SemiClip.Runs;
@@ -24,34 +25,70 @@ public sealed class TrainingSession : IDisposable
     public BadInputReport BadInputs { get; }
     public long StartStep { get; }
     public long TotalSteps { get; }
+    /// <summary>Settings that are legal but probably not meant (warm-up longer than the run…); logged as "warning".</summary>
+    public IReadOnlyList<string> Warnings { get; }
+    /// <summary>What the start said: checkpoints skipped on resume, a run moved aside, empty captions dropped.</summary>
+    public IReadOnlyList<string> Notices => _notices;
+    /// <summary>Empty captions dropped while reading the training captions (their images keep their other captions).</summary>
+    public int EmptyCaptions { get; private set; }
+    readonly List<string> _notices = new();
     LoaderPosition _start;
 
     public string FinalWeightsPath => Path.Combine(Run.Root, "model.safetensors");
 
     /// <param name="allowConfigChange">With <paramref name="resume"/>: accept given fields that differ from the
     /// run's saved config (the differences are logged as a <c>config_change</c> event); without it they are refused.</param>
-    public TrainingSession(TrainConfig config, bool resume, bool allowConfigChange = false)
+    /// <param name="overwrite">Without <paramref name="resume"/>, an existing run folder is refused; with this it is moved
+    /// aside (<c>NAME.replaced-TIME</c>), never deleted.</param>
+    /// <param name="imageCheckProgress">Observes the pre-flight image check: (checked, total).</param>
+    public TrainingSession(TrainConfig config, bool resume, bool allowConfigChange = false, bool overwrite = false,
+                           Action<long, long>? imageCheckProgress = null)
     {
+        if (config.RunName != null && !TrainConfigValidator.IsSingleSegment(config.RunName))
+            throw new ArgumentException($"config field run_name: '{config.RunName}' is not a plain folder name (no '/', '\\', '.' or " +
+                                        "'..'): runs live directly under runs_dir.");
         var runRoot = RunFolder.PathFor(config.RunsDir, config.RunName);
-        var (checkpoint, resumeState) = resume ? FindResumePoint(runRoot) : (null, null);
+        if (!resume && Directory.Exists(runRoot) && !overwrite)
+            throw new ArgumentException($"run folder {runRoot} already exists. Continue that run with --resume (run_name " +
+                $"{Path.GetFileName(runRoot)}), choose another run_name, or pass --overwrite to move the old run aside (it is kept).");
+        var (checkpoint, resumeState) = resume ? FindResumePoint(runRoot, _notices) : (null, null);
         var changes = Array.Empty<(string Field, string Saved, string Now)>() as IReadOnlyList<(string Field, string Saved, string Now)>;
         if (resumeState != null)
             (config, changes) = Reconcile(config, resumeState.TrainConfig, allowConfigChange);
         else config = TrainConfigValidator.Validate(config);
         Config = config;
 
-        bool newFolder = !Directory.Exists(runRoot);
-        Run = new RunFolder(runRoot);
+        // Everything that can fail on the user's input happens before the run folder exists.
+        IO.WritableFolder.Require(config.RunsDir, "config field runs_dir");
+        BadInputs = new BadInputReport(config.SkipBad ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
+        var objective = new TrainingObjective(config.Loss);
+        ClipModel? model = null;
+        TrainingData data;
         try
         {
             if (config.Threads > 0) set_num_threads(config.Threads);
             manual_seed(config.Seed);
-            BadInputs = new BadInputReport(config.SkipBad ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
-            (Tokenizer, Model) = BuildModel(config);
-            var objective = new TrainingObjective(config.Loss);
-            var data = ReadData(config, objective.Needs, Tokenizer, Model.Config, BadInputs, Run);
-            Loader = data.Loader;
+            (Tokenizer, model) = BuildModel(config);
+            data = ReadData(config, objective.Needs, Tokenizer, model.Config, BadInputs, imageCheckProgress);
+        }
+        catch
+        {
+            model?.Dispose();
+            throw;
+        }
+        Model = model;
+        Loader = data.Loader;
+        EmptyCaptions = data.EmptyCaptions;
+        if (EmptyCaptions > 0) _notices.Add($"dropped {EmptyCaptions} empty caption(s); their images keep their other captions");
+
+        if (!resume && Directory.Exists(runRoot))
+            _notices.Add($"moved the existing run folder aside to {RunFolder.MoveAside(runRoot)}");
+        bool newFolder = !Directory.Exists(runRoot);
+        Run = new RunFolder(runRoot);
+        try
+        {
             TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
+            Warnings = TrainConfigValidator.Warnings(config, TotalSteps);
             // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
             var teacher = objective.Needs.Has(ObjectiveInput.TeacherFeatures) ? ClipCheckpoint.Load(config.Pretrained!) : null;
             Trainer = new Trainer(Model, objective, config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
@@ -59,6 +96,8 @@ public sealed class TrainingSession : IDisposable
             {
                 TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer);
                 (StartStep, _start) = (resumeState.Step, resumeState.Next);
+                Run.TruncateMetricsAfter(StartStep);
+                Run.LogEvent("resume", new { step = StartStep, checkpoint = Path.GetFileName(checkpoint), method = config.Method });
                 if (changes.Count > 0)
                     Run.LogEvent("config_change", new
                     {
@@ -66,6 +105,8 @@ public sealed class TrainingSession : IDisposable
                         changes = changes.Select(c => new { field = c.Field, saved = c.Saved, now = c.Now })
                     });
             }
+            Run.LogEvent("data_split", data.Split);
+            foreach (var w in Warnings) Run.LogEvent("warning", new { message = w });
             IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson());   // effective values, enums as names
             IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
             ModelBundle.KeepVocabulary(config.Vocab, Run.Root);
@@ -73,17 +114,25 @@ public sealed class TrainingSession : IDisposable
         catch
         {
             Run.Dispose();
-            Model?.Dispose();
+            Model.Dispose();
             if (newFolder && Directory.Exists(runRoot)) Directory.Delete(runRoot, recursive: true); // a failed start leaves nothing behind
             throw;
         }
     }
 
-    static (string? Checkpoint, TrainCheckpoint.State? State) FindResumePoint(string runRoot)
+    static (string? Checkpoint, TrainCheckpoint.State? State) FindResumePoint(string runRoot, List<string> notices)
     {
+        if (!Directory.Exists(runRoot))
+            throw new ArgumentException($"run folder {runRoot} does not exist: nothing to resume (drop --resume to start the run).");
         var dir = Path.Combine(runRoot, "checkpoints");
-        var checkpoint = TrainCheckpoint.Latest(dir) ?? throw new FileNotFoundException($"{dir}: resume asked for, but no checkpoint found.");
-        return (checkpoint, TrainCheckpoint.ReadState(checkpoint));
+        var (checkpoint, state, skipped) = TrainCheckpoint.NewestIntact(dir);
+        foreach (var s in skipped) notices.Add($"skipped checkpoint {s}");
+        if (checkpoint is null)
+            throw new FileNotFoundException(skipped.Count > 0
+                ? $"{dir}: resume asked for, but no intact checkpoint is left ({string.Join("; ", skipped)})."
+                : $"{dir}: resume asked for, but no checkpoint found (the run stopped before its first checkpoint: start it again " +
+                  "with --overwrite).");
+        return (checkpoint, state);
     }
 
     /// <summary>The config a resumed run continues with: the saved one, with the fields the user gave laid over
@@ -120,10 +169,12 @@ public sealed class TrainingSession : IDisposable
         return (tokenizer, model);
     }
 
-    sealed record TrainingData(ITrainingLoader Loader, Tensor? KeywordTokens);
+    sealed record TrainingData(ITrainingLoader Loader, Tensor? KeywordTokens, object Split, int EmptyCaptions = 0);
 
-    /// <summary>Reads the captions, splits paired from unpaired images, reads the keywords and builds the loader.</summary>
-    static TrainingData ReadData(TrainConfig config, ObjectiveNeeds needs, ClipTokenizer tokenizer, ClipConfig model, BadInputReport badInputs, RunFolder run)
+    /// <summary>Reads the captions, splits paired from unpaired images, checks every image the run will use (evaluation
+    /// data included), reads the keywords and builds the loader. Nothing is written: this runs before the run folder exists.</summary>
+    static TrainingData ReadData(TrainConfig config, ObjectiveNeeds needs, ClipTokenizer tokenizer, ClipConfig model, BadInputReport badInputs,
+                                 Action<long, long>? imageCheckProgress)
     {
         bool usesUnpaired = needs.Has(ObjectiveInput.UnpairedImages);
         var keywords = needs.Has(ObjectiveInput.KeywordFeatures) ? KeywordLabeler.FromFile(config.Keywords!,
@@ -136,35 +187,77 @@ public sealed class TrainingSession : IDisposable
             CacheImages = config.CacheImages, CacheBudgetBytes = ImageCache.BudgetBytes(config.CacheImagesMb), HorizontalFlip = config.HorizontalFlip,
             ShuffleBuffer = config.ShuffleBuffer,
         };
+        var evalImages = EvaluationImages(config, badInputs);
         if (Data.Shards.ShardPattern.IsShards(config.TrainData))
-            return new TrainingData(ShardedLoader(config, usesUnpaired, tokenizer, model, keywords, options, badInputs, run), keywordTokens);
+        {
+            // Shards were checked when `semiclip shard` packed them; evaluation images are checked here.
+            CheckImages(config, evalImages, badInputs, imageCheckProgress);
+            var (sharded, summary) = ShardedLoader(config, usesUnpaired, tokenizer, model, keywords, options, badInputs);
+            return new TrainingData(sharded, keywordTokens, summary);
+        }
 
-        var samples = CaptionDatasetReader.Read(config.TrainData!, config.CaptionOptions(), badInputs);
+        var stats = new CaptionReadStats();
+        var samples = CaptionDatasetReader.Read(config.TrainData!, config.CaptionOptions(), badInputs, stats);
+        var extraUnpaired = usesUnpaired && config.Unpaired != null ? ImageFiles.FromFolderOrList(config.Unpaired, badInputs) : new List<string>();
+        var bad = CheckImages(config, samples.Select(s => s.ImagePath).Concat(extraUnpaired).Concat(evalImages).ToList(), badInputs,
+                              imageCheckProgress);
+        samples = samples.Where(s => !bad.Contains(s.ImagePath)).ToList();
+        extraUnpaired = extraUnpaired.Where(p => !bad.Contains(p)).ToList();
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);
         var unpaired = new List<string>();
         if (usesUnpaired)
         {
             unpaired.AddRange(split.Unpaired);
-            if (config.Unpaired != null) unpaired.AddRange(ImageFiles.FromFolderOrList(config.Unpaired, badInputs));
+            unpaired.AddRange(extraUnpaired);
             if (unpaired.Count == 0) throw new ArgumentException($"config field label_ratio: method {config.Method} " +
                 $"needs unpaired images, and {config.TrainData} left none (set label_ratio below 1, or unpaired).");
         }
-        run.LogEvent("data_split", new
+        if (split.Paired.Count == 0) throw new ArgumentException($"config field train_data: {config.TrainData} has no usable captioned images.");
+        var splitSummary = new Dictionary<string, object>
         {
-            split.LabelRatio, split.Seed, paired_images = split.Paired.Count,
-            paired_captions = split.Paired.Sum(s => s.Captions.Count), unpaired_images = unpaired.Count,
-            skipped = badInputs.Items.Select(b => b.ToString()).ToList()
-        });
+            ["label_ratio"] = split.LabelRatio, ["seed"] = split.Seed, ["paired_images"] = split.Paired.Count,
+            ["paired_captions"] = split.Paired.Sum(s => s.Captions.Count), ["unpaired_images"] = unpaired.Count,
+            ["empty_captions_dropped"] = stats.EmptyCaptions, ["skipped"] = badInputs.Items.Select(b => b.ToString()).ToList(),
+        };
 
         var classes = usesUnpaired ? ClassLabels.From(samples, keywords) : null;
         var loader = new TrainingDataLoader(split.Paired, unpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize, keywords,
             options, badInputs, classes);
-        return new TrainingData(loader, keywordTokens);
+        return new TrainingData(loader, keywordTokens, splitSummary, stats.EmptyCaptions);
+    }
+
+    /// <summary>The images evaluation during training will read; reading them now finds a wrong split, a missing image
+    /// root or a broken file before any training is spent.</summary>
+    static List<string> EvaluationImages(TrainConfig config, BadInputReport badInputs)
+    {
+        var images = new List<string>();
+        if (config.EvalEveryEpochs <= 0) return images;
+        if (config.EvalCaptions != null)
+            images.AddRange(CaptionDatasetReader.Read(config.EvalCaptions, EvalCaptionOptions(config), badInputs).Select(s => s.ImagePath));
+        if (config.EvalClassification != null)
+            images.AddRange(ClassificationDataset.Load(config.EvalClassification, badInputs, config.EvalImageRoot)
+                .Items.Select(i => i.ImagePath));
+        return images;
+    }
+
+    static CaptionDatasetOptions EvalCaptionOptions(TrainConfig config) =>
+        config.CaptionOptions() with { ImageRoot = config.EvalImageRoot ?? config.ImageRoot, Split = config.EvalSplit };
+
+    /// <summary>The pre-flight image check: every problem at once; under skip_bad the bad images are listed and left out.</summary>
+    static HashSet<string> CheckImages(TrainConfig config, List<string> images, BadInputReport badInputs, Action<long, long>? progress)
+    {
+        var distinct = images.Distinct(StringComparer.Ordinal).ToList();
+        var problems = ImageCheck.Run(distinct, ImageCheck.ParseDepth(config.CheckImages), config.Workers, progress);
+        if (problems.Count > 0 && badInputs.Policy == BadInputPolicy.FailFast)
+            throw new InvalidDataException(ImageCheck.Describe(problems,
+                "Nothing was trained and no run folder was made. Fix or remove them, or set skip_bad (--skip-bad) to train without them."));
+        foreach (var p in problems) badInputs.Report(p.Location, p.Problem);
+        return problems.Select(p => p.Location).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>train_data names webdataset shards: stream them (unpaired may name shards of images too).</summary>
-    static ITrainingLoader ShardedLoader(TrainConfig config, bool usesUnpaired, ClipTokenizer tokenizer, ClipConfig model, KeywordLabeler? keywords,
-                                         LoaderOptions options, BadInputReport badInputs, RunFolder run)
+    static (ITrainingLoader, object) ShardedLoader(TrainConfig config, bool usesUnpaired, ClipTokenizer tokenizer, ClipConfig model,
+                                                   KeywordLabeler? keywords, LoaderOptions options, BadInputReport badInputs)
     {
         var unpairedShards = new List<string>();
         if (usesUnpaired && config.Unpaired != null)
@@ -177,20 +270,25 @@ public sealed class TrainingSession : IDisposable
                                                    config.LabelRatio, config.EffectiveSplitSeed);
         var loader = new Data.Shards.ShardedTrainingLoader(sources, usesUnpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize,
                                                            keywords, options, badInputs);
-        run.LogEvent("data_split", new
+        var summary = new Dictionary<string, object>
         {
-            label_ratio = config.LabelRatio, seed = config.EffectiveSplitSeed, shards = sources.Shards.Count, paired_images = loader.PairedCount,
-            unpaired_images = usesUnpaired ? loader.UnpairedCount : 0, shuffle_buffer = options.ShuffleBuffer,
-        });
-        return loader;
+            ["label_ratio"] = config.LabelRatio, ["seed"] = config.EffectiveSplitSeed, ["shards"] = sources.Shards.Count,
+            ["paired_images"] = loader.PairedCount, ["unpaired_images"] = usesUnpaired ? loader.UnpairedCount : 0,
+            ["shuffle_buffer"] = options.ShuffleBuffer,
+        };
+        return (loader, summary);
     }
 
     /// <summary>Trains to the end and writes the final weights; evaluates every <c>eval_every_epochs</c>.
     /// A run that fails inside LibTorch resumes once by itself from its newest checkpoint (said on standard
     /// error and logged as a <c>native_failure</c> event); because resume is exact, the finished run is the
     /// one an uninterrupted run would have produced. A second native failure ends the run.
-    /// <paramref name="onStep"/> observes each finished step (progress bars, curves); it runs between steps.</summary>
-    public void Train(Action<StepReport>? onStep = null)
+    /// <paramref name="onStep"/> observes each finished step (progress bars, curves); it runs between steps.
+    /// When <paramref name="stop"/> is cancelled (Ctrl-C, SIGTERM), the step under way finishes, a checkpoint is
+    /// written and <see cref="TrainingInterruptedException"/> says where. <paramref name="onEvaluation"/> observes
+    /// each evaluation's metrics.</summary>
+    public void Train(Action<StepReport>? onStep = null, CancellationToken stop = default,
+                      Action<long, IReadOnlyDictionary<string, double>>? onEvaluation = null)
     {
         long startStep = StartStep;
         var start = _start;
@@ -198,13 +296,13 @@ public sealed class TrainingSession : IDisposable
         {
             try
             {
-                TrainFrom(startStep, start, onStep);
+                TrainFrom(startStep, start, onStep, stop, onEvaluation);
                 break;
             }
-            catch (Exception e) when (NativeFailure.IsNative(e) && !recovered && TrainCheckpoint.Latest(Run.CheckpointDir) is string checkpoint)
+            catch (Exception e) when (NativeFailure.IsNative(e) && !recovered
+                                      && TrainCheckpoint.NewestIntact(Run.CheckpointDir) is (string checkpoint, { } state, _))
             {
                 recovered = true;
-                var state = TrainCheckpoint.ReadState(checkpoint);
                 TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer);
                 (startStep, start) = (state.Step, state.Next);
                 var message = NativeFailure.FirstLine(e.Message);
@@ -217,14 +315,15 @@ public sealed class TrainingSession : IDisposable
     }
 
     /// <summary>The loop: one trainer step per batch; between steps, in this order, the observer, the metrics
-    /// line, the checkpoint (with the position of the batch that follows) and the evaluation. Nothing here calls
-    /// back into the loop.</summary>
-    void TrainFrom(long stepsDone, LoaderPosition start, Action<StepReport>? onStep)
+    /// line, the checkpoint (with the position of the batch that follows), the evaluation and the stop request.
+    /// Nothing here calls back into the loop.</summary>
+    void TrainFrom(long stepsDone, LoaderPosition start, Action<StepReport>? onStep, CancellationToken stop,
+                   Action<long, IReadOnlyDictionary<string, double>>? onEvaluation)
     {
         long evalEvery = Config.EvalEveryEpochs > 0 ? (long)Config.EvalEveryEpochs * Loader.BatchesPerEpoch : 0;
-        bool Due(long every) => stepsDone % Math.Max(1, every) == 0 || stepsDone == TotalSteps;
+        bool Due(long every) => every > 0 && stepsDone % every == 0 || stepsDone == TotalSteps;
         var clock = Stopwatch.StartNew();
-        long samples = 0;
+        long samples = 0, savedAt = -1;
         foreach (var batch in Loader.Batches(start, TotalSteps - stepsDone))
         {
             Dictionary<string, double> parts;
@@ -239,8 +338,32 @@ public sealed class TrainingSession : IDisposable
             var report = Trainer.Report(stepsDone, parts, samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
             onStep?.Invoke(report);
             if (Due(Config.LogEvery)) Trainer.Log(Run, report);
-            if (Due(Config.CheckpointEvery)) Trainer.SaveCheckpoint(Run, stepsDone, next);
-            if (evalEvery > 0 && stepsDone % evalEvery == 0) EvaluateNow(stepsDone);
+            void Save()
+            {
+                if (savedAt == stepsDone) return;
+                Trainer.SaveCheckpoint(Run, stepsDone, next);
+                savedAt = stepsDone;
+            }
+            // checkpoint_every 0: only the final weights; otherwise every N steps and at the end (so a finished run can be extended).
+            if (Config.CheckpointEvery > 0 && (stepsDone % Config.CheckpointEvery == 0 || stepsDone == TotalSteps)) Save();
+            if (evalEvery > 0 && stepsDone % evalEvery == 0)
+            {
+                try { onEvaluation?.Invoke(stepsDone, EvaluateNow(stepsDone)); }
+                catch (Exception e) when (!NativeFailure.IsNative(e))
+                {
+                    Save();
+                    Run.LogEvent("eval_failed", new { step = stepsDone, error = e.Message });
+                    throw new InvalidOperationException($"evaluation at step {stepsDone} failed: {e.Message} The run is saved at " +
+                        $"{Path.GetFileName(TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone))}: fix the eval_* settings and " +
+                        "continue it with --resume (and --allow-config-change).", e);
+                }
+            }
+            if (stop.IsCancellationRequested && stepsDone < TotalSteps)
+            {
+                Save();
+                Run.LogEvent("interrupted", new { step = stepsDone });
+                throw new TrainingInterruptedException(stepsDone, TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone));
+            }
         }
     }
 
@@ -251,12 +374,14 @@ public sealed class TrainingSession : IDisposable
         var metrics = new Dictionary<string, double>();
         if (Config.EvalClassification != null)
         {
-            var z = suite.ZeroShot(Config.EvalClassification, Evaluation.PromptTemplates.Load(Config.EvalTemplates), BadInputs);
+            var z = suite.ZeroShot(Config.EvalClassification, Evaluation.PromptTemplates.Load(Config.EvalTemplates), BadInputs,
+                                   Config.EvalImageRoot);
             metrics["zero_shot_top1"] = z.Top1; metrics["zero_shot_top5"] = z.Top5;
         }
         if (Config.EvalCaptions != null)
         {
-            var r = suite.Retrieval(Config.EvalCaptions, BadInputs, csv: Config.CaptionOptions() with { ImageRoot = null, Split = "test" });
+            var options = EvalCaptionOptions(Config);
+            var r = suite.Retrieval(Config.EvalCaptions, BadInputs, options.ImageRoot, options.Split, csv: options);
             metrics["i2t_r1"] = r.ImageToTextR1; metrics["t2i_r1"] = r.TextToImageR1; metrics["mean_recall"] = r.MeanRecall;
         }
         if (metrics.Count > 0) Run.LogMetrics(step, metrics, kind: "eval");
@@ -270,4 +395,12 @@ public sealed class TrainingSession : IDisposable
         Run.Dispose();
         Model.Dispose();
     }
+}
+
+/// <summary>Training stopped on request (Ctrl-C, SIGTERM) after a finished step, with a checkpoint to resume from.</summary>
+public sealed class TrainingInterruptedException(long step, string checkpoint)
+    : Exception($"training interrupted after step {step}; saved {checkpoint}.")
+{
+    public long Step { get; } = step;
+    public string Checkpoint { get; } = checkpoint;
 }

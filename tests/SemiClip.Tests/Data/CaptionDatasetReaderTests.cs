@@ -98,7 +98,13 @@ public class CaptionDatasetReaderTests
         Assert.Contains("zzz.png", e1.Message);
 
         File.WriteAllText(dir.File("empty.jsonl"), "{\"image\": \"img/a.png\", \"caption\": \"  \"}\n");
-        Assert.Contains("empty.jsonl:1: empty caption", Assert.Throws<BadInputException>(() => Read(dir.File("empty.jsonl"))).Message);
+        Assert.Contains("empty.jsonl:1: no caption left: its 1 caption(s) are empty",
+            Assert.Throws<BadInputException>(() => Read(dir.File("empty.jsonl"))).Message);
+
+        File.WriteAllText(dir.File("nosplit.json"), "{\"images\": [{\"filename\": \"img/a.png\", \"split\": \"train\", " +
+                                                     "\"sentences\": [{\"raw\": \"x\"}]}]}");
+        var e3 = Assert.Throws<InvalidDataException>(() => Read(dir.File("nosplit.json"), new CaptionDatasetOptions { Split = "test" }));
+        Assert.Contains("no images in split 'test' (splits present: train)", e3.Message);
 
         File.WriteAllText(dir.File("syntax.jsonl"), "{\"image\": \"img/a.png\", \"caption\": \"ok\"}\n{\"image\": oops}\n");
         Assert.Contains("syntax.jsonl:2: invalid JSON", Assert.Throws<BadInputException>(() => Read(dir.File("syntax.jsonl"))).Message);
@@ -126,10 +132,13 @@ public class CaptionDatasetReaderTests
             "{\"image\": \"img/a.png\", \"caption\": \"ok\"}\n{\"image\": \"img/zzz.png\", \"caption\": " +
                 "\"gone\"}\nnot json\n{\"image\": \"img/b.png\", \"captions\": [\"\", \"kept\"]}\n");
         var report = new BadInputReport(BadInputPolicy.Skip);
-        var s = CaptionDatasetReader.Read(dir.File("mixed.jsonl"), new CaptionDatasetOptions(), report);
+        var stats = new CaptionReadStats();
+        var s = CaptionDatasetReader.Read(dir.File("mixed.jsonl"), new CaptionDatasetOptions(), report, stats);
         Assert.Equal(2, s.Count);
         Assert.Equal(new[] { "kept" }, s[1].Captions);
-        Assert.Equal(3, report.Count);
+        // The empty caption is dropped and counted, not a bad input: its image keeps its other caption.
+        Assert.Equal(2, report.Count);
+        Assert.Equal(1, stats.EmptyCaptions);
         Assert.Contains(report.Items, b => b.Location.EndsWith("mixed.jsonl:3"));
     }
 }

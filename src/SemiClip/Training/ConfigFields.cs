@@ -1,0 +1,128 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using SemiClip.Losses;
+
+namespace SemiClip.Training;
+
+/// <summary>One config field as files spell it (<c>loss.caption_weight</c>) with the .NET type it is read into.</summary>
+public sealed record ConfigField(string Name, Type Type)
+{
+    /// <summary>The type without <c>Nullable&lt;&gt;</c>.</summary>
+    public Type ValueType => Nullable.GetUnderlyingType(Type) ?? Type;
+
+    /// <summary>What a value of this field must look like, in the user's words.</summary>
+    public string Expected => ValueType switch
+    {
+        var t when t == typeof(int) || t == typeof(long) => "a whole number",
+        var t when t == typeof(double) => "a number",
+        var t when t == typeof(bool) => "true or false",
+        var t when t.IsEnum => "one of " + string.Join(", ", Enum.GetNames(t).Select(n => JsonNamingPolicy.SnakeCaseLower.ConvertName(n))),
+        _ => "text",
+    };
+}
+
+/// <summary>The fields a training config may hold, read off <see cref="TrainConfig"/> and its <c>loss</c> section, so
+/// a field declared there is known here without a second list. Loading checks every given field against this table
+/// (unknown names with a did-you-mean, values of the wrong type), and reports all problems at once.</summary>
+public static class ConfigFields
+{
+    public static readonly IReadOnlyDictionary<string, ConfigField> All = Collect(typeof(TrainConfig), "")
+        .ToDictionary(f => f.Name, StringComparer.Ordinal);
+
+    static IEnumerable<ConfigField> Collect(Type type, string prefix)
+    {
+        foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (p.GetCustomAttribute<JsonIgnoreAttribute>() != null || p.SetMethod == null) continue;
+            var name = prefix + JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name);
+            if (p.PropertyType == typeof(LossConfig)) foreach (var f in Collect(p.PropertyType, name + ".")) yield return f;
+            else yield return new ConfigField(name, p.PropertyType);
+        }
+    }
+
+    /// <summary>The known field nearest to <paramref name="unknown"/>, when one is near enough to be a typo or a
+    /// field given outside its section (<c>caption_weight</c> for <c>loss.caption_weight</c>).</summary>
+    public static string? Suggest(string unknown)
+    {
+        var leaf = unknown[(unknown.LastIndexOf('.') + 1)..];
+        var sameLeaf = All.Keys.FirstOrDefault(k => k != unknown && k[(k.LastIndexOf('.') + 1)..] == leaf);
+        if (sameLeaf != null) return sameLeaf;
+        var best = All.Keys.Select(k => (Key: k, Distance: Distance(unknown, k))).MinBy(x => x.Distance);
+        return best.Key != null && best.Distance <= Math.Max(2, unknown.Length / 4) ? best.Key : null;
+    }
+
+    static int Distance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
+
+    /// <summary>Checks every field of a config object (as read from a file plus overrides): unknown names, values
+    /// that are not of the field's type. Text fields given a number or a boolean (<c>run_name: 2024</c>) take its
+    /// text. Returns one problem per field, each naming it.</summary>
+    public static List<string> Check(JsonObject root, JsonSerializerOptions options)
+    {
+        var problems = new List<string>();
+        foreach (var (key, value) in TrainConfig.Leaves(root).ToList())
+        {
+            if (!All.TryGetValue(key, out var field))
+            {
+                if (key == "loss") problems.Add("config field loss: must be a section of loss fields (loss: {caption_weight: 0.5, …})");
+                else
+                {
+                    var hint = Suggest(key) is { } s ? $" (did you mean {s}?)" : " (`semiclip train --print-config` lists every field)";
+                    problems.Add($"unknown config field '{key}'{hint}");
+                }
+                continue;
+            }
+            if (value is null) continue;
+            if (field.ValueType == typeof(string) && value is JsonValue v && v.GetValueKind() is JsonValueKind.Number
+                    or JsonValueKind.True or JsonValueKind.False)
+            {
+                Set(root, key, JsonValue.Create(v.ToJsonString()));
+                continue;
+            }
+            try { JsonSerializer.Deserialize(value, field.Type, options); }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or OverflowException)
+            {
+                problems.Add($"config field {key}: {Shorten(value.ToJsonString())} is not {field.Expected}");
+            }
+        }
+        return problems;
+    }
+
+    static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
+
+    static void Set(JsonObject root, string dotted, JsonNode? value)
+    {
+        var keys = dotted.Split('.');
+        var node = root;
+        foreach (var k in keys[..^1]) node = node[k]!.AsObject();
+        node[keys[^1]] = value;
+    }
+}
+
+/// <summary>How a list of config problems reads: one on a line, so every problem is seen at once.</summary>
+public static class ConfigProblems
+{
+    public static string Message(string? source, IReadOnlyList<string> problems)
+    {
+        var prefix = source is null ? "" : source + ": ";
+        return problems.Count == 1
+            ? $"{prefix}{problems[0].TrimEnd('.')}."
+            : $"{prefix}{problems.Count} config problems:\n" + string.Join("\n", problems.Select(p => $"  {p.TrimEnd('.')}."));
+    }
+}
