@@ -59,6 +59,7 @@ public static class EvalCommand
         cmd.Validators.Add(r =>
         {
             if (r.GetValue(probeTrain) is null != r.GetValue(probeTest) is null) r.AddError("--probe-train and --probe-test go together.");
+            if (r.GetValue(classNames) != null && r.GetValue(classification) is null) r.AddError("--class-names goes with --classification.");
             if (r.GetValue(alphas) is { } a && r.GetResult(alphas) is { Implicit: false } && r.GetValue(wiseTo) is null)
                 r.AddError($"--alphas {a} needs --wise-to.");
         });

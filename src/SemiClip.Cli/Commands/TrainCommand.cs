@@ -52,6 +52,7 @@ public static class TrainCommand
         {
             if (r.GetValue(resume) && r.GetValue(overwrite)) r.AddError("--resume and --overwrite contradict each other: choose one.");
             if (r.GetValue(markdown) && !r.GetValue(printConfig)) r.AddError("--markdown goes with --print-config.");
+            if (r.GetValue(allowChange) && !r.GetValue(resume)) r.AddError("--allow-config-change goes with --resume.");
         });
         cmd.SetAction(p =>
         {

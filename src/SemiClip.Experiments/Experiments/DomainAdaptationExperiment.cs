@@ -110,7 +110,10 @@ public sealed class DomainAdaptationExperiment
             BatchSize = 64,
             Seed = 0,
         };
-        using var session = new TrainingSession(cfg, resume: false);
+        // A pretraining stopped part-way continues from its checkpoint; one stopped before any is started again.
+        bool resume = TrainCheckpoint.Latest(Path.Combine(PretrainedRun, "checkpoints")) != null;
+        if (!resume && Directory.Exists(PretrainedRun)) Directory.Delete(PretrainedRun, recursive: true);
+        using var session = new TrainingSession(cfg, resume);
         session.Train(onStep);
         return weights;
     }
@@ -137,6 +140,9 @@ public sealed class DomainAdaptationExperiment
         };
         if (lossOverrides is { Count: > 0 })
             cfg = cfg with { Loss = TrainConfig.Load(null, lossOverrides.Select(o => "loss." + o)).Loss };
+        // The experiment owns its work folder: a re-run replaces its adaptation runs (they are reproduced, not resumed).
+        var runDir = Path.Combine(Config.WorkDir, name);
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         double samplesPerSecond = 0;
         using (var session = new TrainingSession(cfg, resume: false))

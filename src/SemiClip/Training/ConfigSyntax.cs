@@ -23,7 +23,7 @@ static class ConfigSyntax
         {
             if (levels.Count > 0 && levels.Peek().Keys != null) levels.Peek().ExpectKey = true;
         }
-        while (parser.MoveNext())
+        while (MoveNext(parser))
         {
             switch (parser.Current)
             {
@@ -47,6 +47,14 @@ static class ConfigSyntax
                     break;
             }
         }
+    }
+
+    /// <summary>The next event, or false at the end or at a syntax error (reported by the deserializer that follows, with
+    /// its line; YamlDotNet's scanner throws InvalidOperationException on some malformed flow mappings).</summary>
+    static bool MoveNext(Parser parser)
+    {
+        try { return parser.MoveNext(); }
+        catch (Exception e) when (e is YamlException or InvalidOperationException) { return false; }
     }
 
     public static void RejectDuplicateJsonKeys(string json, string path)

@@ -348,7 +348,8 @@ public sealed class TrainingSession : IDisposable
             if (Config.CheckpointEvery > 0 && (stepsDone % Config.CheckpointEvery == 0 || stepsDone == TotalSteps)) Save();
             if (evalEvery > 0 && stepsDone % evalEvery == 0)
             {
-                try { onEvaluation?.Invoke(stepsDone, EvaluateNow(stepsDone)); }
+                Dictionary<string, double> metrics;
+                try { metrics = EvaluateNow(stepsDone); }
                 catch (Exception e) when (!NativeFailure.IsNative(e))
                 {
                     Save();
@@ -357,6 +358,7 @@ public sealed class TrainingSession : IDisposable
                         $"{Path.GetFileName(TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone))}: fix the eval_* settings and " +
                         "continue it with --resume (and --allow-config-change).", e);
                 }
+                onEvaluation?.Invoke(stepsDone, metrics);
             }
             if (stop.IsCancellationRequested && stepsDone < TotalSteps)
             {

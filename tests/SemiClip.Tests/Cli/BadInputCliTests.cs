@@ -46,6 +46,7 @@ public class BadInputCliTests(BadInputFixture f) : IClassFixture<BadInputFixture
         { "run name outside runs_dir", ["train", "--run-name", "../../escape"], ["run_name", "'../../escape' is not a plain folder name"] },
         { "threads option", ["train", "--threads", "-1"], ["--threads must be at least 0"] },
         { "resume of nothing", ["train", "--run-name", "never", "--resume"], ["does not exist: nothing to resume"] },
+        { "allow-config-change without resume", ["train", "--allow-config-change"], ["--allow-config-change goes with --resume"] },
         { "resume and overwrite", ["train", "--resume", "--overwrite"], ["--resume and --overwrite contradict"] },
         { "unwritable runs_dir", ["train", "--runs-dir", "/proc/semiclip-runs"], ["runs_dir /proc/semiclip-runs: cannot write there"] },
         { "eval batch 0", ["eval", "--model", "{runs/done}", "--classification", "{data/test}", "--batch-size", "0"],

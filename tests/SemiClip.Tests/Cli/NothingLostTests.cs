@@ -180,6 +180,22 @@ public class NothingLostTests
         Assert.Contains("\"empty_captions_dropped\":1", split);
     }
 
+    [Fact]
+    public void AFailingEvaluationSavesTheRunBeforeItStops()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        var config = SemiClip.Training.TrainConfig.Load(null, common.Concat(["run_name=\"ev\"", "steps=8", "checkpoint_every=100",
+            "eval_every_epochs=1", $"eval_classification=\"{dir.File("data/test")}\""]));
+        using var session = new SemiClip.Training.TrainingSession(config, resume: false);
+        Directory.Delete(dir.File("data/test"), recursive: true);   // the evaluation data goes away after the start checked it
+        var e = Assert.Throws<InvalidOperationException>(() => session.Train());
+        long first = session.Loader.BatchesPerEpoch;
+        Assert.Contains($"evaluation at step {first} failed", e.Message);
+        Assert.Contains("--resume", e.Message);
+        Assert.Equal($"step-{first:D8}.safetensors", Path.GetFileName(Assert.Single(Directory.GetFiles(dir.File("runs/ev/checkpoints")))));
+    }
+
     /// <summary>RSICD's layout: one Karpathy file with train/val/test splits, images in a folder of their own.</summary>
     static void WriteKarpathy(TempDir dir, string[] splits)
     {
