@@ -54,8 +54,12 @@ public static class Program
     public static string UserMessage(Exception e)
     {
         if (e is TargetInvocationException { InnerException: { } inner }) e = inner;
-        bool ours = e.TargetSite?.DeclaringType?.Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true
-                    || e is SemiClip.Data.BadInputException or SemiClip.IO.SafeTensorsFormatException;
+        // SemiClip's own errors: its exception types, and the plain ones it throws on purpose from its own code. A
+        // runtime fault inside SemiClip (divide by zero, a null, an index out of range) is a bug, not a message.
+        bool thrownBySemiClip = e.TargetSite?.DeclaringType?.Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true;
+        bool deliberate = e.GetType() == typeof(ArgumentException) || e.GetType() == typeof(InvalidOperationException)
+                          || e.GetType() == typeof(NotSupportedException) || e is InvalidDataException or IOException;
+        bool ours = e.GetType().Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true || thrownBySemiClip && deliberate;
         if (ours) return FlagHints.Annotate(e.Message);
         return e switch
         {

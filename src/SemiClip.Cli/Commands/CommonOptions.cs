@@ -52,6 +52,31 @@ public static class CommonOptions
         new Option<string?>("--csv-caption-key") { Description = "CSV/TSV column with the caption (default title)" },
         new Option<string?>("--csv-separator") { Description = "CSV/TSV separator, one character or \\t (default: tab for .tsv, comma otherwise)" });
 
+    public static Option<string> Activation() => new Option<string>("--activation")
+    {
+        Description = "auto (what the weights' metadata or the files beside them record; else QuickGELU, said) | quick_gelu | gelu",
+        DefaultValueFactory = _ => "auto",
+    }.OneOf("auto", "quick_gelu", "gelu");
+
+    /// <summary>Refuses a value that is not one of <paramref name="allowed"/>, naming them.</summary>
+    public static Option<string> OneOf(this Option<string> option, params string[] allowed)
+    {
+        option.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<string>();
+            if (!allowed.Contains(v)) r.AddError($"{option.Name} '{v}' is not one of {string.Join(", ", allowed)}.");
+        });
+        return option;
+    }
+
+    /// <summary>Loads a run folder or weights file; an activation assumed for want of a record is said on standard error.</summary>
+    public static Model.ModelBundle LoadModel(string path, string? vocab, string activation)
+    {
+        var bundle = Model.ModelBundle.Load(path, vocab, activation);
+        if (bundle.Activation is { Assumed: true } origin) Console.Error.WriteLine($"semiclip: note: {origin.Describe(path)}");
+        return bundle;
+    }
+
     /// <summary>How thoroughly to check images before the work: the pre-flight pass <c>train</c> also runs.</summary>
     public static Option<string> CheckImages() => new("--check-images")
     {

@@ -30,8 +30,9 @@ public static class EmbedCommand
         };
         var skipBad = new Option<bool>("--skip-bad") { Description = "leave unreadable images out of the index (listed) instead of stopping" };
         var device = CommonOptions.Device();
+        var activation = CommonOptions.Activation();
         var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images,
-            texts, output, batch, skipBad, shard, device };
+            texts, output, batch, skipBad, shard, activation, device };
         cmd.Validators.Add(r =>
         {
             bool hasImages = r.GetValue(images) != null, hasTexts = r.GetValue(texts) != null;
@@ -43,7 +44,7 @@ public static class EmbedCommand
         cmd.SetAction(p =>
         {
             CommonOptions.RequireWritableFile(p.GetValue(output)!, "--out");
-            using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
+            using var bundle = CommonOptions.LoadModel(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!);
             var embedder = new Embedder(bundle.Model, bundle.Tokenizer, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
             var report = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
             List<string> ids; Tensor features; string kind;
@@ -111,10 +112,11 @@ public static class EmbedCommand
             Description = "search an index made by a different model (its embeddings are in another space: rankings are meaningless)"
         };
         var device = CommonOptions.Device();
-        var cmd = new Command("search", "Find the images closest to a text query") { query, index, model, vocab, top, otherModel, device };
+        var activation = CommonOptions.Activation();
+        var cmd = new Command("search", "Find the images closest to a text query") { query, index, model, vocab, top, otherModel, activation, device };
         cmd.SetAction(p =>
         {
-            using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
+            using var bundle = CommonOptions.LoadModel(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!);
             var fingerprint = ModelFingerprint.Of(bundle.Model);
             var dev = DeviceSelector.Parse(p.GetValue(device)!);
             var parts = new List<Tensor>();

@@ -42,6 +42,7 @@ public static class EvalCommand
         };
         var seed = new Option<int>("--seed") { Description = "which caption each image keeps under --retrieval-protocol one-caption" };
         var device = CommonOptions.Device();
+        var activation = CommonOptions.Activation();
         var threads = CommonOptions.Threads();
         var wiseTo = new Option<string?>("--wise-to")
         {
@@ -55,7 +56,7 @@ public static class EvalCommand
         };
         var cmd = new Command("eval", "Evaluate a model: zero-shot accuracy, retrieval recall, linear probe")
             { wiseTo, alphas, model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain,
-                probeTest, output, skipBad, batch, protocol, split, seed, imgKey, captionKey, separator, device, threads };
+                probeTest, output, skipBad, batch, protocol, split, seed, imgKey, captionKey, separator, activation, device, threads };
         cmd.Validators.Add(r =>
         {
             if (r.GetValue(probeTrain) is null != r.GetValue(probeTest) is null) r.AddError("--probe-train and --probe-test go together.");
@@ -69,7 +70,7 @@ public static class EvalCommand
             var modelPath = p.GetValue(model)!;
             var outFolder = p.GetValue(output) ?? (Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
             CommonOptions.RequireWritableFolder(outFolder, p.GetValue(output) is null ? "the model's folder (set --out)" : "--out");
-            using var bundle = ModelBundle.Load(modelPath, p.GetValue(vocab));
+            using var bundle = CommonOptions.LoadModel(modelPath, p.GetValue(vocab), p.GetValue(activation)!);
             var bad = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
             EvaluationReport Evaluate(ModelBundle evaluated, string name)
             {
@@ -107,7 +108,7 @@ public static class EvalCommand
             }
             if (p.GetValue(wiseTo) is { } target)
             {
-                using var other = ModelBundle.Load(target, p.GetValue(vocab));
+                using var other = CommonOptions.LoadModel(target, p.GetValue(vocab), p.GetValue(activation)!);
                 var sweep = WiseSweep.Run(bundle, other, WiseSweep.ParseAlphas(p.GetValue(alphas)!), modelPath, target, Evaluate);
                 WiseSweep.Write(outFolder, sweep);
                 ConsoleUi.Line($"WiSE-FT sweep: {Path.Combine(outFolder, "wise.md")}");

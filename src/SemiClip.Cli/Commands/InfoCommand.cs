@@ -15,13 +15,14 @@ public static class InfoCommand
         {
             Description = "a .safetensors file (OpenAI/open_clip or Hugging Face naming, or a training checkpoint) or a run folder"
         };
-        var cmd = new Command("info", "Show the inferred architecture and parameter count of a weights file") { weights };
+        var activation = CommonOptions.Activation();
+        var cmd = new Command("info", "Show the inferred architecture and parameter count of a weights file") { weights, activation };
         cmd.SetAction(p =>
         {
             var path = Training.TrainConfigValidator.ResolveWeights(p.GetValue(weights)!, "weights");
             string naming;
             using (var r = new SafeTensorsReader(path)) naming = HuggingFaceKeyMap.LooksLikeHuggingFace(r.Names) ? "Hugging Face" : "OpenAI / open_clip";
-            using var model = ClipCheckpoint.Load(path);
+            using var model = ClipCheckpoint.Load(path, out var origin, activation: p.GetValue(activation)!);
             var c = model.Config;
             var inv = CultureInfo.InvariantCulture;
             ConsoleUi.Table(Path.GetFileName(path), ["field", "value"], new List<string[]>
@@ -34,7 +35,8 @@ public static class InfoCommand
                 new[] { "text tower",
                     $"{c.Text.Layers} layers, width {c.Text.Width}, heads {c.Text.Heads}, context {c.Text.ContextLength}, vocab {c.Text.VocabSize}" },
                 new[] { "embed dim", c.EmbedDim.ToString(inv) },
-                new[] { "activation", c.Activation },
+                new[] { "activation", origin.Assumed ? $"{c.Activation} (assumed: nothing records it; --activation to override)"
+                                                     : $"{c.Activation} (from {origin.Source})" },
                 new[] { "parameters", model.ParameterCount().ToString("N0", inv) },
             });
             return 0;

@@ -19,8 +19,9 @@ public static class InterpolateCommand
         var extrapolate = new Option<bool>("--extrapolate") { Description = "allow --alpha outside [0, 1] (beyond A or B)" };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: A's run, else OpenAI's)" };
         var output = new Option<string>("--out") { Required = true, Description = "folder to write (model.safetensors, config.json, vocab/)" };
+        var activation = CommonOptions.Activation();
         var cmd = new Command("interpolate",
-            "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, extrapolate, vocab, output };
+            "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, extrapolate, vocab, output, activation };
         cmd.Validators.Add(r =>
         {
             var a = r.GetValue(alpha);
@@ -31,8 +32,8 @@ public static class InterpolateCommand
         cmd.SetAction(p =>
         {
             CommonOptions.RequireWritableFolder(p.GetValue(output)!, "--out");
-            using var a = ModelBundle.Load(p.GetValue(from)!, p.GetValue(vocab));
-            using var b = ModelBundle.Load(p.GetValue(to)!, p.GetValue(vocab));
+            using var a = CommonOptions.LoadModel(p.GetValue(from)!, p.GetValue(vocab), p.GetValue(activation)!);
+            using var b = CommonOptions.LoadModel(p.GetValue(to)!, p.GetValue(vocab), p.GetValue(activation)!);
             using var mixed = WeightInterpolation.Interpolate(a.Model, b.Model, p.GetValue(alpha), p.GetValue(from)!, p.GetValue(to)!);
             var folder = p.GetValue(output)!;
             Directory.CreateDirectory(folder);

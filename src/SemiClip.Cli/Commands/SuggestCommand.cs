@@ -33,9 +33,10 @@ public static class SuggestCommand
         var skipBad = new Option<bool>("--skip-bad") { Description = "leave unreadable images out (listed) instead of stopping" };
         var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
         var device = CommonOptions.Device();
+        var activation = CommonOptions.Activation();
         var cmd = new Command("suggest", "Rank unpaired images by how much a caption would help, for the next round of captioning")
         {
-            model, vocab, captions, imageRoot, split, images, top, diversity, output, skipBad, imgKey, captionKey, separator, device
+            model, vocab, captions, imageRoot, split, images, top, diversity, output, skipBad, imgKey, captionKey, separator, activation, device
         };
         cmd.SetAction(p =>
         {
@@ -51,7 +52,7 @@ public static class SuggestCommand
             var candidates = ImageFiles.FromFolderOrList(p.GetValue(images)!, report).Where(f => !pairedPaths.Contains(Path.GetFullPath(f))).ToList();
             if (candidates.Count == 0) throw new ArgumentException($"{p.GetValue(images)}: no unpaired images left once the captioned ones are set aside.");
 
-            using var bundle = ModelBundle.Load(p.GetValue(model)!, p.GetValue(vocab));
+            using var bundle = CommonOptions.LoadModel(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!);
             var embedder = new Embedder(bundle.Model, bundle.Tokenizer, DeviceSelector.Parse(p.GetValue(device)!));
             using var scope = NewDisposeScope();
             var (pairedFeatures, pairedKept) = ConsoleUi.Progress("embedding captioned images", paired.Count,

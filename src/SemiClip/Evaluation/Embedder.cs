@@ -28,7 +28,7 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
     public Tensor EncodeImages(IReadOnlyList<string> paths, BadInputReport? report = null, Action<int>? progress = null,
                                System.Collections.Concurrent.ConcurrentBag<int>? unreadable = null)
     {
-        var prep = new ImagePreprocessor(Model.Config.Vision.ImageSize);
+        var prep = new ImagePreprocessor(Model.Config.Vision.ImageSize, Model.Config.Preprocess);
         int floats = prep.FloatsPerImage;
         var dtype = Model.LogitScaleParameter.dtype;
         var batches = Enumerable.Range(0, (paths.Count + batchSize - 1) / batchSize).Select(i => (long)i);

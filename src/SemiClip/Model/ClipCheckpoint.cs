@@ -4,6 +4,16 @@ using static TorchSharp.torch;
 
 namespace SemiClip.Model;
 
+/// <summary>Which activation a loaded model uses and what said so; <see cref="Assumed"/> when nothing did and
+/// OpenAI's QuickGELU was taken, which the user must be told (open_clip's LAION/DataComp weights use GELU).</summary>
+public sealed record ActivationOrigin(string Activation, string Source, bool Assumed)
+{
+    public string Describe(string path) => Assumed
+        ? $"{path}: no record of the activation ({Source}): assumed {Activation}, as OpenAI's checkpoints use. open_clip's " +
+          "LAION/DataComp weights use gelu: set activation: gelu (--activation gelu) for them."
+        : $"{path}: activation {Activation}, from {Source}.";
+}
+
 /// <summary>A key-by-key report of why weights do not fit a model.</summary>
 public sealed class WeightMismatchException(string message) : Exception(message);
 
@@ -15,12 +25,33 @@ public static class ClipCheckpoint
     public const string ConfigKey = "semiclip.config";
     public const string ActivationKey = "semiclip.activation";
 
+    public static ClipModel Load(string path, ClipConfig? config = null, string activation = "auto") => Load(path, out _, config, activation);
+
+    /// <summary>open_clip's model_cfg.quick_gelu (absent: false, GELU, as open_clip's own configs mean it).</summary>
+    static bool OpenClipQuickGelu(string path)
+    {
+        try
+        {
+            var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path));
+            var cfg = root?["model_cfg"] ?? throw new InvalidDataException($"{path}: no model_cfg.");
+            return cfg["quick_gelu"]?.GetValue<bool>() ?? false;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path}: not a readable open_clip_config.json ({e.Message}).");
+        }
+    }
+
     /// <summary>Builds a model from a safetensors file. Architecture: <paramref name="config"/> if given,
     /// else the config stored in the file, else a Hugging Face config.json beside it, else inferred from
-    /// shapes (QuickGELU assumed, as for OpenAI's own checkpoints). A given config whose activation
-    /// disagrees with the file's recorded one is refused: it would silently give wrong features.</summary>
-    public static ClipModel Load(string path, ClipConfig? config = null)
+    /// shapes. A given config whose activation disagrees with the file's recorded one is refused: it would silently
+    /// give wrong features. <paramref name="activation"/> (auto | quick_gelu | gelu) chooses the activation; auto reads
+    /// SemiClip's metadata, then an open_clip_config.json or (HF naming) config.json beside the weights, and otherwise
+    /// assumes OpenAI's QuickGELU, which <paramref name="origin"/> then says, so the caller can tell the user.</summary>
+    public static ClipModel Load(string path, out ActivationOrigin origin, ClipConfig? config = null, string activation = "auto")
     {
+        if (activation is not ("auto" or "quick_gelu" or "gelu"))
+            throw new ArgumentException($"activation '{activation}' is not auto, quick_gelu or gelu.");
         using var reader = new SafeTensorsReader(path);
         // A training checkpoint (model.* weights beside optim.* state) serves as weights too: its model.* part.
         bool training = reader.Names.Count > 0 && reader.Names.All(n => n.StartsWith("model.", StringComparison.Ordinal)
@@ -32,22 +63,50 @@ public static class ClipCheckpoint
             bool hf = HuggingFaceKeyMap.LooksLikeHuggingFace(raw.Keys);
             var weights = hf ? HuggingFaceKeyMap.ToOpenAi(raw, path) : StripModulePrefix(raw);
             reader.Metadata.TryGetValue(ActivationKey, out var recordedActivation);
-            var hfConfig = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json");
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            var hfConfig = Path.Combine(folder, "config.json");
+            var openClipConfig = Path.Combine(folder, "open_clip_config.json");
 
             ClipConfig resolved;
-            if (config != null) resolved = config;
-            else if (reader.Metadata.TryGetValue(ConfigKey, out var json)) resolved = ClipConfig.Parse(json, $"{path} (metadata)");
+            if (config != null) (resolved, origin) = (config, new ActivationOrigin(config.Activation, "the given model config", false));
+            else if (reader.Metadata.TryGetValue(ConfigKey, out var json))
+                (resolved, origin) = (ClipConfig.Parse(json, $"{path} (metadata)"), new ActivationOrigin("", "SemiClip's metadata", false));
             else
             {
                 var shapes = weights.ToDictionary(kv => kv.Key, kv => kv.Value.shape);
                 resolved = ArchitectureInference.FromShapes(shapes, quickGelu: recordedActivation != "gelu", path);
-                if (hf && File.Exists(hfConfig)) resolved = ArchitectureInference.WithHuggingFaceConfig(resolved, hfConfig);
+                if (recordedActivation != null) origin = new ActivationOrigin("", "SemiClip's metadata", false);
+                else if (File.Exists(openClipConfig))
+                {
+                    resolved = resolved with { QuickGelu = OpenClipQuickGelu(openClipConfig) };
+                    origin = new ActivationOrigin("", "open_clip_config.json beside the weights", false);
+                }
+                else if (hf && File.Exists(hfConfig))
+                {
+                    resolved = ArchitectureInference.WithHuggingFaceConfig(resolved, hfConfig);
+                    origin = new ActivationOrigin("", "config.json (hidden_act) beside the weights", false);
+                }
+                else origin = new ActivationOrigin("", "nothing beside the weights records it", true);
+                // Heads are not in the shapes; every published CLIP has 64-wide heads. Anything else needs its config.
+                if (!resolved.Vision.IsResNet && resolved.Vision.Width % resolved.Vision.HeadWidth != 0 || resolved.Text.Width % 64 != 0 && !hf)
+                    throw new InvalidDataException($"{path}: widths {resolved.Vision.Width} (vision) / {resolved.Text.Width} (text) are not " +
+                        "multiples of 64, so the number of attention heads cannot be read off the weights: save them with SemiClip's " +
+                        "metadata, or put the HF config.json beside them.");
             }
             if (recordedActivation != null && recordedActivation != resolved.Activation)
                 throw new WeightMismatchException(
                     $"{path}: the checkpoint was trained with {recordedActivation} but the config asks for {resolved.Activation}; " +
                     "loading it so would silently give wrong features. Use a config with quick_gelu = " +
                     (recordedActivation == "quick_gelu" ? "true" : "false") + ".");
+            if (activation != "auto")
+            {
+                if (recordedActivation != null && recordedActivation != activation)
+                    throw new WeightMismatchException($"{path}: SemiClip trained these weights with {recordedActivation}; activation " +
+                        $"{activation} would give wrong features (leave activation at auto).");
+                resolved = resolved with { QuickGelu = activation == "quick_gelu" };
+                origin = new ActivationOrigin("", "the activation setting", false);
+            }
+            origin = origin with { Activation = resolved.Activation };
 
             var model = new ClipModel(resolved);
             LoadInto(model, weights, path);

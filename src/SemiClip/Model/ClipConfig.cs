@@ -45,6 +45,8 @@ public sealed record ClipConfig
     public bool QuickGelu { get; init; }
     public VisionConfig Vision { get; init; } = new();
     public TextConfig Text { get; init; } = new();
+    /// <summary>How images are prepared for this model (<c>preprocess_cfg</c>); unset in a file: OpenAI's.</summary>
+    public Data.Images.ImagePreprocessing Preprocess { get; init; } = new();
 
     public string Activation => QuickGelu ? "quick_gelu" : "gelu";
 
@@ -98,6 +100,7 @@ public sealed record ClipConfig
         var cfg = new ClipConfig
         {
             EmbedDim = Int(root, "embed_dim", 512), QuickGelu = root["quick_gelu"]?.GetValue<bool>() ?? false, Vision = vision, Text = text,
+            Preprocess = Data.Images.ImagePreprocessing.Parse(root["preprocess_cfg"], source),
         };
         cfg.Validate(source);
         return cfg;
@@ -105,6 +108,14 @@ public sealed record ClipConfig
 
     public void Validate(string source)
     {
+        var sizes = new (string Field, int Value)[]
+        {
+            ("embed_dim", EmbedDim), ("vision_cfg.image_size", Vision.ImageSize), ("vision_cfg.width", Vision.Width),
+            ("vision_cfg.head_width", Vision.HeadWidth), ("vision_cfg.patch_size", Vision.PatchSize), ("text_cfg.width", Text.Width),
+            ("text_cfg.heads", Text.Heads), ("text_cfg.context_length", Text.ContextLength), ("text_cfg.vocab_size", Text.VocabSize),
+        };
+        foreach (var (field, value) in sizes)
+            if (value < 1) throw new InvalidDataException($"{source}: {field} must be at least 1 (got {value}).");
         if (!Vision.IsResNet && Vision.ImageSize % Vision.PatchSize != 0)
             throw new InvalidDataException($"{source}: image_size {Vision.ImageSize} is not a multiple of patch_size {Vision.PatchSize}.");
         if (Vision.IsResNet && Vision.ImageSize % 32 != 0)
@@ -133,6 +144,7 @@ public sealed record ClipConfig
                 ["context_length"] = Text.ContextLength, ["vocab_size"] = Text.VocabSize, ["width"] = Text.Width,
                 ["heads"] = Text.Heads, ["layers"] = Text.Layers, ["mlp_ratio"] = Text.MlpRatio,
             },
+            ["preprocess_cfg"] = Preprocess.ToJson(),
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }

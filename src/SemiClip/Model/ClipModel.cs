@@ -20,7 +20,10 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
     readonly Parameter text_projection;
     readonly Parameter logit_scale;
 
-    public ClipConfig Config { get; }
+    public ClipConfig Config { get; private set; }
+
+    /// <summary>Records how this model's images are to be prepared (it changes no weight); saved with the model.</summary>
+    public void SetPreprocessing(Data.Images.ImagePreprocessing preprocessing) => Config = Config with { Preprocess = preprocessing };
 
     public ClipModel(ClipConfig config) : base("CLIP")
     {

@@ -10,19 +10,23 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
 {
     public ClipModel Model { get; } = model;
     public ClipTokenizer Tokenizer { get; } = tokenizer;
+    /// <summary>Where the model's activation came from (see <see cref="ClipCheckpoint.Load(string, out ActivationOrigin, ClipConfig?, string)"/>).</summary>
+    public ActivationOrigin? Activation { get; init; }
 
-    public static ModelBundle Load(string path, string? vocab = null)
+    public static ModelBundle Load(string path, string? vocab = null, string activation = "auto")
     {
         if (Directory.Exists(path))
         {
             var weights = Path.Combine(path, "model.safetensors");
             if (!File.Exists(weights)) throw new FileNotFoundException($"{path}: run folder has no model.safetensors (did training finish?).", weights);
-            return Checked(ClipCheckpoint.Load(weights), ClipTokenizer.Load(vocab ?? RunVocabulary(path)), weights);
+            var runModel = ClipCheckpoint.Load(weights, out var runOrigin, activation: activation);
+            return Checked(runModel, ClipTokenizer.Load(vocab ?? RunVocabulary(path)), weights, runOrigin);
         }
         // A run's training checkpoint (RUN/checkpoints/step-N.safetensors) takes the run's vocabulary.
         var parent = Path.GetDirectoryName(Path.GetFullPath(path));
         var run = parent != null && Path.GetFileName(parent) == "checkpoints" ? Path.GetDirectoryName(parent) : null;
-        return Checked(ClipCheckpoint.Load(path), ClipTokenizer.Load(vocab ?? (run is null ? null : RunVocabulary(run))), path);
+        var model = ClipCheckpoint.Load(path, out var origin, activation: activation);
+        return Checked(model, ClipTokenizer.Load(vocab ?? (run is null ? null : RunVocabulary(run))), path, origin);
     }
 
     /// <summary>Where a run folder keeps its own copy of the vocabulary files.</summary>
@@ -64,7 +68,7 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
 
     /// <summary>A tokenizer whose vocabulary does not match the model's token embedding would feed it ids it was
     /// never trained on (or out of range): refuse, naming both sizes.</summary>
-    static ModelBundle Checked(ClipModel model, ClipTokenizer tokenizer, string weights)
+    static ModelBundle Checked(ClipModel model, ClipTokenizer tokenizer, string weights, ActivationOrigin origin)
     {
         if (tokenizer.VocabSize != model.Config.Text.VocabSize)
         {
@@ -72,7 +76,7 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
             throw new ArgumentException($"{weights}: the model's token embedding has {model.Config.Text.VocabSize} rows but the tokenizer has " +
                                         $"{tokenizer.VocabSize} tokens (give the vocabulary the model was trained with: vocab / --vocab).");
         }
-        return new ModelBundle(model, tokenizer);
+        return new ModelBundle(model, tokenizer) { Activation = origin };
     }
 
     public void Dispose() => Model.Dispose();

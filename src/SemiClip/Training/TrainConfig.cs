@@ -18,6 +18,10 @@ public sealed record TrainConfig
     public string? Pretrained { get; init; }
     /// <summary>"openai" (embedded), a merges file, or an HF vocab.json.</summary>
     public string Vocab { get; init; } = "openai";
+    /// <summary>With <see cref="Pretrained"/>: "auto" reads what the weights record (SemiClip's metadata, an
+    /// open_clip_config.json or HF config.json beside them) and otherwise assumes QuickGELU, saying so; "quick_gelu" or
+    /// "gelu" override it (open_clip's LAION/DataComp checkpoints are gelu).</summary>
+    public string Activation { get; init; } = "auto";
     public int? VocabSize { get; init; }
 
     // Data
@@ -47,6 +51,12 @@ public sealed record TrainConfig
     /// <summary>Unset: tab for .tsv files, comma otherwise.</summary>
     public string? CsvSeparator { get; init; }
     public bool HorizontalFlip { get; init; }
+    // Image preprocessing of the model (unset: the starting model's record, else OpenAI's); saved with the model.
+    public double[]? ImageMean { get; init; }
+    public double[]? ImageStd { get; init; }
+    public string? ImageInterpolation { get; init; }
+    public string? ImageResizeMode { get; init; }
+    public string? ImageMode { get; init; }
     /// <summary>Samples held by the bounded shuffle when <see cref="TrainData"/> names webdataset shards.</summary>
     public int ShuffleBuffer { get; init; } = 5000;
     public int Workers { get; init; } = 2;
@@ -273,6 +283,18 @@ public sealed record TrainConfig
     public LossConfig ToLossConfig() => Loss with { Method = LossConfig.ParseMethod(Method) };
 
     public int EffectiveSplitSeed => SplitSeed ?? Seed;
+
+    /// <summary>The model's preprocessing with the fields this config sets laid over it.</summary>
+    public Data.Images.ImagePreprocessing PreprocessingOver(Data.Images.ImagePreprocessing model)
+    {
+        static (double, double, double) Triple(double[] v) => v.Length == 1 ? (v[0], v[0], v[0]) : (v[0], v[1], v[2]);
+        return model with
+        {
+            Mean = ImageMean is { Length: 1 or 3 } m ? Triple(m) : model.Mean, Std = ImageStd is { Length: 1 or 3 } s ? Triple(s) : model.Std,
+            Interpolation = ImageInterpolation ?? model.Interpolation, ResizeMode = ImageResizeMode ?? model.ResizeMode,
+            Mode = ImageMode ?? model.Mode,
+        };
+    }
 
     /// <summary>How to read <see cref="TrainData"/>.</summary>
     public Data.CaptionDatasetOptions CaptionOptions() => new()

@@ -30,6 +30,18 @@ public static class TrainConfigValidator
 
         var loss = Try("method", c.ToLossConfig);
         Require(c.Precision is "fp32" or "bf16", "precision", $"'{c.Precision}' is not fp32 or bf16");
+        Require(c.Activation is "auto" or "quick_gelu" or "gelu", "activation", $"'{c.Activation}' is not auto, quick_gelu or gelu");
+        Require(c.Activation == "auto" || c.Pretrained != null, "activation",
+            $"{c.Activation} applies to pretrained weights; a model from scratch takes its activation from model (its quick_gelu)");
+        Require(c.ImageMean is null or { Length: 1 or 3 }, "image_mean", $"must be 3 numbers [R, G, B] (got {c.ImageMean?.Length} numbers)");
+        Require(c.ImageStd is null or { Length: 1 or 3 }, "image_std", $"must be 3 numbers [R, G, B] (got {c.ImageStd?.Length} numbers)");
+        Require(c.ImageStd is null || c.ImageStd.All(v => v > 0), "image_std", "must be positive in every channel");
+        Require(c.ImageInterpolation is null || Data.Images.ImagePreprocessing.Interpolations.Contains(c.ImageInterpolation), "image_interpolation",
+            $"'{c.ImageInterpolation}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.Interpolations)}");
+        Require(c.ImageResizeMode is null || Data.Images.ImagePreprocessing.ResizeModes.Contains(c.ImageResizeMode), "image_resize_mode",
+            $"'{c.ImageResizeMode}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.ResizeModes)}");
+        Require(c.ImageMode is null || Data.Images.ImagePreprocessing.Modes.Contains(c.ImageMode), "image_mode",
+            $"'{c.ImageMode}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.Modes)}");
         Require(c.CheckImages is "headers" or "full" or "none", "check_images", $"'{c.CheckImages}' is not headers, full or none");
         Require(c.BatchComposition is "split" or "add", "batch_composition", $"'{c.BatchComposition}' is not split or add");
         Require(c.BatchSize >= 1, "batch_size", $"must be at least 1 (got {c.BatchSize})");

@@ -63,12 +63,14 @@ public sealed class TrainingSession : IDisposable
         BadInputs = new BadInputReport(config.SkipBad ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
         var objective = new TrainingObjective(config.Loss);
         ClipModel? model = null;
+        ActivationOrigin? activation = null;
         TrainingData data;
         try
         {
             if (config.Threads > 0) set_num_threads(config.Threads);
             manual_seed(config.Seed);
-            (Tokenizer, model) = BuildModel(config);
+            (Tokenizer, model, activation) = BuildModel(config);
+            if (activation is { Assumed: true }) _notices.Add($"note: {activation.Describe(config.Pretrained!)}");
             data = ReadData(config, objective.Needs, Tokenizer, model.Config, BadInputs, imageCheckProgress);
         }
         catch
@@ -90,7 +92,8 @@ public sealed class TrainingSession : IDisposable
             TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
             Warnings = TrainConfigValidator.Warnings(config, TotalSteps);
             // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
-            var teacher = objective.Needs.Has(ObjectiveInput.TeacherFeatures) ? ClipCheckpoint.Load(config.Pretrained!) : null;
+            var teacher = objective.Needs.Has(ObjectiveInput.TeacherFeatures)
+                ? ClipCheckpoint.Load(config.Pretrained!, activation: config.Activation) : null;
             Trainer = new Trainer(Model, objective, config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
             if (resumeState != null)
             {
@@ -106,6 +109,8 @@ public sealed class TrainingSession : IDisposable
                     });
             }
             Run.LogEvent("data_split", data.Split);
+            if (activation != null)
+                Run.LogEvent("activation", new { activation = activation.Activation, source = activation.Source, assumed = activation.Assumed });
             foreach (var w in Warnings) Run.LogEvent("warning", new { message = w });
             IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson());   // effective values, enums as names
             IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
@@ -149,24 +154,26 @@ public sealed class TrainingSession : IDisposable
         return (merged, differences);
     }
 
-    static (ClipTokenizer, ClipModel) BuildModel(TrainConfig config)
+    static (ClipTokenizer, ClipModel, ActivationOrigin?) BuildModel(TrainConfig config)
     {
         var tokenizer = ClipTokenizer.Load(config.Vocab);
         ClipModel model;
-        if (config.Pretrained != null) model = ClipCheckpoint.Load(config.Pretrained);
+        ActivationOrigin? origin = null;
+        if (config.Pretrained != null) model = ClipCheckpoint.Load(config.Pretrained, out origin, activation: config.Activation);
         else
         {
             var modelConfig = ClipConfig.Load(config.Model);
             if (config.VocabSize is int vs) modelConfig = modelConfig with { Text = modelConfig.Text with { VocabSize = vs } };
             model = new ClipModel(modelConfig);
         }
+        model.SetPreprocessing(config.PreprocessingOver(model.Config.Preprocess));
         if (tokenizer.VocabSize > model.Config.Text.VocabSize)
         {
             model.Dispose();
             throw new ArgumentException($"config field vocab_size: the tokenizer has {tokenizer.VocabSize} tokens but the model's token embedding has " +
                                         $"{model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary).");
         }
-        return (tokenizer, model);
+        return (tokenizer, model, origin);
     }
 
     sealed record TrainingData(ITrainingLoader Loader, Tensor? KeywordTokens, object Split, int EmptyCaptions = 0);
@@ -185,7 +192,7 @@ public sealed class TrainingSession : IDisposable
         {
             BatchSize = pairedPerStep, UnpairedBatchSize = unpairedPerStep, Workers = config.Workers, Seed = config.Seed,
             CacheImages = config.CacheImages, CacheBudgetBytes = ImageCache.BudgetBytes(config.CacheImagesMb), HorizontalFlip = config.HorizontalFlip,
-            ShuffleBuffer = config.ShuffleBuffer,
+            ShuffleBuffer = config.ShuffleBuffer, Preprocessing = model.Preprocess,
         };
         var evalImages = EvaluationImages(config, badInputs);
         if (Data.Shards.ShardPattern.IsShards(config.TrainData))
