@@ -161,29 +161,6 @@ public static class ClipCheckpoint
         SafeTensorsWriter.Write(path, named, metadata);
     }
 
-    /// <summary>Writes a Hugging Face config.json for a ViT model (beside an HF-named export).</summary>
-    public static void SaveHuggingFaceConfig(ClipConfig c, string path)
-    {
-        if (c.Vision.IsResNet) throw new NotSupportedException("Hugging Face CLIPModel has no ResNet vision tower.");
-        var json = new System.Text.Json.Nodes.JsonObject
-        {
-            ["architectures"] = new System.Text.Json.Nodes.JsonArray("CLIPModel"), ["model_type"] = "clip", ["projection_dim"] = c.EmbedDim,
-            ["logit_scale_init_value"] = 2.6592,
-            ["text_config"] = new System.Text.Json.Nodes.JsonObject
-            {
-                ["hidden_size"] = c.Text.Width, ["intermediate_size"] = (int)(c.Text.Width * c.Text.MlpRatio), ["num_attention_heads"] = c.Text.Heads,
-                ["num_hidden_layers"] = c.Text.Layers, ["max_position_embeddings"] = c.Text.ContextLength, ["vocab_size"] = c.Text.VocabSize,
-                ["hidden_act"] = c.Activation, ["projection_dim"] = c.EmbedDim,
-            },
-            ["vision_config"] = new System.Text.Json.Nodes.JsonObject
-            {
-                ["hidden_size"] = c.Vision.Width, ["intermediate_size"] = (int)(c.Vision.Width * c.Vision.MlpRatio), ["num_attention_heads"] = c.Vision.Heads,
-                ["num_hidden_layers"] = c.Vision.Layers, ["image_size"] = c.Vision.ImageSize, ["patch_size"] = c.Vision.PatchSize,
-                ["hidden_act"] = c.Activation, ["projection_dim"] = c.EmbedDim,
-            },
-        };
-        AtomicFile.WriteAllText(path, json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-    }
 
     static Dictionary<string, Tensor> StripModulePrefix(Dictionary<string, Tensor> raw) =>
         raw.ToDictionary(kv => kv.Key.StartsWith("module.",

@@ -147,10 +147,10 @@ public sealed partial class ClipTokenizer
         return tok;
     }
 
-    /// <summary>BPE ids of <paramref name="text"/> without start/end tokens.</summary>
     /// <summary>Token text → id, as an HF <c>vocab.json</c> holds it.</summary>
     public IReadOnlyDictionary<string, int> Vocabulary() => new Dictionary<string, int>(_encoder, StringComparer.Ordinal);
 
+    /// <summary>BPE ids of <paramref name="text"/> without start/end tokens.</summary>
     public List<int> Encode(string text)
     {
         var ids = new List<int>();
@@ -217,6 +217,9 @@ public sealed partial class ClipTokenizer
         return word.ToArray();
     });
 
-    [GeneratedRegex(@"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+", RegexOptions.IgnoreCase)]
+    /// <summary>CLIP's pre-tokenisation pattern (also written into an exported tokenizer.json).</summary>
+    public const string SplitPattern = @"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
+
+    [GeneratedRegex(SplitPattern, RegexOptions.IgnoreCase)]
     internal static partial Regex Pattern();
 }

@@ -82,7 +82,7 @@ public class ClipCheckpointTests
         var sd = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         var hfTensors = HuggingFaceKeyMap.FromOpenAi(sd);
         SafeTensorsWriter.Write(dir.File("model.safetensors"), hfTensors); // no semiclip metadata, as transformers writes it
-        ClipCheckpoint.SaveHuggingFaceConfig(cfg, dir.File("config.json"));
+        File.WriteAllText(dir.File("config.json"), SemiClip.Export.ModelExport.HuggingFaceConfig(cfg, 98, 99).ToJsonString());
         using var loaded = ClipCheckpoint.Load(dir.File("model.safetensors"));
         Assert.Equal(2, loaded.Config.Text.Heads);   // from config.json: shapes alone would say 16/64 → 1
         Assert.Equal(16, loaded.Config.Vision.HeadWidth);
