@@ -29,10 +29,11 @@ public static class EmbedCommand
             "sorted image list (0-based), as one job of an array"
         };
         var skipBad = new Option<bool>("--skip-bad") { Description = "leave unreadable images out of the index (listed) instead of stopping" };
+        var backend = OnnxBackend.Option();
         var device = CommonOptions.Device();
         var activation = CommonOptions.Activation();
         var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images,
-            texts, output, batch, skipBad, shard, activation, device };
+            texts, output, batch, skipBad, shard, activation, backend, device };
         cmd.Validators.Add(r =>
         {
             bool hasImages = r.GetValue(images) != null, hasTexts = r.GetValue(texts) != null;
@@ -44,8 +45,9 @@ public static class EmbedCommand
         cmd.SetAction(p =>
         {
             CommonOptions.RequireWritableFile(p.GetValue(output)!, "--out");
-            using var bundle = CommonOptions.LoadModel(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!);
-            var embedder = new Embedder(bundle.Model, bundle.Tokenizer, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
+            using var encoder = ModelEncoder.Open(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!, p.GetValue(backend)!,
+                                                  DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
+            var embedder = encoder.Embedder;
             var report = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
             List<string> ids; Tensor features; string kind;
             if (p.GetValue(images) is { } folder)
@@ -70,7 +72,7 @@ public static class EmbedCommand
             SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["embeddings"] = features },
                 new Dictionary<string, string>
                 {
-                    ["semiclip.kind"] = kind, ["semiclip.model"] = p.GetValue(model)!, [ModelHashKey] = ModelFingerprint.Of(bundle.Model),
+                    ["semiclip.kind"] = kind, ["semiclip.model"] = p.GetValue(model)!, [ModelHashKey] = encoder.Fingerprint,
                 });
             AtomicFile.WriteAllText(Path.ChangeExtension(path, ".jsonl"), string.Concat(ids.Select((id,
                 i) => JsonSerializer.Serialize(new { index = i, id, kind }) + "\n")));
@@ -113,12 +115,14 @@ public static class EmbedCommand
         };
         var device = CommonOptions.Device();
         var activation = CommonOptions.Activation();
-        var cmd = new Command("search", "Find the images closest to a text query") { query, index, model, vocab, top, otherModel, activation, device };
+        var backend = OnnxBackend.Option();
+        var cmd = new Command("search", "Find the images closest to a text query")
+            { query, index, model, vocab, top, otherModel, activation, backend, device };
         cmd.SetAction(p =>
         {
-            using var bundle = CommonOptions.LoadModel(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!);
-            var fingerprint = ModelFingerprint.Of(bundle.Model);
             var dev = DeviceSelector.Parse(p.GetValue(device)!);
+            using var encoder = ModelEncoder.Open(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!, p.GetValue(backend)!, dev, 64);
+            var fingerprint = encoder.Fingerprint;
             var parts = new List<Tensor>();
             var ids = new List<string>();
             foreach (var file in p.GetValue(index)!)
@@ -138,7 +142,7 @@ public static class EmbedCommand
             }
             using var embeddings = cat(parts.ToArray(), 0).to(dev);
             foreach (var t in parts) t.Dispose();
-            using var q = new Embedder(bundle.Model, bundle.Tokenizer, dev).EncodeTexts(new[] { p.GetValue(query)! }).to(dev);
+            using var q = encoder.Embedder.EncodeTexts(new[] { p.GetValue(query)! }).to(dev);
             var (scores, indices) = IndexSearch.TopK(embeddings, q, p.GetValue(top));
             var inv = CultureInfo.InvariantCulture;
             ConsoleUi.Table($"top {scores.Length} for \"{p.GetValue(query)}\"", ["rank", "score", "id"],

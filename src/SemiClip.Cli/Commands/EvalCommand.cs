@@ -43,6 +43,7 @@ public static class EvalCommand
         var seed = new Option<int>("--seed") { Description = "which caption each image keeps under --retrieval-protocol one-caption" };
         var device = CommonOptions.Device();
         var activation = CommonOptions.Activation();
+        var backend = OnnxBackend.Option();
         var threads = CommonOptions.Threads();
         var wiseTo = new Option<string?>("--wise-to")
         {
@@ -56,11 +57,12 @@ public static class EvalCommand
         };
         var cmd = new Command("eval", "Evaluate a model: zero-shot accuracy, retrieval recall, linear probe")
             { wiseTo, alphas, model, vocab, classification, templates, classNames, captions, imageRoot, probeTrain,
-                probeTest, output, skipBad, batch, protocol, split, seed, imgKey, captionKey, separator, activation, device, threads };
+                probeTest, output, skipBad, batch, protocol, split, seed, imgKey, captionKey, separator, activation, backend, device, threads };
         cmd.Validators.Add(r =>
         {
             if (r.GetValue(probeTrain) is null != r.GetValue(probeTest) is null) r.AddError("--probe-train and --probe-test go together.");
             if (r.GetValue(classNames) != null && r.GetValue(classification) is null) r.AddError("--class-names goes with --classification.");
+            if (r.GetValue(backend) == "onnx" && r.GetValue(wiseTo) != null) r.AddError("--wise-to interpolates weights: it needs --backend torch.");
             if (r.GetValue(alphas) is { } a && r.GetResult(alphas) is { Implicit: false } && r.GetValue(wiseTo) is null)
                 r.AddError($"--alphas {a} needs --wise-to.");
         });
@@ -70,11 +72,12 @@ public static class EvalCommand
             var modelPath = p.GetValue(model)!;
             var outFolder = p.GetValue(output) ?? (Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
             CommonOptions.RequireWritableFolder(outFolder, p.GetValue(output) is null ? "the model's folder (set --out)" : "--out");
-            using var bundle = CommonOptions.LoadModel(modelPath, p.GetValue(vocab), p.GetValue(activation)!);
+            var dev = DeviceSelector.Parse(p.GetValue(device)!);
+            using var encoder = ModelEncoder.Open(modelPath, p.GetValue(vocab), p.GetValue(activation)!, p.GetValue(backend)!, dev, p.GetValue(batch));
             var bad = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
-            EvaluationReport Evaluate(ModelBundle evaluated, string name)
+            EvaluationReport Evaluate(ModelBundle evaluated, string name) => EvaluateWith(new EvaluationSuite(evaluated, dev, p.GetValue(batch)), name);
+            EvaluationReport EvaluateWith(EvaluationSuite suite, string name)
             {
-                var suite = new EvaluationSuite(evaluated, DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
                 var report = new EvaluationReport { Model = name };
                 if (p.GetValue(classification) is { } cls)
                     report = report with
@@ -109,12 +112,12 @@ public static class EvalCommand
             if (p.GetValue(wiseTo) is { } target)
             {
                 using var other = CommonOptions.LoadModel(target, p.GetValue(vocab), p.GetValue(activation)!);
-                var sweep = WiseSweep.Run(bundle, other, WiseSweep.ParseAlphas(p.GetValue(alphas)!), modelPath, target, Evaluate);
+                var sweep = WiseSweep.Run(encoder.Bundle!, other, WiseSweep.ParseAlphas(p.GetValue(alphas)!), modelPath, target, Evaluate);
                 WiseSweep.Write(outFolder, sweep);
                 ConsoleUi.Line($"WiSE-FT sweep: {Path.Combine(outFolder, "wise.md")}");
                 return 0;
             }
-            var report = Evaluate(bundle, modelPath);
+            var report = EvaluateWith(new EvaluationSuite(encoder.Embedder), modelPath);
             report = report with { SkippedInputs = bad.Items.Select(b => b.ToString()).ToList() };
             ReportWriter.Write(outFolder, report);
             Print(report);

@@ -11,7 +11,7 @@ namespace SemiClip.Evaluation;
 /// results). Images use the evaluation transform and are decoded ahead on worker threads; each batch
 /// runs in its own dispose scope. A batch whose encoding fails inside LibTorch is encoded once more
 /// (reported through <see cref="Warn"/>), so one transient native error does not end an evaluation.</summary>
-public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device device, int batchSize = 256, int workers = 2)
+public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device device, int batchSize = 256, int workers = 2) : IEmbedder
 {
     public ClipModel Model { get; } = model;
 
@@ -113,4 +113,15 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
         foreach (var p in parts) p.Dispose();
         return all;
     }
+}
+
+/// <summary>What evaluation needs of a model: normalised features of the images that could be read, and of texts.
+/// SemiClip's <see cref="Embedder"/> computes them with TorchSharp; the CLI's ONNX backend with ONNX Runtime.</summary>
+public interface IEmbedder
+{
+    /// <summary>Features [kept, dim] of the readable images (unreadable ones reported and left out) and their indices.</summary>
+    (Tensor Features, int[] Kept) Readable(IReadOnlyList<string> paths, BadInputReport? report, Action<int>? progress = null);
+
+    /// <summary>Features [texts, dim].</summary>
+    Tensor EncodeTexts(IReadOnlyList<string> texts);
 }

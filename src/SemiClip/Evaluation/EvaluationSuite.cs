@@ -5,9 +5,12 @@ using static TorchSharp.torch;
 namespace SemiClip.Evaluation;
 
 /// <summary>Runs the evaluations a user asks for on one model and collects them in a report.</summary>
-public sealed class EvaluationSuite(ModelBundle bundle, Device device, int batchSize = 256, int workers = 2)
+public sealed class EvaluationSuite(IEmbedder embedder)
 {
-    readonly Embedder _embedder = new(bundle.Model, bundle.Tokenizer, device, batchSize, workers);
+    readonly IEmbedder _embedder = embedder;
+
+    public EvaluationSuite(ModelBundle bundle, Device device, int batchSize = 256, int workers = 2)
+        : this(new Embedder(bundle.Model, bundle.Tokenizer, device, batchSize, workers)) { }
 
     public EvaluationReport.ZeroShotSection ZeroShot(string datasetPath, IReadOnlyList<string> templates,
         BadInputReport report, string? imageRoot = null, string? classNames = null)

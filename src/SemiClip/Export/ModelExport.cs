@@ -18,7 +18,10 @@ public enum ExportFormat { Onnx, HuggingFace, OpenClip }
 /// failed export leaves nothing half-written, and an existing folder is never written into.</summary>
 public static class ModelExport
 {
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static ExportFormat ParseFormat(string text) => text switch
     {
@@ -107,6 +110,9 @@ public static class ModelExport
     /// <summary>vocab.json, merges.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json, preprocessor_config.json.</summary>
     static void WriteTokenizerFiles(ModelBundle bundle, string dir)
     {
+        // The fingerprint of the exported model, so an index made from this folder and one made from the run match.
+        AtomicFile.WriteAllText(Path.Combine(dir, "semiclip_model.json"),
+            new JsonObject { ["fingerprint"] = ModelFingerprint.Of(bundle.Model) }.ToJsonString(Indented));
         var t = bundle.Tokenizer;
         var vocab = new JsonObject();
         foreach (var (token, id) in t.Vocabulary().OrderBy(kv => kv.Value)) vocab[token] = id;

@@ -3,7 +3,9 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+#if !SEMICLIP_ONNX
 using static TorchSharp.torch;
+#endif
 
 namespace SemiClip.Tokenization;
 
@@ -191,7 +193,9 @@ public sealed partial class ClipTokenizer
         return result;
     }
 
+#if !SEMICLIP_ONNX
     public Tensor Tokenize(IReadOnlyList<string> texts, int contextLength = 77) => tensor(TokenizeToArray(texts, contextLength));
+#endif
 
     string[] Bpe(string token) => _cache.GetOrAdd(token, t =>
     {
