@@ -33,7 +33,12 @@ public static class ScalarHazardScanner
     }
 
     /// <summary>One project's sources: compiled in order, each referencing the ones before it.</summary>
-    public sealed record Project(string Name, IReadOnlyList<string> Files, params string[] Defines);
+    public sealed record Project(string Name, IReadOnlyList<string> Files, params string[] Defines)
+    {
+        /// <summary>The extern alias later projects reference this one by (SemiClip.Onnx compiles some of the library's own
+        /// sources, so its types would clash with the library's under the global alias).</summary>
+        public string? Alias { get; init; }
+    }
 
     /// <summary>The repository's projects that ship code: the library, the CLI and the benchmarks.</summary>
     public static IReadOnlyList<Project> RepositoryProjects()
@@ -46,11 +51,23 @@ public static class ScalarHazardScanner
         return
         [
             new Project("SemiClip", [.. Sources("src/SemiClip"), Path.Combine(root, "build", "LibStdCxxCompatPatch.cs")], "SEMICLIP_LIBRARY"),
+            new Project("SemiClip.Onnx", [.. Sources("src/SemiClip.Onnx"), .. OnnxShared(root)], "SEMICLIP_ONNX") { Alias = "onnx" },
             new Project("SemiClip.Experiments", Sources("src/SemiClip.Experiments")),
             new Project("SemiClip.Cli", Sources("src/SemiClip.Cli")),
             new Project("SemiClip.Bench", Sources("bench/SemiClip.Bench")),
         ];
     }
+
+    /// <summary>The library files SemiClip.Onnx compiles in, read from its project file (so the list is kept once).</summary>
+    static IEnumerable<string> OnnxShared(string root)
+    {
+        var project = System.Xml.Linq.XDocument.Load(Path.Combine(root, "src/SemiClip.Onnx/SemiClip.Onnx.csproj"));
+        return project.Descendants("Compile").SelectMany(c => c.Attribute("Include")!.Value.Split(';'))
+            .Select(f => Path.GetFullPath(Path.Combine(root, "src/SemiClip.Onnx", f.Trim())));
+    }
+
+    static MetadataReference Reference(Project project, CSharpCompilation compilation) => project.Alias is null
+        ? compilation.ToMetadataReference() : compilation.ToMetadataReference(aliases: [project.Alias]);
 
     public static List<Finding> Scan(IReadOnlyList<Project> projects, IEnumerable<string> allowed)
     {
@@ -60,7 +77,7 @@ public static class ScalarHazardScanner
         foreach (var project in projects)
         {
             var compilation = Compile(project, built);
-            built.Add(compilation.ToMetadataReference());
+            built.Add(Reference(project, compilation));
             foreach (var tree in compilation.SyntaxTrees.Where(t => t.FilePath != "ImplicitUsings.cs" && !allowedNames.Contains(Path.GetFileName(t.FilePath))))
                 findings.AddRange(ScanTree(compilation.GetSemanticModel(tree), tree));
         }
@@ -125,7 +142,7 @@ public static class ScalarHazardScanner
         foreach (var project in projects)
         {
             var compilation = Compile(project, built);
-            built.Add(compilation.ToMetadataReference());
+            built.Add(Reference(project, compilation));
             foreach (var tree in compilation.SyntaxTrees)
             {
                 var model = compilation.GetSemanticModel(tree);
