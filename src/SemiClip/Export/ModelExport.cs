@@ -94,6 +94,12 @@ public static class ModelExport
         var preprocess = (JsonObject)modelCfg["preprocess_cfg"]!.DeepClone();
         modelCfg.Remove("preprocess_cfg");
         preprocess["size"] = bundle.Model.Config.Vision.ImageSize;
+        // open_clip's PreprocessCfg accepts mode RGB only; a grey-mode model's setting is kept under a key it ignores.
+        if (bundle.Model.Config.Preprocess.Mode != "RGB")
+        {
+            preprocess["semiclip_mode"] = bundle.Model.Config.Preprocess.Mode;
+            preprocess["mode"] = "RGB";
+        }
         var config = new JsonObject { ["model_cfg"] = modelCfg, ["preprocess_cfg"] = preprocess };
         // open_clip reads a custom tokenizer from the HF files named in text_cfg; OpenAI's is its default.
         if (!IsOpenAiVocabulary(bundle.Tokenizer))
