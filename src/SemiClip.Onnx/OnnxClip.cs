@@ -50,10 +50,12 @@ public sealed class OnnxClip : IDisposable
         var defaults = new ImagePreprocessing();
         return defaults with
         {
-            Mean = Triple("image_mean", defaults.Mean), Std = Triple("image_std", defaults.Std),
+            Mean = Triple("image_mean", defaults.Mean),
+            Std = Triple("image_std", defaults.Std),
             Interpolation = p["resample"]?.GetValue<int>() switch { 0 => "nearest", 2 => "bilinear", _ => "bicubic" },
             ResizeMode = p["semiclip_resize_mode"]?.GetValue<string>() ?? (p["do_center_crop"]?.GetValue<bool>() == false ? "squash" : "shortest"),
-            Mode = p["semiclip_mode"]?.GetValue<string>() ?? "RGB", FillColor = p["semiclip_fill_color"]?.GetValue<int>() ?? 0,
+            Mode = p["semiclip_mode"]?.GetValue<string>() ?? "RGB",
+            FillColor = p["semiclip_fill_color"]?.GetValue<int>() ?? 0,
         };
     }
 

@@ -290,8 +290,10 @@ public sealed record TrainConfig
         static (double, double, double) Triple(double[] v) => v.Length == 1 ? (v[0], v[0], v[0]) : (v[0], v[1], v[2]);
         return model with
         {
-            Mean = ImageMean is { Length: 1 or 3 } m ? Triple(m) : model.Mean, Std = ImageStd is { Length: 1 or 3 } s ? Triple(s) : model.Std,
-            Interpolation = ImageInterpolation ?? model.Interpolation, ResizeMode = ImageResizeMode ?? model.ResizeMode,
+            Mean = ImageMean is { Length: 1 or 3 } m ? Triple(m) : model.Mean,
+            Std = ImageStd is { Length: 1 or 3 } s ? Triple(s) : model.Std,
+            Interpolation = ImageInterpolation ?? model.Interpolation,
+            ResizeMode = ImageResizeMode ?? model.ResizeMode,
             Mode = ImageMode ?? model.Mode,
         };
     }

@@ -73,8 +73,11 @@ public sealed record ImagePreprocessing
         string Str(string field, string fallback) => o[field] is JsonValue v && v.TryGetValue<string>(out var s) ? s : fallback;
         p = p with
         {
-            Mean = Triple("mean", p.Mean), Std = Triple("std", p.Std), Interpolation = Str("interpolation", p.Interpolation),
-            ResizeMode = Str("resize_mode", p.ResizeMode), Mode = Str("mode", p.Mode),
+            Mean = Triple("mean", p.Mean),
+            Std = Triple("std", p.Std),
+            Interpolation = Str("interpolation", p.Interpolation),
+            ResizeMode = Str("resize_mode", p.ResizeMode),
+            Mode = Str("mode", p.Mode),
             FillColor = o["fill_color"] is JsonValue f && f.TryGetValue<int>(out var fill) ? fill : 0,
         };
         if (p.Problems() is { Count: > 0 } problems) throw new InvalidDataException($"{source}: preprocess_cfg: {string.Join("; ", problems)}.");

@@ -38,23 +38,23 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
                 Render(source, whole, new SKRect(0, 0, ImageSize, ImageSize), flip: false, destination);
                 return;
             case "longest":
-            {
-                double s = (double)ImageSize / Math.Max(w, h);
-                float rw = (float)(w * s), rh = (float)(h * s);
-                float x = (ImageSize - rw) / 2, y = (ImageSize - rh) / 2;
-                Render(source, whole, new SKRect(x, y, x + rw, y + rh), flip: false, destination);
-                return;
-            }
+                {
+                    double s = (double)ImageSize / Math.Max(w, h);
+                    float rw = (float)(w * s), rh = (float)(h * s);
+                    float x = (ImageSize - rw) / 2, y = (ImageSize - rh) / 2;
+                    Render(source, whole, new SKRect(x, y, x + rw, y + rh), flip: false, destination);
+                    return;
+                }
             default:
-            {
-                double scale = (double)ImageSize / Math.Min(w, h);
-                int rw = Math.Max(ImageSize, (int)Math.Round(w * scale)), rh = Math.Max(ImageSize, (int)Math.Round(h * scale));
-                // Centre crop of the resized image, expressed as a source rectangle.
-                float cx = (rw - ImageSize) / 2f / (float)scale, cy = (rh - ImageSize) / 2f / (float)scale;
-                var src = new SKRect(cx, cy, cx + ImageSize / (float)scale, cy + ImageSize / (float)scale);
-                Render(source, src, new SKRect(0, 0, ImageSize, ImageSize), flip: false, destination);
-                return;
-            }
+                {
+                    double scale = (double)ImageSize / Math.Min(w, h);
+                    int rw = Math.Max(ImageSize, (int)Math.Round(w * scale)), rh = Math.Max(ImageSize, (int)Math.Round(h * scale));
+                    // Centre crop of the resized image, expressed as a source rectangle.
+                    float cx = (rw - ImageSize) / 2f / (float)scale, cy = (rh - ImageSize) / 2f / (float)scale;
+                    var src = new SKRect(cx, cy, cx + ImageSize / (float)scale, cy + ImageSize / (float)scale);
+                    Render(source, src, new SKRect(0, 0, ImageSize, ImageSize), flip: false, destination);
+                    return;
+                }
         }
     }
 
