@@ -18,6 +18,7 @@ public sealed class AdamW : IDisposable
         public required Tensor ExpAvg, ExpAvgSq;
         public Tensor? Master;   // float32 copy when the model is in bf16
         public bool Decay;
+        public double LrScale = 1;   // layer-wise learning-rate decay
     }
 
     readonly List<Slot> _slots = new();
@@ -27,7 +28,8 @@ public sealed class AdamW : IDisposable
     public double WeightDecay { get; init; } = 0.2;
     public long Step { get; private set; }
 
-    public AdamW(IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters)
+    /// <param name="lrScales">Per-parameter learning-rate multipliers (layer-wise decay); absent names: 1.</param>
+    public AdamW(IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters, IReadOnlyDictionary<string, double>? lrScales = null)
     {
         using var _ = no_grad();
         foreach (var (name, p) in parameters)
@@ -36,7 +38,7 @@ public sealed class AdamW : IDisposable
             var master = p.dtype == ScalarType.Float32 ? null : p.detach().to(float32).clone();
             _slots.Add(new Slot
             {
-                Name = name, Parameter = p, Master = master, Decay = !IsExcludedFromDecay(name, p),
+                Name = name, Parameter = p, Master = master, Decay = !IsExcludedFromDecay(name, p), LrScale = lrScales?.GetValueOrDefault(name, 1) ?? 1,
                 ExpAvg = zeros(p.shape, float32, p.device), ExpAvgSq = zeros(p.shape, float32, p.device),
             });
         }
@@ -64,11 +66,12 @@ public sealed class AdamW : IDisposable
             if (grad is null) continue;
             var g = grad.dtype == ScalarType.Float32 ? grad : grad.to(float32);
             var weights = s.Master ?? s.Parameter;
-            if (s.Decay && WeightDecay > 0) weights.Times_(1 - lr * WeightDecay);
+            double slotLr = lr * s.LrScale;   // as a torch param group with its own lr: the decay uses it too
+            if (s.Decay && WeightDecay > 0) weights.Times_(1 - slotLr * WeightDecay);
             s.ExpAvg.Times_(Beta1).PlusScaled_(g, 1 - Beta1);
             s.ExpAvgSq.Times_(Beta2).PlusProduct_(g, g, 1 - Beta2);
             var denom = s.ExpAvgSq.sqrt().DividedBy(Math.Sqrt(bc2)).Plus(Eps);
-            weights.PlusQuotient_(s.ExpAvg, denom, -lr / bc1);
+            weights.PlusQuotient_(s.ExpAvg, denom, -slotLr / bc1);
             if (s.Master is not null) s.Parameter.copy_(s.Master);
         }
     }
@@ -91,14 +94,26 @@ public sealed class AdamW : IDisposable
             yield return new($"optim.exp_avg.{s.Name}", s.ExpAvg);
             yield return new($"optim.exp_avg_sq.{s.Name}", s.ExpAvgSq);
             if (s.Master is not null) yield return new($"optim.master.{s.Name}", s.Master);
+            if (s.LrScale != 1) yield return new($"optim.lr_scale.{s.Name}", tensor(new[] { s.LrScale }));
         }
     }
 
-    public void LoadState(Func<string, Tensor?> read, long step, string source)
+    public IReadOnlyDictionary<string, double> LearningRateScales => _slots.ToDictionary(s => s.Name, s => s.LrScale);
+
+    /// <param name="newScales">The run continues with changed layer-wise decay (allowed config change): the checkpoint's
+    /// multipliers give way to this optimiser's; otherwise they must agree, or the continuation would not be exact.</param>
+    public void LoadState(Func<string, Tensor?> read, long step, string source, bool newScales = false)
     {
         using var _ = no_grad();
         foreach (var s in _slots)
         {
+            using (var saved = read($"optim.lr_scale.{s.Name}"))
+            {
+                double was = saved is null ? 1 : saved.to(float64).cpu().data<double>()[0];
+                if (!newScales && Math.Abs(was - s.LrScale) > 1e-12)
+                    throw new InvalidDataException($"{source}: '{s.Name}' was trained at {was} × lr, the config now gives {s.LrScale} × " +
+                        "(image_layer_decay / text_layer_decay changed): resume with the saved values, or allow the change.");
+            }
             foreach (var (key, target) in new[] { ($"optim.exp_avg.{s.Name}", s.ExpAvg), ($"optim.exp_avg_sq.{s.Name}", s.ExpAvgSq) }
                          .Concat(s.Master is null ? Array.Empty<(string, Tensor)>() : new[] { ($"optim.master.{s.Name}", s.Master) }))
             {

@@ -76,7 +76,7 @@ public static class TrainCheckpoint
             JsonSerializer.Deserialize<TrainConfig>(Get(ConfigKey), TrainConfig.JsonOptions)!);
     }
 
-    public static void Restore(string path, ClipModel model, AdamW optimizer)
+    public static void Restore(string path, ClipModel model, AdamW optimizer, bool newLearningRateScales = false)
     {
         using var r = new SafeTensorsReader(path);
         var weights = r.Names.Where(n => n.StartsWith("model.", StringComparison.Ordinal))
@@ -84,6 +84,6 @@ public static class TrainCheckpoint
         try { ClipCheckpoint.LoadInto(model, weights, path); }
         finally { foreach (var t in weights.Values) t.Dispose(); }
         var step = long.Parse(r.Metadata[StepKey], CultureInfo.InvariantCulture);
-        optimizer.LoadState(name => r.Contains(name) ? r.Read(name) : null, step, path);
+        optimizer.LoadState(name => r.Contains(name) ? r.Read(name) : null, step, path, newLearningRateScales);
     }
 }

@@ -76,6 +76,15 @@ public sealed record TrainConfig
     public int? UnpairedBatchSize { get; init; }
     public int AccumSteps { get; init; } = 1;
     public double Lr { get; init; } = 5e-4;
+    // open_clip's locking (lock_image, lock_text with their groups) and layer-wise learning-rate decay.
+    public bool LockImage { get; init; }
+    public int LockImageUnlockedGroups { get; init; }
+    public bool LockImageFreezeBnStats { get; init; }
+    public bool LockText { get; init; }
+    public int LockTextUnlockedLayers { get; init; }
+    public bool LockTextFreezeLayerNorm { get; init; }
+    public double ImageLayerDecay { get; init; } = 1.0;
+    public double TextLayerDecay { get; init; } = 1.0;
     public double WeightDecay { get; init; } = 0.2;
     public double Beta1 { get; init; } = 0.9;
     /// <summary>Unset: open_clip's rule, 0.98 / 1e-6 for a ViT image tower and 0.999 / 1e-8 for a ResNet one.</summary>

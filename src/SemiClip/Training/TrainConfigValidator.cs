@@ -55,6 +55,14 @@ public static class TrainConfigValidator
         Require(c.Steps is null or >= 1, "steps", $"must be at least 1 (got {c.Steps})");
         Require(c.Steps is not null || c.Epochs >= 1, "epochs", $"must be at least 1 (got {c.Epochs})");
         Require(c.Lr > 0 && double.IsFinite(c.Lr), "lr", $"must be a positive number (got {c.Lr})");
+        Require(c.LockImageUnlockedGroups >= 0, "lock_image_unlocked_groups", $"must not be negative (got {c.LockImageUnlockedGroups})");
+        Require(c.LockTextUnlockedLayers >= 0, "lock_text_unlocked_layers", $"must not be negative (got {c.LockTextUnlockedLayers})");
+        Require(c.LockImage || c.LockImageUnlockedGroups == 0 && !c.LockImageFreezeBnStats, "lock_image",
+            "lock_image_unlocked_groups and lock_image_freeze_bn_stats apply only with lock_image: true");
+        Require(c.LockText || c.LockTextUnlockedLayers == 0 && !c.LockTextFreezeLayerNorm, "lock_text",
+            "lock_text_unlocked_layers and lock_text_freeze_layer_norm apply only with lock_text: true");
+        Require(c.ImageLayerDecay is > 0 and <= 1, "image_layer_decay", $"must be in (0, 1] (got {c.ImageLayerDecay})");
+        Require(c.TextLayerDecay is > 0 and <= 1, "text_layer_decay", $"must be in (0, 1] (got {c.TextLayerDecay})");
         Require(c.WeightDecay >= 0, "weight_decay", $"must not be negative (got {c.WeightDecay})");
         Require(c.Beta1 is >= 0 and < 1, "beta1", $"must be in [0, 1) (got {c.Beta1})");
         Require(c.Beta2 is null or (>= 0 and < 1), "beta2", $"must be in [0, 1) (got {c.Beta2})");

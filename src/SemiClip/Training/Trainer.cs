@@ -30,6 +30,7 @@ public sealed class Trainer : IDisposable
     readonly Tensor? _keywordTokens;
     readonly ScalarType _dtype;
     readonly SupportQueue? _support;
+    readonly IReadOnlyList<TorchSharp.Modules.BatchNorm2d> _frozenNorms;
 
     public AdamW Optimizer { get; }
     public long TotalSteps { get; }
@@ -68,7 +69,8 @@ public sealed class Trainer : IDisposable
         _keywordTokens = keywordTokens?.to(device);
         if (objective.Needs.SupportQueueSize > 0) _support = new SupportQueue(objective.Needs.SupportQueueSize);
         var (beta2, eps) = config.AdamMoments(model.Config.Vision.IsResNet);
-        Optimizer = new AdamW(_model.named_parameters().Select(p => (p.name, p.parameter)))
+        _frozenNorms = ModelLocks.Apply(_model, config);   // before the optimiser: locked parameters get no state
+        Optimizer = new AdamW(_model.named_parameters().Select(p => (p.name, p.parameter)), ModelLocks.LearningRateScales(_model, config))
         {
             Beta1 = config.Beta1, Beta2 = beta2, Eps = eps, WeightDecay = config.WeightDecay,
         };
@@ -153,6 +155,7 @@ public sealed class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         _model.train();
+        foreach (var bn in _frozenNorms) bn.eval();   // lock_image_freeze_bn_stats: statistics of locked groups stay
         var images = batch.Images.to(_device).to(_dtype);
         var tokens = batch.Tokens.to(_device);
         var unpaired = _objective.Needs.Has(ObjectiveInput.UnpairedImages) ? batch.Unpaired?.to(_device).to(_dtype) : null;

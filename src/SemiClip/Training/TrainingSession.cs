@@ -97,7 +97,8 @@ public sealed class TrainingSession : IDisposable
             Trainer = new Trainer(Model, objective, config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
             if (resumeState != null)
             {
-                TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer);
+                TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer,
+                    newLearningRateScales: changes.Any(c => c.Field.EndsWith("layer_decay", StringComparison.Ordinal)));
                 (StartStep, _start) = (resumeState.Step, resumeState.Next);
                 Run.TruncateMetricsAfter(StartStep);
                 Run.LogEvent("resume", new { step = StartStep, checkpoint = Path.GetFileName(checkpoint), method = config.Method });
