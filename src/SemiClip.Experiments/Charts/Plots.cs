@@ -6,7 +6,8 @@ namespace SemiClip.Charts;
 /// comparing runs.</summary>
 public static class Plots
 {
-    /// <summary>One panel per metric family: loss parts, learning rate, logit scale.</summary>
+    /// <summary>One panel per metric family: loss parts (with the validation loss), learning rate, logit scale, and the
+    /// validation metrics of evaluation during training.</summary>
     public static void TrainingCurves(string metricsJsonl, string pngPath)
     {
         var series = new Dictionary<string, List<(double Step, double Value)>>();
@@ -14,7 +15,7 @@ public static class Plots
         {
             using var doc = JsonDocument.Parse(line);
             var r = doc.RootElement;
-            if (!r.TryGetProperty("kind", out var kind) || kind.GetString() != "train" || !r.TryGetProperty("step", out var st)) continue;
+            if (!r.TryGetProperty("kind", out var kind) || kind.GetString() is not ("train" or "eval") || !r.TryGetProperty("step", out var st)) continue;
             foreach (var p in r.EnumerateObject())
                 if (p.Value.ValueKind == JsonValueKind.Number && p.Name is not ("step" or "samples_per_s"))
                     (series.TryGetValue(p.Name, out var l) ? l : series[p.Name] = new()).Add((st.GetDouble(), p.Value.GetDouble()));
@@ -22,9 +23,10 @@ public static class Plots
         if (series.Count == 0) throw new InvalidDataException($"{metricsJsonl}: no training metrics to plot.");
         var panels = new[]
         {
-            ("loss", series.Keys.Where(k => k is not ("lr" or "logit_scale")).ToArray()),
+            ("loss", series.Keys.Where(k => k is not ("lr" or "logit_scale") && (!k.StartsWith("val_", StringComparison.Ordinal) || k == "val_loss")).ToArray()),
             ("learning rate", series.Keys.Where(k => k == "lr").ToArray()),
             ("logit scale", series.Keys.Where(k => k == "logit_scale").ToArray()),
+            ("validation", series.Keys.Where(k => k.StartsWith("val_", StringComparison.Ordinal) && k != "val_loss").ToArray()),
         }.Where(p => p.Item2.Length > 0).ToArray();
         const int panelWidth = 420, panelHeight = 360;
         using var sheet = new SkiaSharp.SKBitmap(panelWidth * panels.Length, panelHeight);

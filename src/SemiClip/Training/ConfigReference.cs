@@ -80,6 +80,9 @@ public static class ConfigReference
         ["precision"] = "fp32 or bf16 (bf16 weights with float32 master copies and losses)",
         ["seed"] = "initialisation, data order, captions drawn and augmentation",
         ["eval_every_epochs"] = "evaluate during training every N epochs (0: never)",
+        ["eval_every_steps"] = "also evaluate every N steps (0: only by epochs)",
+        ["keep_best"] = "keep the weights of the best evaluation in best/: val_zero_shot_top1, val_zero_shot_top5, val_mean_recall, " +
+            "val_i2t_r1, val_t2i_r1 or val_loss (lower is better)",
         ["eval_classification"] = "zero-shot data for evaluation during training: a class folder or class CSV",
         ["eval_captions"] = "retrieval data for evaluation during training: a caption file",
         ["eval_image_root"] = "folder evaluation image paths are relative to (unset: image_root for eval_captions, the file's folder for eval_classification)",

@@ -98,6 +98,11 @@ public sealed record TrainConfig
 
     // Evaluation during training (0 = off): zero-shot on a class dataset and/or retrieval on a caption file.
     public int EvalEveryEpochs { get; init; }
+    /// <summary>Also evaluate every N steps (0: only by epochs); the few-caption runs peak early, so steps are the finer clock.</summary>
+    public long EvalEverySteps { get; init; }
+    /// <summary>A validation metric (val_zero_shot_top1, val_mean_recall, val_loss, …): the weights of the step where it
+    /// was best are kept in the run's best/ folder, with that step recorded.</summary>
+    public string? KeepBest { get; init; }
     public string? EvalClassification { get; init; }
     public string? EvalCaptions { get; init; }
     /// <summary>Unset: <see cref="ImageRoot"/> (RSICD's layout: one Karpathy file, one image folder).</summary>

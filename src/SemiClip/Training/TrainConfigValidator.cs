@@ -110,6 +110,17 @@ public static class TrainConfigValidator
         RequireFile(problems, c.EvalCaptions, "eval_captions", "a caption file");
         Require(c.EvalEveryEpochs == 0 || c.EvalClassification != null || c.EvalCaptions != null, "eval_every_epochs",
             $"is {c.EvalEveryEpochs} but there is nothing to evaluate: set eval_classification and/or eval_captions, or 0");
+        Require(c.EvalEverySteps >= 0, "eval_every_steps", $"must not be negative (got {c.EvalEverySteps})");
+        Require(c.EvalEverySteps == 0 || c.EvalClassification != null || c.EvalCaptions != null, "eval_every_steps",
+            $"is {c.EvalEverySteps} but there is nothing to evaluate: set eval_classification and/or eval_captions, or 0");
+        if (c.KeepBest != null)
+        {
+            Require(ValidationMetrics.Known.Contains(c.KeepBest), "keep_best",
+                $"'{c.KeepBest}' is not one of {string.Join(", ", ValidationMetrics.Known)}");
+            Require(c.EvalEveryEpochs > 0 || c.EvalEverySteps > 0, "keep_best", "needs evaluation during training: set eval_every_steps or eval_every_epochs");
+            Require(!c.KeepBest.Contains("zero_shot") || c.EvalClassification != null, "keep_best", $"{c.KeepBest} needs eval_classification");
+            Require(c.KeepBest.Contains("zero_shot") || c.EvalCaptions != null, "keep_best", $"{c.KeepBest} needs eval_captions");
+        }
         if (!c.Vocab.Equals("openai", StringComparison.OrdinalIgnoreCase))
             RequireFile(problems, c.Vocab, "vocab", "\"openai\", a merges file or an HF vocab.json");
         var pretrained = c.Pretrained is null ? null : Try("pretrained", () => ResolveWeights(c.Pretrained, "config field pretrained"));

@@ -329,6 +329,8 @@ public sealed class TrainingSession : IDisposable
                    Action<long, IReadOnlyDictionary<string, double>>? onEvaluation)
     {
         long evalEvery = Config.EvalEveryEpochs > 0 ? (long)Config.EvalEveryEpochs * Loader.BatchesPerEpoch : 0;
+        bool EvaluationDue() => evalEvery > 0 && stepsDone % evalEvery == 0 || Config.EvalEverySteps > 0 && stepsDone % Config.EvalEverySteps == 0;
+        var best = Config.KeepBest is null ? null : ValidationMetrics.Read(Run.Root);
         bool Due(long every) => every > 0 && stepsDone % every == 0 || stepsDone == TotalSteps;
         var clock = Stopwatch.StartNew();
         long samples = 0, savedAt = -1;
@@ -354,7 +356,7 @@ public sealed class TrainingSession : IDisposable
             }
             // checkpoint_every 0: only the final weights; otherwise every N steps and at the end (so a finished run can be extended).
             if (Config.CheckpointEvery > 0 && (stepsDone % Config.CheckpointEvery == 0 || stepsDone == TotalSteps)) Save();
-            if (evalEvery > 0 && stepsDone % evalEvery == 0)
+            if (EvaluationDue())
             {
                 Dictionary<string, double> metrics;
                 try { metrics = EvaluateNow(stepsDone); }
@@ -367,6 +369,12 @@ public sealed class TrainingSession : IDisposable
                         "continue it with --resume (and --allow-config-change).", e);
                 }
                 onEvaluation?.Invoke(stepsDone, metrics);
+                if (Config.KeepBest is { } metric && metrics.TryGetValue(metric, out var value))
+                {
+                    var now = ValidationMetrics.Update(best, metric, value, stepsDone, Model, Run.Root);
+                    if (!ReferenceEquals(now, best)) Run.LogEvent("best", new { step = stepsDone, metric, value });
+                    best = now;
+                }
             }
             if (stop.IsCancellationRequested && stepsDone < TotalSteps)
             {
@@ -386,16 +394,38 @@ public sealed class TrainingSession : IDisposable
         {
             var z = suite.ZeroShot(Config.EvalClassification, Evaluation.PromptTemplates.Load(Config.EvalTemplates), BadInputs,
                                    Config.EvalImageRoot);
-            metrics["zero_shot_top1"] = z.Top1; metrics["zero_shot_top5"] = z.Top5;
+            metrics["val_zero_shot_top1"] = z.Top1; metrics["val_zero_shot_top5"] = z.Top5;
         }
         if (Config.EvalCaptions != null)
         {
             var options = EvalCaptionOptions(Config);
             var r = suite.Retrieval(Config.EvalCaptions, BadInputs, options.ImageRoot, options.Split, csv: options);
-            metrics["i2t_r1"] = r.ImageToTextR1; metrics["t2i_r1"] = r.TextToImageR1; metrics["mean_recall"] = r.MeanRecall;
+            metrics["val_i2t_r1"] = r.ImageToTextR1; metrics["val_t2i_r1"] = r.TextToImageR1; metrics["val_mean_recall"] = r.MeanRecall;
+            metrics["val_loss"] = ValidationLoss(options);
         }
         if (metrics.Count > 0) Run.LogMetrics(step, metrics, kind: "eval");
         return metrics;
+    }
+
+    /// <summary>The CLIP contrastive loss on the evaluation captions (each image with its first caption), in batches of
+    /// batch_size at the current temperature: the same objective training minimises, on data it never sees.</summary>
+    double ValidationLoss(CaptionDatasetOptions options)
+    {
+        var samples = CaptionDatasetReader.Read(Config.EvalCaptions!, options, BadInputs);
+        var embedder = new Evaluation.Embedder(Model, Tokenizer, DeviceSelector.Parse(Config.Device), workers: Config.Workers);
+        using var scope = NewDisposeScope();
+        var (images, kept) = embedder.Readable(samples.Select(s => s.ImagePath).ToList(), BadInputs);
+        var texts = embedder.EncodeTexts(kept.Select(i => samples[i].Captions[0]).ToList());
+        var scale = Model.LogitScaleParameter.detach().to(float32).exp().cpu();
+        double sum = 0;
+        int batches = 0;
+        for (long start = 0; start + 1 < images.shape[0]; start += Config.BatchSize, batches++)
+        {
+            long n = Math.Min(Config.BatchSize, images.shape[0] - start);
+            if (n < 2) break;   // one pair alone has no negatives
+            sum += Losses.ClipContrastiveLoss.Compute(images.narrow(0, start, n), texts.narrow(0, start, n), scale).item<float>();
+        }
+        return batches == 0 ? double.NaN : sum / batches;
     }
 
     public void Dispose()
