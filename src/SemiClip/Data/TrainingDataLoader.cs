@@ -17,6 +17,7 @@ public sealed record LoaderOptions
     public bool HorizontalFlip { get; init; }
     /// <summary>The model's normalisation, interpolation and channel mode (training keeps its random resized crop).</summary>
     public Images.ImagePreprocessing Preprocessing { get; init; } = new();
+    public Images.Augmentation Augmentation { get; init; } = new();
     /// <summary>Samples held by a streamed (sharded) source's bounded shuffle; open_clip's default is 5000.</summary>
     public int ShuffleBuffer { get; init; } = 5000;
 }
@@ -53,7 +54,7 @@ public sealed class TrainingDataLoader : ITrainingLoader
         if (unpaired.Count > 0 && unpaired.Count < (options.UnpairedBatchSize ?? options.BatchSize))
             throw new ArgumentException($"only {unpaired.Count} unpaired images for an unpaired batch of {options.UnpairedBatchSize ?? options.BatchSize}.");
         (_paired, _unpaired, _tokenizer, _contextLength, _keywords, Options, _report) = (paired, unpaired, tokenizer, contextLength, keywords, options, report);
-        _preprocess = new ImagePreprocessor(imageSize, options.Preprocessing) { HorizontalFlip = options.HorizontalFlip };
+        _preprocess = new ImagePreprocessor(imageSize, options.Preprocessing) { HorizontalFlip = options.HorizontalFlip, Augment = options.Augmentation };
         _cache = new ImageCache(imageSize, options.CacheImages, options.CacheBudgetBytes);
     }
 

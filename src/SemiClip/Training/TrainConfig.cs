@@ -51,6 +51,12 @@ public sealed record TrainConfig
     /// <summary>Unset: tab for .tsv files, comma otherwise.</summary>
     public string? CsvSeparator { get; init; }
     public bool HorizontalFlip { get; init; }
+    // Training augmentation (open_clip's names): RandomResizedCrop ranges, colour jitter, random grey-scale.
+    public double[] AugScale { get; init; } = [0.9, 1.0];
+    public double[] AugRatio { get; init; } = [3.0 / 4, 4.0 / 3];
+    public double[] ColorJitter { get; init; } = [0, 0, 0];
+    public double ColorJitterProb { get; init; }
+    public double GrayScaleProb { get; init; }
     // Image preprocessing of the model (unset: the starting model's record, else OpenAI's); saved with the model.
     public double[]? ImageMean { get; init; }
     public double[]? ImageStd { get; init; }
@@ -297,6 +303,12 @@ public sealed record TrainConfig
     public LossConfig ToLossConfig() => Loss with { Method = LossConfig.ParseMethod(Method) };
 
     public int EffectiveSplitSeed => SplitSeed ?? Seed;
+
+    public Data.Images.Augmentation Augmentation() => new()
+    {
+        Scale = (AugScale[0], AugScale[1]), Ratio = (AugRatio[0], AugRatio[1]),
+        Jitter = (ColorJitter[0], ColorJitter[1], ColorJitter[2]), JitterProbability = ColorJitterProb, GreyProbability = GrayScaleProb,
+    };
 
     /// <summary>The model's preprocessing with the fields this config sets laid over it.</summary>
     public Data.Images.ImagePreprocessing PreprocessingOver(Data.Images.ImagePreprocessing model)

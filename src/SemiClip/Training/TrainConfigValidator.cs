@@ -42,6 +42,16 @@ public static class TrainConfigValidator
             $"'{c.ImageResizeMode}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.ResizeModes)}");
         Require(c.ImageMode is null || Data.Images.ImagePreprocessing.Modes.Contains(c.ImageMode), "image_mode",
             $"'{c.ImageMode}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.Modes)}");
+        Require(c.AugScale is [> 0 and <= 1, > 0 and <= 1] && c.AugScale[0] <= c.AugScale[1], "aug_scale",
+            $"must be [min, max] with 0 < min <= max <= 1 (got {List(c.AugScale)})");
+        Require(c.AugRatio is [> 0, > 0] && c.AugRatio[0] <= c.AugRatio[1], "aug_ratio",
+            $"must be [min, max] with 0 < min <= max (got {List(c.AugRatio)})");
+        Require(c.ColorJitter is [>= 0, >= 0, >= 0], "color_jitter",
+            $"must be [brightness, contrast, saturation], each 0 or more (got {List(c.ColorJitter)})");
+        Require(c.ColorJitterProb is >= 0 and <= 1, "color_jitter_prob", $"must be in [0, 1] (got {c.ColorJitterProb})");
+        Require(c.GrayScaleProb is >= 0 and <= 1, "gray_scale_prob", $"must be in [0, 1] (got {c.GrayScaleProb})");
+        Require(c.ColorJitterProb == 0 || c.ColorJitter?.Any(v => v > 0) == true, "color_jitter_prob",
+            "is set but color_jitter is [0, 0, 0]: set the strengths too");
         Require(c.CheckImages is "headers" or "full" or "none", "check_images", $"'{c.CheckImages}' is not headers, full or none");
         Require(c.BatchComposition is "split" or "add", "batch_composition", $"'{c.BatchComposition}' is not split or add");
         Require(c.BatchSize >= 1, "batch_size", $"must be at least 1 (got {c.BatchSize})");
@@ -149,6 +159,8 @@ public static class TrainConfigValidator
             warnings.Add($"checkpoint_every {c.CheckpointEvery} is more than the run's {totalSteps} steps: only the final weights are written");
         return warnings;
     }
+
+    static string List(double[]? values) => values is null ? "null" : $"[{string.Join(", ", values)}]";
 
     /// <summary>A run name is one folder directly under runs_dir, never a path that leads elsewhere.</summary>
     public static bool IsSingleSegment(string name) =>

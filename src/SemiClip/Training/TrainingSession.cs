@@ -193,7 +193,7 @@ public sealed class TrainingSession : IDisposable
         {
             BatchSize = pairedPerStep, UnpairedBatchSize = unpairedPerStep, Workers = config.Workers, Seed = config.Seed,
             CacheImages = config.CacheImages, CacheBudgetBytes = ImageCache.BudgetBytes(config.CacheImagesMb), HorizontalFlip = config.HorizontalFlip,
-            ShuffleBuffer = config.ShuffleBuffer, Preprocessing = model.Preprocess,
+            ShuffleBuffer = config.ShuffleBuffer, Preprocessing = model.Preprocess, Augmentation = config.Augmentation(),
         };
         var evalImages = EvaluationImages(config, badInputs);
         if (Data.Shards.ShardPattern.IsShards(config.TrainData))

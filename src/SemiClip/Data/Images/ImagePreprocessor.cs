@@ -21,9 +21,9 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
     public static readonly SKSamplingOptions Bicubic = new(SKCubicResampler.CatmullRom);
 
     public int ImageSize { get; } = imageSize;
-    public double MinScale { get; init; } = 0.9;
-    public double MaxScale { get; init; } = 1.0;
     public bool HorizontalFlip { get; init; }
+    /// <summary>The training augmentation beyond the flip: crop scale and ratio, colour jitter, grey-scale.</summary>
+    public Augmentation Augment { get; init; } = new();
 
     public int FloatsPerImage => 3 * ImageSize * ImageSize;
 
@@ -66,8 +66,10 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
         SKRect crop = new(0, 0, w, h);
         for (int attempt = 0; attempt < 10; attempt++)
         {
-            double target = area * (MinScale + rng.NextDouble() * (MaxScale - MinScale));
-            double logRatio = Math.Log(3.0 / 4) + rng.NextDouble() * (Math.Log(4.0 / 3) - Math.Log(3.0 / 4));
+            var (minScale, maxScale) = Augment.Scale;
+            var (minRatio, maxRatio) = Augment.Ratio;
+            double target = area * (minScale + rng.NextDouble() * (maxScale - minScale));
+            double logRatio = Math.Log(minRatio) + rng.NextDouble() * (Math.Log(maxRatio) - Math.Log(minRatio));
             double ratio = Math.Exp(logRatio);
             int cw = (int)Math.Round(Math.Sqrt(target * ratio)), ch = (int)Math.Round(Math.Sqrt(target / ratio));
             if (cw > 0 && ch > 0 && cw <= w && ch <= h)
@@ -78,10 +80,10 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
             }
         }
         bool flip = HorizontalFlip && rng.NextDouble() < 0.5;
-        Render(source, crop, new SKRect(0, 0, ImageSize, ImageSize), flip, destination);
+        Render(source, crop, new SKRect(0, 0, ImageSize, ImageSize), flip, destination, pixels => Augment.Colour(pixels, rng));
     }
 
-    void Render(SKBitmap source, SKRect sourceRect, SKRect targetRect, bool flip, Span<float> destination)
+    void Render(SKBitmap source, SKRect sourceRect, SKRect targetRect, bool flip, Span<float> destination, Action<Span<byte>>? adjust = null)
     {
         if (destination.Length != FloatsPerImage) throw new ArgumentException($"destination holds {destination.Length} floats, expected {FloatsPerImage}.");
         using var target = new SKBitmap(new SKImageInfo(ImageSize, ImageSize, SKColorType.Rgba8888, SKAlphaType.Unpremul));
@@ -93,6 +95,7 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
             if (flip) { canvas.Translate(ImageSize, 0); canvas.Scale(-1, 1); }
             canvas.DrawImage(image, sourceRect, targetRect, Preprocessing.Sampling, null);
         }
+        adjust?.Invoke(target.GetPixelSpan());
         ToNormalisedChannels(target, destination);
     }
 

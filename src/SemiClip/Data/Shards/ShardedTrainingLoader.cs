@@ -49,7 +49,7 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
     {
         (_sources, _usesUnpaired, _tokenizer, _contextLength, _keywords, Options, _report) =
             (sources, usesUnpaired, tokenizer, contextLength, keywords, options, report);
-        _preprocess = new ImagePreprocessor(imageSize, options.Preprocessing) { HorizontalFlip = options.HorizontalFlip };
+        _preprocess = new ImagePreprocessor(imageSize, options.Preprocessing) { HorizontalFlip = options.HorizontalFlip, Augment = options.Augmentation };
         foreach (var source in AllShards())
             foreach (var s in WebDatasetShard.Samples(source.Shard, report))
                 if (IsPaired(source, s)) PairedCount++; else UnpairedCount++;
