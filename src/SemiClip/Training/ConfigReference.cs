@@ -16,6 +16,8 @@ public static class ConfigReference
         ["pretrained"] = "starting weights: a .safetensors file (OpenAI/OpenCLIP/HF names) or a finished run folder",
         ["activation"] = "with pretrained: auto (the weights' record; else QuickGELU, said) | quick_gelu | gelu (open_clip LAION/DataComp)",
         ["vocab"] = "tokenizer: openai (embedded), a merges file, or an HF vocab.json",
+        ["image_size"] = "input resolution (unset: the model's); with pretrained, the position grid is interpolated bicubically",
+        ["context_length"] = "text context in tokens (unset: the model's); with pretrained, text positions are interpolated",
         ["vocab_size"] = "token embedding rows for a model from scratch (unset: the architecture's)",
         ["train_data"] = "caption file (CSV/TSV, JSON Lines, Karpathy JSON) or webdataset .tar shards ({000000..000099}.tar, :: joins patterns)",
         ["image_root"] = "folder image paths are relative to (unset: the caption file's folder)",

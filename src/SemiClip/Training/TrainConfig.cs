@@ -23,6 +23,9 @@ public sealed record TrainConfig
     /// "gelu" override it (open_clip's LAION/DataComp checkpoints are gelu).</summary>
     public string Activation { get; init; } = "auto";
     public int? VocabSize { get; init; }
+    /// <summary>Input resolution and text context (unset: the model's); with pretrained, the position embeddings are resized.</summary>
+    public int? ImageSize { get; init; }
+    public int? ContextLength { get; init; }
 
     // Data
     public string? TrainData { get; init; }

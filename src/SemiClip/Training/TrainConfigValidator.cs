@@ -52,6 +52,8 @@ public static class TrainConfigValidator
         Require(c.GrayScaleProb is >= 0 and <= 1, "gray_scale_prob", $"must be in [0, 1] (got {c.GrayScaleProb})");
         Require(c.ColorJitterProb == 0 || c.ColorJitter?.Any(v => v > 0) == true, "color_jitter_prob",
             "is set but color_jitter is [0, 0, 0]: set the strengths too");
+        Require(c.ImageSize is null or >= 8, "image_size", $"must be at least 8 pixels (got {c.ImageSize})");
+        Require(c.ContextLength is null or >= 2, "context_length", $"must be at least 2 tokens (start and end; got {c.ContextLength})");
         Require(c.CheckImages is "headers" or "full" or "none", "check_images", $"'{c.CheckImages}' is not headers, full or none");
         Require(c.BatchComposition is "split" or "add", "batch_composition", $"'{c.BatchComposition}' is not split or add");
         Require(c.BatchSize >= 1, "batch_size", $"must be at least 1 (got {c.BatchSize})");

@@ -93,7 +93,8 @@ public sealed class TrainingSession : IDisposable
             Warnings = TrainConfigValidator.Warnings(config, TotalSteps);
             // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
             var teacher = objective.Needs.Has(ObjectiveInput.TeacherFeatures)
-                ? ClipCheckpoint.Load(config.Pretrained!, activation: config.Activation) : null;
+                ? ModelResize.To(ClipCheckpoint.Load(config.Pretrained!, activation: config.Activation), config.ImageSize, config.ContextLength)
+                : null;
             Trainer = new Trainer(Model, objective, config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
             if (resumeState != null)
             {
@@ -160,11 +161,19 @@ public sealed class TrainingSession : IDisposable
         var tokenizer = ClipTokenizer.Load(config.Vocab);
         ClipModel model;
         ActivationOrigin? origin = null;
-        if (config.Pretrained != null) model = ClipCheckpoint.Load(config.Pretrained, out origin, activation: config.Activation);
+        if (config.Pretrained != null)
+            model = ModelResize.To(ClipCheckpoint.Load(config.Pretrained, out origin, activation: config.Activation), config.ImageSize, config.ContextLength);
         else
         {
             var modelConfig = ClipConfig.Load(config.Model);
             if (config.VocabSize is int vs) modelConfig = modelConfig with { Text = modelConfig.Text with { VocabSize = vs } };
+            modelConfig = modelConfig with
+            {
+                Vision = modelConfig.Vision with { ImageSize = config.ImageSize ?? modelConfig.Vision.ImageSize },
+                Text = modelConfig.Text with { ContextLength = config.ContextLength ?? modelConfig.Text.ContextLength },
+            };
+            try { modelConfig.Validate("config fields image_size / context_length"); }
+            catch (InvalidDataException e) { throw new ArgumentException(e.Message); }
             model = new ClipModel(modelConfig);
         }
         model.SetPreprocessing(config.PreprocessingOver(model.Config.Preprocess));
