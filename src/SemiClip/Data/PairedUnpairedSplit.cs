@@ -14,10 +14,4 @@ public sealed record PairedUnpairedSplit(List<CaptionSample> Paired, List<string
         var u = order.Skip(paired).OrderBy(i => i).Select(i => samples[i].ImagePath).ToList();
         return new PairedUnpairedSplit(p, u, labelRatio, seed);
     }
-
-    public object Summary => new
-    {
-        label_ratio = LabelRatio, seed = Seed, paired_images = Paired.Count,
-        paired_captions = Paired.Sum(s => s.Captions.Count), unpaired_images = Unpaired.Count
-    };
 }

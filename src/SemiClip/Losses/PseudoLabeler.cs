@@ -11,7 +11,7 @@ namespace SemiClip.Losses;
 public static class PseudoLabeler
 {
     public static Tensor Assign(Tensor unpaired, Tensor paired, Tensor scale, PseudoLabelKind kind,
-        int sinkhornIterations, bool detach = true, double epsilon = 0)
+        int sinkhornIterations, bool detach = false, double epsilon = 0)
     {
         bool keepGradient = !detach && kind == PseudoLabelKind.OptimalTransport;
         using var _ = keepGradient ? null : no_grad();

@@ -14,8 +14,8 @@ namespace SemiClip.Losses;
 ///   L_neg = ½ [ KL(Ŷ_i2t ‖ P̂_i2t) + KL(Ŷ_t2i ‖ P̂_t2i) ],   KL averaged over rows
 ///   L = L_soft + λ·L_neg
 /// </code>
-/// S_img and S_txt are intra-modal self-similarities (<see cref="IntraModalSimilarity"/>: pooled
-/// embeddings by default, or attention-pooled tokens). The image→text target borrows the image
+/// S_img and S_txt are intra-modal self-similarities (<see cref="IntraModalSimilarity"/>: the frozen teacher's
+/// embeddings by default from weights, the model's pooled embeddings from scratch, or attention-pooled tokens). The image→text target borrows the image
 /// similarities: text j is a partial positive for image i when image j resembles image i.
 /// Defaults α = 0.2, τ = 0.1, λ = 1 are ours, not the paper's; a one-knob-at-a-time sweep on the real-data benchmark
 /// (40% swapped captions, val split, teacher source) kept them: α 0.2/0.5/0.8 → 30.1/29.8/28.6 top-1, τ 0.03/0.1/0.3 →

@@ -158,3 +158,28 @@ public class LockingTests
         foreach (var (name, t) in a.state_dict()) Assert.True(t.equal(b.state_dict()[name]).all().item<bool>(), $"{name} differs after resume");
     }
 }
+
+/// <summary>Defects found in review (issue "One place for each idea"), each with the test that failed before its fix.</summary>
+public class ReviewDefectTests
+{
+    [Fact]
+    public void ThePseudoLabelerKeepsThePlansGradientByDefaultAsTheConfigurationAndTheReferenceDo()
+    {
+        var unpaired = nn.functional.normalize(randn([4, 8], generator: new Generator(1)), dim: -1).requires_grad_();
+        var paired = nn.functional.normalize(randn([5, 8], generator: new Generator(2)), dim: -1);
+        var plan = PseudoLabeler.Assign(unpaired, paired, tensor(10f), PseudoLabelKind.OptimalTransport, 10);
+        Assert.True(plan.requires_grad);
+        Assert.False(new LossConfig().DetachPlan);
+    }
+
+    [Fact]
+    public void CheckpointEveryZeroWritesOnlyTheFinalWeights()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        using (var session = new TrainingSession(TrainConfig.Load(null, common.Concat(["run_name=\"zero\"", "steps=3", "checkpoint_every=0"])), false))
+            session.Train();
+        Assert.True(File.Exists(dir.File("runs/zero/model.safetensors")));
+        Assert.Empty(TrainCheckpoint.List(dir.File("runs/zero/checkpoints")));
+    }
+}
