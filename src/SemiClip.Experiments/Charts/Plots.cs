@@ -23,7 +23,8 @@ public static class Plots
         if (series.Count == 0) throw new InvalidDataException($"{metricsJsonl}: no training metrics to plot.");
         var panels = new[]
         {
-            ("loss", series.Keys.Where(k => k is not ("lr" or "logit_scale") && (!k.StartsWith("val_", StringComparison.Ordinal) || k == "val_loss")).ToArray()),
+            ("loss", series.Keys.Where(k => k is not ("lr" or "logit_scale")
+                                           && (!k.StartsWith("val_", StringComparison.Ordinal) || k == "val_loss")).ToArray()),
             ("learning rate", series.Keys.Where(k => k == "lr").ToArray()),
             ("logit scale", series.Keys.Where(k => k == "logit_scale").ToArray()),
             ("validation", series.Keys.Where(k => k.StartsWith("val_", StringComparison.Ordinal) && k != "val_loss").ToArray()),

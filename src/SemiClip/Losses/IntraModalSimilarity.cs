@@ -6,7 +6,8 @@ namespace SemiClip.Losses;
 /// <summary>Intra-modal self-similarity matrices for SoftCLIP's soft targets, always without gradient
 /// (they define targets). The paper uses region (ROI) features from a detector; SemiClip offers:
 /// <list type="bullet">
-/// <item><b>Pooled</b> (the default from scratch; a run from weights defaults to the teacher): cosine similarity of the towers' own normalised embeddings. Cheap, no
+/// <item><b>Pooled</b> (the default from scratch; from weights the teacher is): cosine similarity of the towers' own
+/// normalised embeddings. Cheap, no
 /// padding to mask, and it is the space the towers are trained to align, so it is meaningful from the
 /// first step of fine-tuning a pretrained model.</item>
 /// <item><b>Tokens</b>: patch/token features pooled by attention: for samples i, j, every token p of i
