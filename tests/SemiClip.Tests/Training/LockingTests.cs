@@ -17,7 +17,8 @@ public class LockingTests
 
     static ClipModel Model(bool resnet) => new(resnet ? ResNet() : TinySetup.Model(100) with
     {
-        Vision = TinySetup.Model(100).Vision with { Layers = 2 }, Text = TinySetup.Model(100).Text with { Layers = 2 },
+        Vision = TinySetup.Model(100).Vision with { Layers = 2 },
+        Text = TinySetup.Model(100).Text with { Layers = 2 },
     });
 
     static Dictionary<string, Tensor> Snapshot(ClipModel m) => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
@@ -91,7 +92,11 @@ public class LockingTests
     {
         var config = TrainConfig.Load(null) with
         {
-            LockText = true, LockTextUnlockedLayers = 2, LockTextFreezeLayerNorm = true, WarmupSteps = 1, Lr = 1e-2,
+            LockText = true,
+            LockTextUnlockedLayers = 2,
+            LockTextFreezeLayerNorm = true,
+            WarmupSteps = 1,
+            Lr = 1e-2,
         };
         using var model = Model(resnet: false);
         var (before, trainer) = StepOnce(model, config);
