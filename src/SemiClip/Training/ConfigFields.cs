@@ -32,6 +32,12 @@ public static class ConfigFields
     public static readonly IReadOnlyDictionary<string, ConfigField> All = Collect(typeof(TrainConfig), "")
         .ToDictionary(f => f.Name, StringComparer.Ordinal);
 
+    /// <summary>Values a saved config records but a config never sets (effective_split_seed): accepted and ignored on
+    /// reading, so a run's own config.json reads back.</summary>
+    static readonly HashSet<string> WrittenOnly = typeof(TrainConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        .Where(p => p.SetMethod == null && p.GetCustomAttribute<JsonIgnoreAttribute>() == null)
+        .Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).ToHashSet(StringComparer.Ordinal);
+
     static IEnumerable<ConfigField> Collect(Type type, string prefix)
     {
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
@@ -79,6 +85,7 @@ public static class ConfigFields
         var problems = new List<string>();
         foreach (var (key, value) in TrainConfig.Leaves(root).ToList())
         {
+            if (WrittenOnly.Contains(key)) continue;
             if (!All.TryGetValue(key, out var field))
             {
                 if (key == "loss") problems.Add("config field loss: must be a section of loss fields (loss: {caption_weight: 0.5, …})");

@@ -26,6 +26,15 @@ public class TrainConfigTests
     }
 
     [Fact]
+    public void ARunsSavedConfigReadsBack()
+    {
+        using var dir = new TempDir();
+        var config = TrainConfig.Load(null, ["split_seed=3", "lock_image=true"]);
+        File.WriteAllText(dir.File("saved.json"), config.ToJson());   // holds effective_split_seed, which is written, not read
+        Assert.Equal(config.ToJson(), TrainConfig.Load(dir.File("saved.json")).ToJson());
+    }
+
+    [Fact]
     public void UnknownFieldsAndBadFilesAreNamed()
     {
         using var dir = new TempDir();
