@@ -89,11 +89,7 @@ public static class CommonOptions
     public static HashSet<string> RunImageCheck(IReadOnlyList<string> images, string depth, BadInputReport report, string howToSkip)
     {
         var parsed = Data.Images.ImageCheck.ParseDepth(depth);
-        var problems = Ui.ConsoleUi.Counting("checking images", update => Data.Images.ImageCheck.Run(images, parsed, progress: update));
-        if (problems.Count > 0 && report.Policy == BadInputPolicy.FailFast)
-            throw new InvalidDataException(Data.Images.ImageCheck.Describe(problems, howToSkip));
-        foreach (var p in problems) report.Report(p.Location, p.Problem);
-        return problems.Select(p => p.Location).ToHashSet(StringComparer.Ordinal);
+        return Ui.ConsoleUi.Counting("checking images", update => Data.Images.ImageCheck.Screen(images, parsed, report, howToSkip, progress: update));
     }
 
     /// <summary>"\t" as typed on a shell means a tab.</summary>

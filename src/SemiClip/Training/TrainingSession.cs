@@ -261,16 +261,10 @@ public sealed class TrainingSession : IDisposable
         config.CaptionOptions() with { ImageRoot = config.EvalImageRoot ?? config.ImageRoot, Split = config.EvalSplit };
 
     /// <summary>The pre-flight image check: every problem at once; under skip_bad the bad images are listed and left out.</summary>
-    static HashSet<string> CheckImages(TrainConfig config, List<string> images, BadInputReport badInputs, Action<long, long>? progress)
-    {
-        var distinct = images.Distinct(StringComparer.Ordinal).ToList();
-        var problems = ImageCheck.Run(distinct, ImageCheck.ParseDepth(config.CheckImages), config.Workers, progress);
-        if (problems.Count > 0 && badInputs.Policy == BadInputPolicy.FailFast)
-            throw new InvalidDataException(ImageCheck.Describe(problems,
-                "Nothing was trained and no run folder was made. Fix or remove them, or set skip_bad (--skip-bad) to train without them."));
-        foreach (var p in problems) badInputs.Report(p.Location, p.Problem);
-        return problems.Select(p => p.Location).ToHashSet(StringComparer.Ordinal);
-    }
+    static HashSet<string> CheckImages(TrainConfig config, List<string> images, BadInputReport badInputs, Action<long, long>? progress) =>
+        ImageCheck.Screen(images, ImageCheck.ParseDepth(config.CheckImages), badInputs,
+            "Nothing was trained and no run folder was made. Fix or remove them, or set skip_bad (--skip-bad) to train without them.",
+            config.Workers, progress);
 
     /// <summary>train_data names webdataset shards: stream them (unpaired may name shards of images too).</summary>
     static (ITrainingLoader, object) ShardedLoader(TrainConfig config, bool usesUnpaired, ClipTokenizer tokenizer, ClipConfig model,

@@ -12,6 +12,18 @@ public class NothingLostTests
     static string[] Train(List<string> common, string run, params string[] extra) =>
         new[] { "train", "--run-name", run }.Concat(common.Concat(extra).SelectMany(o => new[] { "--set", o })).ToArray();
 
+    /// <summary>Waits until the run under <paramref name="p"/> has logged a training step (so a signal meets a run in training).</summary>
+    static void WaitForATrainingStep(Process p, string metrics, Func<string> output)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!(File.Exists(metrics) && File.ReadAllText(metrics).Contains("\"kind\":\"train\"")))
+        {
+            Assert.False(p.HasExited, "training ended before the signal: " + output());
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), "no training step within 2 minutes: " + output());
+            Thread.Sleep(100);
+        }
+    }
+
     static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 
     static string[] Folder(string root) => Directory.GetFiles(root, "*", SearchOption.AllDirectories)
@@ -60,13 +72,7 @@ public class NothingLostTests
             var output = new System.Text.StringBuilder();
             p.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
             p.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-            var clock = Stopwatch.StartNew();
-            while (!(File.Exists(metrics) && File.ReadAllText(metrics).Contains("\"kind\":\"train\"")))
-            {
-                Assert.False(p.HasExited, "training ended before the signal: " + output);
-                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), "no training step within 2 minutes: " + output);
-                Thread.Sleep(100);
-            }
+            WaitForATrainingStep(p, metrics, () => { lock (output) return output.ToString(); });
             Process.Start("kill", $"-{signal} {p.Id}").WaitForExit();
             Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "the run did not stop after the signal");
             p.WaitForExit();
@@ -97,9 +103,7 @@ public class NothingLostTests
         var common = TinySetup.Write(dir);
         var metrics = dir.File("runs/twice/metrics.jsonl");
         using var p = CliProcess.Start(Train(common, "twice", "steps=100000", "checkpoint_every=100000"));
-        var clock = Stopwatch.StartNew();
-        while (!(File.Exists(metrics) && File.ReadAllText(metrics).Contains("\"kind\":\"train\"")) && clock.Elapsed < TimeSpan.FromMinutes(2))
-            Thread.Sleep(100);
+        WaitForATrainingStep(p, metrics, () => "");
         Process.Start("kill", $"-INT {p.Id}").WaitForExit();
         Process.Start("kill", $"-INT {p.Id}").WaitForExit();
         Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), "two Ctrl-C did not end the process");

@@ -62,6 +62,17 @@ public static class ImageCheck
         }
     }
 
+    /// <summary>The pre-flight pass as train, data inspect and shard run it: under fail-fast every problem at once in one
+    /// error (ending with <paramref name="howToGoOn"/>); under skip each is reported and left out. Returns the bad images.</summary>
+    public static HashSet<string> Screen(IReadOnlyList<string> images, ImageCheckDepth depth, BadInputReport report, string howToGoOn,
+                                         int workers = 2, Action<long, long>? progress = null)
+    {
+        var problems = Run(images.Distinct(StringComparer.Ordinal).ToList(), depth, workers, progress);
+        if (problems.Count > 0 && report.Policy == BadInputPolicy.FailFast) throw new InvalidDataException(Describe(problems, howToGoOn));
+        foreach (var p in problems) report.Report(p.Location, p.Problem);
+        return problems.Select(p => p.Location).ToHashSet(StringComparer.Ordinal);
+    }
+
     /// <summary>The problems as one message: all of them (up to a screenful), then how to go on.</summary>
     public static string Describe(IReadOnlyList<BadInput> problems, string howToSkip)
     {
