@@ -13,8 +13,8 @@ public static class AccuracyBenchmark
     {
         ("CLIP", "clip", Array.Empty<string>()),
         ("S-CLIP", "sclip", Array.Empty<string>()),
-        ("S-CLIP caption-only", "sclip", new[] { "keyword_weight=0" }),
-        ("S-CLIP keyword-only", "sclip", new[] { "caption_weight=0" }),
+        ("S-CLIP caption-only", "sclip", new[] { "loss.keyword_weight=0" }),
+        ("S-CLIP keyword-only", "sclip", new[] { "loss.caption_weight=0" }),
         ("SoftCLIP", "softclip", Array.Empty<string>()),
         ("S-CLIP+SoftCLIP", "sclip+softclip", Array.Empty<string>()),
     };
@@ -87,7 +87,7 @@ public static class AccuracyBenchmark
 
     static DomainAdaptationExperiment.Outcome Adapt(DomainAdaptationExperiment exp, string name, string method, double ratio, double noise, string[] overrides)
     {
-        var o = exp.Adapt(name, method, ratio, noise, lossOverrides: overrides);
+        var o = exp.Adapt(name, method, ratio, noise, overrides: overrides);
         Console.WriteLine($"{name}: top-1 {100 * o.Top1:F1} recall {100 * o.MeanRecall:F1} ({o.TrainSeconds:F0} s)");
         return o;
     }

@@ -11,6 +11,7 @@ return args.FirstOrDefault() switch
     "shards-train" => ShardMemoryBenchmark.Train(args.Skip(1).ToArray()),
     "onnx" => OnnxBenchmark.Run(args.Skip(1).ToArray()),
     "export-check" => ExportCheck.Run(args.Skip(1).ToArray()),
+    "reference-export" => ReferenceExport.Run(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
@@ -19,6 +20,7 @@ static int Usage()
     Console.WriteLine("usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] " +
         "[--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] " +
             "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T] | memory | shards [--sizes 10000,100000] [--steps 150] " +
-        "| onnx [--models tiny-vit,ViT-B-32] [--images 64] [--texts 128] | export-check [--out DIR]");
+        "| onnx [--models tiny-vit,ViT-B-32] [--images 64] [--texts 128] | export-check [--out DIR] " +
+        "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py)");
     return 2;
 }

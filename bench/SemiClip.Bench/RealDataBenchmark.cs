@@ -76,6 +76,10 @@ public static class RealDataBenchmark
         public double TextToImageR1 { get; init; }
         public required double Seconds { get; init; }
         public double FinalLogitScale { get; init; }
+        /// <summary>Median seconds per training step (batch over the logged samples/s), evaluation excluded.</summary>
+        public double StepSeconds { get; init; } = double.NaN;
+        /// <summary>For a keep_best record: the step whose weights were kept, chosen on the val split.</summary>
+        public long? BestStep { get; init; }
         public Dictionary<string, double> Diagnostics { get; init; } = new();
         public List<double[]> Curve { get; init; } = new();   // [step, top-1]
         public string[] Overrides { get; init; } = [];
@@ -83,7 +87,7 @@ public static class RealDataBenchmark
 
     sealed record Options(string Data, string Work, string Out, long Steps, long PretrainSteps, double Lr, double PretrainLr,
                           int Batch, int[] Seeds, string[] Regimes, string EvalSplit, long CurveEvery, bool FixedSplit,
-                              string[] Extra, string Tag, double Noise);
+                              string[] Extra, string Tag, double Noise, string KeepBest, string Report);
 
     public static int Run(string[] args)
     {
@@ -105,7 +109,10 @@ public static class RealDataBenchmark
             FixedSplit: args.Contains("--fixed-split"),
             Extra: BenchReport.Option(args, "--set", "").Split(';', StringSplitOptions.RemoveEmptyEntries),
             Tag: BenchReport.Option(args, "--tag", ""),
-            Noise: double.Parse(BenchReport.Option(args, "--noise", "0"), CultureInfo.InvariantCulture));
+            Noise: double.Parse(BenchReport.Option(args, "--noise", "0"), CultureInfo.InvariantCulture),
+            // keep_best chooses on the val split while training; the kept step is then evaluated on --eval-split.
+            KeepBest: BenchReport.Option(args, "--keep-best", ""),
+            Report: BenchReport.Option(args, "--report", "real-rsicd"));
         if (!File.Exists(Path.Combine(o.Data, "dataset_rsicd10k.json")))
         {
             Console.Error.WriteLine($"{o.Data}: dataset_rsicd10k.json not found (pass --data DIR).");
@@ -114,7 +121,7 @@ public static class RealDataBenchmark
         var resultsDir = Path.Combine(o.Work, "results");
         if (args.Contains("--report-only"))
         {
-            RealDataReport.Write(resultsDir, o.Out);
+            RealDataReport.Write(resultsDir, o.Out, o.Report);
             return 0;
         }
         var data = RealData.Prepare(o.Data, Path.Combine(o.Work, "data"));
@@ -153,20 +160,22 @@ public static class RealDataBenchmark
                     var name = RunName(o, regime, variant.Name, ratio, seed);
                     var resultPath = Path.Combine(resultsDir, name + ".json");
                     if (File.Exists(resultPath)) continue;
-                    var record = TrainAndEvaluate(o, data, regime, variant, ratio, seed, name);
+                    var (record, best) = TrainAndEvaluate(o, data, regime, variant, ratio, seed, name);
+                    if (best is not null)
+                        IO.AtomicFile.WriteAllText(Path.Combine(resultsDir, best.Name + ".json"), JsonSerializer.Serialize(best, BenchReport.Json));
                     IO.AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(record, BenchReport.Json));
                     Console.WriteLine($"{name}: top-1 {100 * record.Top1:F1} (seen {100 * record.Top1SeenClasses:F1}, new {100 * record.Top1NewClasses:F1}) " +
                                       $"retrieval {100 * record.Retrieval:F1} precision " +
                                           $"{record.Diagnostics.GetValueOrDefault("pseudo_label_precision", double.NaN):F3} ({record.Seconds:F0} s)");
-                    RealDataReport.Write(resultsDir, o.Out);
+                    RealDataReport.Write(resultsDir, o.Out, o.Report);
                 }
-        RealDataReport.Write(resultsDir, o.Out);
+        RealDataReport.Write(resultsDir, o.Out, o.Report);
         return 0;
     }
 
-    static string RunName(Options o, string regime, string variant, double ratio, int seed) =>
+    static string RunName(Options o, string regime, string variant, double ratio, int seed, string tagSuffix = "") =>
         $"{regime}-{variant}-r{ratio * 100:0}-{o.EvalSplit}-st{o.Steps}-lr{o.Lr:0.#e0}"
-        + (o.FixedSplit ? "-fixedsplit" : "") + (o.Tag.Length > 0 ? "-" + o.Tag : "")
+        + (o.FixedSplit ? "-fixedsplit" : "") + (o.Tag.Length > 0 ? "-" + o.Tag : "") + tagSuffix
         + (NonDefaultStart(o, regime) is { } start ? $"-pre{start}" : "")
         + (o.Noise > 0 ? $"-noise{o.Noise * 100:0}" : "") + $"-s{seed}";
 
@@ -226,7 +235,8 @@ public static class RealDataBenchmark
         return weights;
     }
 
-    static RunRecord TrainAndEvaluate(Options o, RealData data, string regime, Variant variant, double ratio, int seed, string name)
+    /// <summary>The run's record for its final weights and, with <c>--keep-best</c>, one for the step kept in best/.</summary>
+    static (RunRecord Final, RunRecord? Best) TrainAndEvaluate(Options o, RealData data, string regime, Variant variant, double ratio, int seed, string name)
     {
         var runDir = Path.Combine(o.Work, "runs", name);
         if (Directory.Exists(runDir)) Directory.Delete(runDir, true);   // an interrupted run starts over
@@ -247,7 +257,11 @@ public static class RealDataBenchmark
         var basePath = Path.Combine(o.Work, "base-config.json");
         Directory.CreateDirectory(o.Work);
         File.WriteAllText(basePath, baseConfig.ToJson());
-        var cfg = TrainConfig.Load(basePath, variant.Overrides.Concat(o.Extra));
+        var keepBest = o.KeepBest.Length == 0 ? [] : new[]
+        {
+            $"keep_best={o.KeepBest}", "eval_every_steps=25", $"eval_classification={data.ClassCsv("val")}",
+        };
+        var cfg = TrainConfig.Load(basePath, variant.Overrides.Concat(o.Extra).Concat(keepBest));
         var curve = new List<double[]>();
         var clock = Stopwatch.StartNew();
         double evalSeconds = 0;
@@ -265,29 +279,42 @@ public static class RealDataBenchmark
             session.Train(r => { if (r.Step % o.CurveEvery == 0 && r.Step < r.TotalSteps) Point(r.Step); });
         }
         double seconds = clock.Elapsed.TotalSeconds - evalSeconds;
-        using var bundle = ModelBundle.Load(runDir);
-        var suite = new EvaluationSuite(bundle, TorchSharp.torch.CPU, workers: 2);
-        var report = new BadInputReport(BadInputPolicy.Skip);
-        var zs = suite.ZeroShot(data.ClassCsv(o.EvalSplit), PromptTemplates.RemoteSensing, report);
-        var rt = suite.Retrieval(data.CaptionFile, report, data.ImageRoot, o.EvalSplit);
-        var rtOne = suite.Retrieval(data.CaptionFile, report, data.ImageRoot, o.EvalSplit, RetrievalProtocol.OneCaptionPerImage, seed: 0);
-        curve.Add([o.Steps, zs.Top1]);
-        double Mean(IEnumerable<string> classes) => classes.Select(c => zs.PerClass[c]).Average();
         var metrics = RealDataReport.ReadMetrics(Path.Combine(runDir, "metrics.jsonl"));
-        return new RunRecord
+        var throughput = metrics.Where(m => m.GetValueOrDefault("samples_per_s") > 0).Select(m => m["samples_per_s"]).Order().ToList();
+        double stepSeconds = throughput.Count == 0 ? double.NaN : o.Batch / throughput[throughput.Count / 2];
+        RunRecord Evaluate(ModelBundle bundle, string recordName, long? bestStep)
         {
-            Name = name, Regime = regime, Method = variant.Method, Variant = variant.Name, LabelRatio = ratio, Seed = seed,
-            SplitSeed = cfg.EffectiveSplitSeed, Steps = o.Steps, EvalSplit = o.EvalSplit, NoiseFraction = o.Noise,
-            Setting = $"{o.EvalSplit} split, {o.Steps} steps, lr {cfg.Lr.ToString(CultureInfo.InvariantCulture)}"
-                + (o.FixedSplit ? ", paired subset fixed" : "") + (o.Tag.Length > 0 ? ", " + o.Tag : "")
-                + (NonDefaultStart(o, regime) is { } start ? $", {start}-step start" : ""),
-            Top1 = zs.Top1, Top5 = zs.Top5,
-            Top1SeenClasses = Mean(data.PretrainClasses), Top1NewClasses = Mean(data.NewClasses),
-            Retrieval = rt.MeanRecall, RetrievalOneCaption = rtOne.MeanRecall, ImageToTextR1 = rt.ImageToTextR1,
-            TextToImageR1 = rt.TextToImageR1, Seconds = seconds,
-            FinalLogitScale = metrics.LastOrDefault(m => m.ContainsKey("logit_scale"))?["logit_scale"] ?? double.NaN,
-            Diagnostics = RealDataReport.LastQuarterMeans(metrics, o.Steps), Curve = curve, Overrides = variant.Overrides.Concat(o.Extra).ToArray(),
-        };
+            var suite = new EvaluationSuite(bundle, TorchSharp.torch.CPU, workers: 2);
+            var report = new BadInputReport(BadInputPolicy.Skip);
+            var zs = suite.ZeroShot(data.ClassCsv(o.EvalSplit), PromptTemplates.RemoteSensing, report);
+            var rt = suite.Retrieval(data.CaptionFile, report, data.ImageRoot, o.EvalSplit);
+            var rtOne = suite.Retrieval(data.CaptionFile, report, data.ImageRoot, o.EvalSplit, RetrievalProtocol.OneCaptionPerImage, seed: 0);
+            double Mean(IEnumerable<string> classes) => classes.Select(c => zs.PerClass[c]).Average();
+            return new RunRecord
+            {
+                Name = recordName, Regime = regime, Method = variant.Method, Variant = variant.Name, LabelRatio = ratio, Seed = seed,
+                SplitSeed = cfg.EffectiveSplitSeed, Steps = o.Steps, EvalSplit = o.EvalSplit, NoiseFraction = o.Noise,
+                Setting = $"{o.EvalSplit} split, {o.Steps} steps, lr {cfg.Lr.ToString(CultureInfo.InvariantCulture)}"
+                    + (o.FixedSplit ? ", paired subset fixed" : "") + (o.Tag.Length > 0 ? ", " + o.Tag : "")
+                    + (NonDefaultStart(o, regime) is { } start ? $", {start}-step start" : ""),
+                Top1 = zs.Top1, Top5 = zs.Top5,
+                Top1SeenClasses = Mean(data.PretrainClasses), Top1NewClasses = Mean(data.NewClasses),
+                Retrieval = rt.MeanRecall, RetrievalOneCaption = rtOne.MeanRecall, ImageToTextR1 = rt.ImageToTextR1,
+                TextToImageR1 = rt.TextToImageR1, Seconds = seconds, StepSeconds = stepSeconds, BestStep = bestStep,
+                FinalLogitScale = metrics.LastOrDefault(m => m.ContainsKey("logit_scale"))?["logit_scale"] ?? double.NaN,
+                Diagnostics = RealDataReport.LastQuarterMeans(metrics, o.Steps),
+                Curve = bestStep is null ? curve.Append([o.Steps, zs.Top1]).ToList() : [],
+                Overrides = variant.Overrides.Concat(o.Extra).Concat(keepBest).ToArray(),
+            };
+        }
+        RunRecord final;
+        using (var bundle = ModelBundle.Load(runDir)) final = Evaluate(bundle, name, null);
+        if (o.KeepBest.Length == 0) return (final, null);
+        var best = ValidationMetrics.Read(runDir)
+            ?? throw new InvalidOperationException($"{runDir}: keep_best {o.KeepBest} kept no step (see metrics.jsonl)");
+        using var bestBundle = ModelBundle.Load(Path.Combine(ValidationMetrics.Folder(runDir), "model.safetensors"),
+                                                ModelBundle.RunVocabulary(runDir));
+        return (final, Evaluate(bestBundle, RunName(o, regime, variant.Name, ratio, seed, "-best"), best.Step));
     }
 }
 

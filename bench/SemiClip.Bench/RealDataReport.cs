@@ -35,7 +35,7 @@ public static class RealDataReport
             .ToDictionary(k => k.StartsWith("diag_", StringComparison.Ordinal) ? k[5..] : k, k => tail.Where(r => r.ContainsKey(k)).Average(r => r[k]));
     }
 
-    public static void Write(string resultsDir, string outDir)
+    public static void Write(string resultsDir, string outDir, string reportName = "real-rsicd")
     {
         var runs = Directory.GetFiles(resultsDir, "*.json").Order(StringComparer.Ordinal)
             .Select(f => JsonSerializer.Deserialize<RealDataBenchmark.RunRecord>(File.ReadAllText(f), BenchReport.Json)!).ToList();
@@ -62,8 +62,8 @@ public static class RealDataReport
                 md.Append($"The starting model (before adaptation) scores " +
                     $"{string.Join(" / ", starts.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))} AID top-1 here.\n\n");
             md.Append("| method | pairs | AID top-1 | Δ vs CLIP (per seed) | top-1 seen 15 | top-1 new 15 | retrieval " +
-                "| retrieval (one caption) | plan precision | no partner | plan entropy | keyword precision | logit scale | s/run |\n");
-            md.Append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                "| retrieval (one caption) | plan precision | no partner | plan entropy | keyword precision | logit scale | s/run | s/step |\n");
+            md.Append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             var baseline = group.Where(r => r.Variant == "clip" && Label(r) == "").ToLookup(r => (r.LabelRatio, r.NoiseFraction, r.Seed));
             // Rows with wrong captions compare against CLIP on the same wrong captions.
             foreach (var cell in group.GroupBy(r => (r.Variant, Label: Label(r), r.LabelRatio, r.NoiseFraction))
@@ -82,17 +82,19 @@ public static class RealDataReport
                     $"{string.Join(" / ", deltas)} | {Stat(rs, r => r.Top1SeenClasses)} | {Stat(rs, r => r.Top1NewClasses)} | {Stat(rs, r => r.Retrieval)} | ");
                 md.Append($"{(oneCaption.Count > 0 ? Stat(oneCaption, r => r.RetrievalOneCaption) : "–")} | " +
                     $"{D("pseudo_label_precision")} | {D("no_partner_fraction")} | {D("plan_entropy")} | " +
-                        $"{D("keyword_target_precision")} | {rs.Average(r => r.FinalLogitScale):F1} | {rs.Average(r => r.Seconds):F0} |\n");
+                        $"{D("keyword_target_precision")} | {rs.Average(r => r.FinalLogitScale):F1} | {rs.Average(r => r.Seconds):F0} | " +
+                        $"{(rs.All(r => double.IsFinite(r.StepSeconds)) ? rs.Average(r => r.StepSeconds).ToString("F2", CultureInfo.InvariantCulture) : "–")}" +
+                        $"{(rs.All(r => r.BestStep is not null) ? $" (kept steps {string.Join("/", rs.Select(r => r.BestStep))})" : "")} |\n");
             }
             md.Append('\n');
             // Every table has its own chart: a non-default start or length names it.
-            var chart = $"real-rsicd-curves-{regime}{(otherStart ? $"-pre{start}" : "")}-{split}"
+            var chart = $"{reportName}-curves-{regime}{(otherStart ? $"-pre{start}" : "")}-{split}"
                 + $"{(steps != RealDataBenchmark.DefaultSteps ? $"-st{steps}" : "")}-lr{lr}.png";
             Curves(group.ToList(), Path.Combine(outDir, chart));
             md.Append($"![zero-shot top-1 against step, mean over seeds]({chart})\n\n");
         }
-        File.WriteAllText(Path.Combine(outDir, "real-rsicd.json"), JsonSerializer.Serialize(new { runs }, BenchReport.Json));
-        File.WriteAllText(Path.Combine(outDir, "real-rsicd.md"), md.ToString());
+        File.WriteAllText(Path.Combine(outDir, reportName + ".json"), JsonSerializer.Serialize(new { runs }, BenchReport.Json));
+        File.WriteAllText(Path.Combine(outDir, reportName + ".md"), md.ToString());
     }
 
     /// <summary>What sets a run apart from the grid's plain cell: "fixedsplit" and/or the tag of its overrides,
@@ -125,7 +127,8 @@ public static class RealDataReport
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         int colour = 0;
-        foreach (var cell in runs.GroupBy(r
+        // keep_best records have no curve of their own: they are one step of their run's.
+        foreach (var cell in runs.Where(r => r.Curve.Count > 0).GroupBy(r
             => $"{r.Variant}{(Label(r).Length > 0 ? $" [{Label(r)}]" : "")} " +
                 $"{100 * r.LabelRatio:0}%{(r.NoiseFraction > 0 ? $" {100 * r.NoiseFraction:0}% noise" : "")}").OrderBy(c => c.Key))
         {

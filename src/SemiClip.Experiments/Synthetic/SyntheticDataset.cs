@@ -19,6 +19,8 @@ public static class SyntheticDataset
         public int ImageSize { get; init; } = 64;
         public int CaptionsPerImage { get; init; } = 5;
         public int Seed { get; init; }
+        /// <summary>The domain's classes to draw (null: all of them), for a start that has seen only some.</summary>
+        public IReadOnlyList<string>? Classes { get; init; }
     }
 
     public static string[] ClassesOf(SyntheticDomain d) => d == SyntheticDomain.Aerial ? AerialScenes.Classes : TabletopScenes.Classes;
@@ -42,7 +44,11 @@ public static class SyntheticDataset
     public static int Generate(string root, Options o)
     {
         Directory.CreateDirectory(root);
-        var classes = ClassesOf(o.Domain);
+        var all = ClassesOf(o.Domain);
+        var unknown = o.Classes?.Except(all).ToList();
+        if (unknown is { Count: > 0 })
+            throw new ArgumentException($"{string.Join(", ", unknown)}: not a class of the {o.Domain} domain ({string.Join(", ", all)}).");
+        var classes = o.Classes?.ToArray() ?? all;
         int written = 0;
         foreach (var (split, perClass, salt) in new[] { ("train", o.TrainPerClass, 1), ("test", o.TestPerClass, 2) })
         {
@@ -53,7 +59,7 @@ public static class SyntheticDataset
                 Directory.CreateDirectory(folder);
                 for (int i = 0; i < perClass; i++)
                 {
-                    var rng = new Random(o.Seed * 1_000_003 + salt * 100_003 + c * 10_007 + i);
+                    var rng = new Random(o.Seed * 1_000_003 + salt * 100_003 + Array.IndexOf(all, classes[c]) * 10_007 + i);
                     var (image, captions) = Render(o.Domain, classes[c], o.ImageSize, o.CaptionsPerImage, rng);
                     var name = $"{classes[c].Replace(' ', '_')}_{i:D4}.png";
                     using (image)

@@ -20,13 +20,19 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
             var weights = Path.Combine(path, "model.safetensors");
             if (!File.Exists(weights)) throw new FileNotFoundException($"{path}: run folder has no model.safetensors (did training finish?).", weights);
             var runModel = ClipCheckpoint.Load(weights, out var runOrigin, activation: activation);
-            return Checked(runModel, ClipTokenizer.Load(vocab ?? RunVocabulary(path)), weights, runOrigin);
+            return Checked(runModel, ClipTokenizer.Load(vocab ?? RunVocabulary(path) ?? KeptBy(weights)), weights, runOrigin);
         }
-        // A run's training checkpoint (RUN/checkpoints/step-N.safetensors) takes the run's vocabulary.
-        var parent = Path.GetDirectoryName(Path.GetFullPath(path));
-        var run = parent != null && Path.GetFileName(parent) == "checkpoints" ? Path.GetDirectoryName(parent) : null;
         var model = ClipCheckpoint.Load(path, out var origin, activation: activation);
-        return Checked(model, ClipTokenizer.Load(vocab ?? (run is null ? null : RunVocabulary(run))), path, origin);
+        return Checked(model, ClipTokenizer.Load(vocab ?? KeptBy(path)), path, origin);
+    }
+
+    /// <summary>The vocabulary of the run that keeps <paramref name="weights"/> in one of its own folders
+    /// (RUN/checkpoints/step-N.safetensors, RUN/best/model.safetensors); null for weights outside a run.</summary>
+    static string? KeptBy(string weights)
+    {
+        var parent = Path.GetDirectoryName(Path.GetFullPath(weights));
+        var run = parent != null && Path.GetFileName(parent) is "checkpoints" or "best" ? Path.GetDirectoryName(parent) : null;
+        return run is null ? null : RunVocabulary(run);
     }
 
     /// <summary>Where a run folder keeps its own copy of the vocabulary files.</summary>

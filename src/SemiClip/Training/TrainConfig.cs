@@ -149,17 +149,29 @@ public sealed record TrainConfig
 
     /// <summary>As <see cref="Load(string?, IEnumerable{string}?)"/>, with overrides already typed (the CLI's own
     /// flags, whose values are never re-parsed: a Windows path stays a path).</summary>
-    public static TrainConfig Load(string? path, IEnumerable<(string Field, JsonNode? Value)> overrides)
+    public static TrainConfig Load(string? path, IEnumerable<(string Field, JsonNode? Value)> overrides) =>
+        Checked(path is null ? new JsonObject() : ReadFile(path), overrides, path ?? "command line", given: null);
+
+    /// <summary>This config with <c>key=value</c> overrides applied and checked as <see cref="Load(string?, IEnumerable{string}?)"/>
+    /// checks them (a program's own settings, then a recipe or a user's <c>--set</c>); the given fields are this
+    /// config's plus the overridden ones.</summary>
+    public TrainConfig WithOverrides(IEnumerable<string> overrides)
     {
-        JsonObject root = path is null ? new JsonObject() : ReadFile(path);
+        var typed = overrides.Select(ParseOverride).ToList();
+        var given = (JsonObject)(Given?.DeepClone() ?? new JsonObject());
+        foreach (var (field, value) in typed) SetField(given, field.Trim().Replace('-', '_'), value?.DeepClone());
+        return Checked(JsonNode.Parse(ToJson())!.AsObject(), typed, "overrides", Normalised(given));
+    }
+
+    static TrainConfig Checked(JsonObject root, IEnumerable<(string Field, JsonNode? Value)> overrides, string source, JsonObject? given)
+    {
         foreach (var (field, value) in overrides) SetField(root, field.Trim().Replace('-', '_'), value);
         root = Normalised(root);
         var problems = ConfigFields.Check(root, JsonOptions);
-        var source = path ?? "command line";
         if (problems.Count > 0) throw new InvalidDataException(ConfigProblems.Message(source, problems));
         try
         {
-            return (root.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig()) with { Given = (JsonObject)root.DeepClone() };
+            return (root.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig()) with { Given = given ?? (JsonObject)root.DeepClone() };
         }
         catch (JsonException e)
         {

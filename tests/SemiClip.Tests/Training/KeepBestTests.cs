@@ -29,6 +29,11 @@ public class KeepBestTests
         using (var kept = SemiClip.Model.ClipCheckpoint.Load(dir.File("runs/best/best/model.safetensors")))
         using (var last = SemiClip.Model.ClipCheckpoint.Load(dir.File("runs/best/model.safetensors")))
             Assert.Equal(best.GetProperty("step").GetInt64() == 8, kept.state_dict()["visual.proj"].equal(last.state_dict()["visual.proj"]).all().item<bool>());
+        // best/ (folder or weights file) reads with the run's vocabulary, not OpenAI's, like checkpoints/ does.
+        int runVocab = SemiClip.Tokenization.ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize;
+        foreach (var kept in new[] { dir.File("runs/best/best"), dir.File("runs/best/best/model.safetensors") })
+            using (var bundle = SemiClip.Model.ModelBundle.Load(kept))
+                Assert.Equal(runVocab, bundle.Tokenizer.VocabSize);
 
         (code, output) = CliProcess.Run(Train("nothing", "steps=2", "keep_best=\"val_zero_shot_top1\"", "eval_every_steps=1",
             $"eval_captions=\"{dir.File("data/test.jsonl")}\""));

@@ -35,6 +35,20 @@ public class TrainConfigTests
     }
 
     [Fact]
+    public void OverridesApplyToAConfigAProgramBuilt()
+    {
+        var built = TrainConfig.Load(null) with { Steps = 7, RunName = "mine" };
+        var changed = built.WithOverrides(["lr=0.01", "loss.caption_weight=0.5", "lock_image=true"]);
+        Assert.Equal((7L, "mine", 0.01, 0.5, true), (changed.Steps, changed.RunName, changed.Lr, changed.Loss.CaptionWeight, changed.LockImage));
+        // The same checks as a file's: the field is named, with a did-you-mean.
+        var e = Assert.Throws<InvalidDataException>(() => built.WithOverrides(["lock_imag=true"]));
+        Assert.Contains("lock_imag", e.Message);
+        Assert.Contains("did you mean lock_image", e.Message);
+        // What was given is the override (a resumed run takes only that from the command line).
+        Assert.True(changed.Given!.ContainsKey("lr"));
+    }
+
+    [Fact]
     public void UnknownFieldsAndBadFilesAreNamed()
     {
         using var dir = new TempDir();
