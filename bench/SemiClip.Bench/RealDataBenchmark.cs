@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using SemiClip.Tensors;
 using System.Diagnostics;
 using System.Globalization;

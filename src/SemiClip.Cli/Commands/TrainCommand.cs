@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;

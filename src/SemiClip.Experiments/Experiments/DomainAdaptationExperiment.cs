@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using System.Text.Json;
 using SemiClip.Data;
 using SemiClip.Evaluation;

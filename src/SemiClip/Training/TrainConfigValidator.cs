@@ -127,8 +127,8 @@ public static class TrainConfigValidator
             $"is {c.EvalEverySteps} but there is nothing to evaluate: set eval_classification and/or eval_captions, or 0");
         if (c.KeepBest != null)
         {
-            Require(ValidationMetrics.Known.Contains(c.KeepBest), "keep_best",
-                $"'{c.KeepBest}' is not one of {string.Join(", ", ValidationMetrics.Known)}");
+            Require(ValidationMetricNames.Known.Contains(c.KeepBest), "keep_best",
+                $"'{c.KeepBest}' is not one of {string.Join(", ", ValidationMetricNames.Known)}");
             Require(c.EvalEveryEpochs > 0 || c.EvalEverySteps > 0, "keep_best", "needs evaluation during training: set eval_every_steps or eval_every_epochs");
             Require(!c.KeepBest.Contains("zero_shot") || c.EvalClassification != null, "keep_best", $"{c.KeepBest} needs eval_classification");
             Require(c.KeepBest.Contains("zero_shot") || c.EvalCaptions != null, "keep_best", $"{c.KeepBest} needs eval_captions");

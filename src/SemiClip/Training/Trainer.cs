@@ -3,15 +3,14 @@ using System.Diagnostics;
 using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Model;
-using SemiClip.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SemiClip.Training;
 
 /// <summary>One optimisation step for any objective: encode, compute the named loss parts, backward,
-/// clip gradients, AdamW with warm-up + cosine, clamp logit_scale to ln 100; and, when the loop asks, a
-/// metrics line or a checkpoint. Each step
+/// clip gradients, AdamW with warm-up + cosine, clamp logit_scale to ln 100, and return what the step produced
+/// (<see cref="StepResult"/>); logging, checkpoints and evaluation belong to the loop around it. Each step
 /// runs inside its own dispose scope so native memory stays flat.
 /// Gradient accumulation follows open_clip: features of all micro-batches are first computed without
 /// gradient and cached, then each micro-batch is re-encoded with gradient and the loss is taken over
@@ -34,7 +33,6 @@ public sealed class Trainer : IDisposable
 
     public AdamW Optimizer { get; }
     public long TotalSteps { get; }
-    public string? LastCheckpoint { get; private set; }
 
     /// <summary>Called with the step number before each step; lets tests inject a failure at a chosen step.</summary>
     public Action<long>? BeforeStep { get; set; }
@@ -106,9 +104,6 @@ public sealed class Trainer : IDisposable
         { TeacherImage = teacherImage, TeacherText = teacherText };
     }
 
-    /// <summary>Pseudo-label diagnostics of the last step (empty for methods without a plan).</summary>
-    public IReadOnlyDictionary<string, double> LastDiagnostics { get; private set; } = new Dictionary<string, double>();
-
     LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, long step, TrainBatch? labels = null)
     {
         var scale = _model.LogitScaleParameter.to(float32).exp();
@@ -128,30 +123,27 @@ public sealed class Trainer : IDisposable
         });
     }
 
-    readonly Dictionary<string, (double Sum, int Count)> _diagnosticSums = new();
-
-    /// <summary>One optimisation step on a batch; returns the full-batch loss parts. The loop around it
-    /// (<see cref="TrainingSession"/>) decides when to log, checkpoint and evaluate.</summary>
-    public Dictionary<string, double> Step(TrainBatch batch, long step)
+    /// <summary>One optimisation step on a batch at step index <paramref name="step"/> (0-based).</summary>
+    public StepResult Step(TrainBatch batch, long step)
     {
         BeforeStep?.Invoke(step);
         using var scope = NewDisposeScope(); // also catches the gradient handles clipping and zeroing create
-        var parts = ComputeGradients(batch, step);
-        foreach (var (name, value) in LastDiagnostics)
-        {
-            var (sum, count) = _diagnosticSums.GetValueOrDefault(name);
-            _diagnosticSums[name] = (sum + value, count + 1);
-        }
+        var (parts, diagnostics) = Gradients(batch, step);
         if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
-        Optimizer.Update(LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps));
+        double lr = LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps);
+        Optimizer.Update(lr);
         Optimizer.ZeroGrad();
         Optimizer.Clamp(_model.LogitScaleParameter, 0, MaxLogitScale);
-        return parts;
+        return new StepResult(parts, diagnostics, lr, Math.Exp(_model.LogitScaleParameter.to(float32).item<float>()));
     }
 
+    /// <summary>Forward and backward over the batch, leaving the gradients in the parameters; returns the
+    /// full-batch loss parts (what <see cref="Step"/> does before the optimiser, for tests of the gradients).</summary>
+    public Dictionary<string, double> ComputeGradients(TrainBatch batch, long step) => Gradients(batch, step).Losses;
+
     /// <summary>Forward and backward over the batch (in micro-batches when accumulating), leaving the
-    /// gradients in the parameters; returns the full-batch loss parts.</summary>
-    public Dictionary<string, double> ComputeGradients(TrainBatch batch, long step)
+    /// gradients in the parameters; returns the full-batch loss parts and the objective's diagnostics.</summary>
+    (Dictionary<string, double> Losses, IReadOnlyDictionary<string, double> Diagnostics) Gradients(TrainBatch batch, long step)
     {
         using var scope = NewDisposeScope();
         _model.train();
@@ -162,13 +154,14 @@ public sealed class Trainer : IDisposable
         var kwLabels = batch.KeywordLabels?.to(_device);
         int micro = Math.Max(1, _config.AccumSteps);
         Dictionary<string, double> parts;
+        IReadOnlyDictionary<string, double> diagnostics;
 
         if (micro == 1)
         {
             var features = Encode(images, tokens, unpaired);
             var output = Loss(features, kwLabels, keywordAndScaleGrad: true, step, batch);
             parts = CheckFinite(output, step);
-            LastDiagnostics = new Dictionary<string, double>(output.Diagnostics);
+            diagnostics = new Dictionary<string, double>(output.Diagnostics);
             output.Total().backward();
             _support?.Push(features.Image, features.Text, kwLabels, batch.PairedClasses);
         }
@@ -180,6 +173,7 @@ public sealed class Trainer : IDisposable
             using (no_grad())
                 for (int j = 0; j < micro; j++) cached[j] = Encode(imgChunks[j], tokChunks[j], qChunks?[j]);
             parts = new();
+            diagnostics = new Dictionary<string, double>();
             for (int j = 0; j < micro; j++)
             {
                 var fresh = Encode(imgChunks[j], tokChunks[j], qChunks?[j]);
@@ -193,51 +187,20 @@ public sealed class Trainer : IDisposable
                 };
                 var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch);
                 var values = CheckFinite(output, step);
-                if (j == 0) { parts = values; LastDiagnostics = new Dictionary<string, double>(output.Diagnostics); }
+                if (j == 0) { parts = values; diagnostics = new Dictionary<string, double>(output.Diagnostics); }
                 output.Total().backward();
                 if (j == micro - 1) _support?.Push(full.Image, full.Text, kwLabels, batch.PairedClasses);
             }
         }
-        return parts;
+        return (parts, diagnostics);
     }
 
     Dictionary<string, double> CheckFinite(LossOutput output, long step)
     {
         var values = output.ToDoubles();
-        if (values.Values.Any(v => !double.IsFinite(v))) throw new TrainingDivergedException(step, values, LastCheckpoint);
+        // The loop knows the last checkpoint and adds it (see TrainingDivergedException.After).
+        if (values.Values.Any(v => !double.IsFinite(v))) throw new TrainingDivergedException(step, values, lastCheckpoint: null);
         return values;
-    }
-
-    /// <summary>The step's report: <paramref name="stepsDone"/> steps finished, the learning rate the last one used,
-    /// the current temperature.</summary>
-    public StepReport Report(long stepsDone, IReadOnlyDictionary<string, double> parts, double samplesPerSecond)
-    {
-        double lr = LearningRateSchedule.At(stepsDone - 1, _config.Lr, _config.WarmupSteps, TotalSteps);
-        double scale;
-        using (NewDisposeScope()) scale = Math.Exp(_model.LogitScaleParameter.to(float32).item<float>());
-        return new StepReport(stepsDone, TotalSteps, parts, lr, scale, samplesPerSecond);
-    }
-
-    /// <summary>One metrics line: the step's loss parts, lr, temperature, throughput, and each objective
-    /// diagnostic averaged over the steps since the previous line (as <c>diag_*</c>).</summary>
-    public void Log(RunFolder run, StepReport report)
-    {
-        var metrics = new Dictionary<string, double>(report.Losses)
-        {
-            ["loss"] = report.Losses.Values.Sum(), ["lr"] = report.Lr,
-            ["logit_scale"] = report.LogitScale, ["samples_per_s"] = report.SamplesPerSecond
-        };
-        foreach (var (name, (sum, count)) in _diagnosticSums) metrics["diag_" + name] = sum / count;
-        _diagnosticSums.Clear();
-        run.LogMetrics(report.Step, metrics);
-    }
-
-    /// <summary>Saves model, optimiser and <paramref name="next"/> (where the loader resumes) after
-    /// <paramref name="stepsDone"/> steps.</summary>
-    public void SaveCheckpoint(RunFolder run, long stepsDone, LoaderPosition next)
-    {
-        TrainCheckpoint.Save(run.CheckpointDir, stepsDone, next, _model, Optimizer, _config);
-        LastCheckpoint = TrainCheckpoint.PathFor(run.CheckpointDir, stepsDone);
     }
 
     public void Dispose()

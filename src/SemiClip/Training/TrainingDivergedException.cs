@@ -6,5 +6,9 @@ public sealed class TrainingDivergedException(long step, IReadOnlyDictionary<str
                 (lastCheckpoint is null ? "no checkpoint was written yet." : $"last good checkpoint: {lastCheckpoint}"))
 {
     public long Step { get; } = step;
+    public IReadOnlyDictionary<string, double> Parts { get; } = parts;
     public string? LastCheckpoint { get; } = lastCheckpoint;
+
+    /// <summary>The same divergence, naming <paramref name="checkpoint"/> (the loop's newest) to go back to.</summary>
+    public TrainingDivergedException After(string? checkpoint) => new(Step, Parts, checkpoint);
 }

@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -191,7 +192,7 @@ public class NothingLostTests
         var common = TinySetup.Write(dir);
         var config = SemiClip.Training.TrainConfig.Load(null, common.Concat(["run_name=\"ev\"", "steps=8", "checkpoint_every=100",
             "eval_every_epochs=1", $"eval_classification=\"{dir.File("data/test")}\""]));
-        using var session = new SemiClip.Training.TrainingSession(config, resume: false);
+        using var session = new SemiClip.Runs.TrainingSession(config, resume: false);
         Directory.Delete(dir.File("data/test"), recursive: true);   // the evaluation data goes away after the start checked it
         var e = Assert.Throws<InvalidOperationException>(() => session.Train());
         long first = session.Loader.BatchesPerEpoch;

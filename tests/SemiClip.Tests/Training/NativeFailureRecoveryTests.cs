@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using System.Runtime.InteropServices;
 using SemiClip.Evaluation;
 using SemiClip.IO;
@@ -21,6 +22,21 @@ public class NativeFailureRecoveryTests
         using var session = new TrainingSession(config, resume: false);
         session.Trainer.BeforeStep = beforeStep;
         session.Train();
+    }
+
+    [Fact]
+    public void ADivergedRunNamesTheLoopsLastCheckpoint()
+    {
+        using var dir = new TempDir();
+        using var session = new TrainingSession(Config(dir, "diverging"), resume: false);
+        session.Trainer.BeforeStep = step =>
+        {
+            if (step == 6) using (no_grad()) session.Model.LogitScaleParameter.fill_(float.NaN);
+        };
+        var e = Assert.Throws<TrainingDivergedException>(() => session.Train());
+        Assert.Equal(6, e.Step);
+        Assert.Equal(TrainCheckpoint.PathFor(session.Run.CheckpointDir, 4), e.LastCheckpoint);
+        Assert.Contains("step-00000004.safetensors", e.Message);
     }
 
     [Fact]

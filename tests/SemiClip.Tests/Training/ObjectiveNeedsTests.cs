@@ -53,7 +53,7 @@ public class ObjectiveNeedsTests
             Position = random.Position, Next = random.Next, Images = random.Images, Tokens = random.Tokens,
             Unpaired = random.Unpaired, KeywordLabels = zeros(8, 3)
         };
-        var parts = trainer.Step(batch, 0);
+        var parts = trainer.Step(batch, 0).Losses;
         Assert.Equal(["toy"], parts.Keys);
         Assert.Equal(expected, string.Join(' ', toy.Seen.Order(StringComparer.Ordinal)));
         teacher?.Dispose();

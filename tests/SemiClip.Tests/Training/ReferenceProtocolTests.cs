@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Model;

@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using SemiClip.IO;
 using SemiClip.Tests.Support;
 using SemiClip.Training;

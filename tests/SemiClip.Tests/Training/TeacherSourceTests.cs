@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using SemiClip.Losses;
 using SemiClip.Model;
 using SemiClip.Tests.Support;

@@ -139,8 +139,11 @@ public class TrainerTests
         var config = TrainConfig.Load(null) with { Method = "softclip", Precision = "bf16", WarmupSteps = 1 };
         using var model = NewModel(5);
         using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
-        var parts = trainer.Step(RandomBatch(4, 0, 3), 0);
-        Assert.True(parts.Values.All(double.IsFinite));
+        var result = trainer.Step(RandomBatch(4, 0, 3), 0);
+        Assert.True(result.Losses.Values.All(double.IsFinite));
+        // The step says which learning rate it used and the temperature it left.
+        Assert.Equal(LearningRateSchedule.At(0, config.Lr, config.WarmupSteps, 10), result.Lr);
+        Assert.Equal(Math.Exp(model.LogitScaleParameter.to(ScalarType.Float32).item<float>()), result.LogitScale, 12);
         Assert.Equal(ScalarType.BFloat16, model.LogitScaleParameter.dtype);
         Assert.Contains(trainer.Optimizer.StateTensors(), kv => kv.Key.StartsWith("optim.master.") && kv.Value.dtype == ScalarType.Float32);
     }

@@ -1,3 +1,4 @@
+using SemiClip.Runs;
 using System.Text.Json.Nodes;
 using SemiClip.Data;
 using SemiClip.Evaluation;

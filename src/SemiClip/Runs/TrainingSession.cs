@@ -3,12 +3,12 @@ using SemiClip.Data;
 using SemiClip.Data.Images;
 using SemiClip.Losses;
 using SemiClip.Model;
-using SemiClip.Runs;
+using SemiClip.Training;
 using SemiClip.Runtime;
 using SemiClip.Tokenization;
 using static TorchSharp.torch;
 
-namespace SemiClip.Training;
+namespace SemiClip.Runs;
 
 /// <summary>Everything <c>semiclip train</c> does, as a library call: read the data, split paired and
 /// unpaired images, build or load the model, train with the configured method, write checkpoints, the
@@ -100,7 +100,7 @@ public sealed class TrainingSession : IDisposable
             {
                 TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer,
                     newLearningRateScales: changes.Any(c => c.Field.EndsWith("layer_decay", StringComparison.Ordinal)));
-                (StartStep, _start) = (resumeState.Step, resumeState.Next);
+                (StartStep, _start, _lastCheckpoint) = (resumeState.Step, resumeState.Next, checkpoint);
                 Run.TruncateMetricsAfter(StartStep);
                 Run.LogEvent("resume", new { step = StartStep, checkpoint = Path.GetFileName(checkpoint), method = config.Method });
                 if (changes.Count > 0)
@@ -315,6 +315,7 @@ public sealed class TrainingSession : IDisposable
             {
                 recovered = true;
                 TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer);
+                _lastCheckpoint = checkpoint;
                 (startStep, start) = (state.Step, state.Next);
                 var message = NativeFailure.FirstLine(e.Message);
                 Console.Error.WriteLine($"semiclip: LibTorch failed ({message}); resuming once from {Path.GetFileName(checkpoint)} (step {state.Step}).");
@@ -337,27 +338,33 @@ public sealed class TrainingSession : IDisposable
         bool Due(long every) => every > 0 && stepsDone % every == 0 || stepsDone == TotalSteps;
         var clock = Stopwatch.StartNew();
         long samples = 0, savedAt = -1;
+        var diagnostics = new DiagnosticsAverager();
         foreach (var batch in Loader.Batches(start, TotalSteps - stepsDone))
         {
-            Dictionary<string, double> parts;
+            StepResult result;
             LoaderPosition next;
             using (batch)
             {
                 samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
-                parts = Trainer.Step(batch, stepsDone);
+                try { result = Trainer.Step(batch, stepsDone); }
+                catch (TrainingDivergedException e) { throw e.After(_lastCheckpoint); }
                 next = batch.Next;
             }
             stepsDone++;
-            var report = Trainer.Report(stepsDone, parts, samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+            diagnostics.Add(result.Diagnostics);
+            var report = new StepReport(stepsDone, TotalSteps, result.Losses, result.Lr, result.LogitScale,
+                                        samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
             onStep?.Invoke(report);
-            if (Due(Config.LogEvery)) Trainer.Log(Run, report);
+            if (Due(Config.LogEvery)) Log(report, diagnostics.Drain());
             void Save()
             {
                 if (savedAt == stepsDone) return;
-                Trainer.SaveCheckpoint(Run, stepsDone, next);
+                TrainCheckpoint.Save(Run.CheckpointDir, stepsDone, next, Model, Trainer.Optimizer, Config);
+                _lastCheckpoint = TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone);
                 savedAt = stepsDone;
             }
-            // checkpoint_every 0: only the final weights; otherwise every N steps and at the end (so a finished run can be extended).
+            // checkpoint_every 0: never (only the final weights); otherwise every N steps and at the end (so a finished run
+            // can be extended).
             if (Config.CheckpointEvery > 0 && (stepsDone % Config.CheckpointEvery == 0 || stepsDone == TotalSteps)) Save();
             if (EvaluationDue())
             {
@@ -386,6 +393,21 @@ public sealed class TrainingSession : IDisposable
                 throw new TrainingInterruptedException(stepsDone, TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone));
             }
         }
+    }
+
+    string? _lastCheckpoint;
+
+    /// <summary>One metrics line: the step's loss parts, lr, temperature, throughput, and each objective diagnostic
+    /// averaged over the steps since the previous line (as <c>diag_*</c>).</summary>
+    void Log(StepReport report, IReadOnlyDictionary<string, double> diagnostics)
+    {
+        var metrics = new Dictionary<string, double>(report.Losses)
+        {
+            ["loss"] = report.Losses.Values.Sum(), ["lr"] = report.Lr,
+            ["logit_scale"] = report.LogitScale, ["samples_per_s"] = report.SamplesPerSecond
+        };
+        foreach (var (name, mean) in diagnostics) metrics["diag_" + name] = mean;
+        Run.LogMetrics(report.Step, metrics);
     }
 
     /// <summary>Zero-shot and/or retrieval on the configured evaluation data, logged as kind "eval".</summary>
@@ -437,6 +459,28 @@ public sealed class TrainingSession : IDisposable
         Loader.Dispose();
         Run.Dispose();
         Model.Dispose();
+    }
+}
+
+/// <summary>Running means of named values between two metrics lines.</summary>
+sealed class DiagnosticsAverager
+{
+    readonly Dictionary<string, (double Sum, int Count)> _sums = new();
+
+    public void Add(IReadOnlyDictionary<string, double> values)
+    {
+        foreach (var (name, value) in values)
+        {
+            var (sum, count) = _sums.GetValueOrDefault(name);
+            _sums[name] = (sum + value, count + 1);
+        }
+    }
+
+    public IReadOnlyDictionary<string, double> Drain()
+    {
+        var means = _sums.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / kv.Value.Count);
+        _sums.Clear();
+        return means;
     }
 }
 
