@@ -21,6 +21,7 @@ import os
 import sys
 import time
 import types
+import warnings
 
 import numpy as np
 import torch
@@ -47,8 +48,23 @@ def install_open_clip_stand_in():
     sys.modules["open_clip"], sys.modules["open_clip.loss"] = package, loss
 
 
+def sinkhorn_in_the_marginals_dtype():
+    """POT 0.8 (Debian's) refuses a float32 cost with the reference's float64 marginals; newer POT casts. The plan is
+    computed in float64 and the reference casts it back (plan.type_as(support)), gradients flowing as before."""
+    import ot
+    original = ot.bregman.sinkhorn
+
+    def sinkhorn(a, b, M, *args, **kwargs):
+        return original(a, b, M.to(a.dtype), *args, **kwargs)
+
+    ot.bregman.sinkhorn = sinkhorn
+
+
 def load_reference_loss(path):
     install_open_clip_stand_in()
+    sinkhorn_in_the_marginals_dtype()
+    # The reference stops Sinkhorn at 10 iterations by design; POT warns about it on every step.
+    warnings.filterwarnings("ignore", message="Sinkhorn did not converge")
     spec = importlib.util.spec_from_file_location("sclip_reference_loss", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
