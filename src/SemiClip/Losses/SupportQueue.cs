@@ -8,7 +8,8 @@ namespace SemiClip.Losses;
 /// images than one batch holds. With 30 classes and 32 paired images per step about a third of the
 /// unpaired images have no same-class paired image in the batch; a queue of a few hundred gives almost
 /// every class several. Stale features (up to <see cref="Capacity"/>/B steps old) are the price; only the
-/// current batch's captions receive gradient. Not saved in checkpoints: after a resume the queue refills.</summary>
+/// current batch's captions receive gradient. Saved with training checkpoints (<see cref="StateTensors"/>), so a
+/// resumed run continues with the queue it had.</summary>
 public sealed class SupportQueue(int capacity) : IDisposable
 {
     Tensor? _images, _texts, _keywordLabels, _classes;
@@ -49,6 +50,37 @@ public sealed class SupportQueue(int capacity) : IDisposable
     public (Tensor Images, Tensor Texts, Tensor? KeywordLabels, Tensor? Classes) Entries =>
         _images is null ? throw new InvalidOperationException("the support queue is empty.")
             : (_images.narrow(0, 0, _count), _texts!.narrow(0, 0, _count), _keywordLabels?.narrow(0, 0, _count), _classes?.narrow(0, 0, _count));
+
+    const string Prefix = "support.";
+
+    /// <summary>The queue as named tensors for a checkpoint (none while empty): its four buffers and
+    /// <c>support.position</c> [next, count].</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> StateTensors()
+    {
+        if (_images is null) yield break;
+        yield return KeyValuePair.Create(Prefix + "images", _images);
+        yield return KeyValuePair.Create(Prefix + "texts", _texts!);
+        if (_keywordLabels is not null) yield return KeyValuePair.Create(Prefix + "keyword_labels", _keywordLabels);
+        if (_classes is not null) yield return KeyValuePair.Create(Prefix + "classes", _classes);
+        yield return KeyValuePair.Create(Prefix + "position", tensor(new long[] { _next, _count }));
+    }
+
+    /// <summary>Restores what <see cref="StateTensors"/> saved; a checkpoint without a queue leaves it empty.</summary>
+    public void LoadState(Func<string, Tensor?> read, Device device)
+    {
+        Dispose();
+        (_images, _texts, _keywordLabels, _classes, _next, _count) = (null, null, null, null, 0, 0);
+        using var position = read(Prefix + "position");
+        if (position is null) return;
+        var at = position.data<long>().ToArray();
+        if (at.Length != 2 || at[1] > Capacity)
+            throw new InvalidDataException($"support queue of {at.ElementAtOrDefault(1)} entries does not fit support_queue_size {Capacity}.");
+        Tensor? Load(string name) => read(Prefix + name)?.to(device).DetachFromDisposeScope();
+        (_images, _texts, _keywordLabels, _classes) = (Load("images"), Load("texts"), Load("keyword_labels"), Load("classes"));
+        if (_images is null || _texts is null || _images.shape[0] != Capacity)
+            throw new InvalidDataException($"the checkpoint's support queue does not match support_queue_size {Capacity}.");
+        (_next, _count) = ((int)at[0], (int)at[1]);
+    }
 
     public void Dispose()
     {

@@ -99,7 +99,8 @@ public sealed class TrainingSession : IDisposable
             if (resumeState != null)
             {
                 TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer,
-                    newLearningRateScales: changes.Any(c => c.Field.EndsWith("layer_decay", StringComparison.Ordinal)));
+                    newLearningRateScales: changes.Any(c => c.Field.EndsWith("layer_decay", StringComparison.Ordinal)),
+                    restoreCrossStep: Trainer.RestoreCrossStepState);
                 (StartStep, _start, _lastCheckpoint) = (resumeState.Step, resumeState.Next, checkpoint);
                 Run.TruncateMetricsAfter(StartStep);
                 Run.LogEvent("resume", new { step = StartStep, checkpoint = Path.GetFileName(checkpoint), method = config.Method });
@@ -314,7 +315,7 @@ public sealed class TrainingSession : IDisposable
                                       && TrainCheckpoint.NewestIntact(Run.CheckpointDir) is (string checkpoint, { } state, _))
             {
                 recovered = true;
-                TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer);
+                TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer, restoreCrossStep: Trainer.RestoreCrossStepState);
                 _lastCheckpoint = checkpoint;
                 (startStep, start) = (state.Step, state.Next);
                 var message = NativeFailure.FirstLine(e.Message);
@@ -359,7 +360,8 @@ public sealed class TrainingSession : IDisposable
             void Save()
             {
                 if (savedAt == stepsDone) return;
-                TrainCheckpoint.Save(Run.CheckpointDir, stepsDone, next, Model, Trainer.Optimizer, Config);
+                TrainCheckpoint.Save(Run.CheckpointDir, stepsDone, next, Model, Trainer.Optimizer, Config,
+                                     crossStep: Trainer.CrossStepState());
                 _lastCheckpoint = TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone);
                 savedAt = stepsDone;
             }

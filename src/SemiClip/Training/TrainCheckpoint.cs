@@ -9,9 +9,9 @@ namespace SemiClip.Training;
 
 /// <summary>A resumable training checkpoint: model weights (<c>model.*</c>, OpenAI naming), optimiser
 /// state (<c>optim.*</c>), and in metadata the step, the loader position, the model config and the
-/// resolved training config. Written atomically (temporary file, then rename). The loader and the
-/// learning-rate schedule are pure functions of (seed, step), so nothing else is needed to continue
-/// bit-identically.</summary>
+/// resolved training config, and the trainer's cross-step state (S-CLIP's support queue, <c>support.*</c>). Written
+/// atomically (temporary file, then rename). The loader and the learning-rate schedule are pure functions of
+/// (seed, step), so nothing else is needed to continue bit-identically.</summary>
 public static class TrainCheckpoint
 {
     const string StepKey = "semiclip.train.step", EpochKey = "semiclip.train.epoch", BatchKey = "semiclip.train.batch", ConfigKey = "semiclip.train.config";
@@ -19,11 +19,12 @@ public static class TrainCheckpoint
 
     public static string PathFor(string dir, long step) => Path.Combine(dir, $"step-{step.ToString("D8", CultureInfo.InvariantCulture)}.safetensors");
 
-    public static void Save(string dir, long step, LoaderPosition next, ClipModel model, AdamW optimizer, TrainConfig config, int keep = 2)
+    public static void Save(string dir, long step, LoaderPosition next, ClipModel model, AdamW optimizer, TrainConfig config, int keep = 2,
+                            IEnumerable<KeyValuePair<string, Tensor>>? crossStep = null)
     {
         var tensors = model.state_dict().Where(kv => !kv.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
             .Select(kv => KeyValuePair.Create("model." + kv.Key, kv.Value))
-            .Concat(optimizer.StateTensors());
+            .Concat(optimizer.StateTensors()).Concat(crossStep ?? []);
         var metadata = new Dictionary<string, string>
         {
             ["format"] = "pt", [ClipCheckpoint.ConfigKey] = model.Config.ToJson(), [ClipCheckpoint.ActivationKey] = model.Config.Activation,
@@ -76,7 +77,8 @@ public static class TrainCheckpoint
             JsonSerializer.Deserialize<TrainConfig>(Get(ConfigKey), TrainConfig.JsonOptions)!);
     }
 
-    public static void Restore(string path, ClipModel model, AdamW optimizer, bool newLearningRateScales = false)
+    public static void Restore(string path, ClipModel model, AdamW optimizer, bool newLearningRateScales = false,
+                               Action<Func<string, Tensor?>>? restoreCrossStep = null)
     {
         using var r = new SafeTensorsReader(path);
         var weights = r.Names.Where(n => n.StartsWith("model.", StringComparison.Ordinal))
@@ -85,5 +87,6 @@ public static class TrainCheckpoint
         finally { foreach (var t in weights.Values) t.Dispose(); }
         var step = long.Parse(r.Metadata[StepKey], CultureInfo.InvariantCulture);
         optimizer.LoadState(name => r.Contains(name) ? r.Read(name) : null, step, path, newLearningRateScales);
+        restoreCrossStep?.Invoke(name => r.Contains(name) ? r.Read(name) : null);
     }
 }

@@ -123,6 +123,13 @@ public sealed class Trainer : IDisposable
         });
     }
 
+    /// <summary>What carries from one step to the next besides weights and optimiser (S-CLIP's support queue), for a
+    /// checkpoint.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> CrossStepState() => _support?.StateTensors() ?? [];
+
+    /// <summary>Restores <see cref="CrossStepState"/> from a checkpoint's tensors.</summary>
+    public void RestoreCrossStepState(Func<string, Tensor?> read) => _support?.LoadState(read, _device);
+
     /// <summary>One optimisation step on a batch at step index <paramref name="step"/> (0-based).</summary>
     public StepResult Step(TrainBatch batch, long step)
     {

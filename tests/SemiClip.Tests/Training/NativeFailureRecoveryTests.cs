@@ -25,6 +25,35 @@ public class NativeFailureRecoveryTests
     }
 
     [Fact]
+    public void AResumedRunWithASupportQueueEndsBitIdenticalToAnUninterruptedOne()
+    {
+        using var dir = new TempDir();
+        TinySetup.Write(dir);
+        var start = TinySetup.SavedStart(dir);
+        string[] queue = ["loss.support_queue_size=12", start];
+        Train(Config(dir, "straight", queue));
+        var cut = Config(dir, "cut", queue);
+        Train(cut);
+        var checkpoints = dir.File("runs/cut/checkpoints");
+        using (var saved = new SafeTensorsReader(TrainCheckpoint.PathFor(checkpoints, 8)))
+            Assert.Contains("support.images", saved.Names);
+        File.Delete(dir.File("runs/cut/model.safetensors"));
+        File.Delete(TrainCheckpoint.PathFor(checkpoints, 12));
+        using (var resumed = new TrainingSession(cut, resume: true))
+        {
+            Assert.Equal(8, resumed.StartStep);
+            resumed.Train();
+        }
+        using var a = new SafeTensorsReader(dir.File("runs/straight/model.safetensors"));
+        using var b = new SafeTensorsReader(dir.File("runs/cut/model.safetensors"));
+        foreach (var name in a.Names)
+        {
+            using var ta = a.Read(name); using var tb = b.Read(name);
+            Assert.True(ta.bytes.SequenceEqual(tb.bytes), $"{name} differs after resuming with a support queue");
+        }
+    }
+
+    [Fact]
     public void ADivergedRunNamesTheLoopsLastCheckpoint()
     {
         using var dir = new TempDir();
