@@ -88,8 +88,12 @@ public static class TrainCommand
             }
             using var stop = new CancellationTokenSource();
             using var signals = StopSignals.Install(stop);
+            // Threads are the process's to set, so the CLI sets them (the library never does); a resumed run's saved
+            // value applies once the session has reconciled it.
+            CommonOptions.ApplyThreads(cfg.Threads);
             using var session = ConsoleUi.Counting("checking images", update =>
                 new TrainingSession(cfg, p.GetValue(resume), p.GetValue(allowChange), p.GetValue(overwrite), update));
+            CommonOptions.ApplyThreads(session.Config.Threads);
             foreach (var notice in session.Notices) ConsoleUi.Line(notice);
             foreach (var warning in session.Warnings) Console.Error.WriteLine($"semiclip: warning: {warning}.");
             var name = Path.GetFileName(session.Run.Root);

@@ -67,7 +67,6 @@ public sealed class TrainingSession : IDisposable
         TrainingData data;
         try
         {
-            if (config.Threads > 0) set_num_threads(config.Threads);
             manual_seed(config.Seed);
             (Tokenizer, model, activation) = BuildModel(config);
             if (activation is { Assumed: true }) _notices.Add($"note: {activation.Describe(config.Pretrained!)}");

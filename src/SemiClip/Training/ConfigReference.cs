@@ -98,7 +98,7 @@ public static class ConfigReference
         ["checkpoint_every"] = "steps between checkpoints (0: only the final weights)",
         ["log_every"] = "steps between metrics lines",
         ["device"] = "auto | cpu | cuda | cuda:N",
-        ["threads"] = "CPU threads for tensor math (0: TorchSharp's default)",
+        ["threads"] = "CPU threads for tensor math, set by `semiclip train` (0: TorchSharp's default; library callers set their own)",
         ["effective_split_seed"] = "(written by a run, not read) the split seed in effect: split_seed, else seed",
     };
 

@@ -17,6 +17,19 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void TheLibraryLeavesThreadCountsToTheProcess()
+    {
+        // Process-wide state is the application's: a library call must not change how many threads every other
+        // caller in the process gets.
+        var library = Path.Combine(SharedFiles.RepoRoot, "src", "SemiClip");
+        var callers = Directory.GetFiles(library, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => File.ReadAllText(f).Contains("set_num_threads(", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(library, f)).ToList();
+        Assert.Empty(callers);
+    }
+
+    [Fact]
     public void FindsACycle()
     {
         var graph = new Dictionary<string, SortedSet<string>> { ["A"] = ["B"], ["B"] = ["C"], ["C"] = ["A"], ["D"] = ["A"] };
