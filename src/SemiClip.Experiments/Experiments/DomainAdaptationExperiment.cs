@@ -23,6 +23,8 @@ public sealed class DomainAdaptationExperiment
         public string WorkDir { get; init; } = "runs/demo";
         public int AerialTrainPerClass { get; init; } = 100;
         public int AerialTestPerClass { get; init; } = 20;
+        /// <summary>Held-out aerial images per class for validation during training (keep_best), apart from the test images.</summary>
+        public int AerialValPerClass { get; init; } = 20;
         public int GenericTrainPerClass { get; init; } = 200;
         /// <summary>Aerial images per pretraining class, drawn apart from the adaptation images.</summary>
         public int AerialPretrainPerClass { get; init; } = 100;
@@ -54,6 +56,15 @@ public sealed class DomainAdaptationExperiment
     public string AerialDir => Path.Combine(Config.WorkDir, "data", "aerial");
     public string GenericDir => Path.Combine(Config.WorkDir, "data", "generic");
     public string VocabPath => Path.Combine(Config.WorkDir, "data", "merges.txt");
+    string ValidationCaptions => Path.Combine(AerialDir, "val.jsonl");
+
+    /// <summary>Validation during training on the held-out aerial val images (zero-shot on their class folders,
+    /// recall and loss on their captions), for a recipe with <c>keep_best</c>; never the test images.</summary>
+    public IReadOnlyList<string> ValidationSettings =>
+    [
+        $"eval_classification={Path.GetFullPath(Path.Combine(AerialDir, "val"))}", $"eval_captions={Path.GetFullPath(ValidationCaptions)}",
+    ];
+
     public string AerialPretrainDir => Path.Combine(Config.WorkDir, "data", "aerial-pretrain");
     public string PretrainFile => Path.Combine(Config.WorkDir, "data", "pretrain.jsonl");
     public string PretrainedRun => Path.Combine(Config.WorkDir, "pretrained-generic-half-aerial");
@@ -64,13 +75,13 @@ public sealed class DomainAdaptationExperiment
     /// <summary>Generates both domains and a compact BPE vocabulary, unless already there.</summary>
     public void PrepareData(Action<string>? log = null)
     {
-        if (!File.Exists(Path.Combine(AerialDir, "test.jsonl")))
+        if (!File.Exists(Path.Combine(AerialDir, "test.jsonl")) || Config.AerialValPerClass > 0 && !File.Exists(ValidationCaptions))
         {
             log?.Invoke("generating the aerial (specialist) domain");
             SyntheticDataset.Generate(AerialDir, new SyntheticDataset.Options
             {
-                Domain = SyntheticDomain.Aerial,
-                TrainPerClass = Config.AerialTrainPerClass, TestPerClass = Config.AerialTestPerClass, ImageSize = Config.ImageSize, Seed = 1
+                Domain = SyntheticDomain.Aerial, TrainPerClass = Config.AerialTrainPerClass, TestPerClass = Config.AerialTestPerClass,
+                ValPerClass = Config.AerialValPerClass, ImageSize = Config.ImageSize, Seed = 1
             });
         }
         if (!File.Exists(Path.Combine(GenericDir, "train.jsonl")))

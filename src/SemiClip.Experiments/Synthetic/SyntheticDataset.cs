@@ -16,6 +16,8 @@ public static class SyntheticDataset
         public SyntheticDomain Domain { get; init; } = SyntheticDomain.Aerial;
         public int TrainPerClass { get; init; } = 100;
         public int TestPerClass { get; init; } = 20;
+        /// <summary>Images per class of a validation split (val/ and val.jsonl; 0: none), drawn apart from train and test.</summary>
+        public int ValPerClass { get; init; }
         public int ImageSize { get; init; } = 64;
         public int CaptionsPerImage { get; init; } = 5;
         public int Seed { get; init; }
@@ -50,7 +52,8 @@ public static class SyntheticDataset
             throw new ArgumentException($"{string.Join(", ", unknown)}: not a class of the {o.Domain} domain ({string.Join(", ", all)}).");
         var classes = o.Classes?.ToArray() ?? all;
         int written = 0;
-        foreach (var (split, perClass, salt) in new[] { ("train", o.TrainPerClass, 1), ("test", o.TestPerClass, 2) })
+        (string Split, int PerClass, int Salt)[] splits = [("train", o.TrainPerClass, 1), ("test", o.TestPerClass, 2), ("val", o.ValPerClass, 3)];
+        foreach (var (split, perClass, salt) in splits.Where(s => s.Split != "val" || s.PerClass > 0))
         {
             var lines = new List<string>();
             for (int c = 0; c < classes.Length; c++)

@@ -11,7 +11,8 @@ public class DemoRegimeTests
 {
     static DomainAdaptationExperiment Tiny(TempDir dir) => new(new DomainAdaptationExperiment.Settings
     {
-        WorkDir = dir.File("demo"), AerialTrainPerClass = 3, AerialTestPerClass = 1, GenericTrainPerClass = 2, AerialPretrainPerClass = 2,
+        WorkDir = dir.File("demo"), AerialTrainPerClass = 3, AerialTestPerClass = 1, AerialValPerClass = 1, GenericTrainPerClass = 2,
+        AerialPretrainPerClass = 2,
         ImageSize = 32, BatchSize = 8, PretrainSteps = 2, AdaptSteps = 2, Workers = 1, Device = "cpu",
     });
 
@@ -49,5 +50,23 @@ public class DemoRegimeTests
         Assert.False(b["token_embedding.weight"].equal(a["token_embedding.weight"]).all().item<bool>());
         Assert.InRange(outcome.Top1Seen, 0, 1);
         Assert.InRange(outcome.Top1New, 0, 1);
+    }
+
+    [Fact]
+    public void KeepBestChoosesOnTheValImagesAndTheKeptStepIsWhatIsEvaluated()
+    {
+        using var dir = new TempDir();
+        var exp = Tiny(dir);
+        exp.PrepareData();
+        var val = Directory.GetFiles(Path.Combine(exp.AerialDir, "val"), "*.png", SearchOption.AllDirectories).Select(File.ReadAllBytes).ToList();
+        var test = Directory.GetFiles(Path.Combine(exp.AerialDir, "test"), "*.png", SearchOption.AllDirectories).Select(File.ReadAllBytes).ToList();
+        Assert.Equal(10, val.Count);
+        Assert.DoesNotContain(val, v => test.Any(t => t.AsSpan().SequenceEqual(v)));
+        var outcome = exp.Adapt("kept", "clip", 1.0, overrides: [.. exp.ValidationSettings, "eval_every_steps=1", "keep_best=val_loss"]);
+        var best = SemiClip.Runs.ValidationMetrics.Read(Path.Combine(exp.Config.WorkDir, "kept"))!;
+        Assert.Equal(best.Step, outcome.BestStep);
+        Assert.Contains(best.Step, new long[] { 1, 2 });
+        var report = File.ReadAllText(Path.Combine(exp.Config.WorkDir, "kept", "best", "report.json"));
+        Assert.Contains("aerial", report);   // the kept weights are the ones the outcome evaluated
     }
 }
