@@ -34,7 +34,8 @@ public static class ReferenceExport
         // The benchmark's reading of the train split, so the split below draws the same paired images.
         var train = CaptionDatasetReader.Read(data.CaptionFile, new CaptionDatasetOptions { ImageRoot = data.ImageRoot, Split = "train" }, report);
         var test = CaptionDatasetReader.Read(data.CaptionFile, new CaptionDatasetOptions { ImageRoot = data.ImageRoot, Split = "test" }, report);
-        var keywords = KeywordLabeler.FromFile(data.KeywordsPath);
+        // The benchmark's runs match keywords with the config's default rule (reference: " k " in " caption ").
+        var keywords = KeywordLabeler.FromFile(data.KeywordsPath, KeywordLabeler.ParseMatch(new Training.TrainConfig().KeywordMatch));
         int captionsPerImage = train.Max(s => s.Captions.Count);
 
         var pre = new ImagePreprocessor(size);
@@ -57,7 +58,7 @@ public static class ReferenceExport
         }
         WriteInts(Path.Combine(outDir, "train_tokens.i32"), tokens);
         WriteInts(Path.Combine(outDir, "train_caption_counts.i32"), captionCounts);
-        File.WriteAllBytes(Path.Combine(outDir, "train_keyword_labels.u8"), keywordLabels.ToArray());
+        IO.AtomicFile.Write(Path.Combine(outDir, "train_keyword_labels.u8"), s => s.Write(keywordLabels.ToArray()));
         WriteInts(Path.Combine(outDir, "keyword_tokens.i32"), Flat(data.Tokenizer.TokenizeToArray(keywords.Keywords.ToList(), context)));
 
         var classes = test.Select(s => ClassNames.Humanise(s.Label!)).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -75,7 +76,8 @@ public static class ReferenceExport
         var manifest = new
         {
             start, image_size = size, context_length = context, captions_per_image = captionsPerImage,
-            train_images = train.Count, test_images = test.Count, keywords = keywords.Keywords, classes,
+            train_images = train.Count, test_images = test.Count, keywords = keywords.Keywords, keyword_match = new Training.TrainConfig().KeywordMatch,
+            classes,
             templates = PromptTemplates.RemoteSensing, pretrain_classes = data.PretrainClasses, new_classes = data.NewClasses,
             label_ratio = ratio, paired,
             mean = ImagePreprocessor.Mean, std = ImagePreprocessor.Std,
