@@ -80,7 +80,9 @@ public sealed class Trainer : IDisposable
         public Tensor? TeacherText { get; init; }
     }
 
-    Features Encode(Tensor images, Tensor tokens, Tensor? unpaired)
+    /// <param name="withTeacher">False when the frozen teacher's features of these images are already at hand (the
+    /// gradient pass of accumulation reuses the cached pass's): the teacher encodes each micro-batch once.</param>
+    Features Encode(Tensor images, Tensor tokens, Tensor? unpaired, bool withTeacher = true)
     {
         bool needTokens = _objective.Needs.Has(ObjectiveInput.TokenFeatures);
         Tensor img, txt; Tensor? imgTok = null, txtTok = null, mask = null;
@@ -98,7 +100,7 @@ public sealed class Trainer : IDisposable
         var q = unpaired is null ? null : _model.EncodeImage(unpaired);
         Tensor N(Tensor t) => nn.functional.normalize(t.to(float32), dim: -1);
         Tensor? teacherImage = null, teacherText = null;
-        if (_teacher is not null)
+        if (_teacher is not null && withTeacher)
             using (no_grad()) (teacherImage, teacherText) = (N(_teacher.EncodeImage(images)), N(_teacher.EncodeText(tokens)));
         return new Features(N(img), N(txt), q is null ? null : N(q), imgTok?.to(float32), txtTok?.to(float32), mask)
         { TeacherImage = teacherImage, TeacherText = teacherText };
@@ -183,14 +185,14 @@ public sealed class Trainer : IDisposable
             diagnostics = new Dictionary<string, double>();
             for (int j = 0; j < micro; j++)
             {
-                var fresh = Encode(imgChunks[j], tokChunks[j], qChunks?[j]);
+                var fresh = Encode(imgChunks[j], tokChunks[j], qChunks?[j], withTeacher: false);
                 Tensor Join(Func<Features, Tensor?> pick) => cat(Enumerable.Range(0, micro).Select(k => k == j ? pick(fresh)! : pick(cached[k])!).ToArray(), 0);
                 var full = new Features(Join(f => f.Image), Join(f => f.Text), unpaired is null ? null : Join(f => f.Unpaired),
                     fresh.ImageTokens is null ? null : Join(f => f.ImageTokens), fresh.TextTokens is null ? null : Join(f => f.TextTokens),
                     fresh.TextMask is null ? null : Join(f => f.TextMask))
                 {
-                    TeacherImage = fresh.TeacherImage is null ? null : Join(f => f.TeacherImage),
-                    TeacherText = fresh.TeacherText is null ? null : Join(f => f.TeacherText),
+                    TeacherImage = cached[j].TeacherImage is null ? null : cat(cached.Select(f => f.TeacherImage!).ToArray(), 0),
+                    TeacherText = cached[j].TeacherText is null ? null : cat(cached.Select(f => f.TeacherText!).ToArray(), 0),
                 };
                 var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch);
                 var values = CheckFinite(output, step);
