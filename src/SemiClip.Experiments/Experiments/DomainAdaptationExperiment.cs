@@ -48,8 +48,10 @@ public sealed class DomainAdaptationExperiment
         /// <summary>Mean per-class top-1 over the aerial classes the start saw, and over the others.</summary>
         public double Top1Seen { get; init; }
         public double Top1New { get; init; }
-        /// <summary>The step keep_best kept, when the run kept one (its weights are what was evaluated).</summary>
+        /// <summary>The step keep_best kept, when this outcome evaluates the kept weights.</summary>
         public long? BestStep { get; init; }
+        /// <summary>With keep_best among the settings: the same run evaluated at the step it kept.</summary>
+        public Outcome? Best { get; init; }
     }
 
     public Settings Config { get; }
@@ -169,7 +171,7 @@ public sealed class DomainAdaptationExperiment
 
     /// <summary>Adapts the pretrained model to the aerial domain with one method and evaluates it. <paramref name="overrides"/>
     /// are config settings (a recipe: <c>lock_image=true</c>, <c>loss.caption_weight=0</c>, …); with <c>keep_best</c> among
-    /// them the kept step's weights are the ones evaluated.</summary>
+    /// them the kept step's weights are evaluated too (<see cref="Outcome.Best"/>).</summary>
     public Outcome Adapt(string name, string method, double labelRatio, double noiseFraction = 0,
         Action<StepReport>? onStep = null, IReadOnlyList<string>? overrides = null)
     {
@@ -198,12 +200,19 @@ public sealed class DomainAdaptationExperiment
         using (var session = new TrainingSession(cfg, resume: false))
             session.Train(r => { samplesPerSecond = r.SamplesPerSecond; onStep?.Invoke(r); });
         double seconds = clock.Elapsed.TotalSeconds;
-        var best = cfg.KeepBest is null ? null : ValidationMetrics.Read(runDir);
-        var (zs, rt) = Evaluate(best is null ? runDir : ValidationMetrics.Folder(runDir));
-        return new Outcome(name, method, labelRatio, Config.Seed, noiseFraction, zs.Top1, zs.Top5, rt.MeanRecall,
-            rt.ImageToTextR1, rt.TextToImageR1, steps, seconds, samplesPerSecond)
-        { Top1Seen = MeanOver(zs, Config.PretrainAerialClasses), Top1New = MeanOver(zs, AerialScenes.Classes.Except(Config.PretrainAerialClasses)),
-          BestStep = best?.Step };
+        Outcome Evaluated(string folder, long? bestStep)
+        {
+            var (zs, rt) = Evaluate(folder);
+            return new Outcome(name, method, labelRatio, Config.Seed, noiseFraction, zs.Top1, zs.Top5, rt.MeanRecall,
+                rt.ImageToTextR1, rt.TextToImageR1, steps, seconds, samplesPerSecond)
+            {
+                Top1Seen = MeanOver(zs, Config.PretrainAerialClasses),
+                Top1New = MeanOver(zs, AerialScenes.Classes.Except(Config.PretrainAerialClasses)),
+                BestStep = bestStep,
+            };
+        }
+        var kept = cfg.KeepBest is null ? null : ValidationMetrics.Read(runDir);
+        return Evaluated(runDir, null) with { Best = kept is null ? null : Evaluated(ValidationMetrics.Folder(runDir), kept.Step) };
     }
 
     /// <summary>Mean per-class top-1 over <paramref name="classes"/>.</summary>

@@ -64,7 +64,8 @@ public class DemoRegimeTests
         Assert.DoesNotContain(val, v => test.Any(t => t.AsSpan().SequenceEqual(v)));
         var outcome = exp.Adapt("kept", "clip", 1.0, overrides: [.. exp.ValidationSettings, "eval_every_steps=1", "keep_best=val_loss"]);
         var best = SemiClip.Runs.ValidationMetrics.Read(Path.Combine(exp.Config.WorkDir, "kept"))!;
-        Assert.Equal(best.Step, outcome.BestStep);
+        Assert.Null(outcome.BestStep);   // the outcome is the last step's; the kept step's is beside it
+        Assert.Equal(best.Step, outcome.Best!.BestStep);
         Assert.Contains(best.Step, new long[] { 1, 2 });
         var report = File.ReadAllText(Path.Combine(exp.Config.WorkDir, "kept", "best", "report.json"));
         Assert.Contains("aerial", report);   // the kept weights are the ones the outcome evaluated
