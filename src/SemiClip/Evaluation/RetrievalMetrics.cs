@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Evaluation;
@@ -22,55 +23,84 @@ public sealed record RetrievalResult(double ImageToTextR1, double ImageToTextR5,
 {
     public double MeanRecall => (ImageToTextR1 + ImageToTextR5 + ImageToTextR10 + TextToImageR1 + TextToImageR5 + TextToImageR10) / 6;
 
-    /// <summary><paramref name="textToImage"/>[t] is the index of caption t's image.</summary>
-    public static RetrievalResult Compute(Tensor imageFeatures, Tensor textFeatures, IReadOnlyList<int> textToImage)
+    /// <summary>Tile sizes of the similarity matrix: memory stays at one tile (and its masks) however many images and
+    /// captions are scored; the full matrix never exists.</summary>
+    public const int DefaultImageTile = 2048, DefaultTextTile = 8192;
+
+    /// <summary><paramref name="textToImage"/>[t] is the index of caption t's image. Scored in tiles of
+    /// <paramref name="imageTile"/> × <paramref name="textTile"/> similarities, in two passes over the same tiles: first each
+    /// image's best own caption and each caption's own-image score, then the counts of others scoring at least as high
+    /// (comparisons in float32, exact as float64 would be, on the features' device).</summary>
+    public static RetrievalResult Compute(Tensor imageFeatures, Tensor textFeatures, IReadOnlyList<int> textToImage,
+                                          int imageTile = DefaultImageTile, int textTile = DefaultTextTile)
     {
         using var scope = NewDisposeScope();
-        int n = (int)imageFeatures.shape[0], m = (int)textFeatures.shape[0];
-        var s = imageFeatures.matmul(textFeatures.t()).to(float64).cpu().data<double>().ToArray(); // n×m
-        // An image's rank is that of its best-scored caption: the number of other images' captions scoring at least as high.
-        var i2t = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            double best = double.NegativeInfinity;
-            for (int t = 0; t < m; t++) if (textToImage[t] == i) best = Math.Max(best, s[i * m + t]);
-            int rank = 0;
-            for (int u = 0; u < m; u++) if (textToImage[u] != i && s[i * m + u] >= best) rank++;
-            i2t[i] = double.IsNegativeInfinity(best) ? int.MaxValue : rank;
-        }
-        var t2i = new int[m];
-        for (int t = 0; t < m; t++)
-        {
-            int target = textToImage[t];
-            double v = s[target * m + t];
-            int rank = 0;
-            for (int i = 0; i < n; i++) if (i != target && s[i * m + t] >= v) rank++;
-            t2i[t] = rank;
-        }
-        return FromRanks(i2t, t2i);
+        long n = imageFeatures.shape[0], m = textFeatures.shape[0];
+        var device = imageFeatures.device;
+        var images = imageFeatures.to(float32);
+        var texts = textFeatures.to(float32).to(device);
+        var owner = tensor(textToImage.Select(i => (long)i).ToArray()).to(device);
+        var best = Scalars.Full(n, double.NegativeInfinity, float32, device);   // each image's best own caption
+        var truth = Scalars.Full(m, double.NegativeInfinity, float32, device);  // each caption's own image's score
+        var i2tRank = zeros(n, int64, device);
+        var t2iRank = zeros(m, int64, device);
+        foreach (bool counting in new[] { false, true })
+            for (long i0 = 0; i0 < n; i0 += imageTile)
+                for (long t0 = 0; t0 < m; t0 += textTile)
+                {
+                    using var tile = NewDisposeScope();
+                    long ni = Math.Min(imageTile, n - i0), mt = Math.Min(textTile, m - t0);
+                    var sim = images.narrow(0, i0, ni).matmul(texts.narrow(0, t0, mt).t());   // ni × mt
+                    var own = owner.narrow(0, t0, mt).unsqueeze(0).eq(Scalars.Range(ni, device).Plus(i0).unsqueeze(1));
+                    if (!counting)
+                    {
+                        var ownOnly = sim.FilledWhere(own.logical_not(), double.NegativeInfinity);
+                        best.narrow(0, i0, ni).copy_(best.narrow(0, i0, ni).maximum(ownOnly.amax(1)));
+                        truth.narrow(0, t0, mt).copy_(truth.narrow(0, t0, mt).maximum(ownOnly.amax(0)));
+                        continue;
+                    }
+                    // An image's rank: other images' captions scoring at least its best own; a caption's: other images
+                    // scoring at least its own image (pessimistic ties).
+                    var others = own.logical_not();
+                    i2tRank.narrow(0, i0, ni).add_(sim.ge(best.narrow(0, i0, ni).unsqueeze(1)).logical_and(others).sum(1L));
+                    t2iRank.narrow(0, t0, mt).add_(sim.ge(truth.narrow(0, t0, mt).unsqueeze(0)).logical_and(others).sum(0L));
+                }
+        var noCaption = best.isinf().cpu().data<bool>().ToArray();
+        var i2t = i2tRank.cpu().data<long>().Select((r, i) => noCaption[i] ? int.MaxValue : (int)r).ToArray();
+        return FromRanks(i2t, t2iRank.cpu().data<long>().Select(r => (int)r).ToArray());
     }
 
     /// <summary>open_clip's diagonal ranks: caption i belongs to image i; an item's rank is the number of
-    /// others that score strictly higher.</summary>
-    public static RetrievalResult ComputeDiagonal(Tensor imageFeatures, Tensor textFeatures)
+    /// others that score strictly higher. Tiled as <see cref="Compute"/> is.</summary>
+    public static RetrievalResult ComputeDiagonal(Tensor imageFeatures, Tensor textFeatures, int tile = DefaultImageTile)
     {
         using var scope = NewDisposeScope();
-        int n = (int)imageFeatures.shape[0];
+        long n = imageFeatures.shape[0];
         if (textFeatures.shape[0] != n) throw new ArgumentException($"diagonal retrieval needs one caption per image, " +
             $"got {n} images and {textFeatures.shape[0]} captions.");
-        var s = imageFeatures.matmul(textFeatures.t()).to(float64).cpu().data<double>().ToArray();
-        var i2t = new int[n];
-        var t2i = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            double truth = s[i * n + i];
-            for (int j = 0; j < n; j++)
-            {
-                if (s[i * n + j] > truth) i2t[i]++;
-                if (s[j * n + i] > truth) t2i[i]++;
-            }
-        }
-        return FromRanks(i2t, t2i);
+        var device = imageFeatures.device;
+        var images = imageFeatures.to(float32);
+        var texts = textFeatures.to(float32).to(device);
+        var diagonal = Scalars.Full(n, double.NegativeInfinity, float32, device);
+        var i2tRank = zeros(n, int64, device);
+        var t2iRank = zeros(n, int64, device);
+        foreach (bool counting in new[] { false, true })
+            for (long i0 = 0; i0 < n; i0 += tile)
+                for (long j0 = 0; j0 < n; j0 += tile)
+                {
+                    using var block = NewDisposeScope();
+                    long ni = Math.Min(tile, n - i0), nj = Math.Min(tile, n - j0);
+                    var sim = images.narrow(0, i0, ni).matmul(texts.narrow(0, j0, nj).t());
+                    if (!counting)
+                    {
+                        if (j0 != i0) continue;
+                        diagonal.narrow(0, i0, ni).copy_(sim.diagonal());
+                        continue;
+                    }
+                    i2tRank.narrow(0, i0, ni).add_(sim.gt(diagonal.narrow(0, i0, ni).unsqueeze(1)).sum(1L));
+                    t2iRank.narrow(0, j0, nj).add_(sim.gt(diagonal.narrow(0, j0, nj).unsqueeze(0)).sum(0L));
+                }
+        return FromRanks(i2tRank.cpu().data<long>().Select(r => (int)r).ToArray(), t2iRank.cpu().data<long>().Select(r => (int)r).ToArray());
     }
 
     static RetrievalResult FromRanks(int[] i2t, int[] t2i)

@@ -69,6 +69,53 @@ public class MetricsTests
         Assert.Equal(6, result.ValidationAccuracy.Count);
     }
 
+    /// <summary>The untiled definition, one score at a time in float64: the reference the tiled scoring must equal.</summary>
+    static (int[] I2T, int[] T2I) ReferenceRanks(double[,] s, int[] owner)
+    {
+        int n = s.GetLength(0), m = s.GetLength(1);
+        var i2t = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            double best = double.NegativeInfinity;
+            for (int t = 0; t < m; t++) if (owner[t] == i) best = Math.Max(best, s[i, t]);
+            for (int u = 0; u < m; u++) if (owner[u] != i && s[i, u] >= best) i2t[i]++;
+            if (double.IsNegativeInfinity(best)) i2t[i] = int.MaxValue;
+        }
+        var t2i = new int[m];
+        for (int t = 0; t < m; t++)
+            for (int i = 0; i < n; i++) if (i != owner[t] && s[i, t] >= s[owner[t], t]) t2i[t]++;
+        return (i2t, t2i);
+    }
+
+    [Theory]
+    [InlineData(2, 3)]
+    [InlineData(5, 7)]
+    [InlineData(2048, 8192)]
+    public void TiledRetrievalEqualsTheDefinitionWithTiesAndImagesWithoutCaptions(int imageTile, int textTile)
+    {
+        var g = new Random(3);
+        // Scores on a coarse grid (many exact ties), fed as image rows against identity text features.
+        int n = 11, m = 23;
+        var s = new double[n, m];
+        for (int i = 0; i < n; i++) for (int t = 0; t < m; t++) s[i, t] = g.Next(5) / 4.0;
+        var owner = Enumerable.Range(0, m).Select(t => t % (n - 1)).ToArray();   // image 10 has no caption
+        var (i2t, t2i) = ReferenceRanks(s, owner);
+        double R(int[] ranks, int k) => ranks.Count(r => r < k) / (double)ranks.Length;
+        var f = new float[n, m];
+        for (int i = 0; i < n; i++) for (int t = 0; t < m; t++) f[i, t] = (float)s[i, t];
+        var r = RetrievalResult.Compute(tensor(f), eye(m), owner, imageTile, textTile);
+        Assert.Equal((R(i2t, 1), R(i2t, 5), R(i2t, 10)), (r.ImageToTextR1, r.ImageToTextR5, r.ImageToTextR10));
+        Assert.Equal((R(t2i, 1), R(t2i, 5), R(t2i, 10)), (r.TextToImageR1, r.TextToImageR5, r.TextToImageR10));
+
+        // Diagonal: caption i is image i's; strict ranks.
+        var sq = tensor(f).narrow(1, 0, n);
+        int[] dI = new int[n], dT = new int[n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) { if (s[i, j] > s[i, i]) dI[i]++; if (s[j, i] > s[i, i]) dT[i]++; }
+        var d = RetrievalResult.ComputeDiagonal(sq, eye(n), Math.Min(imageTile, textTile));
+        Assert.Equal((R(dI, 1), R(dI, 5), R(dT, 1), R(dT, 5)), (d.ImageToTextR1, d.ImageToTextR5, d.TextToImageR1, d.TextToImageR5));
+    }
+
     [Fact]
     public void DiagonalRetrievalByHand()
     {
