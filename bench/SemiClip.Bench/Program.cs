@@ -12,6 +12,7 @@ return args.FirstOrDefault() switch
     "onnx" => OnnxBenchmark.Run(args.Skip(1).ToArray()),
     "export-check" => ExportCheck.Run(args.Skip(1).ToArray()),
     "reference-export" => ReferenceExport.Run(args.Skip(1).ToArray()),
+    "retrieval-scale" => RetrievalScaleBenchmark.Run(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
@@ -21,6 +22,7 @@ static int Usage()
         "[--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] " +
             "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T] | memory | shards [--sizes 10000,100000] [--steps 150] " +
         "| onnx [--models tiny-vit,ViT-B-32] [--images 64] [--texts 128] | export-check [--out DIR] " +
-        "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py)");
+        "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py) " +
+        "| retrieval-scale [--sizes 10000x50000,100000x500000]");
     return 2;
 }
