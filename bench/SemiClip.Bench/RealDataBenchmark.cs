@@ -254,15 +254,12 @@ public static class RealDataBenchmark
         if (o.Noise > 0) baseConfig = baseConfig with { TrainData = data.NoisyTrainFile(o.Noise, seed), ImageRoot = null, Split = null };
         if (variant.TrainFile is { } trainFile)
             baseConfig = baseConfig with { TrainData = trainFile(o, data, seed), ImageRoot = null, Split = null, LabelRatio = 1.0 };
-        // Variant and command-line overrides go through the same path as `semiclip train --set`.
-        var basePath = Path.Combine(o.Work, "base-config.json");
-        Directory.CreateDirectory(o.Work);
-        File.WriteAllText(basePath, baseConfig.ToJson());
+        // Variant and command-line overrides are checked as `semiclip train --set` checks them.
         var keepBest = o.KeepBest.Length == 0 ? [] : new[]
         {
             $"keep_best={o.KeepBest}", "eval_every_steps=25", $"eval_classification={data.ClassCsv("val")}",
         };
-        var cfg = TrainConfig.Load(basePath, variant.Overrides.Concat(o.Extra).Concat(keepBest));
+        var cfg = baseConfig.WithOverrides(variant.Overrides.Concat(o.Extra).Concat(keepBest));
         var curve = new List<double[]>();
         var clock = Stopwatch.StartNew();
         double evalSeconds = 0;
