@@ -21,25 +21,30 @@ public static class ZeroShotClassifier
 
     /// <summary>Top-1/top-5 accuracy (top-k clipped to the class count), per-class accuracy and the
     /// confusion matrix (rows: true class, columns: predicted). Ties in scores go to the lower class index.</summary>
-    public static ClassificationMetrics Evaluate(Tensor imageFeatures, Tensor classEmbeddings, IReadOnlyList<int> labels, IReadOnlyList<string> classNames)
+    /// <param name="imageTile">Images scored at a time: memory holds imageTile × classes scores, never all of them.</param>
+    public static ClassificationMetrics Evaluate(Tensor imageFeatures, Tensor classEmbeddings, IReadOnlyList<int> labels,
+                                                 IReadOnlyList<string> classNames, int imageTile = 8192)
     {
         int n = labels.Count, c = classNames.Count;
         using var scope = NewDisposeScope();
-        var scores = imageFeatures.matmul(classEmbeddings.t()).to(float64).cpu();
-        var s = scores.data<double>().ToArray();
         int hits1 = 0, hits5 = 0;
         var confusion = new long[c, c];
         var perClassHits = new int[c]; var perClassCount = new int[c];
+        double[] s = [];
         for (int i = 0; i < n; i++)
         {
+            int row = i % imageTile;
+            if (row == 0)
+                using (NewDisposeScope())
+                    s = imageFeatures.narrow(0, i, Math.Min(imageTile, n - i)).matmul(classEmbeddings.t()).to(float64).cpu().data<double>().ToArray();
             // Rank of the true class: how many classes score strictly higher, or equal with a lower index.
             int y = labels[i], rank = 0, best = 0;
-            double truth = s[i * c + y];
+            double truth = s[row * c + y];
             for (int k = 0; k < c; k++)
             {
-                double v = s[i * c + k];
+                double v = s[row * c + k];
                 if (v > truth || v == truth && k < y) rank++;
-                if (v > s[i * c + best]) best = k;
+                if (v > s[row * c + best]) best = k;
             }
             if (rank == 0) hits1++;
             if (rank < Math.Min(5, c)) hits5++;

@@ -5,14 +5,17 @@ namespace SemiClip.Tests.Evaluation;
 
 public class MetricsTests
 {
-    [Fact]
-    public void ZeroShotTopKPerClassAndConfusionByHand()
+    [Theory]
+    [InlineData(8192)]
+    [InlineData(3)]
+    [InlineData(1)]
+    public void ZeroShotTopKPerClassAndConfusionByHand(int imageTile)
     {
         // 3 classes on the axes; 4 images. Image 3 is a tie between classes 1 and 2 (true class 2):
         // a tie counts against the true class when a lower index has the same score.
         var classes = tensor(new float[,] { { 1, 0, 0 }, { 0, 1, 0 }, { 0, 0, 1 } });
         var images = tensor(new float[,] { { 0.9f, 0.1f, 0 }, { 0.2f, 0.7f, 0.1f }, { 0.6f, 0.3f, 0.1f }, { 0, 0.5f, 0.5f } });
-        var m = ZeroShotClassifier.Evaluate(images, classes, new[] { 0, 1, 1, 2 }, new[] { "a", "b", "c" });
+        var m = ZeroShotClassifier.Evaluate(images, classes, new[] { 0, 1, 1, 2 }, new[] { "a", "b", "c" }, imageTile);
         Assert.Equal(0.5, m.Top1);            // images 0 and 1
         Assert.Equal(1.0, m.Top5);            // top-k clipped to 3 classes
         Assert.Equal(new[] { 1.0, 0.5, 0.0 }, m.PerClassAccuracy);
