@@ -62,8 +62,8 @@ public sealed record RetrievalResult(double ImageToTextR1, double ImageToTextR5,
                     // An image's rank: other images' captions scoring at least its best own; a caption's: other images
                     // scoring at least its own image (pessimistic ties).
                     var others = own.logical_not();
-                    i2tRank.narrow(0, i0, ni).add_(sim.ge(best.narrow(0, i0, ni).unsqueeze(1)).logical_and(others).sum(1L));
-                    t2iRank.narrow(0, t0, mt).add_(sim.ge(truth.narrow(0, t0, mt).unsqueeze(0)).logical_and(others).sum(0L));
+                    i2tRank.narrow(0, i0, ni).add_(sim.ge(best.narrow(0, i0, ni).unsqueeze(1)).logical_and(others).sum(1L), Scalars.One);
+                    t2iRank.narrow(0, t0, mt).add_(sim.ge(truth.narrow(0, t0, mt).unsqueeze(0)).logical_and(others).sum(0L), Scalars.One);
                 }
         var noCaption = best.isinf().cpu().data<bool>().ToArray();
         var i2t = i2tRank.cpu().data<long>().Select((r, i) => noCaption[i] ? int.MaxValue : (int)r).ToArray();
@@ -97,8 +97,8 @@ public sealed record RetrievalResult(double ImageToTextR1, double ImageToTextR5,
                         diagonal.narrow(0, i0, ni).copy_(sim.diagonal());
                         continue;
                     }
-                    i2tRank.narrow(0, i0, ni).add_(sim.gt(diagonal.narrow(0, i0, ni).unsqueeze(1)).sum(1L));
-                    t2iRank.narrow(0, j0, nj).add_(sim.gt(diagonal.narrow(0, j0, nj).unsqueeze(0)).sum(0L));
+                    i2tRank.narrow(0, i0, ni).add_(sim.gt(diagonal.narrow(0, i0, ni).unsqueeze(1)).sum(1L), Scalars.One);
+                    t2iRank.narrow(0, j0, nj).add_(sim.gt(diagonal.narrow(0, j0, nj).unsqueeze(0)).sum(0L), Scalars.One);
                 }
         return FromRanks(i2tRank.cpu().data<long>().Select(r => (int)r).ToArray(), t2iRank.cpu().data<long>().Select(r => (int)r).ToArray());
     }
