@@ -35,7 +35,7 @@ public static class ReferenceExport
         var train = CaptionDatasetReader.Read(data.CaptionFile, new CaptionDatasetOptions { ImageRoot = data.ImageRoot, Split = "train" }, report);
         var test = CaptionDatasetReader.Read(data.CaptionFile, new CaptionDatasetOptions { ImageRoot = data.ImageRoot, Split = "test" }, report);
         // The benchmark's runs match keywords with the config's default rule (reference: " k " in " caption ").
-        var keywords = KeywordLabeler.FromFile(data.KeywordsPath, KeywordLabeler.ParseMatch(new Training.TrainConfig().KeywordMatch));
+        var keywords = KeywordLabeler.FromFile(data.KeywordsPath, new Training.TrainConfig().KeywordMatch);
         int captionsPerImage = train.Max(s => s.Captions.Count);
 
         var pre = new ImagePreprocessor(size);
@@ -76,7 +76,7 @@ public static class ReferenceExport
         var manifest = new
         {
             start, image_size = size, context_length = context, captions_per_image = captionsPerImage,
-            train_images = train.Count, test_images = test.Count, keywords = keywords.Keywords, keyword_match = new Training.TrainConfig().KeywordMatch,
+            train_images = train.Count, test_images = test.Count, keywords = keywords.Keywords, keyword_match = $"{new Training.TrainConfig().KeywordMatch}".ToLowerInvariant(),
             classes,
             templates = PromptTemplates.RemoteSensing, pretrain_classes = data.PretrainClasses, new_classes = data.NewClasses,
             label_ratio = ratio, paired,

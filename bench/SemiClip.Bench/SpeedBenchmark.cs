@@ -202,7 +202,7 @@ public static class SpeedBenchmark
             Method = method == "softclip-pooled" ? "softclip" : method,
             WarmupSteps = 1,
             Lr = 1e-4,
-            Precision = precision
+            Precision = precision == "bf16" ? Precision.Bf16 : Precision.Fp32,
         };
         var lossConfig = train.ToLossConfig() with
         {

@@ -26,13 +26,6 @@ public sealed class KeywordLabeler
         _padded = Keywords.Select(k => " " + (match == KeywordMatch.Words ? Normalise(k) : k) + " ").ToArray();
     }
 
-    public static KeywordMatch ParseMatch(string value) => value.Trim().ToLowerInvariant() switch
-    {
-        "reference" => KeywordMatch.Reference,
-        "words" => KeywordMatch.Words,
-        _ => throw new ArgumentException($"keyword_match '{value}' is not reference or words."),
-    };
-
     /// <summary>The index of the keyword naming a class label (e.g. "DenseResidential" or "dense residential"
     /// → "dense residential"), or −1; for diagnostics.</summary>
     public int IndexOfClass(string label)

@@ -195,7 +195,7 @@ public sealed class TrainingSession : IDisposable
     {
         bool usesUnpaired = needs.Has(ObjectiveInput.UnpairedImages);
         var keywords = needs.Has(ObjectiveInput.KeywordFeatures) ? KeywordLabeler.FromFile(config.Keywords!,
-            KeywordLabeler.ParseMatch(config.KeywordMatch)) : null;
+            config.KeywordMatch) : null;
         var keywordTokens = keywords is null ? null : tokenizer.Tokenize(keywords.Keywords.ToList(), model.Text.ContextLength);
         var (pairedPerStep, unpairedPerStep) = config.StepComposition(usesUnpaired);
         var options = new LoaderOptions

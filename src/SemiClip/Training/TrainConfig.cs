@@ -37,9 +37,9 @@ public sealed record TrainConfig
     /// paired subset can be held fixed while initialisation and order vary.</summary>
     public int? SplitSeed { get; init; }
     public string? Keywords { get; init; }
-    /// <summary>"reference": alinlab/s-clip's exact test <c>" k " in " caption "</c>; "words": case-insensitive
+    /// <summary>reference: alinlab/s-clip's exact test <c>" k " in " caption "</c>; words: case-insensitive
     /// whole words with punctuation as a boundary ("river." contains "river").</summary>
-    public string KeywordMatch { get; init; } = "reference";
+    public Data.KeywordMatch KeywordMatch { get; init; } = Data.KeywordMatch.Reference;
     public bool SkipBad { get; init; }
     /// <summary>Before training, every image the run will use is checked: "headers" (default; finds files that are
     /// not images), "full" (decodes every image, finds truncated ones too), "none".</summary>
@@ -81,7 +81,7 @@ public sealed record TrainConfig
     /// <summary>"split" (the reference, default): for methods that use unpaired images, <c>batch_size</c> is
     /// the total, half paired and half unpaired, so every method sees the same images per step. "add":
     /// <c>batch_size</c> paired images plus <c>unpaired_batch_size</c> (default the same) unpaired ones.</summary>
-    public string BatchComposition { get; init; } = "split";
+    public BatchComposition BatchComposition { get; init; } = BatchComposition.Split;
     public int? UnpairedBatchSize { get; init; }
     public int AccumSteps { get; init; } = 1;
     public double Lr { get; init; } = 5e-4;
@@ -102,7 +102,7 @@ public sealed record TrainConfig
     public long WarmupSteps { get; init; } = 50;
     /// <summary>0 (default, as the reference): no gradient clipping.</summary>
     public double GradClipNorm { get; init; }
-    public string Precision { get; init; } = "fp32";
+    public Precision Precision { get; init; } = Precision.Fp32;
     public int Seed { get; init; } = 0;
 
     // Evaluation during training (0 = off): zero-shot on a class dataset and/or retrieval on a caption file.
@@ -352,8 +352,13 @@ public sealed record TrainConfig
     /// <summary>Paired and unpaired images per step for a method (see <see cref="BatchComposition"/>).</summary>
     public (int Paired, int? Unpaired) StepComposition(bool usesUnpaired) => BatchComposition switch
     {
-        "split" when usesUnpaired => (BatchSize / 2, BatchSize - BatchSize / 2),
-        "split" or "add" => (BatchSize, UnpairedBatchSize),
-        _ => throw new ArgumentException($"batch_composition '{BatchComposition}' is not split or add."),
+        BatchComposition.Split when usesUnpaired => (BatchSize / 2, BatchSize - BatchSize / 2),
+        _ => (BatchSize, UnpairedBatchSize),
     };
 }
+
+/// <summary>Training precision: fp32, or bf16 weights with float32 master copies and losses.</summary>
+public enum Precision { Fp32, Bf16 }
+
+/// <summary>How a step's images divide between paired and unpaired (see <see cref="TrainConfig.BatchComposition"/>).</summary>
+public enum BatchComposition { Split, Add }

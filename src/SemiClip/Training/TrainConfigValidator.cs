@@ -29,7 +29,6 @@ public static class TrainConfigValidator
         }
 
         var loss = Try("method", c.ToLossConfig);
-        Require(c.Precision is "fp32" or "bf16", "precision", $"'{c.Precision}' is not fp32 or bf16");
         Require(c.Activation is "auto" or "quick_gelu" or "gelu", "activation", $"'{c.Activation}' is not auto, quick_gelu or gelu");
         Require(c.Activation == "auto" || c.Pretrained != null, "activation",
             $"{c.Activation} applies to pretrained weights; a model from scratch takes its activation from model (its quick_gelu)");
@@ -55,9 +54,8 @@ public static class TrainConfigValidator
         Require(c.ImageSize is null or >= 8, "image_size", $"must be at least 8 pixels (got {c.ImageSize})");
         Require(c.ContextLength is null or >= 2, "context_length", $"must be at least 2 tokens (start and end; got {c.ContextLength})");
         Require(c.CheckImages is "headers" or "full" or "none", "check_images", $"'{c.CheckImages}' is not headers, full or none");
-        Require(c.BatchComposition is "split" or "add", "batch_composition", $"'{c.BatchComposition}' is not split or add");
         Require(c.BatchSize >= 1, "batch_size", $"must be at least 1 (got {c.BatchSize})");
-        Require(!(loss is { UsesUnpaired: true } && c.BatchComposition == "split" && c.BatchSize < 2), "batch_size",
+        Require(!(loss is { UsesUnpaired: true } && c.BatchComposition == BatchComposition.Split && c.BatchSize < 2), "batch_size",
             $"must be at least 2 for method {c.Method} with batch_composition split (half paired, half unpaired)");
         Require(c.UnpairedBatchSize is null or >= 1, "unpaired_batch_size", $"must be at least 1 (got {c.UnpairedBatchSize})");
         Require(c.AccumSteps >= 1, "accum_steps", $"must be at least 1 (got {c.AccumSteps})");
@@ -107,7 +105,6 @@ public static class TrainConfigValidator
             Require(loss.TokenAttentionTemperature > 0, "loss.token_attention_temperature",
                 $"must be positive (got {loss.TokenAttentionTemperature})");
         }
-        Try("keyword_match", () => Data.KeywordLabeler.ParseMatch(c.KeywordMatch));
         Try("device", () => DeviceSelector.Parse(c.Device));
 
         if (Data.Shards.ShardPattern.IsShards(c.TrainData)) Try("train_data", () => Data.Shards.ShardPattern.ExpandExisting(c.TrainData!));

@@ -48,12 +48,7 @@ public sealed class Trainer : IDisposable
                    ClipModel? teacher = null)
     {
         (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
-        _dtype = config.Precision switch
-        {
-            "fp32" => ScalarType.Float32,
-            "bf16" => ScalarType.BFloat16,
-            _ => throw new ArgumentException($"precision '{config.Precision}' is not fp32 or bf16."),
-        };
+        _dtype = config.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
         _model.to(device);
         if (_dtype != ScalarType.Float32) _model.to(_dtype);
         if (objective.Needs.Has(ObjectiveInput.TeacherFeatures))

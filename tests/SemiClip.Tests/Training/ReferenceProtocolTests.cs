@@ -18,10 +18,11 @@ public class ReferenceProtocolTests
         Assert.Equal((32, 32), split.StepComposition(usesUnpaired: true));
         Assert.Equal((64, (int?)null), split.StepComposition(usesUnpaired: false));
         Assert.Equal((7, 8), (split with { BatchSize = 15 }).StepComposition(true));
-        var add = new TrainConfig { BatchSize = 64, BatchComposition = "add", UnpairedBatchSize = 16 };
+        var add = new TrainConfig { BatchSize = 64, BatchComposition = BatchComposition.Add, UnpairedBatchSize = 16 };
         Assert.Equal((64, 16), add.StepComposition(true));
-        Assert.Throws<ArgumentException>(() => (split with { BatchComposition = "half" }).StepComposition(true));
-        Assert.Equal("split", new TrainConfig().BatchComposition);
+        var e = Assert.Throws<InvalidDataException>(() => TrainConfig.Load(null, ["batch_composition=half"]));
+        Assert.Contains("config field batch_composition: \"half\" is not one of split, add", e.Message);
+        Assert.Equal(BatchComposition.Split, new TrainConfig().BatchComposition);
     }
 
     [Fact]
@@ -47,9 +48,11 @@ public class ReferenceProtocolTests
         Assert.Equal(new[] { 1f, 0f }, words.Label("beside a river."));
         Assert.Equal(new[] { 1f, 0f }, words.Label("A River runs"));
         Assert.Equal(new[] { 0f, 1f }, reference.Label("many dense residential buildings"));
-        Assert.Equal(KeywordMatch.Reference, KeywordLabeler.ParseMatch("reference"));
-        Assert.Throws<ArgumentException>(() => KeywordLabeler.ParseMatch("fuzzy"));
-        Assert.Equal("reference", new TrainConfig().KeywordMatch);
+        Assert.Equal(KeywordMatch.Words, TrainConfig.Load(null, ["keyword_match=words"]).KeywordMatch);
+        var e = Assert.Throws<InvalidDataException>(() => TrainConfig.Load(null, ["keyword_match=fuzzy", "precision=fp64"]));
+        Assert.Contains("keyword_match: \"fuzzy\" is not one of reference, words", e.Message);
+        Assert.Contains("precision: \"fp64\" is not one of fp32, bf16", e.Message);
+        Assert.Equal(SemiClip.Data.KeywordMatch.Reference, new TrainConfig().KeywordMatch);
     }
 
     [Fact]
@@ -101,12 +104,12 @@ public class ReferenceProtocolTests
         var config = TrainConfig.Load(Path.Combine(SharedFiles.RepoRoot, "configs", "sclip-paper-rs.yaml"));
         Assert.Equal("RN50", config.Model);
         Assert.Equal(256, config.BatchSize);
-        Assert.Equal("split", config.BatchComposition);
+        Assert.Equal(BatchComposition.Split, config.BatchComposition);
         Assert.Equal(5e-5, config.Lr);
         Assert.Equal(10, config.WarmupSteps);
         Assert.Equal(25, config.Epochs);
         Assert.Equal(0.2, config.WeightDecay);
         Assert.Equal((0.999, 1e-8), config.AdamMoments(ClipConfig.Load(config.Model).Vision.IsResNet));
-        Assert.Equal("reference", config.KeywordMatch);
+        Assert.Equal(SemiClip.Data.KeywordMatch.Reference, config.KeywordMatch);
     }
 }

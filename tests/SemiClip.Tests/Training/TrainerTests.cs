@@ -136,7 +136,7 @@ public class TrainerTests
     [Fact]
     public void Bf16TrainingKeepsFloat32MasterWeights()
     {
-        var config = TrainConfig.Load(null) with { Method = "softclip", Precision = "bf16", WarmupSteps = 1 };
+        var config = TrainConfig.Load(null) with { Method = "softclip", Precision = Precision.Bf16, WarmupSteps = 1 };
         using var model = NewModel(5);
         using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
         var result = trainer.Step(RandomBatch(4, 0, 3), 0);
