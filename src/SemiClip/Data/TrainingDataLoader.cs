@@ -72,7 +72,7 @@ public sealed class TrainingDataLoader : ITrainingLoader
     {
         int epoch = (int)(step / BatchesPerEpoch), batch = (int)(step % BatchesPerEpoch);
         int b = Options.BatchSize, floats = _preprocess.FloatsPerImage, k = KeywordCount;
-        var order = DeterministicRandom.Permutation(_paired.Count, Options.Seed, epoch, stream: 1);
+        var order = DeterministicRandom.Permutation(_paired.Count, Options.Seed, epoch, RandomStream.PairedOrder);
         var images = TrainBatch.ImageBuffers.Rent(b * floats); // returned by TrainBatch.FromHost
         var tokens = new long[b * _contextLength];
         var keywords = _keywords is null ? null : new float[b * k];
@@ -81,7 +81,7 @@ public sealed class TrainingDataLoader : ITrainingLoader
         Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
         {
             int sampleIndex = order[batch * b + i];
-            var rng = DeterministicRandom.For(Options.Seed, epoch, sampleIndex, stream: 2);
+            var rng = DeterministicRandom.For(Options.Seed, epoch, sampleIndex, RandomStream.PairedSample);
             sampleIndex = RenderWithFallback(order, batch * b + i, rng, images.AsSpan(i * floats, floats), idx => _paired[idx].ImagePath);
             var sample = _paired[sampleIndex];
             var caption = sample.Captions[rng.Next(sample.Captions.Count)];
@@ -102,13 +102,13 @@ public sealed class TrainingDataLoader : ITrainingLoader
             long cursor = step * u;
             // A step's u ≤ |unpaired| images span at most two passes over the unpaired set; shuffle each once.
             var orders = Enumerable.Range((int)(cursor / _unpaired.Count), (int)((cursor + u - 1) / _unpaired.Count - cursor / _unpaired.Count) + 1)
-                .ToDictionary(e => e, e => DeterministicRandom.Permutation(_unpaired.Count, Options.Seed, e, stream: 3));
+                .ToDictionary(e => e, e => DeterministicRandom.Permutation(_unpaired.Count, Options.Seed, e, RandomStream.UnpairedOrder));
             Parallel.For(0, u, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
             {
                 long position = cursor + i;
                 int uEpoch = (int)(position / _unpaired.Count), slot = (int)(position % _unpaired.Count);
                 var uOrder = orders[uEpoch];
-                var rng = DeterministicRandom.For(Options.Seed, uEpoch, uOrder[slot], stream: 4);
+                var rng = DeterministicRandom.For(Options.Seed, uEpoch, uOrder[slot], RandomStream.UnpairedSample);
                 int used = RenderWithFallback(uOrder, slot, rng, unpaired.AsSpan(i * floats, floats), idx => _unpaired[idx]);
                 if (unpairedClasses != null)
                 {

@@ -16,7 +16,7 @@ public sealed record ShardSources(IReadOnlyList<string> Shards, IReadOnlyList<st
     {
         ulong h = 14695981039346656037UL;   // FNV-1a: stable across processes, unlike string.GetHashCode
         foreach (var b in Encoding.UTF8.GetBytes(key)) h = (h ^ b) * 1099511628211UL;
-        return DeterministicRandom.For(seed, (long)(h >> 1), 0, stream: 9).NextDouble();
+        return DeterministicRandom.For(seed, (long)(h >> 1), 0, RandomStream.ShardPairing).NextDouble();
     }
 }
 
@@ -72,12 +72,14 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
     IEnumerable<(ShardSample Sample, long Index)> Epoch(bool paired, int epoch)
     {
         var shards = AllShards().ToList();
-        long stream = paired ? 5 : 7;
-        var order = DeterministicRandom.Permutation(shards.Count, Options.Seed, epoch, stream);
+        var (orderStream, shuffleStream) = paired
+            ? (RandomStream.ShardPairedOrder, RandomStream.ShardPairedShuffle)
+            : (RandomStream.ShardUnpairedOrder, RandomStream.ShardUnpairedShuffle);
+        var order = DeterministicRandom.Permutation(shards.Count, Options.Seed, epoch, orderStream);
         var samples = order.SelectMany(i => WebDatasetShard.Samples(shards[i].Shard, _report)
             .Where(s => IsPaired(shards[i], s) == paired));
         long index = 0;
-        foreach (var s in ShuffleBuffer.Shuffle(samples, Options.ShuffleBuffer, DeterministicRandom.For(Options.Seed, epoch, 0, stream + 1)))
+        foreach (var s in ShuffleBuffer.Shuffle(samples, Options.ShuffleBuffer, DeterministicRandom.For(Options.Seed, epoch, 0, shuffleStream)))
             yield return (s, index++);
     }
 
@@ -197,7 +199,7 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
         Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Workers) }, w =>
             {
                 var (sample, epoch, index) = w.Item;
-                var rng = DeterministicRandom.For(Options.Seed, epoch, index, stream: withSample is null ? 4 : 2);
+                var rng = DeterministicRandom.For(Options.Seed, epoch, index, withSample is null ? RandomStream.UnpairedSample : RandomStream.PairedSample);
                 try
                 {
                     withSample?.Invoke(w.Slot, sample, rng);
