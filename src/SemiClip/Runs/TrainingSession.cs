@@ -97,10 +97,8 @@ public sealed class TrainingSession : IDisposable
             Trainer = new Trainer(Model, objective, config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
             if (resumeState != null)
             {
-                TrainCheckpoint.Restore(checkpoint!, Model, Trainer.Optimizer,
-                    newLearningRateScales: changes.Any(c => c.Field.EndsWith("layer_decay", StringComparison.Ordinal)),
-                    restoreCrossStep: Trainer.RestoreCrossStepState);
-                (StartStep, _start, _lastCheckpoint) = (resumeState.Step, resumeState.Next, checkpoint);
+                (StartStep, _start) = RestoreFrom(checkpoint!, resumeState,
+                    newLearningRateScales: changes.Any(c => c.Field.EndsWith("layer_decay", StringComparison.Ordinal)));
                 Run.TruncateMetricsAfter(StartStep);
                 Run.LogEvent("resume", new { step = StartStep, checkpoint = Path.GetFileName(checkpoint), method = config.Method });
                 if (changes.Count > 0)
@@ -314,9 +312,7 @@ public sealed class TrainingSession : IDisposable
                                       && TrainCheckpoint.NewestIntact(Run.CheckpointDir) is (string checkpoint, { } state, _))
             {
                 recovered = true;
-                TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer, restoreCrossStep: Trainer.RestoreCrossStepState);
-                _lastCheckpoint = checkpoint;
-                (startStep, start) = (state.Step, state.Next);
+                (startStep, start) = RestoreFrom(checkpoint, state);
                 var message = NativeFailure.FirstLine(e.Message);
                 Console.Error.WriteLine($"semiclip: LibTorch failed ({message}); resuming once from {Path.GetFileName(checkpoint)} (step {state.Step}).");
                 Run.LogEvent("native_failure", new { error = message, resumed_from_step = state.Step, checkpoint });
@@ -397,6 +393,15 @@ public sealed class TrainingSession : IDisposable
     }
 
     string? _lastCheckpoint;
+
+    /// <summary>The one way back to a checkpoint (a resume, or the recovery from a native failure): weights, optimiser,
+    /// the trainer's cross-step state; returns where the loop continues.</summary>
+    (long Step, LoaderPosition Next) RestoreFrom(string checkpoint, TrainCheckpoint.State state, bool newLearningRateScales = false)
+    {
+        TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer, newLearningRateScales, Trainer.RestoreCrossStepState);
+        _lastCheckpoint = checkpoint;
+        return (state.Step, state.Next);
+    }
 
     /// <summary>One metrics line: the step's loss parts, lr, temperature, throughput, and each objective diagnostic
     /// averaged over the steps since the previous line (as <c>diag_*</c>).</summary>
