@@ -76,8 +76,8 @@ public static class ReferenceExport
         var manifest = new
         {
             start, image_size = size, context_length = context, captions_per_image = captionsPerImage,
-            train_images = train.Count, test_images = test.Count, keywords = keywords.Keywords, keyword_match = $"{new Training.TrainConfig().KeywordMatch}".ToLowerInvariant(),
-            classes,
+            train_images = train.Count, test_images = test.Count, keywords = keywords.Keywords,
+            keyword_match = $"{new Training.TrainConfig().KeywordMatch}".ToLowerInvariant(), classes,
             templates = PromptTemplates.RemoteSensing, pretrain_classes = data.PretrainClasses, new_classes = data.NewClasses,
             label_ratio = ratio, paired,
             mean = ImagePreprocessor.Mean, std = ImagePreprocessor.Std,
