@@ -55,8 +55,8 @@ public static class DemoCommand
 
             double ratio = p.GetValue(labelRatio);
             string pct = (ratio * 100).ToString("0", CultureInfo.InvariantCulture);
-            // The recipe the real-data benchmark supports for few captions: validate during training and keep the best
-            // step (README, "Few-caption fine-tuning controls"); the last step's weights are reported beside it.
+            // Validation during training and the best step kept (README, "Few-caption fine-tuning controls"); the last
+            // step's weights are reported beside it, so the table shows what keep_best changed.
             string[] recipe = [.. exp.ValidationSettings, "eval_every_steps=10", "keep_best=val_zero_shot_top1"];
             var plan = new[]
             {
