@@ -66,13 +66,9 @@ public static class ReferenceExport
         var prompts = PromptTemplates.RemoteSensing.SelectMany(t => classes.Select(c => t.Replace("{}", c))).ToList();
         WriteInts(Path.Combine(outDir, "class_tokens.i32"), Flat(data.Tokenizer.TokenizeToArray(prompts, context)));
 
-        var paired = new Dictionary<string, int[]>();
-        foreach (var seed in seeds)
-        {
-            var split = PairedUnpairedSplit.Create(train, ratio, seed);
-            var index = train.Select((s, i) => (s.ImagePath, i)).ToDictionary(p => p.ImagePath, p => p.i);
-            paired[$"{seed}"] = split.Paired.Select(s => index[s.ImagePath]).ToArray();
-        }
+        var index = train.Select((s, i) => (s.ImagePath, i)).ToDictionary(p => p.ImagePath, p => p.i);
+        var paired = seeds.ToDictionary(seed => $"{seed}",
+            seed => PairedUnpairedSplit.Create(train, ratio, seed).Paired.Select(s => index[s.ImagePath]).ToArray());
         var manifest = new
         {
             start, image_size = size, context_length = context, captions_per_image = captionsPerImage,

@@ -355,8 +355,10 @@ public sealed class TrainingSession : IDisposable
             void Save()
             {
                 if (savedAt == stepsDone) return;
-                TrainCheckpoint.Save(Run.CheckpointDir, stepsDone, next, Model, Trainer.Optimizer, Config,
-                                     crossStep: Trainer.CrossStepState());
+                // The scope frees what the save makes for itself (the support queue's position tensor).
+                using (NewDisposeScope())
+                    TrainCheckpoint.Save(Run.CheckpointDir, stepsDone, next, Model, Trainer.Optimizer, Config,
+                                         crossStep: Trainer.CrossStepState());
                 _lastCheckpoint = TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone);
                 savedAt = stepsDone;
             }
