@@ -11,18 +11,18 @@ namespace SemiClip.Cli.Commands;
 /// <summary><c>semiclip demo</c>: SemiClip's main job end to end on the embedded synthetic domains. A tiny
 /// CLIP is pretrained on generic tabletop photos and on other aerial scenes of half the aerial classes (cached
 /// between runs), then adapted to aerial scenes with
-/// 10% of the pairs by CLIP alone and by S-CLIP (the other 90% as unpaired images), against CLIP on all
+/// 2% of the pairs by CLIP alone and by S-CLIP (the other 98% as unpaired images), against CLIP on all
 /// pairs as the upper reference; all are evaluated on held-out aerial images.</summary>
 public static class DemoCommand
 {
     public static Command Create()
     {
         var workDir = new Option<string>("--work-dir") { Description = "where data, runs and the chart go", DefaultValueFactory = _ => "runs/demo" };
-        var steps = new Option<long>("--adapt-steps") { Description = "training steps per adaptation run", DefaultValueFactory = _ => 80 };
+        var steps = new Option<long>("--adapt-steps") { Description = "training steps per adaptation run", DefaultValueFactory = _ => 60 };
         var pretrainSteps = new Option<long>("--pretrain-steps")
         {
             Description = "steps of the generic pretraining the demo adapts from",
-            DefaultValueFactory = _ => 150
+            DefaultValueFactory = _ => 110
         };
         var labelRatio = new Option<double>("--label-ratio")
         {
@@ -32,7 +32,7 @@ public static class DemoCommand
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("demo",
-            "Run the embedded demo: pretrain, adapt with CLIP vs S-CLIP at 10% pairs, evaluate, chart") { workDir,
+            "Run the embedded demo: pretrain, adapt with CLIP vs S-CLIP at 2% pairs, evaluate, chart") { workDir,
                 steps, pretrainSteps, labelRatio, device, threads };
         cmd.SetAction(p =>
         {
@@ -57,7 +57,7 @@ public static class DemoCommand
             string pct = (ratio * 100).ToString("0", CultureInfo.InvariantCulture);
             // Validation during training and the best step kept (README, "Few-caption fine-tuning controls"); the last
             // step's weights are reported beside it, so the table shows what keep_best changed.
-            string[] recipe = [.. exp.ValidationSettings, "eval_every_steps=10", "keep_best=val_zero_shot_top1"];
+            string[] recipe = [.. exp.ValidationSettings, "eval_every_steps=20", "keep_best=val_zero_shot_top1"];
             var plan = new[]
             {
                 ($"clip-{pct}pct", "clip", ratio, $"CLIP, {pct}% pairs", recipe),
