@@ -62,6 +62,9 @@ public static class DemoCommand
             {
                 ($"clip-{pct}pct", "clip", ratio, $"CLIP, {pct}% pairs", recipe),
                 ($"sclip-{pct}pct", "sclip", ratio, $"S-CLIP, {pct}% pairs + unpaired", recipe),
+                // The recipe the real-data benchmark recommends for S-CLIP (README, "Which recipe to start from").
+                ($"sclip-{pct}pct-lock3", "sclip", ratio, $"S-CLIP, {pct}% pairs + unpaired, image tower locked but its top 3 groups",
+                    [.. recipe, "lock_image=true", "lock_image_unlocked_groups=3"]),
                 ("clip-100pct", "clip", 1.0, "CLIP, 100% pairs (upper reference)", Array.Empty<string>()),
             };
             var seen = exp.Config.PretrainAerialClasses;
