@@ -18,7 +18,7 @@ public static class Program
         foreach (var c in new[] { DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ReportCommand.Create(), EmbedCommand.CreateEmbed(),
                                   EmbedCommand.CreateSearch(), SuggestCommand.Create(), InterpolateCommand.Create(), DataCommand.Create(),
                                   ShardCommand.Create(), KeywordsCommand.Create(), SynthCommand.Create(), InfoCommand.Create(),
-                                  ExportCommand.Create(),
+                                  ExportCommand.Create(), ServeCommand.Create(),
                                   DoctorCommand.Create() })
             root.Subcommands.Add(c);
         return root;

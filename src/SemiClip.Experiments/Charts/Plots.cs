@@ -10,6 +10,13 @@ public static class Plots
     /// validation metrics of evaluation during training.</summary>
     public static void TrainingCurves(string metricsJsonl, string pngPath)
     {
+        var png = TrainingCurvesPng(metricsJsonl);
+        IO.AtomicFile.Write(pngPath, s => s.Write(png));
+    }
+
+    /// <summary>The chart of <see cref="TrainingCurves"/> as PNG bytes (what <c>semiclip serve</c> sends).</summary>
+    public static byte[] TrainingCurvesPng(string metricsJsonl)
+    {
         var series = new Dictionary<string, List<(double Step, double Value)>>();
         foreach (var line in File.ReadLines(metricsJsonl))
         {
@@ -49,7 +56,7 @@ public static class Plots
             canvas.DrawBitmap(panel, i * panelWidth, 0);
         }
         using var data = sheet.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
-        IO.AtomicFile.Write(pngPath, s => data.SaveTo(s));
+        return data.ToArray();
     }
 
     /// <summary>Grouped bars: one group per metric, one bar per run (values in percent).</summary>

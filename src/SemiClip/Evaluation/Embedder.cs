@@ -86,6 +86,19 @@ public sealed class Embedder(ClipModel model, ClipTokenizer tokenizer, Device de
         return (result, kept);
     }
 
+    /// <summary>The L2-normalised features (1 × D, CPU float32) of one decoded image, with the evaluation transform.</summary>
+    public Tensor EncodeBitmap(SkiaSharp.SKBitmap bitmap)
+    {
+        var prep = new ImagePreprocessor(Model.Config.Vision.ImageSize, Model.Config.Preprocess);
+        var data = new float[prep.FloatsPerImage];
+        prep.Eval(bitmap, data);
+        Model.eval();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var images = tensor(data, new long[] { 1, 3, prep.ImageSize, prep.ImageSize }).to(device).to(Model.LogitScaleParameter.dtype);
+        return nn.functional.normalize(Model.EncodeImage(images).to(float32), dim: -1).cpu().MoveToOuterDisposeScope();
+    }
+
     public Tensor EncodeTexts(IReadOnlyList<string> texts)
     {
         var outputs = new List<Tensor>();

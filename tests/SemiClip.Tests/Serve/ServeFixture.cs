@@ -1,0 +1,43 @@
+using SemiClip.Runs;
+using SemiClip.Serve;
+using SemiClip.Tests.Support;
+using SemiClip.Training;
+
+namespace SemiClip.Tests.Serve;
+
+/// <summary>One server for the serve tests: a tiny S-CLIP run (3 steps on 40 synthetic aerial images, 10% captioned)
+/// served from its run folder, plus the 20 test images as more unpaired images, saving captions to new.jsonl.</summary>
+public sealed class ServeFixture : IAsyncLifetime
+{
+    public TempDir Dir { get; } = new();
+    public ServeApp Server { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+    public string Run => Dir.File("runs/m");
+    public string SaveFile => Dir.File("new.jsonl");
+
+    public async Task InitializeAsync()
+    {
+        var common = TinySetup.Write(Dir);
+        var config = TrainConfig.Load(null, common.Concat(["run_name=\"m\"", "steps=3", "method=\"sclip\"", "label_ratio=0.1", "seed=1"]));
+        using (var session = new TrainingSession(config, resume: false)) session.Train();
+        Server = await ServeApp.StartAsync(Options());
+        Http = new HttpClient { BaseAddress = Server.Address };
+        await Server.Loaded;
+        Assert.True(Server.State.Error is null, Server.State.Error);
+    }
+
+    public ServeOptions Options() => new()
+    {
+        Model = Run, Images = Dir.File("data/test"), SaveCaptions = SaveFile, Port = 0, Device = "cpu", Workers = 1,
+    };
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await Server.DisposeAsync();
+        Dir.Dispose();
+    }
+}
+
+[CollectionDefinition("serve")]
+public sealed class ServeCollection : ICollectionFixture<ServeFixture>;
