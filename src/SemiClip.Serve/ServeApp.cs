@@ -40,17 +40,20 @@ public sealed class ServeApp : IAsyncDisposable
     /// <summary>Completes when loading finished (or failed: then <see cref="LoadState.Error"/> says why).</summary>
     public Task Loaded => _loading;
 
-    ServeApp(WebApplication app, ServeOptions options, ImageRoots roots, CaptionJournal? journal, Uri address)
+    ServeApp(WebApplication app, ServeOptions options, ImageRoots roots, CaptionJournal? journal, Uri address, CollectionLoader load)
     {
         (_app, _options, _roots, _journal, Address) = (app, options, roots, journal, address);
-        _loading = Task.Run(Load);
+        _loading = Task.Run(() => Load(load));
     }
 
-    void Load()
+    /// <summary>How the collection is made: <see cref="Collection.Load"/>, or a benchmark's synthetic one.</summary>
+    public delegate Collection CollectionLoader(ServeOptions options, ImageRoots roots, Action<string, long, long> progress);
+
+    void Load(CollectionLoader load)
     {
         try
         {
-            _state.Collection = Collection.Load(_options, _roots, (stage, done, total) =>
+            _state.Collection = load(_options, _roots, (stage, done, total) =>
             {
                 _state.Stage = stage;
                 Interlocked.Exchange(ref _state.Done, done);
@@ -78,7 +81,7 @@ public sealed class ServeApp : IAsyncDisposable
     }
 
     /// <summary>Starts listening (port 0 picks a free one) and begins loading in the background.</summary>
-    public static async Task<ServeApp> StartAsync(ServeOptions options)
+    public static async Task<ServeApp> StartAsync(ServeOptions options, CollectionLoader? load = null)
     {
         var roots = new ImageRoots(ImageFolders(options));
         var journalPath = options.SaveCaptions ?? (options.Captions is { } c && c.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) ? c : null);
@@ -105,7 +108,7 @@ public sealed class ServeApp : IAsyncDisposable
                 "pass another --port (or --port 0 for any free one), or stop the other server.");
         }
         var address = new Uri(app.Urls.First().Replace("[::]", "localhost", StringComparison.Ordinal));
-        server = new ServeApp(app, options, roots, journal, address);
+        server = new ServeApp(app, options, roots, journal, address, load ?? Collection.Load);
         return server;
     }
 
