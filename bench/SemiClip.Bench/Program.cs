@@ -14,6 +14,7 @@ return args.FirstOrDefault() switch
     "reference-export" => ReferenceExport.Run(args.Skip(1).ToArray()),
     "retrieval-scale" => RetrievalScaleBenchmark.Run(args.Skip(1).ToArray()),
     "serve-search" => ServeSearchBenchmark.Run(args.Skip(1).ToArray()),
+    "serve-screenshots" => ServeScreenshots.Run(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
@@ -24,6 +25,6 @@ static int Usage()
             "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T] | memory | shards [--sizes 10000,100000] [--steps 150] " +
         "| onnx [--models tiny-vit,ViT-B-32] [--images 64] [--texts 128] | export-check [--out DIR] " +
         "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py) " +
-        "| retrieval-scale [--sizes 10000x50000,100000x500000] | serve-search [--sizes 100000] [--models tiny-vit,ViT-B-32]");
+        "| retrieval-scale [--sizes 10000x50000,100000x500000] | serve-search [--sizes 100000] [--models tiny-vit,ViT-B-32] | serve-screenshots --model RUN");
     return 2;
 }

@@ -11,34 +11,46 @@ public sealed class EmbeddingIndexFile : IDisposable
     readonly Dictionary<string, int> _rowOfPath;
     public Tensor Embeddings { get; }
 
-    EmbeddingIndexFile(Tensor embeddings, Dictionary<string, int> rows) => (Embeddings, _rowOfPath) = (embeddings, rows);
+    EmbeddingIndexFile(Tensor embeddings, Dictionary<string, int> rows) =>
+        (Embeddings, _rowOfPath) = (embeddings, rows);
 
     public static EmbeddingIndexFile Read(string path, string modelFingerprint)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--index {path}: file not found.", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"--index {path}: file not found.", path);
         using var reader = new SafeTensorsReader(path);
-        if (!reader.Contains("embeddings")) throw new InvalidDataException($"--index {path}: not an index from semiclip embed.");
+        if (!reader.Contains("embeddings"))
+            throw new InvalidDataException($"--index {path}: not an index from semiclip embed.");
         reader.Metadata.TryGetValue("semiclip.kind", out var kind);
-        if (kind == "text") throw new ArgumentException($"--index {path}: holds text embeddings; serve needs image embeddings (embed --images).");
+        if (kind == "text")
+            throw new ArgumentException(
+                $"--index {path}: holds text embeddings; serve needs image embeddings (embed --images)."
+            );
         reader.Metadata.TryGetValue("semiclip.model_hash", out var made);
         if (made != modelFingerprint)
-            throw new ArgumentException($"--index {path}: made by {(made is null ? "an unrecorded model" : $"another model ({made})")}, " +
-                $"not --model ({modelFingerprint}); embed the images again with this model, or leave --index out.");
+            throw new ArgumentException(
+                $"--index {path}: made by {(made is null ? "an unrecorded model" : $"another model ({made})")}, "
+                    + $"not --model ({modelFingerprint}); embed the images again with this model, or leave --index out."
+            );
         var ids = Path.ChangeExtension(path, ".jsonl");
-        if (!File.Exists(ids)) throw new FileNotFoundException($"--index {path}: its ids file {ids} is missing.", ids);
+        if (!File.Exists(ids))
+            throw new FileNotFoundException($"--index {path}: its ids file {ids} is missing.", ids);
         var rows = new Dictionary<string, int>(StringComparer.Ordinal);
         int line = 0;
         foreach (var text in File.ReadLines(ids))
         {
             line++;
-            if (text.Trim().Length == 0) continue;
+            if (text.Trim().Length == 0)
+                continue;
             var id = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()
-                     ?? throw new InvalidDataException($"{ids}:{line}: no id.");
+                ?? throw new InvalidDataException($"{ids}:{line}: no id.");
             rows[Path.GetFullPath(id)] = rows.Count;
         }
         var embeddings = reader.Read("embeddings").to(float32);
         if (embeddings.shape[0] != rows.Count)
-            throw new InvalidDataException($"--index {path}: {embeddings.shape[0]} embeddings but {rows.Count} ids in {ids}.");
+            throw new InvalidDataException(
+                $"--index {path}: {embeddings.shape[0]} embeddings but {rows.Count} ids in {ids}."
+            );
         return new EmbeddingIndexFile(embeddings, rows);
     }
 

@@ -9,20 +9,28 @@ public sealed record ServeOptions
     public required string Model { get; init; }
     public string? Vocab { get; init; }
     public string Activation { get; init; } = "auto";
+
     /// <summary>The captioned images (any caption format <c>train</c> reads).</summary>
     public string? Captions { get; init; }
     public string? ImageRoot { get; init; }
     public string? Split { get; init; }
+
     /// <summary>Keep this fraction of <see cref="Captions"/> captioned (the trainer's seeded split); the rest are
     /// shown as unpaired images whose hidden captions and classes score the pseudo-labels.</summary>
     public double? LabelRatio { get; init; }
     public int? Seed { get; init; }
+
     /// <summary>More images (a folder, recursive, or a list file): searched, and unpaired when not captioned.</summary>
     public string? Images { get; init; }
-    /// <summary>An <c>embed --images</c> index whose embeddings are used instead of embedding those images again.</summary>
+
+    /// <summary>An <c>embed --images</c> index whose embeddings are used instead of embedding those images
+    /// again.</summary>
     public string? Index { get; init; }
-    /// <summary>The JSONL caption file the Caption-next page appends to (default: <see cref="Captions"/> when it is JSONL).</summary>
+
+    /// <summary>The JSONL caption file the Caption-next page appends to (default: <see cref="Captions"/> when it is
+    /// JSONL).</summary>
     public string? SaveCaptions { get; init; }
+
     /// <summary>Class names for zero-shot labels: a file (one per line) or a comma-separated list; default: the
     /// caption file's labels.</summary>
     public string? Classes { get; init; }

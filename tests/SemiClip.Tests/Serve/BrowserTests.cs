@@ -12,16 +12,23 @@ public class BrowserTests(ServeFixture f)
     static string Chromium()
     {
         var path = Environment.GetEnvironmentVariable("SEMICLIP_CHROMIUM") ?? "/usr/bin/chromium";
-        Assert.True(File.Exists(path), $"{path}: no Chromium for the browser test; install Debian's chromium (apt-get install -y chromium, " +
-            "as .ci/run does) or set SEMICLIP_CHROMIUM to a Chrome/Chromium executable.");
+        Assert.True(
+            File.Exists(path),
+            $"{path}: no Chromium for the browser test; install Debian's chromium (apt-get install -y chromium, "
+                + "as .ci/run does) or set SEMICLIP_CHROMIUM to a Chrome/Chromium executable."
+        );
         return path;
     }
 
-    public static async Task<IBrowser> Launch() => await Puppeteer.LaunchAsync(new LaunchOptions
-    {
-        ExecutablePath = Chromium(), Headless = true,
-        Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    public static async Task<IBrowser> Launch() =>
+        await Puppeteer.LaunchAsync(
+            new LaunchOptions
+            {
+                ExecutablePath = Chromium(),
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            }
+        );
 
     [Fact]
     public async Task SearchThenCaptionThenTheOtherPages()
@@ -33,16 +40,23 @@ public class BrowserTests(ServeFixture f)
         var timeout = new WaitForSelectorOptions { Timeout = 60_000 };
 
         await page.GoToAsync(new Uri(f.Server.Address, "/").ToString());
-        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent.includes('captioned')",
-            new WaitForFunctionOptions { Timeout = 60_000 });
+        await page.WaitForFunctionAsync(
+            "() => document.getElementById('status').textContent.includes('captioned')",
+            new WaitForFunctionOptions { Timeout = 60_000 }
+        );
         await page.TypeAsync("#query", "a river crossing green fields");
         await page.ClickAsync("#go");
         await page.WaitForSelectorAsync(".result img", timeout);
         Assert.Equal(24, await page.EvaluateExpressionAsync<int>("document.querySelectorAll('.result').length"));
-        Assert.Contains("a river crossing green fields", await page.EvaluateExpressionAsync<string>("document.getElementById('summary').textContent"));
+        Assert.Contains(
+            "a river crossing green fields",
+            await page.EvaluateExpressionAsync<string>("document.getElementById('summary').textContent")
+        );
         // The first result's picture was really served (decoded by the browser).
-        await page.WaitForFunctionAsync("() => { const i = document.querySelector('.result img'); return i.complete && i.naturalWidth > 0; }",
-            new WaitForFunctionOptions { Timeout = 30_000 });
+        await page.WaitForFunctionAsync(
+            "() => { const i = document.querySelector('.result img'); return i.complete && i.naturalWidth > 0; }",
+            new WaitForFunctionOptions { Timeout = 30_000 }
+        );
 
         await page.GoToAsync(new Uri(f.Server.Address, "/caption").ToString());
         await page.WaitForSelectorAsync(".suggestion textarea", timeout);
@@ -51,18 +65,33 @@ public class BrowserTests(ServeFixture f)
         await page.TypeAsync(".suggestion textarea", "typed in the browser: a beach by the sea");
         await page.ClickAsync(".suggestion .save");
         await page.WaitForSelectorAsync(".saved.right", timeout);
-        var samples = CaptionDatasetReader.Read(f.SaveFile, new CaptionDatasetOptions(), new BadInputReport(BadInputPolicy.FailFast));
-        Assert.Contains("typed in the browser: a beach by the sea", samples.Single(s => Path.GetFullPath(s.ImagePath) == image).Captions);
+        var samples = CaptionDatasetReader.Read(
+            f.SaveFile,
+            new CaptionDatasetOptions(),
+            new BadInputReport(BadInputPolicy.FailFast)
+        );
+        Assert.Contains(
+            "typed in the browser: a beach by the sea",
+            samples.Single(s => Path.GetFullPath(s.ImagePath) == image).Captions
+        );
 
         await page.GoToAsync(new Uri(f.Server.Address, "/pseudo").ToString());
         await page.WaitForSelectorAsync(".pseudo", timeout);
-        Assert.Contains("captioned", await page.EvaluateExpressionAsync<string>("document.getElementById('summary').textContent"));
+        Assert.Contains(
+            "captioned",
+            await page.EvaluateExpressionAsync<string>("document.getElementById('summary').textContent")
+        );
 
         await page.GoToAsync(new Uri(f.Server.Address, "/runs").ToString());
         await page.WaitForSelectorAsync("#curves-img", timeout);
-        await page.WaitForFunctionAsync("() => { const i = document.getElementById('curves-img'); return i.complete && i.naturalWidth > 0; }",
-            new WaitForFunctionOptions { Timeout = 30_000 });
-        Assert.Contains("sclip", await page.EvaluateExpressionAsync<string>("document.getElementById('run').textContent"));
+        await page.WaitForFunctionAsync(
+            "() => { const i = document.getElementById('curves-img'); return i.complete && i.naturalWidth > 0; }",
+            new WaitForFunctionOptions { Timeout = 30_000 }
+        );
+        Assert.Contains(
+            "sclip",
+            await page.EvaluateExpressionAsync<string>("document.getElementById('run').textContent")
+        );
         Assert.Empty(errors);
     }
 }

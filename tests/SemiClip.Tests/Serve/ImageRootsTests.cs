@@ -73,7 +73,13 @@ public class ImageRootsTests
     {
         var (dir, _) = Setup();
         using var d = dir;
-        Assert.Equal(ImageRoots.RealPath(dir.File("outside/secret.png")), ImageRoots.RealPath(dir.File("root/folder-out/secret.png")));
-        Assert.Equal(ImageRoots.RealPath(dir.File("outside/secret.png")), ImageRoots.RealPath(dir.File("root/link-out.png")));
+        Assert.Equal(
+            ImageRoots.RealPath(dir.File("outside/secret.png")),
+            ImageRoots.RealPath(dir.File("root/folder-out/secret.png"))
+        );
+        Assert.Equal(
+            ImageRoots.RealPath(dir.File("outside/secret.png")),
+            ImageRoots.RealPath(dir.File("root/link-out.png"))
+        );
     }
 }

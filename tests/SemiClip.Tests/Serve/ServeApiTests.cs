@@ -28,8 +28,8 @@ public class ServeApiTests(ServeFixture f)
     {
         var s = await Get("/api/status");
         Assert.True(s.GetProperty("ready").GetBoolean());
-        Assert.Equal(4, s.GetProperty("paired").GetInt32());          // 10% of the run's 40 training images
-        Assert.Equal(36 + 20, s.GetProperty("unpaired").GetInt32());  // the other 36, and data/test's 20
+        Assert.Equal(4, s.GetProperty("paired").GetInt32()); // 10% of the run's 40 training images
+        Assert.Equal(36 + 20, s.GetProperty("unpaired").GetInt32()); // the other 36, and data/test's 20
         Assert.Equal(10, s.GetProperty("classes").GetInt32());
     }
 
@@ -53,16 +53,24 @@ public class ServeApiTests(ServeFixture f)
     [Fact]
     public async Task UploadsAreSearchedCappedAndChecked()
     {
-        var png = await File.ReadAllBytesAsync(Directory.GetFiles(f.Dir.File("data/test"), "*.png", SearchOption.AllDirectories)[0]);
+        var png = await File.ReadAllBytesAsync(
+            Directory.GetFiles(f.Dir.File("data/test"), "*.png", SearchOption.AllDirectories)[0]
+        );
         var ok = await f.Http.PostAsync("/api/search/image?k=3", new ByteArrayContent(png));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         var a = JsonDocument.Parse(await ok.Content.ReadAsStringAsync()).RootElement;
         // The uploaded image is one of the collection's: it finds itself first, at cosine 1.
         Assert.Equal(1.0, a.GetProperty("results")[0].GetProperty("image").GetProperty("score").GetDouble(), 3);
-        var garbage = await f.Http.PostAsync("/api/search/image", new ByteArrayContent(Encoding.UTF8.GetBytes("not an image")));
+        var garbage = await f.Http.PostAsync(
+            "/api/search/image",
+            new ByteArrayContent(Encoding.UTF8.GetBytes("not an image"))
+        );
         Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
         // Refused on its Content-Length, before the body is read: the client waits for "100 Continue" and gets 413.
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/search/image") { Content = new ByteArrayContent(new byte[(8 << 20) + 1]) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/search/image")
+        {
+            Content = new ByteArrayContent(new byte[(8 << 20) + 1]),
+        };
         request.Headers.ExpectContinue = true;
         var huge = await f.Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
@@ -84,16 +92,28 @@ public class ServeApiTests(ServeFixture f)
             Assert.Equal(4, w.Count);
             // Weights come rounded to 4 decimals: compare within what that rounding allows.
             Assert.InRange(w.Sum(), 1 - 5e-4, 1 + 5e-4);
-            Assert.InRange(-w.Where(x => x > 0).Sum(x => x * Math.Log(x)) - item.GetProperty("entropy").GetDouble(), -3e-3, 3e-3);
-            Assert.InRange(item.GetProperty("entropy").GetDouble() / Math.Log(4) - item.GetProperty("normalisedEntropy").GetDouble(), -1e-3, 1e-3);
+            Assert.InRange(
+                -w.Where(x => x > 0).Sum(x => x * Math.Log(x)) - item.GetProperty("entropy").GetDouble(),
+                -3e-3,
+                3e-3
+            );
+            Assert.InRange(
+                item.GetProperty("entropy").GetDouble() / Math.Log(4)
+                    - item.GetProperty("normalisedEntropy").GetDouble(),
+                -1e-3,
+                1e-3
+            );
             Assert.All(item.GetProperty("keywords").EnumerateArray(), k => Assert.Contains(k.GetString()!, keywords));
             var own = item.GetProperty("image").GetProperty("label").GetString();
             var chosen = item.GetProperty("top")[0].GetProperty("image").GetProperty("label").GetString();
             Assert.Equal(own == chosen, item.GetProperty("right").GetBoolean());
         }
         Assert.Equal(items.Count(i => i.GetProperty("right").GetBoolean()), a.GetProperty("right").GetInt32());
-        var byEntropy = (await Get("/api/pseudo?sort=entropy&order=asc&limit=500")).GetProperty("items").EnumerateArray()
-            .Select(i => i.GetProperty("normalisedEntropy").GetDouble()).ToList();
+        var byEntropy = (await Get("/api/pseudo?sort=entropy&order=asc&limit=500"))
+            .GetProperty("items")
+            .EnumerateArray()
+            .Select(i => i.GetProperty("normalisedEntropy").GetDouble())
+            .ToList();
         Assert.Equal(byEntropy.Order(), byEntropy);
     }
 
@@ -104,19 +124,32 @@ public class ServeApiTests(ServeFixture f)
         Assert.All(before, r => Assert.False(r.GetProperty("image").GetProperty("paired").GetBoolean()));
         var first = before[0].GetProperty("image");
         Assert.False(before[0].GetProperty("nearest").GetProperty("caption").GetString().IsNullOrEmptyString());
-        var body = new StringContent(JsonSerializer.Serialize(new { image = first.GetProperty("index").GetInt32(), caption = "a test caption" }),
-            Encoding.UTF8, "application/json");
+        var body = new StringContent(
+            JsonSerializer.Serialize(new { image = first.GetProperty("index").GetInt32(), caption = "a test caption" }),
+            Encoding.UTF8,
+            "application/json"
+        );
         var saved = await f.Http.PostAsync("/api/captions", body);
         Assert.True(saved.IsSuccessStatusCode, await saved.Content.ReadAsStringAsync());
-        var samples = CaptionDatasetReader.Read(f.SaveFile, new CaptionDatasetOptions(), new BadInputReport(BadInputPolicy.FailFast));
+        var samples = CaptionDatasetReader.Read(
+            f.SaveFile,
+            new CaptionDatasetOptions(),
+            new BadInputReport(BadInputPolicy.FailFast)
+        );
         var sample = samples.Single(s => Path.GetFullPath(s.ImagePath) == first.GetProperty("path").GetString());
         Assert.Contains("a test caption", sample.Captions);
-        var after = (await Get("/api/suggest?mode=score&limit=200")).GetProperty("rows").EnumerateArray()
-            .Select(r => r.GetProperty("image").GetProperty("index").GetInt32()).ToList();
+        var after = (await Get("/api/suggest?mode=score&limit=200"))
+            .GetProperty("rows")
+            .EnumerateArray()
+            .Select(r => r.GetProperty("image").GetProperty("index").GetInt32())
+            .ToList();
         Assert.DoesNotContain(first.GetProperty("index").GetInt32(), after);
         var random = (await Get("/api/suggest?mode=random&limit=10")).GetProperty("rows");
         Assert.Equal(10, random.GetArrayLength());
-        var empty = await f.Http.PostAsync("/api/captions", new StringContent("{\"image\":0,\"caption\":\" \"}", Encoding.UTF8, "application/json"));
+        var empty = await f.Http.PostAsync(
+            "/api/captions",
+            new StringContent("{\"image\":0,\"caption\":\" \"}", Encoding.UTF8, "application/json")
+        );
         Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
     }
 
@@ -139,9 +172,20 @@ public class ServeApiTests(ServeFixture f)
         Assert.Equal(await File.ReadAllBytesAsync(item.GetProperty("path").GetString()!), bytes);
         File.WriteAllText(f.Dir.File("secret.png"), "SECRET");
         // Raw requests: an HTTP client would normalise the dots before they reach the server.
-        foreach (var target in new[] { "/img/0/../secret.png", "/img/0/../../secret.png", "/img/0/%2e%2e/secret.png", "/img/0/..%2Fsecret.png",
-                     "/img/0/%2E%2E%2F%2E%2E%2Fsecret.png", $"/img/0/{Uri.EscapeDataString(f.Dir.File("secret.png"))}", "/img/0//etc/passwd",
-                     "/img/0/..%5Csecret.png", "/img/9/x.png" })
+        foreach (
+            var target in new[]
+            {
+                "/img/0/../secret.png",
+                "/img/0/../../secret.png",
+                "/img/0/%2e%2e/secret.png",
+                "/img/0/..%2Fsecret.png",
+                "/img/0/%2E%2E%2F%2E%2E%2Fsecret.png",
+                $"/img/0/{Uri.EscapeDataString(f.Dir.File("secret.png"))}",
+                "/img/0//etc/passwd",
+                "/img/0/..%5Csecret.png",
+                "/img/9/x.png",
+            }
+        )
         {
             var (status, text) = await Raw(target);
             Assert.True(status is 400 or 404, $"{target}: {status}");
@@ -154,7 +198,9 @@ public class ServeApiTests(ServeFixture f)
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(f.Server.Address.Host, f.Server.Address.Port);
         var stream = tcp.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+        await stream.WriteAsync(
+            Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        );
         using var reader = new StreamReader(stream);
         var text = await reader.ReadToEndAsync();
         return (int.Parse(text.Split(' ')[1]), text);
@@ -168,15 +214,49 @@ public class ServeApiTests(ServeFixture f)
         try
         {
             int port = ((IPEndPoint)taken.LocalEndpoint).Port;
-            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => ServeApp.StartAsync(f.Options() with { Port = port }));
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+                ServeApp.StartAsync(f.Options() with { Port = port })
+            );
             Assert.Contains($"--port {port}", e.Message);
             Assert.Contains("in use", e.Message);
         }
-        finally { taken.Stop(); }
+        finally
+        {
+            taken.Stop();
+        }
     }
 }
 
 static class StringChecks
 {
     public static bool IsNullOrEmptyString(this string? s) => string.IsNullOrEmpty(s);
+}
+
+/// <summary>An <c>embed --images</c> index stands in for embedding its images again, and only the model that made it
+/// may use it.</summary>
+[Collection("serve")]
+public class ServeIndexTests(ServeFixture f)
+{
+    [Fact]
+    public async Task AnIndexOfTheSameModelGivesTheSameSearchAndAnotherModelsIsRefused()
+    {
+        var index = f.Dir.File("test-index.safetensors");
+        var (code, output) = CliProcess.Run("embed", "--model", f.Run, "--images", f.Dir.File("data/test"), "--out", index,
+            "--device", "cpu");
+        Assert.True(code == 0, output);
+        await using var indexed = await ServeApp.StartAsync(f.Options() with { Index = index });
+        await indexed.Loaded;
+        Assert.Null(indexed.State.Error);
+        using var http = new HttpClient { BaseAddress = indexed.Address };
+        const string query = "/api/search?k=10&q=a%20harbour%20with%20boats";
+        var fromIndex = JsonDocument.Parse(await http.GetStringAsync(query)).RootElement.GetProperty("results");
+        var embedded = JsonDocument.Parse(await f.Http.GetStringAsync(query)).RootElement.GetProperty("results");
+        for (int i = 0; i < 10; i++)
+            Assert.Equal(embedded[i].GetProperty("image").GetProperty("score").GetDouble(),
+                fromIndex[i].GetProperty("image").GetProperty("score").GetDouble(), 3);
+
+        using var other = new ClipModel(TinySetup.Model(indexed.State.Collection!.Bundle.Tokenizer.VocabSize));
+        var e = Assert.Throws<ArgumentException>(() => EmbeddingIndexFile.Read(index, ModelFingerprint.Of(other)));
+        Assert.Contains("another model", e.Message);
+    }
 }

@@ -18,18 +18,28 @@ public sealed class ServeFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var common = TinySetup.Write(Dir);
-        var config = TrainConfig.Load(null, common.Concat(["run_name=\"m\"", "steps=3", "method=\"sclip\"", "label_ratio=0.1", "seed=1"]));
-        using (var session = new TrainingSession(config, resume: false)) session.Train();
+        var config = TrainConfig.Load(
+            null,
+            common.Concat(["run_name=\"m\"", "steps=3", "method=\"sclip\"", "label_ratio=0.1", "seed=1"])
+        );
+        using (var session = new TrainingSession(config, resume: false))
+            session.Train();
         Server = await ServeApp.StartAsync(Options());
         Http = new HttpClient { BaseAddress = Server.Address };
         await Server.Loaded;
         Assert.True(Server.State.Error is null, Server.State.Error);
     }
 
-    public ServeOptions Options() => new()
-    {
-        Model = Run, Images = Dir.File("data/test"), SaveCaptions = SaveFile, Port = 0, Device = "cpu", Workers = 1,
-    };
+    public ServeOptions Options() =>
+        new()
+        {
+            Model = Run,
+            Images = Dir.File("data/test"),
+            SaveCaptions = SaveFile,
+            Port = 0,
+            Device = "cpu",
+            Workers = 1,
+        };
 
     public async Task DisposeAsync()
     {
