@@ -4,6 +4,7 @@ using SemiClip.Evaluation;
 using SemiClip.Losses;
 using SemiClip.Model;
 using SemiClip.Runtime;
+using SemiClip.Tensors;
 using SemiClip.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -264,7 +265,7 @@ public sealed class Collection : IDisposable
                     .Select(_ => new List<(string, double)>())
                     .ToArray();
         using var scope = NewDisposeScope();
-        var probs = nn.functional.softmax(features.matmul(ClassEmbeddings.t()) * LogitScale, 1);
+        var probs = nn.functional.softmax(features.matmul(ClassEmbeddings.t()).Times(LogitScale), 1);
         var (values, indices) = probs.topk(Math.Min(k, ClassNames.Count), dim: 1);
         var v = values.data<float>().ToArray();
         var ix = indices.data<long>().ToArray();

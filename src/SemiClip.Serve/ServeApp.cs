@@ -110,6 +110,9 @@ public sealed class ServeApp : IAsyncDisposable
             );
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // The host's default lifetime takes over Ctrl-C and SIGTERM for the whole process; the caller decides when
+        // the server stops (the CLI on Ctrl-C, a test or a benchmark when it is done), so none is registered.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, CallerLifetime>();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.MaxUploadBytes;
@@ -531,4 +534,12 @@ public sealed class ServeApp : IAsyncDisposable
         catch (Exception) { }
         _state.Collection?.Dispose();
     }
+}
+
+/// <summary>A host lifetime that leaves the process's signals alone.</summary>
+sealed class CallerLifetime : Microsoft.Extensions.Hosting.IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json.Serialization;
 
 namespace SemiClip.Losses;
@@ -20,34 +21,49 @@ public sealed record LossConfig
     [JsonIgnore] public TrainingMethod Method { get; init; } = TrainingMethod.Clip;
 
     // S-CLIP
+    [Description("S-CLIP: unpaired images join the contrastive loss as extra negatives")]
     public bool UnpairedAsNegatives { get; init; } = true;
+    [Description("S-CLIP: weight of the caption-level (optimal transport) pseudo-label loss")]
     public double CaptionWeight { get; init; } = 1.0;
+    [Description("S-CLIP: weight of the keyword partial-label loss (needs keywords)")]
     public double KeywordWeight { get; init; } = 1.0;
+    [Description("S-CLIP: optimal_transport | hard_nearest | soft_nearest")]
     public PseudoLabelKind PseudoLabel { get; init; } = PseudoLabelKind.OptimalTransport;
+    [Description("S-CLIP: Sinkhorn iterations of the transport plan")]
     public int SinkhornIterations { get; init; } = 10;
     /// <summary>false (the reference): gradients flow through the Sinkhorn iterations into the image
     /// features; true: the plan is a fixed target.</summary>
+    [Description("S-CLIP: true stops gradients through the plan (the reference keeps them)")]
     public bool DetachPlan { get; init; }
     /// <summary>0 (the reference): the transport step matches unpaired images against the batch's paired
     /// images only. N &gt; 0: also against a queue of the N most recent paired image/caption features.</summary>
+    [Description("S-CLIP: recent paired features the transport also matches against (0: the batch only)")]
     public int SupportQueueSize { get; init; }
     /// <summary>0 (the reference): pseudo-label losses at full weight from the first step. N &gt; 0: their
     /// weight rises linearly from 0 to 1 over the first N steps, while the image features are still poor.</summary>
+    [Description("S-CLIP: pseudo-label weights rise from 0 over this many steps (0: full from the start)")]
     public long PseudoLabelRampSteps { get; init; }
     /// <summary>1 (the reference): every unpaired image trains the pseudo-label terms. f &lt; 1: only the
     /// fraction f whose plan rows have the lowest entropy (<see cref="ConfidentPseudoLabels"/>).</summary>
+    [Description("S-CLIP: fraction of unpaired images, most confident plan rows first, that train the pseudo-label terms (1: all)")]
     public double PseudoLabelKeep { get; init; } = 1.0;
     /// <summary>0 (the reference): the transport's entropic regularisation is ε = 1/s, the current
     /// temperature. ε &gt; 0: that fixed value, for models whose s is far from a trained CLIP's 100.</summary>
+    [Description("S-CLIP: fixed entropic regularisation of the transport (0: 1/logit scale, as the reference)")]
     public double SinkhornEpsilon { get; init; }
 
     // SoftCLIP
+    [Description("SoftCLIP: weight α of the intra-modal soft target against the identity")]
     public double SoftAlpha { get; init; } = 0.2;
+    [Description("SoftCLIP: temperature τ of the intra-modal softmax")]
     public double SoftTemperature { get; init; } = 0.1;
+    [Description("SoftCLIP: weight λ of the negatives-only KL term")]
     public double NegativesWeight { get; init; } = 1.0;
     /// <summary>Unset: <see cref="IntraModalSource.Teacher"/> when the run starts from weights, otherwise
     /// <see cref="IntraModalSource.Pooled"/>; the run's config.json records the effective value.</summary>
+    [Description("SoftCLIP: teacher (frozen starting model) | pooled | tokens (unset: teacher with pretrained, else pooled)")]
     public IntraModalSource? IntraSource { get; init; }
+    [Description("SoftCLIP tokens source: temperature of the token attention pooling")]
     public double TokenAttentionTemperature { get; init; } = 0.1;
 
     [JsonIgnore] public bool UsesUnpaired => Method is TrainingMethod.SClip or TrainingMethod.SClipSoftClip;

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -10,121 +11,195 @@ namespace SemiClip.Training;
 /// and saved resolved in the run folder. Field names are snake_case in files.</summary>
 public sealed record TrainConfig
 {
+    [Description("run folder name under runs_dir (unset: the UTC time)")]
     public string? RunName { get; init; }
+    [Description("where run folders go")]
     public string RunsDir { get; init; } = "runs";
 
     // Model and text
+    [Description("built-in architecture (tiny-vit, ViT-B-32, RN50, …) or a model config JSON; ignored with pretrained")]
     public string Model { get; init; } = "tiny-vit";
+    [Description("starting weights: a .safetensors file (OpenAI/OpenCLIP/HF names) or a finished run folder")]
     public string? Pretrained { get; init; }
     /// <summary>"openai" (embedded), a merges file, or an HF vocab.json.</summary>
+    [Description("tokenizer: openai (embedded), a merges file, or an HF vocab.json")]
     public string Vocab { get; init; } = "openai";
     /// <summary>With <see cref="Pretrained"/>: "auto" reads what the weights record (SemiClip's metadata, an
     /// open_clip_config.json or HF config.json beside them) and otherwise assumes QuickGELU, saying so; "quick_gelu" or
     /// "gelu" override it (open_clip's LAION/DataComp checkpoints are gelu).</summary>
+    [Description("with pretrained: auto (the weights' record; else QuickGELU, said) | quick_gelu | gelu (open_clip LAION/DataComp)")]
     public string Activation { get; init; } = "auto";
+    [Description("token embedding rows for a model from scratch (unset: the architecture's)")]
     public int? VocabSize { get; init; }
     /// <summary>Input resolution and text context (unset: the model's); with pretrained, the position embeddings are resized.</summary>
+    [Description("input resolution (unset: the model's); with pretrained, the position grid is interpolated bicubically")]
     public int? ImageSize { get; init; }
+    [Description("text context in tokens (unset: the model's); with pretrained, text positions are interpolated")]
     public int? ContextLength { get; init; }
 
     // Data
+    [Description("caption file (CSV/TSV, JSON Lines, Karpathy JSON) or webdataset .tar shards ({000000..000099}.tar, :: joins patterns)")]
     public string? TrainData { get; init; }
+    [Description("folder image paths are relative to (unset: the caption file's folder)")]
     public string? ImageRoot { get; init; }
+    [Description("Karpathy split to train on (other formats have none)")]
     public string? Split { get; init; } = "train";
+    [Description("extra unpaired images for S-CLIP: a folder, a list file, or .tar shards (with shard train_data)")]
     public string? Unpaired { get; init; }
+    [Description("fraction of images kept paired; the rest become unpaired")]
     public double LabelRatio { get; init; } = 1.0;
     /// <summary>Which images are paired (the label-ratio split); defaults to <see cref="Seed"/>, so the
     /// paired subset can be held fixed while initialisation and order vary.</summary>
+    [Description("which images are paired (unset: seed)")]
     public int? SplitSeed { get; init; }
+    [Description("keyword file for S-CLIP's keyword loss, one per line (`semiclip keywords` makes one)")]
     public string? Keywords { get; init; }
     /// <summary>reference: alinlab/s-clip's exact test <c>" k " in " caption "</c>; words: case-insensitive
     /// whole words with punctuation as a boundary ("river." contains "river").</summary>
+    [Description("reference (\" k \" in \" caption \", as alinlab/s-clip) or words (whole words, punctuation as a boundary)")]
     public Data.KeywordMatch KeywordMatch { get; init; } = Data.KeywordMatch.Reference;
+    [Description("skip and list unreadable images and bad rows instead of stopping")]
     public bool SkipBad { get; init; }
     /// <summary>Before training, every image the run will use is checked: "headers" (default; finds files that are
     /// not images), "full" (decodes every image, finds truncated ones too), "none".</summary>
+    [Description("before training, check every image: headers (files that are not images), full (decode all), none")]
     public string CheckImages { get; init; } = "headers";
+    [Description("keep decoded, shrunk images in memory")]
     public bool CacheImages { get; init; } = true;
     /// <summary>Memory budget of the decoded-image cache in MiB; unset: a quarter of the memory available to the
     /// process. Images past the budget are decoded again each time they are drawn.</summary>
+    [Description("image cache budget in MiB (unset: a quarter of available memory)")]
     public int? CacheImagesMb { get; init; }
     /// <summary>CSV/TSV columns and separator, as open_clip names them (<c>--csv-img-key</c> and so on).</summary>
+    [Description("CSV/TSV column with the image path")]
     public string CsvImgKey { get; init; } = "filepath";
+    [Description("CSV/TSV column with the caption")]
     public string CsvCaptionKey { get; init; } = "title";
     /// <summary>Unset: tab for .tsv files, comma otherwise.</summary>
+    [Description("CSV/TSV separator (unset: tab for .tsv, comma otherwise)")]
     public string? CsvSeparator { get; init; }
+    [Description("random horizontal flips (off: flips change meaning for text in figures and maps)")]
     public bool HorizontalFlip { get; init; }
     // Training augmentation (open_clip's names): RandomResizedCrop ranges, colour jitter, random grey-scale.
+    [Description("training crop: [min, max] fraction of the image area (RandomResizedCrop scale)")]
     public double[] AugScale { get; init; } = [0.9, 1.0];
+    [Description("training crop: [min, max] aspect ratio (RandomResizedCrop ratio)")]
     public double[] AugRatio { get; init; } = [3.0 / 4, 4.0 / 3];
+    [Description("training: [brightness, contrast, saturation] jitter strengths (torchvision's ColorJitter; 0: none)")]
     public double[] ColorJitter { get; init; } = [0, 0, 0];
+    [Description("training: probability an image is colour-jittered")]
     public double ColorJitterProb { get; init; }
+    [Description("training: probability an image is turned grey")]
     public double GrayScaleProb { get; init; }
     // Image preprocessing of the model (unset: the starting model's record, else OpenAI's); saved with the model.
+    [Description("per-channel mean [R, G, B] images are normalised with (unset: the starting model's, else OpenAI's)")]
     public double[]? ImageMean { get; init; }
+    [Description("per-channel std [R, G, B] (unset: the starting model's, else OpenAI's)")]
     public double[]? ImageStd { get; init; }
+    [Description("bicubic | bilinear | nearest (unset: the starting model's, else bicubic)")]
     public string? ImageInterpolation { get; init; }
+    [Description("shortest (resize + centre crop) | squash | longest (+ pad: keeps figure and tile borders); unset: the model's")]
     public string? ImageResizeMode { get; init; }
+    [Description("RGB, or L: every image to grey first (one-channel data); unset: the model's, else RGB")]
     public string? ImageMode { get; init; }
     /// <summary>Samples held by the bounded shuffle when <see cref="TrainData"/> names webdataset shards.</summary>
+    [Description("webdataset shards: samples held by the bounded shuffle (memory stays bounded by it)")]
     public int ShuffleBuffer { get; init; } = 5000;
+    [Description("threads that decode and augment images")]
     public int Workers { get; init; } = 2;
 
     // Objective
+    [Description("clip | sclip | softclip | sclip+softclip")]
     public string Method { get; init; } = "clip";
     public LossConfig Loss { get; init; } = new();
 
     // Optimisation
+    [Description("passes over the paired set (ignored when steps is set)")]
     public int Epochs { get; init; } = 1;
+    [Description("optimisation steps (unset: epochs × batches per epoch)")]
     public long? Steps { get; init; }
+    [Description("images per step; with split, half paired and half unpaired for S-CLIP")]
     public int BatchSize { get; init; } = 32;
     /// <summary>"split" (the reference, default): for methods that use unpaired images, <c>batch_size</c> is
     /// the total, half paired and half unpaired, so every method sees the same images per step. "add":
     /// <c>batch_size</c> paired images plus <c>unpaired_batch_size</c> (default the same) unpaired ones.</summary>
+    [Description("split (the reference: batch_size is the total) or add (paired plus unpaired_batch_size)")]
     public BatchComposition BatchComposition { get; init; } = BatchComposition.Split;
+    [Description("with add: unpaired images per step (unset: batch_size)")]
     public int? UnpairedBatchSize { get; init; }
+    [Description("gradient accumulation micro-batches per step (negatives still span the whole batch)")]
     public int AccumSteps { get; init; } = 1;
+    [Description("peak learning rate (AdamW, linear warm-up then cosine)")]
     public double Lr { get; init; } = 5e-4;
     // open_clip's locking (lock_image, lock_text with their groups) and layer-wise learning-rate decay.
+    [Description("freeze the image tower (open_clip's --lock-image)")]
     public bool LockImage { get; init; }
+    [Description("with lock_image: the top N groups stay trainable (ViT: ln_post + proj, then blocks; ResNet: attnpool, layer4, …)")]
     public int LockImageUnlockedGroups { get; init; }
+    [Description("with lock_image: BatchNorm statistics of the locked groups stay fixed (eval mode)")]
     public bool LockImageFreezeBnStats { get; init; }
+    [Description("freeze the text tower (open_clip's --lock-text)")]
     public bool LockText { get; init; }
+    [Description("with lock_text: the top N groups stay trainable (ln_final + projection, then blocks)")]
     public int LockTextUnlockedLayers { get; init; }
+    [Description("with lock_text: LayerNorms stay frozen in the unlocked groups too")]
     public bool LockTextFreezeLayerNorm { get; init; }
+    [Description("layer-wise lr decay of the image tower: lr × decay^(groups from the top) (1: off)")]
     public double ImageLayerDecay { get; init; } = 1.0;
+    [Description("layer-wise lr decay of the text tower: lr × decay^(groups from the top) (1: off)")]
     public double TextLayerDecay { get; init; } = 1.0;
+    [Description("AdamW decoupled weight decay (not on gains, biases or logit_scale)")]
     public double WeightDecay { get; init; } = 0.2;
+    [Description("AdamW β1")]
     public double Beta1 { get; init; } = 0.9;
     /// <summary>Unset: open_clip's rule, 0.98 / 1e-6 for a ViT image tower and 0.999 / 1e-8 for a ResNet one.</summary>
+    [Description("AdamW β2 (unset: 0.98 for a ViT image tower, 0.999 for a ResNet one, as open_clip)")]
     public double? Beta2 { get; init; }
+    [Description("AdamW ε (unset: 1e-6 for ViT, 1e-8 for ResNet)")]
     public double? Eps { get; init; }
+    [Description("linear warm-up steps")]
     public long WarmupSteps { get; init; } = 50;
     /// <summary>0 (default, as the reference): no gradient clipping.</summary>
+    [Description("clip the gradient's global norm (0: no clipping, as the reference)")]
     public double GradClipNorm { get; init; }
+    [Description("fp32 or bf16 (bf16 weights with float32 master copies and losses)")]
     public Precision Precision { get; init; } = Precision.Fp32;
+    [Description("initialisation, data order, captions drawn and augmentation")]
     public int Seed { get; init; } = 0;
 
     // Evaluation during training (0 = off): zero-shot on a class dataset and/or retrieval on a caption file.
+    [Description("evaluate during training every N epochs (0: never)")]
     public int EvalEveryEpochs { get; init; }
     /// <summary>Also evaluate every N steps (0: only by epochs); the few-caption runs peak early, so steps are the finer clock.</summary>
+    [Description("also evaluate every N steps (0: only by epochs)")]
     public long EvalEverySteps { get; init; }
     /// <summary>A validation metric (val_zero_shot_top1, val_mean_recall, val_loss, …): the weights of the step where it
     /// was best are kept in the run's best/ folder, with that step recorded.</summary>
+    [Description("keep the weights of the best evaluation in best/: val_zero_shot_top1, val_zero_shot_top5, val_mean_recall, "
+                 + "val_i2t_r1, val_t2i_r1 or val_loss (lower is better)")]
     public string? KeepBest { get; init; }
+    [Description("zero-shot data for evaluation during training: a class folder or class CSV")]
     public string? EvalClassification { get; init; }
+    [Description("retrieval data for evaluation during training: a caption file")]
     public string? EvalCaptions { get; init; }
     /// <summary>Unset: <see cref="ImageRoot"/> (RSICD's layout: one Karpathy file, one image folder).</summary>
+    [Description("folder evaluation image paths are relative to (unset: image_root for eval_captions, the file's folder for eval_classification)")]
     public string? EvalImageRoot { get; init; }
     /// <summary>The Karpathy split of <see cref="EvalCaptions"/> that evaluation during training reads: validation,
     /// so that choices made while watching a run never see the test split.</summary>
+    [Description("Karpathy split of eval_captions read during training (val: the test split stays unseen)")]
     public string EvalSplit { get; init; } = "val";
+    [Description("zero-shot prompt templates: a built-in set name or a file")]
     public string EvalTemplates { get; init; } = "remote-sensing";
 
     // Bookkeeping
+    [Description("steps between checkpoints (0: only the final weights)")]
     public long CheckpointEvery { get; init; } = 100;
+    [Description("steps between metrics lines")]
     public long LogEvery { get; init; } = 10;
+    [Description("auto | cpu | cuda | cuda:N")]
     public string Device { get; init; } = "auto";
+    [Description("CPU threads for tensor math, set by `semiclip train` (0: TorchSharp's default; library callers set their own)")]
     public int Threads { get; init; }
 
     /// <summary>The fields the user gave (config file plus overrides), as read; what <c>--resume</c> compares
@@ -317,6 +392,7 @@ public sealed record TrainConfig
 
     public LossConfig ToLossConfig() => Loss with { Method = LossConfig.ParseMethod(Method) };
 
+    [Description("(written by a run, not read) the split seed in effect: split_seed, else seed")]
     public int EffectiveSplitSeed => SplitSeed ?? Seed;
 
     public Data.Images.Augmentation Augmentation() => new()

@@ -53,6 +53,7 @@ public static class ScalarHazardScanner
             new Project("SemiClip", [.. Sources("src/SemiClip"), Path.Combine(root, "build", "LibStdCxxCompatPatch.cs")], "SEMICLIP_LIBRARY"),
             new Project("SemiClip.Onnx", [.. Sources("src/SemiClip.Onnx"), .. OnnxShared(root)], "SEMICLIP_ONNX") { Alias = "onnx" },
             new Project("SemiClip.Experiments", Sources("src/SemiClip.Experiments")),
+            new Project("SemiClip.Serve", Sources("src/SemiClip.Serve")),
             new Project("SemiClip.Cli", Sources("src/SemiClip.Cli")),
             new Project("SemiClip.Bench", Sources("bench/SemiClip.Bench")),
         ];
