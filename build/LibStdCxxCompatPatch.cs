@@ -17,7 +17,13 @@ namespace SemiClip.Build
 {
     /// <summary>Unpatched: still imports GLIBCXX_3.4.32 strictly. Patched: changed by this call.
     /// AlreadyPatched: an earlier build changed it. NotApplicable: not an ELF file with that import.</summary>
-    public enum PatchState { Unpatched, Patched, AlreadyPatched, NotApplicable }
+    public enum PatchState
+    {
+        Unpatched,
+        Patched,
+        AlreadyPatched,
+        NotApplicable,
+    }
 
     public static class LibStdCxxCompatPatch
     {
@@ -25,19 +31,26 @@ namespace SemiClip.Build
         public const string MissingSymbol = "_ZSt21ios_base_library_initv";
         public const string ReplacementSymbol = "_ZSt15get_new_handlerv";
         const ushort VerFlagWeak = 2;
-        const uint ShtDynsym = 11, ShtGnuVerneed = 0x6ffffffe, ShtGnuVersym = 0x6fffffff;
+        const uint ShtDynsym = 11,
+            ShtGnuVerneed = 0x6ffffffe,
+            ShtGnuVersym = 0x6fffffff;
 
         static readonly string[] SystemLibStdCxxCandidates =
         {
-            "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6",
-            "/usr/lib64/libstdc++.so.6", "/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6",
+            "/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+            "/lib/x86_64-linux-gnu/libstdc++.so.6",
+            "/usr/lib64/libstdc++.so.6",
+            "/lib64/libstdc++.so.6",
+            "/usr/lib/libstdc++.so.6",
             "/usr/lib/aarch64-linux-gnu/libstdc++.so.6",
         };
 
         /// <summary>The system libstdc++ path, or null when none is found (not Linux).</summary>
         public static string? FindSystemLibStdCxx()
         {
-            foreach (var p in SystemLibStdCxxCandidates) if (File.Exists(p)) return p;
+            foreach (var p in SystemLibStdCxxCandidates)
+                if (File.Exists(p))
+                    return p;
             return null;
         }
 
@@ -57,7 +70,8 @@ namespace SemiClip.Build
         {
             var bytes = File.ReadAllBytes(soPath);
             var state = Analyse(bytes, apply: true);
-            if (state != PatchState.Patched) return state;
+            if (state != PatchState.Patched)
+                return state;
             var tmp = soPath + ".patching";
             File.WriteAllBytes(tmp, bytes);
             File.Replace(tmp, soPath, null); // a rename on Unix: readers see the old or the new file
@@ -66,31 +80,53 @@ namespace SemiClip.Build
 
         static PatchState Analyse(byte[] b, bool apply)
         {
-            if (b.Length < 64 || b[0] != 0x7f || b[1] != (byte)'E' || b[2] != (byte)'L' || b[3] != (byte)'F'
-                || b[4] != 2 /* 64-bit */ || b[5] != 1 /* little-endian */)
+            if (
+                b.Length < 64
+                || b[0] != 0x7f
+                || b[1] != (byte)'E'
+                || b[2] != (byte)'L'
+                || b[3] != (byte)'F'
+                || b[4] != 2 /* 64-bit */
+                || b[5] != 1 /* little-endian */
+            )
                 return PatchState.NotApplicable;
             long shoff = (long)U64(b, 0x28);
-            int shentsize = U16(b, 0x3A), shnum = U16(b, 0x3C);
-            long dynsymOff = -1, dynsymSize = 0, dynstrOff = -1, versymOff = -1, verneedOff = -1;
+            int shentsize = U16(b, 0x3A),
+                shnum = U16(b, 0x3C);
+            long dynsymOff = -1,
+                dynsymSize = 0,
+                dynstrOff = -1,
+                versymOff = -1,
+                verneedOff = -1;
             int verneedCount = 0;
             for (int i = 0; i < shnum; i++)
             {
                 long sh = shoff + (long)i * shentsize;
                 uint type = U32(b, sh + 4);
-                long off = (long)U64(b, sh + 0x18), size = (long)U64(b, sh + 0x20);
-                uint link = U32(b, sh + 0x28), info = U32(b, sh + 0x2C);
+                long off = (long)U64(b, sh + 0x18),
+                    size = (long)U64(b, sh + 0x20);
+                uint link = U32(b, sh + 0x28),
+                    info = U32(b, sh + 0x2C);
                 if (type == ShtDynsym)
                 {
-                    dynsymOff = off; dynsymSize = size;
+                    dynsymOff = off;
+                    dynsymSize = size;
                     dynstrOff = (long)U64(b, shoff + (long)link * shentsize + 0x18);
                 }
-                else if (type == ShtGnuVersym) versymOff = off;
-                else if (type == ShtGnuVerneed) { verneedOff = off; verneedCount = (int)info; }
+                else if (type == ShtGnuVersym)
+                    versymOff = off;
+                else if (type == ShtGnuVerneed)
+                {
+                    verneedOff = off;
+                    verneedCount = (int)info;
+                }
             }
-            if (dynsymOff < 0 || versymOff < 0 || verneedOff < 0) return PatchState.NotApplicable;
+            if (dynsymOff < 0 || versymOff < 0 || verneedOff < 0)
+                return PatchState.NotApplicable;
 
             // The weak flag on the GLIBCXX_3.4.32 requirement.
-            long auxFlagsAt = -1; bool weak = false;
+            long auxFlagsAt = -1;
+            bool weak = false;
             long vn = verneedOff;
             for (int n = 0; n < verneedCount; n++)
             {
@@ -99,7 +135,8 @@ namespace SemiClip.Build
                 {
                     if (CString(b, dynstrOff + U32(b, aux + 8)) == MissingVersion)
                     {
-                        auxFlagsAt = aux + 4; weak = (U16(b, auxFlagsAt) & VerFlagWeak) != 0;
+                        auxFlagsAt = aux + 4;
+                        weak = (U16(b, auxFlagsAt) & VerFlagWeak) != 0;
                     }
                     aux += U32(b, aux + 12);
                 }
@@ -111,10 +148,16 @@ namespace SemiClip.Build
             for (long s = 0; s < dynsymSize / 24; s++)
             {
                 long sym = dynsymOff + s * 24;
-                if (U16(b, sym + 6) == 0 && CString(b, dynstrOff + U32(b, sym)) == MissingSymbol) { symIndex = s; break; }
+                if (U16(b, sym + 6) == 0 && CString(b, dynstrOff + U32(b, sym)) == MissingSymbol)
+                {
+                    symIndex = s;
+                    break;
+                }
             }
-            if (symIndex < 0 && (auxFlagsAt < 0 || weak)) return auxFlagsAt < 0 && symIndex < 0 ? PatchState.NotApplicable : PatchState.AlreadyPatched;
-            if (!apply) return PatchState.Unpatched;
+            if (symIndex < 0 && (auxFlagsAt < 0 || weak))
+                return auxFlagsAt < 0 && symIndex < 0 ? PatchState.NotApplicable : PatchState.AlreadyPatched;
+            if (!apply)
+                return PatchState.Unpatched;
 
             if (symIndex >= 0)
             {
@@ -124,25 +167,40 @@ namespace SemiClip.Build
                 Array.Copy(replacement, 0, b, nameAt, replacement.Length);
                 W16(b, versymOff + symIndex * 2, 1); // VER_NDX_GLOBAL
             }
-            if (auxFlagsAt >= 0) W16(b, auxFlagsAt, (ushort)(U16(b, auxFlagsAt) | VerFlagWeak));
+            if (auxFlagsAt >= 0)
+                W16(b, auxFlagsAt, (ushort)(U16(b, auxFlagsAt) | VerFlagWeak));
             return PatchState.Patched;
         }
 
         static ushort U16(byte[] b, long o) => (ushort)(b[o] | b[o + 1] << 8);
+
         static uint U32(byte[] b, long o) => (uint)(b[o] | b[o + 1] << 8 | b[o + 2] << 16 | b[o + 3] << 24);
+
         static ulong U64(byte[] b, long o) => U32(b, o) | (ulong)U32(b, o + 4) << 32;
-        static void W16(byte[] b, long o, ushort v) { b[o] = (byte)v; b[o + 1] = (byte)(v >> 8); }
+
+        static void W16(byte[] b, long o, ushort v)
+        {
+            b[o] = (byte)v;
+            b[o + 1] = (byte)(v >> 8);
+        }
+
         static string CString(byte[] b, long o)
         {
-            long e = o; while (e < b.Length && b[e] != 0) e++;
+            long e = o;
+            while (e < b.Length && b[e] != 0)
+                e++;
             return Encoding.ASCII.GetString(b, (int)o, (int)(e - o));
         }
+
         static int IndexOf(byte[] hay, byte[] needle, int start)
         {
             for (int i = start; i <= hay.Length - needle.Length; i++)
             {
-                int j = 0; while (j < needle.Length && hay[i + j] == needle[j]) j++;
-                if (j == needle.Length) return i;
+                int j = 0;
+                while (j < needle.Length && hay[i + j] == needle[j])
+                    j++;
+                if (j == needle.Length)
+                    return i;
             }
             return -1;
         }
@@ -153,18 +211,28 @@ namespace SemiClip.Build
     /// system libstdc++ lacks GLIBCXX_3.4.32; does nothing on newer systems or other OSes.</summary>
     public class PatchLibTorchSharpForOldLibStdCxx : Microsoft.Build.Utilities.Task
     {
-        [Microsoft.Build.Framework.Required] public string Directory { get; set; } = "";
+        [Microsoft.Build.Framework.Required]
+        public string Directory { get; set; } = "";
 
         public override bool Execute()
         {
             var lib = LibStdCxxCompatPatch.FindSystemLibStdCxx();
-            if (lib == null || LibStdCxxCompatPatch.SystemHasVersion(lib) || !System.IO.Directory.Exists(Directory)) return true;
-            foreach (var so in System.IO.Directory.EnumerateFiles(Directory, "libLibTorchSharp.so", SearchOption.AllDirectories))
+            if (lib == null || LibStdCxxCompatPatch.SystemHasVersion(lib) || !System.IO.Directory.Exists(Directory))
+                return true;
+            foreach (
+                var so in System.IO.Directory.EnumerateFiles(
+                    Directory,
+                    "libLibTorchSharp.so",
+                    SearchOption.AllDirectories
+                )
+            )
             {
                 var state = LibStdCxxCompatPatch.Apply(so);
                 if (state == PatchState.Patched)
-                    Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High,
-                        $"SemiClip: patched {so} for {lib} (no {LibStdCxxCompatPatch.MissingVersion})");
+                    Log.LogMessage(
+                        Microsoft.Build.Framework.MessageImportance.High,
+                        $"SemiClip: patched {so} for {lib} (no {LibStdCxxCompatPatch.MissingVersion})"
+                    );
             }
             return true;
         }

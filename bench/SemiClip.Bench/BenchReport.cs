@@ -25,13 +25,14 @@ public static class BenchReport
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     static string FindRepoRoot()
     {
         var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d != null && !File.Exists(Path.Combine(d.FullName, "SemiClip.sln"))) d = d.Parent;
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "SemiClip.sln")))
+            d = d.Parent;
         return d?.FullName ?? Directory.GetCurrentDirectory();
     }
 

@@ -14,7 +14,8 @@ public static class HazardControl
 
     public static Result Run(TimeSpan duration, GcPressure pressure)
     {
-        long iterations = 0, failures = 0;
+        long iterations = 0,
+            failures = 0;
         string? first = null;
         var clock = Stopwatch.StartNew();
         using var a = randn(64, 64);

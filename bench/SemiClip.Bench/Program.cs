@@ -20,11 +20,15 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.WriteLine("usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] " +
-        "[--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] " +
-            "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T] | memory | shards [--sizes 10000,100000] [--steps 150] " +
-        "| onnx [--models tiny-vit,ViT-B-32] [--images 64] [--texts 128] | export-check [--out DIR] " +
-        "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py) " +
-        "| retrieval-scale [--sizes 10000x50000,100000x500000] | serve-search [--sizes 100000] [--models tiny-vit,ViT-B-32] | serve-screenshots --model RUN");
+    Console.WriteLine(
+        "usage: SemiClip.Bench speed [--device cpu|cuda] [--out bench/results] | accuracy [--quick] "
+            + "[--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] "
+            + "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T] | memory | shards [--sizes "
+            + "10000,100000] [--steps 150] "
+            + "| onnx [--models tiny-vit,ViT-B-32] [--images 64] [--texts 128] | export-check [--out DIR] "
+            + "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py) "
+            + "| retrieval-scale [--sizes 10000x50000,100000x500000] | serve-search [--sizes 100000] [--models "
+            + "tiny-vit,ViT-B-32] | serve-screenshots --model RUN"
+    );
     return 2;
 }

@@ -12,17 +12,29 @@ public static class RetrievalScaleBenchmark
 {
     public static int Run(string[] args)
     {
-        var sizes = BenchReport.Option(args, "--sizes", "10000x50000,100000x500000").Split(',')
-            .Select(s => s.Split('x').Select(long.Parse).ToArray()).ToList();
+        var sizes = BenchReport
+            .Option(args, "--sizes", "10000x50000,100000x500000")
+            .Split(',')
+            .Select(s => s.Split('x').Select(long.Parse).ToArray())
+            .ToList();
         int dim = int.Parse(BenchReport.Option(args, "--dim", "512"), CultureInfo.InvariantCulture);
         var rows = new List<object>();
         var md = new System.Text.StringBuilder("# Retrieval scoring at scale (tiled)\n\n");
-        md.Append($"Random unit embeddings, dim {dim}, caption t belongs to image t mod N; `RetrievalResult.Compute` with its default tiles ")
-          .Append($"({RetrievalResult.DefaultImageTile} × {RetrievalResult.DefaultTextTile}). Peak memory: the process's VmHWM.\n\n")
-          .Append("| images | captions | seconds | peak resident MiB | full float64 matrix GiB |\n|---|---|---|---|---|\n");
+        md.Append(
+                $"Random unit embeddings, dim {dim}, caption t belongs to image t mod N; `RetrievalResult.Compute` "
+                    + $"with its default tiles "
+            )
+            .Append(
+                $"({RetrievalResult.DefaultImageTile} × {RetrievalResult.DefaultTextTile}). Peak memory: the "
+                    + $"process's VmHWM.\n\n"
+            )
+            .Append(
+                "| images | captions | seconds | peak resident MiB | full float64 matrix GiB |\n|---|---|---|---|---|\n"
+            );
         foreach (var size in sizes)
         {
-            long n = size[0], m = size[1];
+            long n = size[0],
+                m = size[1];
             using var scope = NewDisposeScope();
             var generator = new TorchSharp.torch.Generator(0);
             var images = nn.functional.normalize(randn(n, dim, generator: generator), dim: -1);
@@ -33,8 +45,22 @@ public static class RetrievalScaleBenchmark
             double seconds = clock.Elapsed.TotalSeconds;
             double peakMb = PeakResidentMb();
             double fullGb = n * (double)m * 8 / (1L << 30);
-            Console.WriteLine($"{n} × {m}: {seconds:F1} s, peak {peakMb:F0} MiB (full matrix {fullGb:F0} GiB), mean recall {r.MeanRecall:F4}");
-            rows.Add(new { images = n, captions = m, dim, seconds, peak_resident_mb = peakMb, full_matrix_gb = fullGb, mean_recall = r.MeanRecall });
+            Console.WriteLine(
+                $"{n} × {m}: {seconds:F1} s, peak {peakMb:F0} MiB (full matrix {fullGb:F0} GiB), mean recall "
+                    + $"{r.MeanRecall:F4}"
+            );
+            rows.Add(
+                new
+                {
+                    images = n,
+                    captions = m,
+                    dim,
+                    seconds,
+                    peak_resident_mb = peakMb,
+                    full_matrix_gb = fullGb,
+                    mean_recall = r.MeanRecall,
+                }
+            );
             md.Append($"| {n:N0} | {m:N0} | {seconds:F1} | {peakMb:F0} | {fullGb:F0} |\n");
         }
         BenchReport.Write(BenchReport.ResultsDir(args), "retrieval-scale", new { rows }, md.ToString());
@@ -43,7 +69,11 @@ public static class RetrievalScaleBenchmark
 
     static double PeakResidentMb()
     {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+        var line = File.ReadLines("/proc/self/status")
+            .FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null
+            ? double.NaN
+            : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)
+                / 1024.0;
     }
 }

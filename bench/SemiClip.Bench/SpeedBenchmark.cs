@@ -1,5 +1,3 @@
-using SemiClip.Runs;
-using SemiClip.Tensors;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -7,8 +5,10 @@ using SemiClip.Data;
 using SemiClip.Evaluation;
 using SemiClip.Losses;
 using SemiClip.Model;
+using SemiClip.Runs;
 using SemiClip.Runtime;
 using SemiClip.Synthetic;
+using SemiClip.Tensors;
 using SemiClip.Tokenization;
 using SemiClip.Training;
 using TorchSharp;
@@ -22,11 +22,23 @@ namespace SemiClip.Bench;
 /// at 100k embeddings, and peak memory.</summary>
 public static class SpeedBenchmark
 {
-    sealed record MethodRow(string Model, string Method, string Precision, double StepMs, double ImagesPerS,
-        double GflopPerStep, double AchievedGflops, double Mfu,
-                            double RatioToClip, double AdamWMs, double Bf16Speedup);
+    sealed record MethodRow(
+        string Model,
+        string Method,
+        string Precision,
+        double StepMs,
+        double ImagesPerS,
+        double GflopPerStep,
+        double AchievedGflops,
+        double Mfu,
+        double RatioToClip,
+        double AdamWMs,
+        double Bf16Speedup
+    );
 
-    const int Batch = 64, Keywords = 28, Vocab = 794;
+    const int Batch = 64,
+        Keywords = 28,
+        Vocab = 794;
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static int Run(string[] args)
@@ -35,7 +47,9 @@ public static class SpeedBenchmark
         var outDir = BenchReport.ResultsDir(args);
         var work = Path.Combine(Path.GetTempPath(), "semiclip-bench");
         Directory.CreateDirectory(work);
-        var md = new StringBuilder($"# Speed benchmark ({device.type}, {get_num_threads()} threads, {DateTime.UtcNow:yyyy-MM-dd})\n\n");
+        var md = new StringBuilder(
+            $"# Speed benchmark ({device.type}, {get_num_threads()} threads, {DateTime.UtcNow:yyyy-MM-dd})\n\n"
+        );
 
         // The peak is the best of several measurements (start and end of the run): one reading on a shared
         // 2-core machine can come out at half the true rate, which would inflate MFU past 100%.
@@ -43,104 +57,226 @@ public static class SpeedBenchmark
         double peak = Enumerable.Range(0, 3).Max(_ => NativeRuntimeInfo.MeasureMatmulGflops(device, n, 10));
         Console.WriteLine($"matmul peak {peak:F1} GFLOP/s");
 
-        double peakBf16 = device.type == TorchSharp.DeviceType.CUDA || !args.Contains("--no-bf16")
-            // A smaller product on the CPU: where bf16 GEMM is a scalar fallback, a 1536³ product takes seconds.
-            ? Enumerable.Range(0, 3).Max(_ => NativeRuntimeInfo.MeasureMatmulGflops(device,
-                device.type == TorchSharp.DeviceType.CUDA ? n : 512, 5, ScalarType.BFloat16)) : double.NaN;
+        double peakBf16 =
+            device.type == TorchSharp.DeviceType.CUDA || !args.Contains("--no-bf16")
+                // A smaller product on the CPU: where bf16 GEMM is a scalar fallback, a 1536³ product takes seconds.
+                ? Enumerable
+                    .Range(0, 3)
+                    .Max(_ =>
+                        NativeRuntimeInfo.MeasureMatmulGflops(
+                            device,
+                            device.type == TorchSharp.DeviceType.CUDA ? n : 512,
+                            5,
+                            ScalarType.BFloat16
+                        )
+                    )
+                : double.NaN;
         Console.WriteLine($"bf16 matmul peak {peakBf16:F1} GFLOP/s");
 
-        var config = ClipConfig.Load("tiny-vit") with { Text = ClipConfig.Load("tiny-vit").Text with { VocabSize = Vocab } };
+        var config = ClipConfig.Load("tiny-vit") with
+        {
+            Text = ClipConfig.Load("tiny-vit").Text with { VocabSize = Vocab },
+        };
         var methods = new List<MethodRow>();
-        md.Append($"## Training step at equal images per step (batch_composition split): {Batch} images, S-CLIP " +
-            $"{Batch / 2} paired + {Batch / 2} unpaired + {Keywords} keywords\n\n");
-        md.Append("| model | method | precision | step ms | images/s | GFLOP/step | achieved GFLOP/s | MFU " +
-            "(same-precision peak) | step / CLIP step | bf16 speed-up | AdamW ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
-        var models = new List<(string Name, ClipConfig Config, int Batch, int Steps)> { ("tiny-vit", config, Batch, 12) };
+        md.Append(
+            $"## Training step at equal images per step (batch_composition split): {Batch} images, S-CLIP "
+                + $"{Batch / 2} paired + {Batch / 2} unpaired + {Keywords} keywords\n\n"
+        );
+        md.Append(
+            "| model | method | precision | step ms | images/s | GFLOP/step | achieved GFLOP/s | MFU "
+                + "(same-precision peak) | step / CLIP step | bf16 speed-up | AdamW ms "
+                + "|\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+        );
+        var models = new List<(string Name, ClipConfig Config, int Batch, int Steps)>
+        {
+            ("tiny-vit", config, Batch, 12),
+        };
         if (args.Contains("--big"))
-            models.Add(("ViT-B-32", ClipConfig.Load("ViT-B-32") with { Text = ClipConfig.Load("ViT-B-32").Text with { VocabSize = Vocab } }, 32, 2));
+            models.Add(
+                (
+                    "ViT-B-32",
+                    ClipConfig.Load("ViT-B-32") with
+                    {
+                        Text = ClipConfig.Load("ViT-B-32").Text with { VocabSize = Vocab },
+                    },
+                    32,
+                    2
+                )
+            );
         double clipStep = 0;
         foreach (var (modelName, modelConfig, batch, steps) in models)
         {
             var fp32Steps = new Dictionary<string, double>();
             // bf16 steps are timed only where bf16 matmuls are not far slower than fp32 ones: on a CPU without
-            // AVX512-BF16/AMX, LibTorch's bf16 GEMM is a scalar fallback (measured 0.8 GFLOP/s here, a step ~29× slower).
+            // AVX512-BF16/AMX, LibTorch's bf16 GEMM is a scalar fallback (measured 0.8 GFLOP/s here, a step ~29×
+            // slower).
             bool bf16Pays = peakBf16 >= 0.5 * peak;
             foreach (var precision in bf16Pays ? new[] { "fp32", "bf16" } : new[] { "fp32" })
             {
                 double clipHere = 0;
                 foreach (var method in new[] { "clip", "sclip", "softclip", "softclip-pooled", "sclip+softclip" })
                 {
-                    if (modelName != "tiny-vit" && method is "softclip-pooled" or "sclip+softclip") continue;
+                    if (modelName != "tiny-vit" && method is "softclip-pooled" or "sclip+softclip")
+                        continue;
                     var (stepMs, adamMs) = TimeSteps(modelConfig, method, device, precision, batch, steps);
-                    if (method == "clip") clipHere = stepMs;
-                    if (method == "clip" && precision == "fp32" && modelName == "tiny-vit") clipStep = stepMs;
+                    if (method == "clip")
+                        clipHere = stepMs;
+                    if (method == "clip" && precision == "fp32" && modelName == "tiny-vit")
+                        clipStep = stepMs;
                     bool unpaired = method.StartsWith("sclip", StringComparison.Ordinal);
                     bool teacher = method is "softclip" or "sclip+softclip";
                     int paired = unpaired ? batch / 2 : batch;
-                    double flops = ModelFlops.TrainingStep(modelConfig, paired, unpaired ? batch - paired : 0, unpaired ? Keywords : 0)
-                                   + (teacher ? paired * (ModelFlops.ImageForward(modelConfig) + ModelFlops.TextForward(modelConfig)) : 0);
+                    double flops =
+                        ModelFlops.TrainingStep(
+                            modelConfig,
+                            paired,
+                            unpaired ? batch - paired : 0,
+                            unpaired ? Keywords : 0
+                        )
+                        + (
+                            teacher
+                                ? paired * (ModelFlops.ImageForward(modelConfig) + ModelFlops.TextForward(modelConfig))
+                                : 0
+                        );
                     double achieved = flops / (stepMs / 1000) / 1e9;
                     double peakHere = precision == "bf16" ? peakBf16 : peak;
-                    if (precision == "fp32") fp32Steps[method] = stepMs;
-                    double speedup = precision == "bf16" && fp32Steps.TryGetValue(method, out var f) ? f / stepMs : double.NaN;
-                    var row = new MethodRow(modelName, method, precision, stepMs, batch / (stepMs / 1000), flops / 1e9,
-                        achieved, achieved / peakHere, stepMs / clipHere, adamMs, speedup);
+                    if (precision == "fp32")
+                        fp32Steps[method] = stepMs;
+                    double speedup =
+                        precision == "bf16" && fp32Steps.TryGetValue(method, out var f) ? f / stepMs : double.NaN;
+                    var row = new MethodRow(
+                        modelName,
+                        method,
+                        precision,
+                        stepMs,
+                        batch / (stepMs / 1000),
+                        flops / 1e9,
+                        achieved,
+                        achieved / peakHere,
+                        stepMs / clipHere,
+                        adamMs,
+                        speedup
+                    );
                     methods.Add(row);
-                    md.Append($"| {modelName} | {method} | {precision} | {stepMs:F0} | {row.ImagesPerS:F1} | " +
-                        $"{flops / 1e9:F1} | {achieved:F1} | {100 * row.Mfu:F0}% | {row.RatioToClip:F2} | " +
-                              $"{(double.IsNaN(speedup) ? "" : speedup.ToString("F2", Inv) + "×")} | {adamMs:F1} |\n");
+                    md.Append(
+                        $"| {modelName} | {method} | {precision} | {stepMs:F0} | {row.ImagesPerS:F1} | "
+                            + $"{flops / 1e9:F1} | {achieved:F1} | {100 * row.Mfu:F0}% | {row.RatioToClip:F2} | "
+                            + $"{(double.IsNaN(speedup) ? "" : speedup.ToString("F2", Inv) + "×")} | {adamMs:F1} |\n"
+                    );
                     Console.WriteLine($"{modelName} {method} {precision}: {stepMs:F0} ms/step, AdamW {adamMs:F1} ms");
                 }
             }
         }
         if (!(peakBf16 >= 0.5 * peak))
-            md.Append(string.Create(CultureInfo.InvariantCulture,
-                $"\nbf16 rows not run: bf16 matmul measures {peakBf16:F1} GFLOP/s against {peak:F1} in fp32 in this process "))
-              .Append("(no AVX512-BF16/AMX, so LibTorch falls back to scalar bf16 GEMM; a tiny-vit CLIP step took " +
-                  "20,958 ms in bf16 against 721 ms in fp32 when tried). " +
-                      "Use fp32 on such CPUs; bf16 is for GPUs and CPUs with native bf16.\n");
-        md.Append("\nsoftclip = the teacher source (a frozen copy of the starting model encodes the batch again without gradient); " +
-                  "softclip-pooled = the current model's own detached features. Targets (issue #13): bf16 ≥ 1.6× faster than fp32 on tiny-vit; " +
-                  "S-CLIP / CLIP ≤ 1.15 at equal images per step.\n\n");
+            md.Append(
+                    string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"\nbf16 rows not run: bf16 matmul measures {peakBf16:F1} GFLOP/s against {peak:F1} in fp32 "
+                            + $"in this process "
+                    )
+                )
+                .Append(
+                    "(no AVX512-BF16/AMX, so LibTorch falls back to scalar bf16 GEMM; a tiny-vit CLIP step took "
+                        + "20,958 ms in bf16 against 721 ms in fp32 when tried). "
+                        + "Use fp32 on such CPUs; bf16 is for GPUs and CPUs with native bf16.\n"
+                );
+        md.Append(
+            "\nsoftclip = the teacher source (a frozen copy of the starting model encodes the batch again without "
+                + "gradient); "
+                + "softclip-pooled = the current model's own detached features. Targets (issue #13): bf16 ≥ 1.6× "
+                + "faster than fp32 on tiny-vit; "
+                + "S-CLIP / CLIP ≤ 1.15 at equal images per step.\n\n"
+        );
         md.Append(StartupSection(work, out var startup));
 
         // Loader: decode + augment + collate, no model.
-        md.Append("## Loader (decode + augment + collate), images/s\n\n| images on disk | output | workers | cache | " +
-            "images/s | ÷ CLIP training pairs/s |\n|---|---|---|---|---|---|\n");
+        md.Append(
+            "## Loader (decode + augment + collate), images/s\n\n| images on disk | output | workers | cache | "
+                + "images/s | ÷ CLIP training pairs/s |\n|---|---|---|---|---|---|\n"
+        );
         var loaderRows = new List<object>();
         double trainPairsPerS = Batch / (clipStep / 1000);
         foreach (var (source, output) in new[] { (256, 224), (64, 64) })
         {
             var dir = Path.Combine(work, $"loader-{source}");
             if (!File.Exists(Path.Combine(dir, "train.jsonl")))
-                SyntheticDataset.Generate(dir, new SyntheticDataset.Options { TrainPerClass = 26, TestPerClass = 0, ImageSize = source, Seed = 9 });
-            var samples = CaptionDatasetReader.Read(Path.Combine(dir, "train.jsonl"), new CaptionDatasetOptions(), new BadInputReport(BadInputPolicy.FailFast));
+                SyntheticDataset.Generate(
+                    dir,
+                    new SyntheticDataset.Options
+                    {
+                        TrainPerClass = 26,
+                        TestPerClass = 0,
+                        ImageSize = source,
+                        Seed = 9,
+                    }
+                );
+            var samples = CaptionDatasetReader.Read(
+                Path.Combine(dir, "train.jsonl"),
+                new CaptionDatasetOptions(),
+                new BadInputReport(BadInputPolicy.FailFast)
+            );
             foreach (var workers in new[] { 1, 2 })
                 foreach (var cache in new[] { false, true })
                 {
-                    if (cache && source == 256) continue;
-                    using var loader = new TrainingDataLoader(samples, Array.Empty<string>(), ClipTokenizer.OpenAi(), 32, output, null,
-                        new LoaderOptions { BatchSize = 32, Workers = workers, CacheImages = cache }, new BadInputReport(BadInputPolicy.FailFast));
+                    if (cache && source == 256)
+                        continue;
+                    using var loader = new TrainingDataLoader(
+                        samples,
+                        Array.Empty<string>(),
+                        ClipTokenizer.OpenAi(),
+                        32,
+                        output,
+                        null,
+                        new LoaderOptions
+                        {
+                            BatchSize = 32,
+                            Workers = workers,
+                            CacheImages = cache,
+                        },
+                        new BadInputReport(BadInputPolicy.FailFast)
+                    );
                     loader.BuildHost(0);
                     var sw = Stopwatch.StartNew();
                     int steps = source == 256 ? 4 : 16;
-                    for (int s = 1; s <= steps; s++) loader.BuildHost(s);
+                    for (int s = 1; s <= steps; s++)
+                        loader.BuildHost(s);
                     double perS = steps * 32 / sw.Elapsed.TotalSeconds;
-                    loaderRows.Add(new
-                    {
-                        source_px = source, output_px = output, workers, cache, images_per_s = perS,
-                        ratio_to_training = perS / trainPairsPerS
-                    });
-                    md.Append($"| {source} px PNG | {output} px | {workers} | {(cache ? "yes" : "no")} | {perS:F0} | {perS / trainPairsPerS:F1} |\n");
+                    loaderRows.Add(
+                        new
+                        {
+                            source_px = source,
+                            output_px = output,
+                            workers,
+                            cache,
+                            images_per_s = perS,
+                            ratio_to_training = perS / trainPairsPerS,
+                        }
+                    );
+                    md.Append(
+                        $"| {source} px PNG | {output} px | {workers} | {(cache ? "yes" : "no")} | {perS:F0} | "
+                            + $"{perS / trainPairsPerS:F1} |\n"
+                    );
                     Console.WriteLine($"loader {source}->{output} workers {workers} cache {cache}: {perS:F0} images/s");
                 }
         }
-        md.Append($"\nCLIP training consumes {trainPairsPerS:F0} pairs/s (tiny config); the loader goal is ≥ 2× that with 2 workers at 64 px.\n\n");
+        md.Append(
+            $"\nCLIP training consumes {trainPairsPerS:F0} pairs/s (tiny config); the loader goal is ≥ 2× that with "
+                + $"2 workers at 64 px.\n\n"
+        );
 
         // Evaluation throughput on 10,000 real image files.
         var evalDir = Path.Combine(work, "eval10k");
         if (!File.Exists(Path.Combine(evalDir, "train.jsonl")))
-            SyntheticDataset.Generate(evalDir, new SyntheticDataset.Options { TrainPerClass = 1000, TestPerClass = 0, ImageSize = 64, Seed = 4 });
+            SyntheticDataset.Generate(
+                evalDir,
+                new SyntheticDataset.Options
+                {
+                    TrainPerClass = 1000,
+                    TestPerClass = 0,
+                    ImageSize = 64,
+                    Seed = 4,
+                }
+            );
         var files = Directory.GetFiles(Path.Combine(evalDir, "train"), "*.png", SearchOption.AllDirectories);
         manual_seed(0);
         using var model = new ClipModel(config);
@@ -149,8 +285,11 @@ public static class SpeedBenchmark
         var clock = Stopwatch.StartNew();
         using (var features = embedder.EncodeImages(files)) { }
         double evalSeconds = clock.Elapsed.TotalSeconds;
-        md.Append($"## Evaluation\n\nEncoding {files.Length:N0} PNG files (64 px, decode + eval transform + tiny-vit " +
-            $"forward, batch 256): **{evalSeconds:F1} s** ({files.Length / evalSeconds:F0} images/s); goal < 60 s.\n\n");
+        md.Append(
+            $"## Evaluation\n\nEncoding {files.Length:N0} PNG files (64 px, decode + eval transform + tiny-vit "
+                + $"forward, batch 256): **{evalSeconds:F1} s** ({files.Length / evalSeconds:F0} images/s); goal < "
+                + $"60 s.\n\n"
+        );
         Console.WriteLine($"eval {files.Length} images in {evalSeconds:F1}s");
 
         // Brute-force search at 100k embeddings.
@@ -159,41 +298,76 @@ public static class SpeedBenchmark
         var query100 = nn.functional.normalize(randn(100, 512, device: device), dim: -1);
         double TimeTopK(Tensor q, int reps)
         {
-            using (NewDisposeScope()) _ = index.matmul(q.t()).topk(10, 0);
+            using (NewDisposeScope())
+                _ = index.matmul(q.t()).topk(10, 0);
             var sw = Stopwatch.StartNew();
-            for (int r = 0; r < reps; r++) { using var scope = NewDisposeScope(); var (v, i) = index.matmul(q.t()).topk(10, 0); _ = i.cpu(); }
+            for (int r = 0; r < reps; r++)
+            {
+                using var scope = NewDisposeScope();
+                var (v, i) = index.matmul(q.t()).topk(10, 0);
+                _ = i.cpu();
+            }
             return sw.Elapsed.TotalMilliseconds / reps;
         }
-        double one = TimeTopK(query1, 20), hundred = TimeTopK(query100, 5);
-        md.Append($"## Brute-force search, 100,000 × 512 embeddings (fp32, {100_000L * 512 * 4 / (1 << 20)} MiB)\n\n| " +
-            $"queries | latency |\n|---|---|\n| 1 | {one:F1} ms |\n| 100 (batched) | {hundred:F1} ms ({hundred / 100:F2} ms/query) |\n\n");
+        double one = TimeTopK(query1, 20),
+            hundred = TimeTopK(query100, 5);
+        md.Append(
+            $"## Brute-force search, 100,000 × 512 embeddings (fp32, {100_000L * 512 * 4 / (1 << 20)} MiB)\n\n| "
+                + $"queries | latency |\n|---|---|\n| 1 | {one:F1} ms |\n| 100 (batched) | {hundred:F1} ms "
+                + $"({hundred / 100:F2} ms/query) |\n\n"
+        );
         double breakEven = 100_000 * 50 / one; // brute force scales linearly with the index size
-        md.Append($"Brute force scales linearly, so a single query reaches a 50 ms interactive budget at about " +
-            $"{breakEven / 1000:F0}k embeddings of 512 floats on this machine; past that (or once the index no longer " +
-                $"fits in memory) a vector index (IVF/HNSW) is needed. Batching queries amortises the scan.\n\n");
+        md.Append(
+            $"Brute force scales linearly, so a single query reaches a 50 ms interactive budget at about "
+                + $"{breakEven / 1000:F0}k embeddings of 512 floats on this machine; past that (or once the index no "
+                + $"longer "
+                + $"fits in memory) a vector index (IVF/HNSW) is needed. Batching queries amortises the scan.\n\n"
+        );
         Console.WriteLine($"search 1 query {one:F1} ms, 100 queries {hundred:F1} ms");
 
         double peakAtEnd = NativeRuntimeInfo.MeasureMatmulGflops(device, n, 10);
-        md.Insert(md.ToString().IndexOf("## Training step", StringComparison.Ordinal),
-            $"fp32 matmul peak measured in this process ({n}³, best of 30 at the start, {peakAtEnd:F1} at the end): " +
-                $"**{peak:F1} GFLOP/s**; MFU below uses it.\n\n");
+        md.Insert(
+            md.ToString().IndexOf("## Training step", StringComparison.Ordinal),
+            $"fp32 matmul peak measured in this process ({n}³, best of 30 at the start, {peakAtEnd:F1} at the end): "
+                + $"**{peak:F1} GFLOP/s**; MFU below uses it.\n\n"
+        );
         long peakMb = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
         md.Append($"Peak resident memory of the benchmark process: {peakMb} MiB.\n");
-        BenchReport.Write(outDir, $"speed-{device.type.ToString().ToLowerInvariant()}", new
-        {
-            device = device.ToString(), threads = get_num_threads(), matmul_peak_gflops = peak,
-            matmul_peak_bf16_gflops = peakBf16, methods, startup, loader = loaderRows,
-            eval = new { images = files.Length, seconds = evalSeconds }, search = new
+        BenchReport.Write(
+            outDir,
+            $"speed-{device.type.ToString().ToLowerInvariant()}",
+            new
             {
-                embeddings = 100_000,
-                dim = 512, single_query_ms = one, batch100_ms = hundred
+                device = device.ToString(),
+                threads = get_num_threads(),
+                matmul_peak_gflops = peak,
+                matmul_peak_bf16_gflops = peakBf16,
+                methods,
+                startup,
+                loader = loaderRows,
+                eval = new { images = files.Length, seconds = evalSeconds },
+                search = new
+                {
+                    embeddings = 100_000,
+                    dim = 512,
+                    single_query_ms = one,
+                    batch100_ms = hundred,
+                },
+                peak_memory_mib = peakMb,
             },
-            peak_memory_mib = peakMb,
-        }, md.ToString());
+            md.ToString()
+        );
         return 0;
     }
 
-    static (double StepMs, double AdamMs) TimeSteps(ClipConfig config, string method, Device device, string precision, int batchSize, int steps)
+    static (double StepMs, double AdamMs) TimeSteps(
+        ClipConfig config,
+        string method,
+        Device device,
+        string precision,
+        int batchSize,
+        int steps
+    )
     {
         manual_seed(0);
         using var model = new ClipModel(config);
@@ -210,35 +384,54 @@ public static class SpeedBenchmark
         };
         var loss = new TrainingObjective(lossConfig);
         using var keywordTokens = randint(1, Vocab - 2, new long[] { Keywords, config.Text.ContextLength });
-        using (no_grad()) { keywordTokens[.., 3] = Vocab - 1; keywordTokens[.., 4..] = 0; }
+        using (no_grad())
+        {
+            keywordTokens[.., 3] = Vocab - 1;
+            keywordTokens[.., 4..] = 0;
+        }
         ClipModel? teacher = null;
-        if (lossConfig.NeedsTeacher) { teacher = new ClipModel(config); teacher.load_state_dict(model.state_dict()); }
+        if (lossConfig.NeedsTeacher)
+        {
+            teacher = new ClipModel(config);
+            teacher.load_state_dict(model.state_dict());
+        }
         using var trainer = new Trainer(model, loss, train, device, 1000, keywordTokens, teacher);
         bool unpaired = loss.Config.UsesUnpaired;
-        int paired = unpaired ? batchSize / 2 : batchSize, size = config.Vision.ImageSize;
+        int paired = unpaired ? batchSize / 2 : batchSize,
+            size = config.Vision.ImageSize;
         TrainBatch Batch()
         {
             var tokens = randint(1, Vocab - 2, new long[] { paired, config.Text.ContextLength });
-            tokens[.., 12] = Vocab - 1; tokens[.., 13..] = 0;
+            tokens[.., 12] = Vocab - 1;
+            tokens[.., 13..] = 0;
             return new TrainBatch
             {
-                Position = new LoaderPosition(0, 0), Next = new LoaderPosition(0, 1), Images = randn(paired, 3, size, size), Tokens = tokens,
+                Position = new LoaderPosition(0, 0),
+                Next = new LoaderPosition(0, 1),
+                Images = randn(paired, 3, size, size),
+                Tokens = tokens,
                 Unpaired = unpaired ? randn(batchSize - paired, 3, size, size) : null,
                 KeywordLabels = unpaired ? rand(paired, Keywords).LessThan(0.1).to(float32) : null,
             };
         }
         using var batch = Batch();
-        for (int s = 0; s < 2; s++) trainer.Step(batch, s);
-        if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+        for (int s = 0; s < 2; s++)
+            trainer.Step(batch, s);
+        if (device.type == TorchSharp.DeviceType.CUDA)
+            cuda.synchronize();
         var sw = Stopwatch.StartNew();
-        for (int s = 0; s < steps; s++) trainer.Step(batch, 2 + s);
-        if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+        for (int s = 0; s < steps; s++)
+            trainer.Step(batch, 2 + s);
+        if (device.type == TorchSharp.DeviceType.CUDA)
+            cuda.synchronize();
         double stepMs = sw.Elapsed.TotalMilliseconds / steps;
 
         trainer.ComputeGradients(batch, 0);
         var adam = Stopwatch.StartNew();
-        for (int s = 0; s < 10; s++) trainer.Optimizer.Update(1e-6);
-        if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+        for (int s = 0; s < 10; s++)
+            trainer.Optimizer.Update(1e-6);
+        if (device.type == TorchSharp.DeviceType.CUDA)
+            cuda.synchronize();
         teacher?.Dispose();
         return (stepMs, adam.Elapsed.TotalMilliseconds / 10);
     }
@@ -249,24 +442,49 @@ public static class SpeedBenchmark
     {
         var dir = Path.Combine(work, "startup2k");
         if (!File.Exists(Path.Combine(dir, "train.jsonl")))
-            SyntheticDataset.Generate(dir, new SyntheticDataset.Options { TrainPerClass = 200, TestPerClass = 0, ImageSize = 64, Seed = 12 });
+            SyntheticDataset.Generate(
+                dir,
+                new SyntheticDataset.Options
+                {
+                    TrainPerClass = 200,
+                    TestPerClass = 0,
+                    ImageSize = 64,
+                    Seed = 12,
+                }
+            );
         File.WriteAllLines(Path.Combine(dir, "kw.txt"), ["harbour", "forest", "river"]);
         var runs = Path.Combine(work, "startup-runs");
-        if (Directory.Exists(runs)) Directory.Delete(runs, true);
+        if (Directory.Exists(runs))
+            Directory.Delete(runs, true);
         var clock = Stopwatch.StartNew();
-        var config = TrainConfig.Load(null,
-            [$"train_data={System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, "train.jsonl"))}",
+        var config = TrainConfig.Load(
+            null,
+            [
+                $"train_data={System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, "train.jsonl"))}",
                 $"runs_dir={System.Text.Json.JsonSerializer.Serialize(runs)}",
-            "run_name=\"s\"", "method=\"sclip\"", "label_ratio=0.1", "batch_size=64", "steps=1", "device=\"cpu\"",
-            $"keywords={System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, "kw.txt"))}"]);
+                "run_name=\"s\"",
+                "method=\"sclip\"",
+                "label_ratio=0.1",
+                "batch_size=64",
+                "steps=1",
+                "device=\"cpu\"",
+                $"keywords={System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, "kw.txt"))}",
+            ]
+        );
         using var session = new TrainingSession(config, resume: false);
         double built = clock.Elapsed.TotalSeconds;
         session.Train();
         double firstStep = clock.Elapsed.TotalSeconds;
-        record = new { images = 2000, session_seconds = built, first_step_seconds = firstStep };
+        record = new
+        {
+            images = 2000,
+            session_seconds = built,
+            first_step_seconds = firstStep,
+        };
         Console.WriteLine($"startup: session {built:F2} s, first step done {firstStep:F2} s");
-        return $"## Startup\n\nFrom the library call `semiclip train` makes to the end of the first S-CLIP step, 2,000 synthetic 64 px images: " +
-               $"session built (config checked, captions read and split, model and tokenizer built) **{built:F2} s**, " +
-                   $"first step finished **{firstStep:F2} s**.\n\n";
+        return $"## Startup\n\nFrom the library call `semiclip train` makes to the end of the first S-CLIP step, "
+            + $"2,000 synthetic 64 px images: "
+            + $"session built (config checked, captions read and split, model and tokenizer built) **{built:F2} s**, "
+            + $"first step finished **{firstStep:F2} s**.\n\n";
     }
 }

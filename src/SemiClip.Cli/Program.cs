@@ -11,15 +11,35 @@ public static class Program
     /// assembly (SemiClip.Cli), so usage lines show what the user types.</summary>
     public static Command BuildRoot()
     {
-        var root = new Command("semiclip", "SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP.")
+        var root = new Command(
+            "semiclip",
+            "SemiClip: adapt CLIP image-text models to specialist domains with S-CLIP and SoftCLIP."
+        )
         {
-            new HelpOption(), new VersionOption(),
+            new HelpOption(),
+            new VersionOption(),
         };
-        foreach (var c in new[] { DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ReportCommand.Create(), EmbedCommand.CreateEmbed(),
-                                  EmbedCommand.CreateSearch(), SuggestCommand.Create(), InterpolateCommand.Create(), DataCommand.Create(),
-                                  ShardCommand.Create(), KeywordsCommand.Create(), SynthCommand.Create(), InfoCommand.Create(),
-                                  ExportCommand.Create(), ServeCommand.Create(),
-                                  DoctorCommand.Create() })
+        foreach (
+            var c in new[]
+            {
+                DemoCommand.Create(),
+                TrainCommand.Create(),
+                EvalCommand.Create(),
+                ReportCommand.Create(),
+                EmbedCommand.CreateEmbed(),
+                EmbedCommand.CreateSearch(),
+                SuggestCommand.Create(),
+                InterpolateCommand.Create(),
+                DataCommand.Create(),
+                ShardCommand.Create(),
+                KeywordsCommand.Create(),
+                SynthCommand.Create(),
+                InfoCommand.Create(),
+                ExportCommand.Create(),
+                ServeCommand.Create(),
+                DoctorCommand.Create(),
+            }
+        )
             root.Subcommands.Add(c);
         return root;
     }
@@ -33,7 +53,8 @@ public static class Program
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
-            foreach (var inner in e.Flatten().InnerExceptions.Take(5)) Report(inner);
+            foreach (var inner in e.Flatten().InnerExceptions.Take(5))
+                Report(inner);
             return 1;
         }
         catch (Exception e)
@@ -49,29 +70,43 @@ public static class Program
     static void Report(Exception e)
     {
         Console.Error.WriteLine($"semiclip: {UserMessage(e)}");
-        if (Environment.GetEnvironmentVariable("SEMICLIP_TRACE") == "1") Console.Error.WriteLine(e);
+        if (Environment.GetEnvironmentVariable("SEMICLIP_TRACE") == "1")
+            Console.Error.WriteLine(e);
     }
 
     public static string UserMessage(Exception e)
     {
-        if (e is TargetInvocationException { InnerException: { } inner }) e = inner;
+        if (e is TargetInvocationException { InnerException: { } inner })
+            e = inner;
         // SemiClip's own errors: its exception types, and the plain ones it throws on purpose from its own code. A
         // runtime fault inside SemiClip (divide by zero, a null, an index out of range) is a bug, not a message.
-        bool thrownBySemiClip = e.TargetSite?.DeclaringType?.Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true;
-        bool deliberate = e.GetType() == typeof(ArgumentException) || e.GetType() == typeof(InvalidOperationException)
-                          || e.GetType() == typeof(NotSupportedException) || e is InvalidDataException or IOException;
-        bool ours = e.GetType().Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true || thrownBySemiClip && deliberate;
-        if (ours) return FlagHints.Annotate(e.Message);
+        bool thrownBySemiClip =
+            e.TargetSite?.DeclaringType?.Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true;
+        bool deliberate =
+            e.GetType() == typeof(ArgumentException)
+            || e.GetType() == typeof(InvalidOperationException)
+            || e.GetType() == typeof(NotSupportedException)
+            || e is InvalidDataException or IOException;
+        bool ours =
+            e.GetType().Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true
+            || thrownBySemiClip && deliberate;
+        if (ours)
+            return FlagHints.Annotate(e.Message);
         return e switch
         {
             // File-system errors name the path; that is the part the user can act on.
-            UnauthorizedAccessException or FileNotFoundException or DirectoryNotFoundException or PathTooLongException =>
-                FlagHints.Annotate(e.Message),
+            UnauthorizedAccessException
+            or FileNotFoundException
+            or DirectoryNotFoundException
+            or PathTooLongException => FlagHints.Annotate(e.Message),
             IOException when e.Message.Contains('/') || e.Message.Contains('\\') => FlagHints.Annotate(e.Message),
-            OutOfMemoryException or InsufficientExecutionStackException => "out of memory: use a smaller batch_size or image size.",
-            System.Runtime.InteropServices.ExternalException => $"LibTorch failed: {Runtime.NativeFailure.FirstLine(e.Message)} " +
-                "(set SEMICLIP_TRACE=1 for the details).",
-            _ => $"unexpected {e.GetType().Name} inside SemiClip; this is a bug (set SEMICLIP_TRACE=1 and report what it prints).",
+            OutOfMemoryException or InsufficientExecutionStackException =>
+                "out of memory: use a smaller batch_size or image size.",
+            System.Runtime.InteropServices.ExternalException =>
+                $"LibTorch failed: {Runtime.NativeFailure.FirstLine(e.Message)} "
+                    + "(set SEMICLIP_TRACE=1 for the details).",
+            _ => $"unexpected {e.GetType().Name} inside SemiClip; this is a bug (set SEMICLIP_TRACE=1 and report what "
+                + $"it prints).",
         };
     }
 }

@@ -11,14 +11,22 @@ namespace SemiClip.Onnx;
 /// Embeddings are L2-normalised, so a dot product is the cosine similarity CLIP ranks by.</summary>
 public sealed class OnnxClip : IDisposable
 {
-    readonly InferenceSession _text, _vision;
+    readonly InferenceSession _text,
+        _vision;
 
     public ClipTokenizer Tokenizer { get; }
     public ImagePreprocessor Images { get; }
     public int ContextLength { get; }
     public int ImageSize { get; }
 
-    OnnxClip(InferenceSession text, InferenceSession vision, ClipTokenizer tokenizer, ImagePreprocessing preprocessing, int context, int size)
+    OnnxClip(
+        InferenceSession text,
+        InferenceSession vision,
+        ClipTokenizer tokenizer,
+        ImagePreprocessing preprocessing,
+        int context,
+        int size
+    )
     {
         (_text, _vision, Tokenizer, ContextLength, ImageSize) = (text, vision, tokenizer, context, size);
         Images = new ImagePreprocessor(size, preprocessing);
@@ -30,30 +38,46 @@ public sealed class OnnxClip : IDisposable
         string Find(string name)
         {
             foreach (var candidate in new[] { Path.Combine(folder, name), Path.Combine(folder, "onnx", name) })
-                if (File.Exists(candidate)) return candidate;
-            throw new FileNotFoundException($"{folder}: no {name} (a folder from semiclip export --format onnx or hf).", name);
+                if (File.Exists(candidate))
+                    return candidate;
+            throw new FileNotFoundException(
+                $"{folder}: no {name} (a folder from semiclip export --format onnx or hf).",
+                name
+            );
         }
         var tokenizer = ClipTokenizer.FromHuggingFace(Find("vocab.json"), Find("merges.txt"));
         var processor = JsonNode.Parse(File.ReadAllText(Find("preprocessor_config.json")))!;
-        int context = JsonNode.Parse(File.ReadAllText(Find("tokenizer_config.json")))?["model_max_length"]?.GetValue<int>() ?? 77;
+        int context = JsonNode
+            .Parse(File.ReadAllText(Find("tokenizer_config.json")))
+            ?["model_max_length"]?.GetValue<int>()
+            ?? 77;
         var text = new InferenceSession(Find("text_model.onnx"), options ?? new SessionOptions());
         var vision = new InferenceSession(Find("vision_model.onnx"), options ?? new SessionOptions());
         int size = vision.InputMetadata["pixel_values"].Dimensions[^1];
         return new OnnxClip(text, vision, tokenizer, Preprocessing(processor), context, size);
     }
 
-    /// <summary>The image pipeline a preprocessor_config.json describes (SemiClip's own keys first, HF's otherwise).</summary>
+    /// <summary>The image pipeline a preprocessor_config.json describes (SemiClip's own keys first, HF's
+    /// otherwise).</summary>
     static ImagePreprocessing Preprocessing(JsonNode p)
     {
         (double, double, double) Triple(string key, (double, double, double) fallback) =>
-            p[key] is JsonArray { Count: 3 } a ? (a[0]!.GetValue<double>(), a[1]!.GetValue<double>(), a[2]!.GetValue<double>()) : fallback;
+            p[key] is JsonArray { Count: 3 } a
+                ? (a[0]!.GetValue<double>(), a[1]!.GetValue<double>(), a[2]!.GetValue<double>())
+                : fallback;
         var defaults = new ImagePreprocessing();
         return defaults with
         {
             Mean = Triple("image_mean", defaults.Mean),
             Std = Triple("image_std", defaults.Std),
-            Interpolation = p["resample"]?.GetValue<int>() switch { 0 => "nearest", 2 => "bilinear", _ => "bicubic" },
-            ResizeMode = p["semiclip_resize_mode"]?.GetValue<string>() ?? (p["do_center_crop"]?.GetValue<bool>() == false ? "squash" : "shortest"),
+            Interpolation = p["resample"]?.GetValue<int>() switch
+            {
+                0 => "nearest",
+                2 => "bilinear",
+                _ => "bicubic",
+            },
+            ResizeMode = p["semiclip_resize_mode"]?.GetValue<string>()
+                ?? (p["do_center_crop"]?.GetValue<bool>() == false ? "squash" : "shortest"),
             Mode = p["semiclip_mode"]?.GetValue<string>() ?? "RGB",
             FillColor = p["semiclip_fill_color"]?.GetValue<int>() ?? 0,
         };
@@ -85,38 +109,49 @@ public sealed class OnnxClip : IDisposable
             }
             catch (Exception e) when (unreadable != null && e is InvalidDataException or IOException)
             {
-                lock (ok) unreadable(paths[i], e);
+                lock (ok)
+                    unreadable(paths[i], e);
             }
         });
         var readable = Enumerable.Range(0, paths.Count).Where(i => ok[i]).ToArray();
         var result = new float[]?[paths.Count];
-        if (readable.Length == 0) return result;
-        var batch = readable.Length == paths.Count ? pixels
-            : readable.SelectMany(i => pixels.AsSpan(i * floats, floats).ToArray()).ToArray();
+        if (readable.Length == 0)
+            return result;
+        var batch =
+            readable.Length == paths.Count
+                ? pixels
+                : readable.SelectMany(i => pixels.AsSpan(i * floats, floats).ToArray()).ToArray();
         var input = new DenseTensor<float>(batch, [readable.Length, 3, ImageSize, ImageSize]);
         using var results = _vision.Run([NamedOnnxValue.CreateFromTensor("pixel_values", input)]);
         var rows = Rows(results.Single(r => r.Name == "image_embeds").AsTensor<float>());
-        for (int k = 0; k < readable.Length; k++) result[readable[k]] = rows[k];
+        for (int k = 0; k < readable.Length; k++)
+            result[readable[k]] = rows[k];
         return result;
     }
 
     static float[][] Rows(Tensor<float> t)
     {
-        int n = t.Dimensions[0], d = t.Dimensions[1];
+        int n = t.Dimensions[0],
+            d = t.Dimensions[1];
         var all = t.ToArray();
-        return Enumerable.Range(0, n).Select(i =>
-        {
-            var row = all.AsSpan(i * d, d).ToArray();
-            float norm = MathF.Sqrt(row.Sum(v => v * v));
-            for (int j = 0; j < d; j++) row[j] /= norm;
-            return row;
-        }).ToArray();
+        return Enumerable
+            .Range(0, n)
+            .Select(i =>
+            {
+                var row = all.AsSpan(i * d, d).ToArray();
+                float norm = MathF.Sqrt(row.Sum(v => v * v));
+                for (int j = 0; j < d; j++)
+                    row[j] /= norm;
+                return row;
+            })
+            .ToArray();
     }
 
     public static float Cosine(float[] a, float[] b)
     {
         float s = 0;
-        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
+        for (int i = 0; i < a.Length; i++)
+            s += a[i] * b[i];
         return s;
     }
 

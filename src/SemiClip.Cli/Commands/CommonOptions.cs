@@ -6,24 +6,28 @@ namespace SemiClip.Cli.Commands;
 /// <summary>Options shared by every command that computes.</summary>
 public static class CommonOptions
 {
-    public static Option<string> Device() => new("--device")
-    {
-        Description = "auto | cpu | cuda | cuda:N (auto takes CUDA when present)",
-        DefaultValueFactory = _ => "auto",
-    };
+    public static Option<string> Device() =>
+        new("--device")
+        {
+            Description = "auto | cpu | cuda | cuda:N (auto takes CUDA when present)",
+            DefaultValueFactory = _ => "auto",
+        };
 
-    public static Option<int> Threads() => new Option<int>("--threads")
-    {
-        Description = "CPU threads for tensor math (0: TorchSharp's default)",
-        DefaultValueFactory = _ => 0,
-    }.AtLeast(0);
+    public static Option<int> Threads() =>
+        new Option<int>("--threads")
+        {
+            Description = "CPU threads for tensor math (0: TorchSharp's default)",
+            DefaultValueFactory = _ => 0,
+        }.AtLeast(0);
 
     /// <summary>Refuses a value below <paramref name="min"/> at parse time, naming the option.</summary>
-    public static Option<T> AtLeast<T>(this Option<T> option, T min) where T : struct, IComparable<T>
+    public static Option<T> AtLeast<T>(this Option<T> option, T min)
+        where T : struct, IComparable<T>
     {
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<T>().CompareTo(min) < 0) r.AddError($"{option.Name} must be at least {min} (got {r.GetValueOrDefault<T>()}).");
+            if (r.GetValueOrDefault<T>().CompareTo(min) < 0)
+                r.AddError($"{option.Name} must be at least {min} (got {r.GetValueOrDefault<T>()}).");
         });
         return option;
     }
@@ -34,7 +38,8 @@ public static class CommonOptions
         option.Validators.Add(r =>
         {
             var v = r.GetValueOrDefault<double>();
-            if (!(v >= min && v <= max)) r.AddError($"{option.Name} must be in [{min}, {max}] (got {v}).");
+            if (!(v >= min && v <= max))
+                r.AddError($"{option.Name} must be in [{min}, {max}] (got {v}).");
         });
         return option;
     }
@@ -47,16 +52,30 @@ public static class CommonOptions
         RequireWritableFolder(Path.GetDirectoryName(Path.GetFullPath(file))!, option);
 
     /// <summary>CSV/TSV columns and separator, with open_clip's names.</summary>
-    public static (Option<string?> ImageKey, Option<string?> CaptionKey, Option<string?> Separator) CsvColumns() => (
-        new Option<string?>("--csv-img-key") { Description = "CSV/TSV column with the image path (default filepath)" },
-        new Option<string?>("--csv-caption-key") { Description = "CSV/TSV column with the caption (default title)" },
-        new Option<string?>("--csv-separator") { Description = "CSV/TSV separator, one character or \\t (default: tab for .tsv, comma otherwise)" });
+    public static (Option<string?> ImageKey, Option<string?> CaptionKey, Option<string?> Separator) CsvColumns() =>
+        (
+            new Option<string?>("--csv-img-key")
+            {
+                Description = "CSV/TSV column with the image path (default filepath)",
+            },
+            new Option<string?>("--csv-caption-key")
+            {
+                Description = "CSV/TSV column with the caption (default title)",
+            },
+            new Option<string?>("--csv-separator")
+            {
+                Description = "CSV/TSV separator, one character or \\t (default: tab for .tsv, comma otherwise)",
+            }
+        );
 
-    public static Option<string> Activation() => new Option<string>("--activation")
-    {
-        Description = "auto (what the weights' metadata or the files beside them record; else QuickGELU, said) | quick_gelu | gelu",
-        DefaultValueFactory = _ => "auto",
-    }.OneOf("auto", "quick_gelu", "gelu");
+    public static Option<string> Activation() =>
+        new Option<string>("--activation")
+        {
+            Description =
+                "auto (what the weights' metadata or the files beside them record; else QuickGELU, said) | "
+                + "quick_gelu | gelu",
+            DefaultValueFactory = _ => "auto",
+        }.OneOf("auto", "quick_gelu", "gelu");
 
     /// <summary>Refuses a value that is not one of <paramref name="allowed"/>, naming them.</summary>
     public static Option<string> OneOf(this Option<string> option, params string[] allowed)
@@ -64,32 +83,45 @@ public static class CommonOptions
         option.Validators.Add(r =>
         {
             var v = r.GetValueOrDefault<string>();
-            if (!allowed.Contains(v)) r.AddError($"{option.Name} '{v}' is not one of {string.Join(", ", allowed)}.");
+            if (!allowed.Contains(v))
+                r.AddError($"{option.Name} '{v}' is not one of {string.Join(", ", allowed)}.");
         });
         return option;
     }
 
-    /// <summary>Loads a run folder or weights file; an activation assumed for want of a record is said on standard error.</summary>
+    /// <summary>Loads a run folder or weights file; an activation assumed for want of a record is said on standard
+    /// error.</summary>
     public static Model.ModelBundle LoadModel(string path, string? vocab, string activation)
     {
         var bundle = Model.ModelBundle.Load(path, vocab, activation);
-        if (bundle.Activation is { Assumed: true } origin) Console.Error.WriteLine($"semiclip: note: {origin.Describe(path)}");
+        if (bundle.Activation is { Assumed: true } origin)
+            Console.Error.WriteLine($"semiclip: note: {origin.Describe(path)}");
         return bundle;
     }
 
     /// <summary>How thoroughly to check images before the work: the pre-flight pass <c>train</c> also runs.</summary>
-    public static Option<string> CheckImages() => new("--check-images")
-    {
-        Description = "check every image first: headers (files that are not images), full (decode all: truncated files too), none",
-        DefaultValueFactory = _ => "headers",
-    };
+    public static Option<string> CheckImages() =>
+        new("--check-images")
+        {
+            Description =
+                "check every image first: headers (files that are not images), full (decode all: truncated files "
+                + "too), none",
+            DefaultValueFactory = _ => "headers",
+        };
 
-    /// <summary>The pre-flight image check with a progress bar; problems are reported (fail-fast: all at once, then stop).
-    /// Returns the images that failed.</summary>
-    public static HashSet<string> RunImageCheck(IReadOnlyList<string> images, string depth, BadInputReport report, string howToSkip)
+    /// <summary>The pre-flight image check with a progress bar; problems are reported (fail-fast: all at once, then
+    /// stop). Returns the images that failed.</summary>
+    public static HashSet<string> RunImageCheck(
+        IReadOnlyList<string> images,
+        string depth,
+        BadInputReport report,
+        string howToSkip
+    )
     {
         var parsed = Data.Images.ImageCheck.ParseDepth(depth);
-        return Ui.ConsoleUi.Counting("checking images", update => Data.Images.ImageCheck.Screen(images, parsed, report, howToSkip, progress: update));
+        return Ui.ConsoleUi.Counting("checking images", update =>
+            Data.Images.ImageCheck.Screen(images, parsed, report, howToSkip, progress: update)
+        );
     }
 
     /// <summary>"\t" as typed on a shell means a tab.</summary>
@@ -97,6 +129,7 @@ public static class CommonOptions
 
     public static void ApplyThreads(int threads)
     {
-        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+        if (threads > 0)
+            TorchSharp.torch.set_num_threads(threads);
     }
 }

@@ -6,54 +6,110 @@ using SemiClip.Tokenization;
 
 namespace SemiClip.Cli.Commands;
 
-/// <summary><c>semiclip data inspect</c>: counts, caption lengths in tokens, a paired/unpaired split, and the first problems.</summary>
+/// <summary><c>semiclip data inspect</c>: counts, caption lengths in tokens, a paired/unpaired split, and the first
+/// problems.</summary>
 public static class DataCommand
 {
     public static Command Create()
     {
-        var dataset = new Argument<string>("dataset") { Description = "caption file, class folder tree, path,label CSV, or unpaired image folder" };
-        var imageRoot = new Option<string?>("--image-root") { Description = "folder image paths are relative to (default: the caption file's)" };
+        var dataset = new Argument<string>("dataset")
+        {
+            Description = "caption file, class folder tree, path,label CSV, or unpaired image folder",
+        };
+        var imageRoot = new Option<string?>("--image-root")
+        {
+            Description = "folder image paths are relative to (default: the caption file's)",
+        };
         var split = new Option<string?>("--split") { Description = "Karpathy split to keep (train/val/test)" };
         var labelRatio = new Option<double?>("--label-ratio") { Description = "also report a paired/unpaired split" };
-        var seed = new Option<int>("--seed") { Description = "split seed for --label-ratio", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed")
+        {
+            Description = "split seed for --label-ratio",
+            DefaultValueFactory = _ => 0,
+        };
         var vocab = new Option<string?>("--vocab") { Description = "tokenizer for caption lengths (default OpenAI's)" };
         var checkImages = CommonOptions.CheckImages();
         var inspect = new Command("inspect", "Summarise a dataset and list its problems")
-            { dataset, imageRoot, split, labelRatio, seed, vocab, checkImages };
+        {
+            dataset,
+            imageRoot,
+            split,
+            labelRatio,
+            seed,
+            vocab,
+            checkImages,
+        };
         inspect.SetAction(p =>
         {
             var path = p.GetValue(dataset)!;
             var report = new BadInputReport(BadInputPolicy.Skip);
             var inv = CultureInfo.InvariantCulture;
             var rows = new List<string[]>();
-            bool captionFile = File.Exists(path) && Path.GetExtension(path).ToLowerInvariant() is ".jsonl" or ".json" or ".tsv"
-                               || File.Exists(path) && path.EndsWith(".csv",
-                                   StringComparison.OrdinalIgnoreCase) && File.ReadLines(path).FirstOrDefault()?.Contains("title") == true;
+            bool captionFile =
+                File.Exists(path) && Path.GetExtension(path).ToLowerInvariant() is ".jsonl" or ".json" or ".tsv"
+                || File.Exists(path)
+                    && path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)
+                    && File.ReadLines(path).FirstOrDefault()?.Contains("title") == true;
             if (captionFile)
             {
                 var stats = new CaptionReadStats();
-                var samples = CaptionDatasetReader.Read(path,
-                    new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), Split = p.GetValue(split) }, report, stats);
-                var bad = CommonOptions.RunImageCheck(samples.Select(s => s.ImagePath).ToList(), p.GetValue(checkImages)!, report, "");
+                var samples = CaptionDatasetReader.Read(
+                    path,
+                    new CaptionDatasetOptions { ImageRoot = p.GetValue(imageRoot), Split = p.GetValue(split) },
+                    report,
+                    stats
+                );
+                var bad = CommonOptions.RunImageCheck(
+                    samples.Select(s => s.ImagePath).ToList(),
+                    p.GetValue(checkImages)!,
+                    report,
+                    ""
+                );
                 samples = samples.Where(s => !bad.Contains(s.ImagePath)).ToList();
                 var tok = ClipTokenizer.Load(p.GetValue(vocab));
-                var lengths = samples.SelectMany(s => s.Captions).Select(c => tok.Encode(c).Count + 2).OrderBy(x => x).ToList();
+                var lengths = samples
+                    .SelectMany(s => s.Captions)
+                    .Select(c => tok.Encode(c).Count + 2)
+                    .OrderBy(x => x)
+                    .ToList();
                 rows.Add(new[] { "images", samples.Count.ToString(inv) });
                 rows.Add(new[] { "captions", lengths.Count.ToString(inv) });
-                rows.Add(new[] { "empty captions (dropped; their images keep the others)", stats.EmptyCaptions.ToString(inv) });
+                rows.Add(
+                    new[]
+                    {
+                        "empty captions (dropped; their images keep the others)",
+                        stats.EmptyCaptions.ToString(inv),
+                    }
+                );
                 if (lengths.Count > 0)
                 {
-                    rows.Add(new[] { "tokens per caption (min / median / p95 / max)",
-                        $"{lengths[0]} / {lengths[lengths.Count / 2]} / {lengths[(int)(0.95 * (lengths.Count - 1))]} / {lengths[^1]}" });
+                    rows.Add(
+                        new[]
+                        {
+                            "tokens per caption (min / median / p95 / max)",
+                            $"{lengths[0]} / {lengths[lengths.Count / 2]} / "
+                                + $"{lengths[(int)(0.95 * (lengths.Count - 1))]} / {lengths[^1]}",
+                        }
+                    );
                     rows.Add(new[] { "captions longer than 77 tokens", lengths.Count(l => l > 77).ToString(inv) });
                 }
                 if (p.GetValue(labelRatio) is double r && samples.Count > 0)
                 {
                     var s = PairedUnpairedSplit.Create(samples, r, p.GetValue(seed));
-                    rows.Add(new[] { $"paired / unpaired at label ratio {r.ToString(inv)}", $"{s.Paired.Count} / {s.Unpaired.Count}" });
+                    rows.Add(
+                        new[]
+                        {
+                            $"paired / unpaired at label ratio {r.ToString(inv)}",
+                            $"{s.Paired.Count} / {s.Unpaired.Count}",
+                        }
+                    );
                 }
             }
-            else if (Directory.Exists(path) && !Directory.EnumerateDirectories(path).Any() && !Directory.EnumerateFiles(path, "*.txt").Any())
+            else if (
+                Directory.Exists(path)
+                && !Directory.EnumerateDirectories(path).Any()
+                && !Directory.EnumerateFiles(path, "*.txt").Any()
+            )
             {
                 var images = ImageFiles.FromFolderOrList(path, report);
                 var bad = CommonOptions.RunImageCheck(images, p.GetValue(checkImages)!, report, "");
@@ -62,7 +118,12 @@ public static class DataCommand
             else
             {
                 var ds = ClassificationDataset.Load(path, report, p.GetValue(imageRoot));
-                var bad = CommonOptions.RunImageCheck(ds.Items.Select(i => i.ImagePath).ToList(), p.GetValue(checkImages)!, report, "");
+                var bad = CommonOptions.RunImageCheck(
+                    ds.Items.Select(i => i.ImagePath).ToList(),
+                    p.GetValue(checkImages)!,
+                    report,
+                    ""
+                );
                 ds = ds with { Items = ds.Items.Where(i => !bad.Contains(i.ImagePath)).ToList() };
                 rows.Add(new[] { "images", ds.Items.Count.ToString(inv) });
                 rows.Add(new[] { "classes", ds.ClassNames.Count.ToString(inv) });
@@ -71,8 +132,10 @@ public static class DataCommand
             }
             rows.Add(new[] { "problems", report.Count.ToString(inv) });
             ConsoleUi.Table(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), ["", "value"], rows);
-            foreach (var b in report.Items.Take(20)) ConsoleUi.Line("  " + b);
-            if (report.Count > 20) ConsoleUi.Line($"  … and {report.Count - 20} more");
+            foreach (var b in report.Items.Take(20))
+                ConsoleUi.Line("  " + b);
+            if (report.Count > 20)
+                ConsoleUi.Line($"  … and {report.Count - 20} more");
             return 0;
         });
         return new Command("data", "Inspect datasets") { inspect };

@@ -13,8 +13,14 @@ public static class DoctorCommand
     {
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("doctor",
-            "Print TorchSharp/LibTorch versions, devices, threads, the libstdc++ patch state and a measured matmul rate") { device, threads };
+        var cmd = new Command(
+            "doctor",
+            "Print TorchSharp/LibTorch versions, devices, threads, the libstdc++ patch state and a measured matmul rate"
+        )
+        {
+            device,
+            threads,
+        };
         cmd.SetAction(parse =>
         {
             CommonOptions.ApplyThreads(parse.GetValue(threads));
@@ -24,23 +30,28 @@ public static class DoctorCommand
             string patch = info.PatchState switch
             {
                 PatchState.AlreadyPatched => "applied (system libstdc++ lacks GLIBCXX_3.4.32)",
-                PatchState.Unpatched when info.SystemHasGlibcxx3432 => "not needed (system libstdc++ has GLIBCXX_3.4.32)",
+                PatchState.Unpatched when info.SystemHasGlibcxx3432 =>
+                    "not needed (system libstdc++ has GLIBCXX_3.4.32)",
                 PatchState.Unpatched => "MISSING: rebuild with dotnet build",
                 _ => "not applicable on this platform",
             };
             var inv = CultureInfo.InvariantCulture;
-            ConsoleUi.Table("semiclip doctor", ["item", "value"], new List<string[]>
-            {
-                new[] { "TorchSharp", info.TorchSharpVersion },
-                new[] { "LibTorch", info.LibTorchVersion },
-                new[] { "CUDA available", info.CudaAvailable ? $"yes ({info.CudaDevices} device(s))" : "no" },
-                new[] { "selected device", dev.ToString() },
-                new[] { "threads", info.Threads.ToString(inv) },
-                new[] { "system libstdc++", info.SystemLibStdCxx ?? "(none found)" },
-                new[] { "libLibTorchSharp.so", info.LibTorchSharpPath },
-                new[] { "GLIBCXX_3.4.32 patch", patch },
-                new[] { "fp32 matmul 1024^3", $"{gflops.ToString("F1", inv)} GFLOP/s (best of 10)" },
-            });
+            ConsoleUi.Table(
+                "semiclip doctor",
+                ["item", "value"],
+                new List<string[]>
+                {
+                    new[] { "TorchSharp", info.TorchSharpVersion },
+                    new[] { "LibTorch", info.LibTorchVersion },
+                    new[] { "CUDA available", info.CudaAvailable ? $"yes ({info.CudaDevices} device(s))" : "no" },
+                    new[] { "selected device", dev.ToString() },
+                    new[] { "threads", info.Threads.ToString(inv) },
+                    new[] { "system libstdc++", info.SystemLibStdCxx ?? "(none found)" },
+                    new[] { "libLibTorchSharp.so", info.LibTorchSharpPath },
+                    new[] { "GLIBCXX_3.4.32 patch", patch },
+                    new[] { "fp32 matmul 1024^3", $"{gflops.ToString("F1", inv)} GFLOP/s (best of 10)" },
+                }
+            );
             return 0;
         });
         return cmd;

@@ -18,44 +18,87 @@ public static class EmbedCommand
     public static Command CreateEmbed()
     {
         var model = new Option<string>("--model") { Required = true, Description = "run folder or weights" };
-        var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
+        var vocab = new Option<string?>("--vocab")
+        {
+            Description = "tokenizer vocabulary (default: the run's, else OpenAI's)",
+        };
         var images = new Option<string?>("--images") { Description = "image folder (recursive) or list file" };
         var texts = new Option<string?>("--texts") { Description = "text file, one text per line" };
-        var output = new Option<string>("--out") { Required = true, Description = "index path (.safetensors); ids go to the same name .jsonl" };
-        var batch = new Option<int>("--batch-size") { Description = "images or texts encoded at once", DefaultValueFactory = _ => 256 }.AtLeast(1);
+        var output = new Option<string>("--out")
+        {
+            Required = true,
+            Description = "index path (.safetensors); ids go to the same name .jsonl",
+        };
+        var batch = new Option<int>("--batch-size")
+        {
+            Description = "images or texts encoded at once",
+            DefaultValueFactory = _ => 256,
+        }.AtLeast(1);
         var shard = new Option<string?>("--shard")
         {
-            Description = "i/n: embed only the i-th of n equal slices of the " +
-            "sorted image list (0-based), as one job of an array"
+            Description =
+                "i/n: embed only the i-th of n equal slices of the "
+                + "sorted image list (0-based), as one job of an array",
         };
-        var skipBad = new Option<bool>("--skip-bad") { Description = "leave unreadable images out of the index (listed) instead of stopping" };
+        var skipBad = new Option<bool>("--skip-bad")
+        {
+            Description = "leave unreadable images out of the index (listed) instead of stopping",
+        };
         var backend = OnnxBackend.Option();
         var device = CommonOptions.Device();
         var activation = CommonOptions.Activation();
-        var cmd = new Command("embed", "Write image or text embeddings to a safetensors index") { model, vocab, images,
-            texts, output, batch, skipBad, shard, activation, backend, device };
+        var cmd = new Command("embed", "Write image or text embeddings to a safetensors index")
+        {
+            model,
+            vocab,
+            images,
+            texts,
+            output,
+            batch,
+            skipBad,
+            shard,
+            activation,
+            backend,
+            device,
+        };
         cmd.Validators.Add(r =>
         {
-            bool hasImages = r.GetValue(images) != null, hasTexts = r.GetValue(texts) != null;
+            bool hasImages = r.GetValue(images) != null,
+                hasTexts = r.GetValue(texts) != null;
             if (hasImages == hasTexts)
-                r.AddError(hasImages ? "--images and --texts make two indexes: run embed once for each (with its own --out)."
-                                     : "give --images (an image folder or list) or --texts (a text file).");
-            if (hasTexts && r.GetValue(shard) != null) r.AddError("--shard slices an image list; it does not apply to --texts.");
+                r.AddError(
+                    hasImages
+                        ? "--images and --texts make two indexes: run embed once for each (with its own --out)."
+                        : "give --images (an image folder or list) or --texts (a text file)."
+                );
+            if (hasTexts && r.GetValue(shard) != null)
+                r.AddError("--shard slices an image list; it does not apply to --texts.");
         });
         cmd.SetAction(p =>
         {
             CommonOptions.RequireWritableFile(p.GetValue(output)!, "--out");
-            using var encoder = ModelEncoder.Open(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!, p.GetValue(backend)!,
-                                                  DeviceSelector.Parse(p.GetValue(device)!), p.GetValue(batch));
+            using var encoder = ModelEncoder.Open(
+                p.GetValue(model)!,
+                p.GetValue(vocab),
+                p.GetValue(activation)!,
+                p.GetValue(backend)!,
+                DeviceSelector.Parse(p.GetValue(device)!),
+                p.GetValue(batch)
+            );
             var embedder = encoder.Embedder;
             var report = new BadInputReport(p.GetValue(skipBad) ? BadInputPolicy.Skip : BadInputPolicy.FailFast);
-            List<string> ids; Tensor features; string kind;
+            List<string> ids;
+            Tensor features;
+            string kind;
             if (p.GetValue(images) is { } folder)
             {
                 var all = ImageFiles.FromFolderOrList(folder, report);
-                if (p.GetValue(shard) is { } slice) all = Shard(all, slice);
+                if (p.GetValue(shard) is { } slice)
+                    all = Shard(all, slice);
                 // Unreadable images (--skip-bad) stay out of the index rather than sitting in it as blanks.
-                var (encoded, kept) = ConsoleUi.Progress("embedding images", all.Count, update => embedder.Readable(all, report, done => update(done, "")));
+                var (encoded, kept) = ConsoleUi.Progress("embedding images", all.Count, update =>
+                    embedder.Readable(all, report, done => update(done, ""))
+                );
                 ids = kept.Select(i => all[i]).ToList();
                 features = encoded;
                 kind = "image";
@@ -63,21 +106,43 @@ public static class EmbedCommand
             else
             {
                 var file = p.GetValue(texts)!;
-                if (!File.Exists(file)) throw new FileNotFoundException($"--texts {file}: file not found.", file);
+                if (!File.Exists(file))
+                    throw new FileNotFoundException($"--texts {file}: file not found.", file);
                 ids = File.ReadAllLines(file).Where(l => l.Trim().Length > 0).ToList();
                 features = embedder.EncodeTexts(ids);
                 kind = "text";
             }
             var path = p.GetValue(output)!;
-            SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["embeddings"] = features },
+            SafeTensorsWriter.Write(
+                path,
+                new Dictionary<string, Tensor> { ["embeddings"] = features },
                 new Dictionary<string, string>
                 {
-                    ["semiclip.kind"] = kind, ["semiclip.model"] = p.GetValue(model)!, [ModelHashKey] = encoder.Fingerprint,
-                });
-            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".jsonl"), string.Concat(ids.Select((id,
-                i) => JsonSerializer.Serialize(new { index = i, id, kind }) + "\n")));
-            ConsoleUi.Line($"wrote {ids.Count} {kind} embeddings of size {features.shape[1]} to " +
-                $"{path}{(report.Count > 0 ? $" ({report.Count} skipped)" : "")}");
+                    ["semiclip.kind"] = kind,
+                    ["semiclip.model"] = p.GetValue(model)!,
+                    [ModelHashKey] = encoder.Fingerprint,
+                }
+            );
+            AtomicFile.WriteAllText(
+                Path.ChangeExtension(path, ".jsonl"),
+                string.Concat(
+                    ids.Select(
+                        (id, i) =>
+                            JsonSerializer.Serialize(
+                                new
+                                {
+                                    index = i,
+                                    id,
+                                    kind,
+                                }
+                            ) + "\n"
+                    )
+                )
+            );
+            ConsoleUi.Line(
+                $"wrote {ids.Count} {kind} embeddings of size {features.shape[1]} to "
+                    + $"{path}{(report.Count > 0 ? $" ({report.Count} skipped)" : "")}"
+            );
             return 0;
         });
         return cmd;
@@ -88,10 +153,18 @@ public static class EmbedCommand
     public static List<string> Shard(IReadOnlyList<string> paths, string spec)
     {
         var parts = spec.Split('/');
-        if (parts.Length != 2 || !int.TryParse(parts[0], out int i) || !int.TryParse(parts[1], out int n) || n < 1 || i < 0 || i >= n)
+        if (
+            parts.Length != 2
+            || !int.TryParse(parts[0], out int i)
+            || !int.TryParse(parts[1], out int n)
+            || n < 1
+            || i < 0
+            || i >= n
+        )
             throw new ArgumentException($"--shard '{spec}' is not i/n with 0 <= i < n.");
         var sorted = paths.Order(StringComparer.Ordinal).ToList();
-        int from = (int)((long)sorted.Count * i / n), to = (int)((long)sorted.Count * (i + 1) / n);
+        int from = (int)((long)sorted.Count * i / n),
+            to = (int)((long)sorted.Count * (i + 1) / n);
         return sorted.GetRange(from, to - from);
     }
 
@@ -103,50 +176,97 @@ public static class EmbedCommand
         var query = new Argument<string>("query") { Description = "text to search for" };
         var index = new Option<string[]>("--index")
         {
-            Required = true, AllowMultipleArgumentsPerToken = true,
-            Description = "safetensors index(es) from semiclip embed --images; several (e.g. the shards of embed --shard) are searched as one"
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+            Description =
+                "safetensors index(es) from semiclip embed --images; several (e.g. the shards of embed --shard) are "
+                + "searched as one",
         };
-        var model = new Option<string>("--model") { Required = true, Description = "run folder or weights that made the index" };
-        var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: the run's, else OpenAI's)" };
-        var top = new Option<int>("--top") { Description = "how many matches to print", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var model = new Option<string>("--model")
+        {
+            Required = true,
+            Description = "run folder or weights that made the index",
+        };
+        var vocab = new Option<string?>("--vocab")
+        {
+            Description = "tokenizer vocabulary (default: the run's, else OpenAI's)",
+        };
+        var top = new Option<int>("--top")
+        {
+            Description = "how many matches to print",
+            DefaultValueFactory = _ => 10,
+        }.AtLeast(1);
         var otherModel = new Option<bool>("--allow-other-model")
         {
-            Description = "search an index made by a different model (its embeddings are in another space: rankings are meaningless)"
+            Description =
+                "search an index made by a different model (its embeddings are in another space: rankings are "
+                + "meaningless)",
         };
         var device = CommonOptions.Device();
         var activation = CommonOptions.Activation();
         var backend = OnnxBackend.Option();
         var cmd = new Command("search", "Find the images closest to a text query")
-            { query, index, model, vocab, top, otherModel, activation, backend, device };
+        {
+            query,
+            index,
+            model,
+            vocab,
+            top,
+            otherModel,
+            activation,
+            backend,
+            device,
+        };
         cmd.SetAction(p =>
         {
             var dev = DeviceSelector.Parse(p.GetValue(device)!);
-            using var encoder = ModelEncoder.Open(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!, p.GetValue(backend)!, dev, 64);
+            using var encoder = ModelEncoder.Open(
+                p.GetValue(model)!,
+                p.GetValue(vocab),
+                p.GetValue(activation)!,
+                p.GetValue(backend)!,
+                dev,
+                64
+            );
             var fingerprint = encoder.Fingerprint;
             var parts = new List<Tensor>();
             var ids = new List<string>();
             foreach (var file in p.GetValue(index)!)
             {
                 using var reader = new SafeTensorsReader(file);
-                if (!reader.Contains("embeddings")) throw new InvalidDataException($"--index {file}: not an index from semiclip embed.");
+                if (!reader.Contains("embeddings"))
+                    throw new InvalidDataException($"--index {file}: not an index from semiclip embed.");
                 reader.Metadata.TryGetValue("semiclip.kind", out var kind);
-                if (kind == "text") throw new ArgumentException($"--index {file}: holds text embeddings; search ranks images (embed --images).");
+                if (kind == "text")
+                    throw new ArgumentException(
+                        $"--index {file}: holds text embeddings; search ranks images (embed --images)."
+                    );
                 reader.Metadata.TryGetValue(ModelHashKey, out var made);
                 if (made != fingerprint && !p.GetValue(otherModel))
-                    throw new ArgumentException($"--index {file}: made by {(made is null ? "an unrecorded model (an index from an older SemiClip)"
-                        : $"another model (fingerprint {made}, --model has {fingerprint})")}; its rankings would be wrong. Embed the images " +
-                        "again with this --model, or pass --allow-other-model.");
+                    throw new ArgumentException(
+                        $"--index {file}: made by "
+                            + (made is null ? "an unrecorded model (an index from an older SemiClip)"
+                                : $"another model (fingerprint {made}, --model has {fingerprint})")
+                            + "; its rankings would be wrong. Embed the images again with this --model, or pass "
+                            + "--allow-other-model."
+                    );
                 parts.Add(reader.Read("embeddings"));
-                ids.AddRange(File.ReadAllLines(Path.ChangeExtension(file,
-                    ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!));
+                ids.AddRange(
+                    File.ReadAllLines(Path.ChangeExtension(file, ".jsonl"))
+                        .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!)
+                );
             }
             using var embeddings = cat(parts.ToArray(), 0).to(dev);
-            foreach (var t in parts) t.Dispose();
+            foreach (var t in parts)
+                t.Dispose();
             using var q = encoder.Embedder.EncodeTexts(new[] { p.GetValue(query)! }).to(dev);
             var (scores, indices) = IndexSearch.TopK(embeddings, q, p.GetValue(top));
             var inv = CultureInfo.InvariantCulture;
-            ConsoleUi.Table($"top {scores.Length} for \"{p.GetValue(query)}\"", ["rank", "score", "id"],
-                scores.Select((s, i) => new[] { (i + 1).ToString(inv), s.ToString("F4", inv), ids[(int)indices[i]] }));
+            ConsoleUi.Table(
+                $"top {scores.Length} for \"{p.GetValue(query)}\"",
+                ["rank", "score", "id"],
+                scores.Select((s, i) => new[] { (i + 1).ToString(inv), s.ToString("F4", inv), ids[(int)indices[i]] })
+            );
             return 0;
         });
         return cmd;

@@ -13,38 +13,88 @@ public static class InterpolateCommand
 {
     public static Command Create()
     {
-        var from = new Option<string>("--from") { Required = true, Description = "model A (α = 0): run folder or weights, usually the pretrained start" };
-        var to = new Option<string>("--to") { Required = true, Description = "model B (α = 1): run folder or weights, usually fine-tuned from A" };
+        var from = new Option<string>("--from")
+        {
+            Required = true,
+            Description = "model A (α = 0): run folder or weights, usually the pretrained start",
+        };
+        var to = new Option<string>("--to")
+        {
+            Required = true,
+            Description = "model B (α = 1): run folder or weights, usually fine-tuned from A",
+        };
         var alpha = new Option<double>("--alpha") { Required = true, Description = "weight of B in [0, 1], e.g. 0.5" };
-        var extrapolate = new Option<bool>("--extrapolate") { Description = "allow --alpha outside [0, 1] (beyond A or B)" };
-        var vocab = new Option<string?>("--vocab") { Description = "tokenizer vocabulary (default: A's run, else OpenAI's)" };
-        var output = new Option<string>("--out") { Required = true, Description = "folder to write (model.safetensors, config.json, vocab/)" };
+        var extrapolate = new Option<bool>("--extrapolate")
+        {
+            Description = "allow --alpha outside [0, 1] (beyond A or B)",
+        };
+        var vocab = new Option<string?>("--vocab")
+        {
+            Description = "tokenizer vocabulary (default: A's run, else OpenAI's)",
+        };
+        var output = new Option<string>("--out")
+        {
+            Required = true,
+            Description = "folder to write (model.safetensors, config.json, vocab/)",
+        };
         var activation = CommonOptions.Activation();
-        var cmd = new Command("interpolate",
-            "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version") { from, to, alpha, extrapolate, vocab, output, activation };
+        var cmd = new Command(
+            "interpolate",
+            "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version"
+        )
+        {
+            from,
+            to,
+            alpha,
+            extrapolate,
+            vocab,
+            output,
+            activation,
+        };
         cmd.Validators.Add(r =>
         {
             var a = r.GetValue(alpha);
-            if (!double.IsFinite(a)) r.AddError($"--alpha must be a number (got {a}).");
+            if (!double.IsFinite(a))
+                r.AddError($"--alpha must be a number (got {a}).");
             else if ((a < 0 || a > 1) && !r.GetValue(extrapolate))
-                r.AddError($"--alpha {a} is outside [0, 1] (0 is --from, 1 is --to); pass --extrapolate to go beyond them.");
+                r.AddError(
+                    $"--alpha {a} is outside [0, 1] (0 is --from, 1 is --to); pass --extrapolate to go beyond them."
+                );
         });
         cmd.SetAction(p =>
         {
             CommonOptions.RequireWritableFolder(p.GetValue(output)!, "--out");
             using var a = CommonOptions.LoadModel(p.GetValue(from)!, p.GetValue(vocab), p.GetValue(activation)!);
             using var b = CommonOptions.LoadModel(p.GetValue(to)!, p.GetValue(vocab), p.GetValue(activation)!);
-            using var mixed = WeightInterpolation.Interpolate(a.Model, b.Model, p.GetValue(alpha), p.GetValue(from)!, p.GetValue(to)!);
+            using var mixed = WeightInterpolation.Interpolate(
+                a.Model,
+                b.Model,
+                p.GetValue(alpha),
+                p.GetValue(from)!,
+                p.GetValue(to)!
+            );
             var folder = p.GetValue(output)!;
             Directory.CreateDirectory(folder);
             ClipCheckpoint.Save(mixed, Path.Combine(folder, "model.safetensors"));
             var vocabulary = p.GetValue(vocab) ?? ModelBundle.RunVocabulary(p.GetValue(from)!) ?? "openai";
-            AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new
-            {
-                vocab = vocabulary, interpolated_from = p.GetValue(from), interpolated_to = p.GetValue(to), alpha = p.GetValue(alpha),
-            }, new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteAllText(
+                Path.Combine(folder, "config.json"),
+                JsonSerializer.Serialize(
+                    new
+                    {
+                        vocab = vocabulary,
+                        interpolated_from = p.GetValue(from),
+                        interpolated_to = p.GetValue(to),
+                        alpha = p.GetValue(alpha),
+                    },
+                    new JsonSerializerOptions { WriteIndented = true }
+                )
+            );
             ModelBundle.KeepVocabulary(vocabulary, folder);
-            ConsoleUi.Line($"wrote {Path.Combine(folder, "model.safetensors")} (alpha {p.GetValue(alpha).ToString(CultureInfo.InvariantCulture)})");
+            ConsoleUi.Line(
+                $"wrote {Path.Combine(folder, "model.safetensors")} (alpha "
+                    + $"{p.GetValue(alpha).ToString(CultureInfo.InvariantCulture)})"
+            );
             return 0;
         });
         return cmd;

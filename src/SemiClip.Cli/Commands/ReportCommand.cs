@@ -1,17 +1,26 @@
-using SemiClip.Charts;
 using System.CommandLine;
+using SemiClip.Charts;
 using SemiClip.Cli.Ui;
 using SemiClip.Evaluation;
 
 namespace SemiClip.Cli.Commands;
 
-/// <summary><c>semiclip report runA runB …</c>: side-by-side metrics, a comparison chart and each run's training curves.</summary>
+/// <summary><c>semiclip report runA runB …</c>: side-by-side metrics, a comparison chart and each run's training
+/// curves.</summary>
 public static class ReportCommand
 {
     public static Command Create()
     {
-        var runs = new Argument<string[]>("runs") { Description = "run folders with report.json", Arity = ArgumentArity.OneOrMore };
-        var output = new Option<string>("--out") { Description = "folder for comparison.md and the PNG charts", DefaultValueFactory = _ => "runs/report" };
+        var runs = new Argument<string[]>("runs")
+        {
+            Description = "run folders with report.json",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var output = new Option<string>("--out")
+        {
+            Description = "folder for comparison.md and the PNG charts",
+            DefaultValueFactory = _ => "runs/report",
+        };
         var cmd = new Command("report", "Compare evaluated runs and plot them") { runs, output };
         cmd.SetAction(p =>
         {
@@ -26,20 +35,33 @@ public static class ReportCommand
             for (int i = 0; i < reports.Count; i++)
             {
                 var r = reports[i];
-                double[] v = { r.ZeroShot?.Top1 ?? double.NaN, r.ZeroShot?.Top5 ?? double.NaN,
-                    r.Retrieval?.ImageToTextR1 ?? double.NaN, r.Retrieval?.TextToImageR1 ?? double.NaN, r.Retrieval?.MeanRecall ?? double.NaN };
-                for (int k = 0; k < v.Length; k++) values[i, k] = double.IsNaN(v[k]) ? 0 : 100 * v[k];
+                double[] v =
+                {
+                    r.ZeroShot?.Top1 ?? double.NaN,
+                    r.ZeroShot?.Top5 ?? double.NaN,
+                    r.Retrieval?.ImageToTextR1 ?? double.NaN,
+                    r.Retrieval?.TextToImageR1 ?? double.NaN,
+                    r.Retrieval?.MeanRecall ?? double.NaN,
+                };
+                for (int k = 0; k < v.Length; k++)
+                    values[i, k] = double.IsNaN(v[k]) ? 0 : 100 * v[k];
                 rows.Add(new[] { names[i] }.Concat(v.Select(ReportWriter.Pct)).ToArray());
             }
             ConsoleUi.Table("runs (%)", new[] { "run" }.Concat(metricNames).ToList(), rows);
-            var md = "| run | " + string.Join(" | ", metricNames) + " |\n|" + string.Concat(Enumerable.Repeat("---|", metricNames.Length + 1)) + "\n"
-                     + string.Concat(rows.Select(r => "| " + string.Join(" | ", r) + " |\n"));
+            var md =
+                "| run | "
+                + string.Join(" | ", metricNames)
+                + " |\n|"
+                + string.Concat(Enumerable.Repeat("---|", metricNames.Length + 1))
+                + "\n"
+                + string.Concat(rows.Select(r => "| " + string.Join(" | ", r) + " |\n"));
             IO.AtomicFile.WriteAllText(Path.Combine(outDir, "comparison.md"), md + "\n![comparison](comparison.png)\n");
             Plots.CompareRuns(names, metricNames, values, "SemiClip runs", Path.Combine(outDir, "comparison.png"));
             foreach (var (folder, name) in folders.Zip(names))
             {
                 var metrics = Path.Combine(folder, "metrics.jsonl");
-                if (File.Exists(metrics)) Plots.TrainingCurves(metrics, Path.Combine(outDir, $"{name}-curves.png"));
+                if (File.Exists(metrics))
+                    Plots.TrainingCurves(metrics, Path.Combine(outDir, $"{name}-curves.png"));
             }
             ConsoleUi.Line($"wrote {Path.Combine(outDir, "comparison.md")} and charts");
             return 0;

@@ -4,15 +4,32 @@ namespace SemiClip.Synthetic;
 /// class, and most mention objects with counts, colours and places.</summary>
 public static class CaptionWriter
 {
-    static readonly string[] Numbers = { "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten" };
+    static readonly string[] Numbers =
+    {
+        "no",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+    };
 
-    public static string CountWord(int n) => n < Numbers.Length ? Numbers[n] : n < 20 ? "some" : "many";
+    public static string CountWord(int n) =>
+        n < Numbers.Length ? Numbers[n]
+        : n < 20 ? "some"
+        : "many";
 
     static string Phrase(SceneObject o)
     {
         string noun = o.Count == 1 ? o.Noun : o.PluralNoun;
         string colour = o.Colour is null ? "" : o.Colour + " ";
-        if (o.Noun == o.PluralNoun) return $"{colour}{noun}";
+        if (o.Noun == o.PluralNoun)
+            return $"{colour}{noun}";
         return o.Count == 1 ? $"a {colour}{noun}" : $"{CountWord(o.Count)} {colour}{noun}";
     }
 
@@ -27,15 +44,19 @@ public static class CaptionWriter
         {
             $"{Article(viewNoun)} {viewNoun} of {Article(cls)} {cls}.",
             $"{Article(cls)} {cls} with {Phrase(main)}{(main.Region is null ? "" : " " + main.Region)}.",
-            $"{Capitalise(Phrase(main))} {(main.Count == 1 || main.Noun == main.PluralNoun ? "is" : "are")} in this {cls}.",
+            $"{Capitalise(Phrase(main))} {(main.Count == 1 || main.Noun == main.PluralNoun ? "is" : "are")} in this "
+                + $"{cls}.",
             $"this {cls} has {string.Join(" and ", objects.Take(3).Select(Phrase))}.",
             $"{Capitalise(scene.Facts[rng.Next(scene.Facts.Count)])} in this {cls}.",
         };
         if (objects.Count > 1)
         {
             var second = objects[1 + rng.Next(objects.Count - 1)];
-            captions.Add($"{Article(cls)} {cls} where {Phrase(second)} " +
-                $"{(second.Count == 1 || second.Noun == second.PluralNoun ? "is" : "are")} {second.Region ?? "visible"}.");
+            captions.Add(
+                $"{Article(cls)} {cls} where {Phrase(second)} "
+                    + $"{(second.Count == 1 || second.Noun == second.PluralNoun ? "is" : "are")} "
+                    + $"{second.Region ?? "visible"}."
+            );
         }
         var shuffled = captions.OrderBy(_ => rng.Next()).Take(count).ToList();
         return shuffled;

@@ -20,7 +20,9 @@ public static class TabletopScenes
         var spots = new List<(double, double)>();
         for (int i = 0; i < count; i++)
         {
-            double x = 0.15 + r.NextDouble() * 0.7, y = 0.2 + r.NextDouble() * 0.55, s = 0.07 + r.NextDouble() * 0.06;
+            double x = 0.15 + r.NextDouble() * 0.7,
+                y = 0.2 + r.NextDouble() * 0.55,
+                s = 0.07 + r.NextDouble() * 0.06;
             DrawShape(p, cls, x, y, s, Painter.Jitter(colour.Color, r));
             spots.Add((x, y));
         }
@@ -31,7 +33,8 @@ public static class TabletopScenes
             if (other != cls)
             {
                 var oc = Palette.Pick(r);
-                double x = 0.15 + r.NextDouble() * 0.7, y = 0.2 + r.NextDouble() * 0.5;
+                double x = 0.15 + r.NextDouble() * 0.7,
+                    y = 0.2 + r.NextDouble() * 0.5;
                 DrawShape(p, other, x, y, 0.06, oc.Color);
                 objects.Add(new SceneObject(other, other + "s", 1, oc.Name, Painter.RegionOf(new[] { (x, y) })));
             }
@@ -43,19 +46,38 @@ public static class TabletopScenes
     {
         switch (cls)
         {
-            case "circle": p.Circle(x, y, s, c); break;
-            case "square": p.Rect(x - s, y - s, 2 * s, 2 * s, c); break;
-            case "triangle": p.Polygon(new[] { (x, y - s), (x + s, y + s), (x - s, y + s) }, c); break;
-            case "star":
-                p.Polygon(Enumerable.Range(0, 10).Select(i =>
-                {
-                    double a = Math.PI * i / 5 - Math.PI / 2,
-                    rr = i % 2 == 0 ? s * 1.2 : s * 0.5; return (x + rr * Math.Cos(a), y + rr * Math.Sin(a));
-                }).ToList(), c);
+            case "circle":
+                p.Circle(x, y, s, c);
                 break;
-            case "ring": p.Oval(x, y, s, s, c, stroke: s * 0.45); break;
-            case "cross": p.Rect(x - s, y - s * 0.3, 2 * s, s * 0.6, c); p.Rect(x - s * 0.3, y - s, s * 0.6, 2 * s, c); break;
-            default: throw new ArgumentException($"unknown shape '{cls}'");
+            case "square":
+                p.Rect(x - s, y - s, 2 * s, 2 * s, c);
+                break;
+            case "triangle":
+                p.Polygon(new[] { (x, y - s), (x + s, y + s), (x - s, y + s) }, c);
+                break;
+            case "star":
+                p.Polygon(
+                    Enumerable
+                        .Range(0, 10)
+                        .Select(i =>
+                        {
+                            double a = Math.PI * i / 5 - Math.PI / 2,
+                                rr = i % 2 == 0 ? s * 1.2 : s * 0.5;
+                            return (x + rr * Math.Cos(a), y + rr * Math.Sin(a));
+                        })
+                        .ToList(),
+                    c
+                );
+                break;
+            case "ring":
+                p.Oval(x, y, s, s, c, stroke: s * 0.45);
+                break;
+            case "cross":
+                p.Rect(x - s, y - s * 0.3, 2 * s, s * 0.6, c);
+                p.Rect(x - s * 0.3, y - s, s * 0.6, 2 * s, c);
+                break;
+            default:
+                throw new ArgumentException($"unknown shape '{cls}'");
         }
     }
 }

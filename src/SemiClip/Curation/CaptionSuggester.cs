@@ -19,16 +19,25 @@ public static class CaptionSuggester
     /// <param name="paired">P×D normalised image features of the captioned images.</param>
     /// <param name="unpaired">U×D normalised image features of the candidates.</param>
     /// <param name="logitScale">The model's s; the transport uses ε = 1/s as S-CLIP does.</param>
-    public static List<Suggestion> Rank(Tensor paired, Tensor unpaired, double logitScale, int top, double diversity = 0.5)
+    public static List<Suggestion> Rank(
+        Tensor paired,
+        Tensor unpaired,
+        double logitScale,
+        int top,
+        double diversity = 0.5
+    )
     {
-        if (paired.shape[0] < 2) throw new ArgumentException("suggestions need at least two captioned images to compare against.");
-        if (top < 1) throw new ArgumentOutOfRangeException(nameof(top), top, "must be at least 1");
+        if (paired.shape[0] < 2)
+            throw new ArgumentException("suggestions need at least two captioned images to compare against.");
+        if (top < 1)
+            throw new ArgumentOutOfRangeException(nameof(top), top, "must be at least 1");
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var u = unpaired.to(float64).cpu();
         var p = paired.to(float64).cpu();
-        long count = u.shape[0], pairedCount = p.shape[0];
-        var similarity = u.matmul(p.t());                                             // U×P
+        long count = u.shape[0],
+            pairedCount = p.shape[0];
+        var similarity = u.matmul(p.t()); // U×P
         var plan = Sinkhorn.RowNormalisedPlan(similarity.SubtractedFrom(1), 1.0 / logitScale, 10);
         var entropy = -(plan * plan.AtLeast(1e-300).log()).sum(1);
         var uncertainty = entropy.DividedBy(Math.Log(pairedCount)).data<double>().ToArray();
@@ -37,7 +46,8 @@ public static class CaptionSuggester
         var nearestIndex = nearest.data<long>().ToArray();
 
         var value = new double[count];
-        for (int i = 0; i < count; i++) value[i] = (uncertainty[i] + novelty[i]) / 2;
+        for (int i = 0; i < count; i++)
+            value[i] = (uncertainty[i] + novelty[i]) / 2;
         var redundancy = new double[count];
         var picked = new bool[count];
         var result = new List<Suggestion>();
@@ -47,15 +57,20 @@ public static class CaptionSuggester
             double bestValue = double.NegativeInfinity;
             for (int i = 0; i < count; i++)
             {
-                if (picked[i]) continue;
+                if (picked[i])
+                    continue;
                 double v = value[i] - diversity * redundancy[i];
-                if (v > bestValue) (bestValue, choice) = (v, i);
+                if (v > bestValue)
+                    (bestValue, choice) = (v, i);
             }
             picked[choice] = true;
-            result.Add(new Suggestion(choice, value[choice], uncertainty[choice], novelty[choice], (int)nearestIndex[choice]));
+            result.Add(
+                new Suggestion(choice, value[choice], uncertainty[choice], novelty[choice], (int)nearestIndex[choice])
+            );
             using var step = NewDisposeScope();
             var toChoice = u.matmul(u[choice]).data<double>().ToArray();
-            for (int i = 0; i < count; i++) redundancy[i] = Math.Max(redundancy[i], Math.Max(0, toChoice[i]));
+            for (int i = 0; i < count; i++)
+                redundancy[i] = Math.Max(redundancy[i], Math.Max(0, toChoice[i]));
         }
         return result;
     }

@@ -2,7 +2,11 @@ namespace SemiClip.Data;
 
 /// <summary>What to do with a bad file, row or image: stop with an error naming it (default), or skip
 /// it, count it, and list it in the run log. Never silently.</summary>
-public enum BadInputPolicy { FailFast, Skip }
+public enum BadInputPolicy
+{
+    FailFast,
+    Skip,
+}
 
 /// <summary>A problem found in the input, located by file and line/row/entry.</summary>
 public sealed record BadInput(string Location, string Problem)
@@ -22,14 +26,31 @@ public sealed class BadInputReport(BadInputPolicy policy)
     readonly List<BadInput> _items = new();
     public BadInputPolicy Policy { get; } = policy;
 
-    public IReadOnlyList<BadInput> Items { get { lock (_items) return _items.ToList(); } }
-    public int Count { get { lock (_items) return _items.Count; } }
+    public IReadOnlyList<BadInput> Items
+    {
+        get
+        {
+            lock (_items)
+                return _items.ToList();
+        }
+    }
+    public int Count
+    {
+        get
+        {
+            lock (_items)
+                return _items.Count;
+        }
+    }
 
     /// <summary>Throws under fail-fast; otherwise records the problem so the caller can skip it.</summary>
     public void Report(string location, string problem)
     {
         var bad = new BadInput(location, problem);
-        if (Policy == BadInputPolicy.FailFast) throw new BadInputException(bad);
-        lock (_items) if (!_items.Contains(bad)) _items.Add(bad); // an image met again in a later epoch is listed once
+        if (Policy == BadInputPolicy.FailFast)
+            throw new BadInputException(bad);
+        lock (_items)
+            if (!_items.Contains(bad))
+                _items.Add(bad); // an image met again in a later epoch is listed once
     }
 }

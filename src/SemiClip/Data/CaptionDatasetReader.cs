@@ -13,39 +13,59 @@ public static class CaptionDatasetReader
 {
     /// <param name="stats">Counts what was dropped without being a bad input: empty captions (the image keeps its
     /// others; an image left with none is a bad input).</param>
-    public static List<CaptionSample> Read(string path, CaptionDatasetOptions options, BadInputReport report, CaptionReadStats? stats = null)
+    public static List<CaptionSample> Read(
+        string path,
+        CaptionDatasetOptions options,
+        BadInputReport report,
+        CaptionReadStats? stats = null
+    )
     {
         stats ??= new CaptionReadStats();
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: caption file not found.", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{path}: caption file not found.", path);
         var root = options.ImageRoot ?? Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"{path}: image root '{root}' does not exist.");
+        if (!Directory.Exists(root))
+            throw new DirectoryNotFoundException($"{path}: image root '{root}' does not exist.");
         var ext = Path.GetExtension(path).ToLowerInvariant();
         var samples = ext switch
         {
             ".csv" or ".tsv" => ReadCsv(path, root, options, report, stats),
             ".jsonl" => ReadJsonLines(path, root, report, stats),
             ".json" => ReadKarpathy(path, root, options, report, stats),
-            _ => throw new ArgumentException($"{path}: unknown caption format '{ext}' (expected .csv, .tsv, .jsonl or Karpathy .json)."),
+            _ => throw new ArgumentException(
+                $"{path}: unknown caption format '{ext}' (expected .csv, .tsv, .jsonl or Karpathy .json)."
+            ),
         };
         return options.CheckImagesExist ? samples.Where(s => ImageExists(s, report)).ToList() : samples;
     }
 
     static bool ImageExists(CaptionSample s, BadInputReport report)
     {
-        if (File.Exists(s.ImagePath)) return true;
+        if (File.Exists(s.ImagePath))
+            return true;
         report.Report(s.Source, $"image file '{s.ImagePath}' does not exist.");
         return false;
     }
 
-    /// <summary>The non-empty captions; empty ones are counted and dropped. An entry left with none is a bad input.</summary>
-    static List<string> CleanCaptions(IEnumerable<string?> captions, string location, BadInputReport report, CaptionReadStats stats,
-                                      bool wholeEntry = true)
+    /// <summary>The non-empty captions; empty ones are counted and dropped. An entry left with none is a bad
+    /// input.</summary>
+    static List<string> CleanCaptions(
+        IEnumerable<string?> captions,
+        string location,
+        BadInputReport report,
+        CaptionReadStats stats,
+        bool wholeEntry = true
+    )
     {
         var kept = new List<string>();
         int empty = 0;
         foreach (var c in captions)
         {
-            if (string.IsNullOrWhiteSpace(c)) { empty++; continue; }
+            if (string.IsNullOrWhiteSpace(c))
+            {
+                empty++;
+                continue;
+            }
             kept.Add(c.Trim());
         }
         Interlocked.Add(ref stats.EmptyCaptions, empty);
@@ -54,22 +74,40 @@ public static class CaptionDatasetReader
         return kept;
     }
 
-    static List<CaptionSample> ReadCsv(string path, string root, CaptionDatasetOptions o, BadInputReport report, CaptionReadStats stats)
+    static List<CaptionSample> ReadCsv(
+        string path,
+        string root,
+        CaptionDatasetOptions o,
+        BadInputReport report,
+        CaptionReadStats stats
+    )
     {
         var sep = o.Separator ?? (path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? "\t" : ",");
         var config = new CsvConfiguration(CultureInfo.InvariantCulture)
         {
-            Delimiter = sep, HasHeaderRecord = true, DetectColumnCountChanges = false, MissingFieldFound = null, BadDataFound = null,
+            Delimiter = sep,
+            HasHeaderRecord = true,
+            DetectColumnCountChanges = false,
+            MissingFieldFound = null,
+            BadDataFound = null,
             Mode = sep == "\t" ? CsvMode.NoEscape : CsvMode.RFC4180,
         };
         using var reader = new StreamReader(path);
         using var csv = new CsvReader(reader, config);
-        if (!csv.Read() || !csv.ReadHeader()) throw new InvalidDataException($"{path}: empty file, expected a header row.");
+        if (!csv.Read() || !csv.ReadHeader())
+            throw new InvalidDataException($"{path}: empty file, expected a header row.");
         var header = csv.HeaderRecord!;
-        int imageCol = Array.IndexOf(header, o.ImageColumn), captionCol = Array.IndexOf(header, o.CaptionColumn);
-        if (imageCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.ImageColumn}' in header [{string.Join(", ", header)}] (set csv_img_key).");
-        if (captionCol < 0) throw new InvalidDataException($"{path}:1: no column '{o.CaptionColumn}' in header " +
-            $"[{string.Join(", ", header)}] (set csv_caption_key).");
+        int imageCol = Array.IndexOf(header, o.ImageColumn),
+            captionCol = Array.IndexOf(header, o.CaptionColumn);
+        if (imageCol < 0)
+            throw new InvalidDataException(
+                $"{path}:1: no column '{o.ImageColumn}' in header [{string.Join(", ", header)}] (set csv_img_key)."
+            );
+        if (captionCol < 0)
+            throw new InvalidDataException(
+                $"{path}:1: no column '{o.CaptionColumn}' in header "
+                    + $"[{string.Join(", ", header)}] (set csv_caption_key)."
+            );
         var byImage = new Dictionary<string, (List<string> Captions, string Source)>();
         var order = new List<string>();
         while (csv.Read())
@@ -78,15 +116,24 @@ public static class CaptionDatasetReader
             var record = csv.Parser.Record ?? Array.Empty<string>();
             if (record.Length <= Math.Max(imageCol, captionCol))
             {
-                report.Report(location,
-                    $"row has {record.Length} column(s); '{o.ImageColumn}' and '{o.CaptionColumn}' need {Math.Max(imageCol, captionCol) + 1}.");
+                report.Report(
+                    location,
+                    $"row has {record.Length} column(s); '{o.ImageColumn}' and '{o.CaptionColumn}' need "
+                        + $"{Math.Max(imageCol, captionCol) + 1}."
+                );
                 continue;
             }
             // A CSV row is one caption of its image; an empty one drops that caption, the image keeps its other rows.
             var captions = CleanCaptions(new[] { record[captionCol] }, location, report, stats, wholeEntry: false);
-            if (captions.Count == 0) continue;
-            if (ImagePath(root, record[imageCol], location, report) is not { } image) continue;
-            if (!byImage.TryGetValue(image, out var entry)) { byImage[image] = entry = (new List<string>(), location); order.Add(image); }
+            if (captions.Count == 0)
+                continue;
+            if (ImagePath(root, record[imageCol], location, report) is not { } image)
+                continue;
+            if (!byImage.TryGetValue(image, out var entry))
+            {
+                byImage[image] = entry = (new List<string>(), location);
+                order.Add(image);
+            }
             entry.Captions.AddRange(captions);
         }
         return order.Select(img => new CaptionSample(img, byImage[img].Captions, byImage[img].Source)).ToList();
@@ -99,62 +146,117 @@ public static class CaptionDatasetReader
         foreach (var line in File.ReadLines(path))
         {
             lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            if (string.IsNullOrWhiteSpace(line))
+                continue;
             var location = $"{path}:{lineNo}";
             JsonDocument doc;
-            try { doc = JsonDocument.Parse(line); }
-            catch (JsonException e) { report.Report(location, $"invalid JSON: {e.Message}"); continue; }
+            try
+            {
+                doc = JsonDocument.Parse(line);
+            }
+            catch (JsonException e)
+            {
+                report.Report(location, $"invalid JSON: {e.Message}");
+                continue;
+            }
             using (doc)
             {
                 var r = doc.RootElement;
-                if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("image", out var img) || img.ValueKind != JsonValueKind.String)
-                { report.Report(location, "expected an object with a string field \"image\"."); continue; }
+                if (
+                    r.ValueKind != JsonValueKind.Object
+                    || !r.TryGetProperty("image", out var img)
+                    || img.ValueKind != JsonValueKind.String
+                )
+                {
+                    report.Report(location, "expected an object with a string field \"image\".");
+                    continue;
+                }
                 IEnumerable<string?> raw;
-                if (r.TryGetProperty("captions",
-                    out var caps) && caps.ValueKind == JsonValueKind.Array) raw = caps.EnumerateArray().Select(c
-                        => c.ValueKind == JsonValueKind.String ? c.GetString() : null).ToList();
-                else if (r.TryGetProperty("caption", out var cap) && cap.ValueKind == JsonValueKind.String) raw = new[] { cap.GetString() };
-                else { report.Report(location, "expected \"captions\" (array of strings) or \"caption\" (string)."); continue; }
+                if (r.TryGetProperty("captions", out var caps) && caps.ValueKind == JsonValueKind.Array)
+                    raw = caps.EnumerateArray()
+                        .Select(c => c.ValueKind == JsonValueKind.String ? c.GetString() : null)
+                        .ToList();
+                else if (r.TryGetProperty("caption", out var cap) && cap.ValueKind == JsonValueKind.String)
+                    raw = new[] { cap.GetString() };
+                else
+                {
+                    report.Report(location, "expected \"captions\" (array of strings) or \"caption\" (string).");
+                    continue;
+                }
                 var captions = CleanCaptions(raw, location, report, stats);
-                if (captions.Count == 0) continue;
-                if (ImagePath(root, img.GetString()!, location, report) is not { } image) continue;
+                if (captions.Count == 0)
+                    continue;
+                if (ImagePath(root, img.GetString()!, location, report) is not { } image)
+                    continue;
                 samples.Add(new CaptionSample(image, captions, location) { Label = LabelOf(r) });
             }
         }
         return samples;
     }
 
-    static List<CaptionSample> ReadKarpathy(string path, string root, CaptionDatasetOptions o, BadInputReport report, CaptionReadStats stats)
+    static List<CaptionSample> ReadKarpathy(
+        string path,
+        string root,
+        CaptionDatasetOptions o,
+        BadInputReport report,
+        CaptionReadStats stats
+    )
     {
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}"); }
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}");
+        }
         using var _ = doc;
         if (!doc.RootElement.TryGetProperty("images", out var images) || images.ValueKind != JsonValueKind.Array)
             throw new InvalidDataException($"{path}: expected a Karpathy-style object with an \"images\" array.");
         var samples = new List<CaptionSample>();
         var splits = new SortedSet<string>(StringComparer.Ordinal);
-        int index = 0, inSplit = 0;
+        int index = 0,
+            inSplit = 0;
         foreach (var entry in images.EnumerateArray())
         {
             var location = $"{path}: images[{index++}]";
-            if (!entry.TryGetProperty("filename",
-                out var fn) || fn.ValueKind != JsonValueKind.String) { report.Report(location, "missing \"filename\"."); continue; }
-            string? split = entry.TryGetProperty("split", out var sp) && sp.ValueKind == JsonValueKind.String ? sp.GetString() : null;
-            if (split != null) splits.Add(split);
-            if (o.Split != null && split != o.Split) continue;
+            if (!entry.TryGetProperty("filename", out var fn) || fn.ValueKind != JsonValueKind.String)
+            {
+                report.Report(location, "missing \"filename\".");
+                continue;
+            }
+            string? split =
+                entry.TryGetProperty("split", out var sp) && sp.ValueKind == JsonValueKind.String
+                    ? sp.GetString()
+                    : null;
+            if (split != null)
+                splits.Add(split);
+            if (o.Split != null && split != o.Split)
+                continue;
             inSplit++;
             if (!entry.TryGetProperty("sentences", out var sentences) || sentences.ValueKind != JsonValueKind.Array)
-            { report.Report(location, "missing \"sentences\" array."); continue; }
-            var raw = sentences.EnumerateArray().Select(s => s.TryGetProperty("raw", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null);
+            {
+                report.Report(location, "missing \"sentences\" array.");
+                continue;
+            }
+            var raw = sentences
+                .EnumerateArray()
+                .Select(s =>
+                    s.TryGetProperty("raw", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null
+                );
             var captions = CleanCaptions(raw, location, report, stats);
-            if (captions.Count == 0) continue;
-            if (ImagePath(root, fn.GetString()!, location, report) is not { } image) continue;
+            if (captions.Count == 0)
+                continue;
+            if (ImagePath(root, fn.GetString()!, location, report) is not { } image)
+                continue;
             samples.Add(new CaptionSample(image, captions, location) { Split = split, Label = LabelOf(entry) });
         }
         if (o.Split != null && inSplit == 0 && index > 0)
-            throw new InvalidDataException($"{path}: no images in split '{o.Split}' (splits present: " +
-                $"{(splits.Count == 0 ? "none" : string.Join(", ", splits))}); choose one of them.");
+            throw new InvalidDataException(
+                $"{path}: no images in split '{o.Split}' (splits present: "
+                    + $"{(splits.Count == 0 ? "none" : string.Join(", ", splits))}); choose one of them."
+            );
         return samples;
     }
 
@@ -170,7 +272,11 @@ public static class CaptionDatasetReader
     }
 
     static string? LabelOf(JsonElement entry) =>
-        entry.TryGetProperty("label", out var l) && l.ValueKind == JsonValueKind.String && l.GetString() is { Length: > 0 } s ? s : null;
+        entry.TryGetProperty("label", out var l)
+        && l.ValueKind == JsonValueKind.String
+        && l.GetString() is { Length: > 0 } s
+            ? s
+            : null;
 }
 
 /// <summary>What reading a caption file dropped without it being a bad input.</summary>

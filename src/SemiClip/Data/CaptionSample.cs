@@ -4,6 +4,7 @@ namespace SemiClip.Data;
 public sealed record CaptionSample(string ImagePath, IReadOnlyList<string> Captions, string Source)
 {
     public string? Split { get; init; }
+
     /// <summary>The image's class, when the caption file records one (a <c>label</c> field); used only
     /// for diagnostics and class-wise evaluation, never for training.</summary>
     public string? Label { get; init; }

@@ -16,11 +16,17 @@ public sealed class ClassLabels
     public static ClassLabels? From(IEnumerable<CaptionSample> samples, KeywordLabeler? keywords)
     {
         var labelled = samples.Where(s => s.Label != null).ToList();
-        if (labelled.Count == 0) return null;
-        var names = labelled.Select(s => s.Label!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (labelled.Count == 0)
+            return null;
+        var names = labelled
+            .Select(s => s.Label!)
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .ToList();
         var index = names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
         var classOf = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var s in labelled) classOf[s.ImagePath] = index[s.Label!];
+        foreach (var s in labelled)
+            classOf[s.ImagePath] = index[s.Label!];
         var keywordOf = names.Select(n => keywords?.IndexOfClass(n) ?? -1).ToArray();
         return new ClassLabels(classOf, names, keywordOf);
     }

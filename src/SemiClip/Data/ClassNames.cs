@@ -12,10 +12,20 @@ public static class ClassNames
         for (int i = 0; i < label.Length; i++)
         {
             char c = label[i];
-            if (c is '_' or '-') { sb.Append(' '); continue; }
-            bool wordStart = i > 0 && char.IsUpper(c) && (char.IsLower(label[i - 1]) || i + 1 < label.Length
-                && char.IsLower(label[i + 1]) && char.IsUpper(label[i - 1]));
-            if (wordStart) sb.Append(' ');
+            if (c is '_' or '-')
+            {
+                sb.Append(' ');
+                continue;
+            }
+            bool wordStart =
+                i > 0
+                && char.IsUpper(c)
+                && (
+                    char.IsLower(label[i - 1])
+                    || i + 1 < label.Length && char.IsLower(label[i + 1]) && char.IsUpper(label[i - 1])
+                );
+            if (wordStart)
+                sb.Append(' ');
             sb.Append(char.ToLowerInvariant(c));
         }
         return string.Join(' ', sb.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries));

@@ -6,18 +6,24 @@ public enum RandomStream
 {
     /// <summary>The order of the paired images in an epoch (in-memory loader).</summary>
     PairedOrder = 1,
+
     /// <summary>One paired sample's augmentation and caption choice.</summary>
     PairedSample = 2,
+
     /// <summary>The order of the unpaired images in an epoch.</summary>
     UnpairedOrder = 3,
+
     /// <summary>One unpaired sample's augmentation.</summary>
     UnpairedSample = 4,
+
     /// <summary>Shards: the paired stream's shard order, then its shuffle buffer.</summary>
     ShardPairedOrder = 5,
     ShardPairedShuffle = 6,
+
     /// <summary>Shards: the unpaired stream's shard order, then its shuffle buffer.</summary>
     ShardUnpairedOrder = 7,
     ShardUnpairedShuffle = 8,
+
     /// <summary>Shards: whether a sample keeps its captions (the label-ratio draw).</summary>
     ShardPairing = 9,
 }
@@ -27,7 +33,8 @@ public enum RandomStream
 /// continue exactly where the killed one stopped without saving RNG states.</summary>
 public static class DeterministicRandom
 {
-    public static Random For(int seed, long a, long b, RandomStream stream) => new((int)(Mix(seed, a, b, (long)stream) & 0x7fffffff));
+    public static Random For(int seed, long a, long b, RandomStream stream) =>
+        new((int)(Mix(seed, a, b, (long)stream) & 0x7fffffff));
 
     static ulong Mix(params long[] parts)
     {

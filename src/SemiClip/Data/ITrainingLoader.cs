@@ -8,6 +8,7 @@ public interface ITrainingLoader : IDisposable
     LoaderOptions Options { get; }
     int BatchesPerEpoch { get; }
     int UnpairedPerStep { get; }
+
     /// <summary>Tensor batches from <paramref name="start"/> on, <paramref name="steps"/> of them.</summary>
     IEnumerable<TrainBatch> Batches(LoaderPosition start, long steps);
 }

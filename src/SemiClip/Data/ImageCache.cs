@@ -24,9 +24,17 @@ public sealed class ImageCache(int imageSize, bool enabled, long budgetBytes = l
     /// <summary>The decoded image. The caller must not dispose it when caching is on.</summary>
     public SKBitmap Get(string path, out bool callerOwns)
     {
-        if (enabled && _cache.TryGetValue(path, out var hit)) { callerOwns = false; return hit; }
+        if (enabled && _cache.TryGetValue(path, out var hit))
+        {
+            callerOwns = false;
+            return hit;
+        }
         var bitmap = ImageDecoder.Decode(path);
-        if (!enabled) { callerOwns = true; return bitmap; }
+        if (!enabled)
+        {
+            callerOwns = true;
+            return bitmap;
+        }
         var shrunk = Shrink(bitmap);
         long size = shrunk.ByteCount;
         if (Interlocked.Add(ref _bytes, size) > budgetBytes)
@@ -37,16 +45,26 @@ public sealed class ImageCache(int imageSize, bool enabled, long budgetBytes = l
         }
         callerOwns = false;
         var kept = _cache.GetOrAdd(path, shrunk);
-        if (!ReferenceEquals(kept, shrunk)) { Interlocked.Add(ref _bytes, -size); shrunk.Dispose(); } // another thread cached it first
+        if (!ReferenceEquals(kept, shrunk))
+        {
+            Interlocked.Add(ref _bytes, -size);
+            shrunk.Dispose();
+        } // another thread cached it first
         return kept;
     }
 
     SKBitmap Shrink(SKBitmap bitmap)
     {
         int shorter = Math.Min(bitmap.Width, bitmap.Height);
-        if (shorter <= imageSize) return bitmap;
+        if (shorter <= imageSize)
+            return bitmap;
         double s = (double)imageSize / shorter;
-        var info = new SKImageInfo((int)Math.Round(bitmap.Width * s), (int)Math.Round(bitmap.Height * s), SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var info = new SKImageInfo(
+            (int)Math.Round(bitmap.Width * s),
+            (int)Math.Round(bitmap.Height * s),
+            SKColorType.Rgba8888,
+            SKAlphaType.Unpremul
+        );
         var small = bitmap.Resize(info, ImagePreprocessor.Bicubic);
         bitmap.Dispose();
         return small;
@@ -56,7 +74,8 @@ public sealed class ImageCache(int imageSize, bool enabled, long budgetBytes = l
 
     public void Dispose()
     {
-        foreach (var b in _cache.Values) b.Dispose();
+        foreach (var b in _cache.Values)
+            b.Dispose();
         _cache.Clear();
     }
 }

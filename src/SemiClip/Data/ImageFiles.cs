@@ -5,16 +5,30 @@ namespace SemiClip.Data;
 public static class ImageFiles
 {
     public static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase)
-        { ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff" };
+    {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".bmp",
+        ".webp",
+        ".gif",
+        ".tif",
+        ".tiff",
+    };
 
     public static bool IsImage(string path) => Extensions.Contains(Path.GetExtension(path));
 
     public static List<string> FromFolderOrList(string path, BadInputReport report)
     {
         if (Directory.Exists(path))
-            return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Where(IsImage)
-                .Select(Path.GetFullPath).OrderBy(p => p, StringComparer.Ordinal).ToList();
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: neither an image folder nor a list file.", path);
+            return Directory
+                .EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                .Where(IsImage)
+                .Select(Path.GetFullPath)
+                .OrderBy(p => p, StringComparer.Ordinal)
+                .ToList();
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{path}: neither an image folder nor a list file.", path);
         var root = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var result = new List<string>();
         int lineNo = 0;
@@ -22,9 +36,14 @@ public static class ImageFiles
         {
             lineNo++;
             var entry = line.Trim();
-            if (entry.Length == 0 || entry.StartsWith('#')) continue;
+            if (entry.Length == 0 || entry.StartsWith('#'))
+                continue;
             var full = Path.GetFullPath(Path.Combine(root, entry));
-            if (!File.Exists(full)) { report.Report($"{path}:{lineNo}", $"image file '{full}' does not exist."); continue; }
+            if (!File.Exists(full))
+            {
+                report.Report($"{path}:{lineNo}", $"image file '{full}' does not exist.");
+                continue;
+            }
             result.Add(full);
         }
         return result;

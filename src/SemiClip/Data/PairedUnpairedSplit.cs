@@ -6,7 +6,11 @@ public sealed record PairedUnpairedSplit(List<CaptionSample> Paired, List<string
 {
     public static PairedUnpairedSplit Create(IReadOnlyList<CaptionSample> samples, double labelRatio, int seed)
     {
-        if (labelRatio is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(labelRatio), $"label_ratio must be in (0, 1], got {labelRatio}.");
+        if (labelRatio is <= 0 or > 1)
+            throw new ArgumentOutOfRangeException(
+                nameof(labelRatio),
+                $"label_ratio must be in (0, 1], got {labelRatio}."
+            );
         var order = Enumerable.Range(0, samples.Count).ToArray();
         new Random(seed).Shuffle(order);
         int paired = Math.Max(1, (int)Math.Round(labelRatio * samples.Count));

@@ -13,7 +13,9 @@ public sealed class PrefetchingBatcher<T> : IDisposable
 
     public PrefetchingBatcher(IEnumerable<long> batchKeys, Func<long, T> build, int prefetch)
     {
-        _channel = Channel.CreateBounded<T>(new BoundedChannelOptions(Math.Max(1, prefetch)) { SingleReader = true, SingleWriter = true });
+        _channel = Channel.CreateBounded<T>(
+            new BoundedChannelOptions(Math.Max(1, prefetch)) { SingleReader = true, SingleWriter = true }
+        );
         _producer = Task.Run(async () =>
         {
             try
@@ -25,8 +27,14 @@ public sealed class PrefetchingBatcher<T> : IDisposable
                 }
                 _channel.Writer.Complete();
             }
-            catch (OperationCanceledException) { _channel.Writer.TryComplete(); }
-            catch (Exception e) { _channel.Writer.TryComplete(e); }
+            catch (OperationCanceledException)
+            {
+                _channel.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                _channel.Writer.TryComplete(e);
+            }
         });
     }
 
@@ -38,10 +46,15 @@ public sealed class PrefetchingBatcher<T> : IDisposable
             T item;
             try
             {
-                if (!_channel.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) yield break;
-                if (!_channel.Reader.TryRead(out item!)) continue;
+                if (!_channel.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                    yield break;
+                if (!_channel.Reader.TryRead(out item!))
+                    continue;
             }
-            catch (ChannelClosedException e) when (e.InnerException != null) { throw e.InnerException; }
+            catch (ChannelClosedException e) when (e.InnerException != null)
+            {
+                throw e.InnerException;
+            }
             yield return item;
         }
     }
@@ -49,7 +62,11 @@ public sealed class PrefetchingBatcher<T> : IDisposable
     public void Dispose()
     {
         _cts.Cancel();
-        try { _producer.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
+        try
+        {
+            _producer.Wait(TimeSpan.FromSeconds(10));
+        }
+        catch (AggregateException) { }
         _cts.Dispose();
     }
 }

@@ -15,6 +15,7 @@ public readonly record struct LoaderPosition(int Epoch, int Batch)
 public sealed class HostBatch
 {
     public required LoaderPosition Position { get; init; }
+
     /// <summary>The position of the batch after this one: where a run resumes once this batch has trained.</summary>
     public required LoaderPosition Next { get; init; }
     public required float[] Images { get; init; }
@@ -24,6 +25,7 @@ public sealed class HostBatch
     public required int Count { get; init; }
     public int UnpairedCount { get; init; }
     public required IReadOnlyList<string> Captions { get; init; }
+
     /// <summary>Class ids of the paired and unpaired images (−1 unknown) and, per unpaired image, the index
     /// of the keyword naming its class (−1 none); present when the data has labels. Diagnostics only.</summary>
     public long[]? PairedClasses { get; init; }
@@ -35,6 +37,7 @@ public sealed class HostBatch
 public sealed class TrainBatch : IDisposable
 {
     public required LoaderPosition Position { get; init; }
+
     /// <summary>The position of the batch after this one: a checkpoint taken after this step saves it.</summary>
     public required LoaderPosition Next { get; init; }
     public required Tensor Images { get; init; }
@@ -52,23 +55,38 @@ public sealed class TrainBatch : IDisposable
         {
             Position = h.Position,
             Next = h.Next,
-            Images = Copy(h.Images, h.Count * 3 * imageSize * imageSize, new long[] { h.Count, 3, imageSize, imageSize }),
+            Images = Copy(
+                h.Images,
+                h.Count * 3 * imageSize * imageSize,
+                new long[] { h.Count, 3, imageSize, imageSize }
+            ),
             Tokens = tensor(h.Tokens, new long[] { h.Count, contextLength }),
-            KeywordLabels = h.KeywordLabels is null ? null : tensor(h.KeywordLabels, new long[] { h.Count, keywordCount }),
-            Unpaired = h.Unpaired is null ? null : Copy(h.Unpaired, h.UnpairedCount * 3 * imageSize * imageSize,
-                new long[] { h.UnpairedCount, 3, imageSize, imageSize }),
+            KeywordLabels = h.KeywordLabels is null
+                ? null
+                : tensor(h.KeywordLabels, new long[] { h.Count, keywordCount }),
+            Unpaired = h.Unpaired is null
+                ? null
+                : Copy(
+                    h.Unpaired,
+                    h.UnpairedCount * 3 * imageSize * imageSize,
+                    new long[] { h.UnpairedCount, 3, imageSize, imageSize }
+                ),
             PairedClasses = h.PairedClasses is null ? null : tensor(h.PairedClasses),
             UnpairedClasses = h.UnpairedClasses is null ? null : tensor(h.UnpairedClasses),
             UnpairedClassKeyword = h.UnpairedClassKeyword is null ? null : tensor(h.UnpairedClassKeyword),
         };
         ImageBuffers.Return(h.Images);
-        if (h.Unpaired != null) ImageBuffers.Return(h.Unpaired);
+        if (h.Unpaired != null)
+            ImageBuffers.Return(h.Unpaired);
         return batch;
     }
 
     /// <summary>Image batches are megabytes each: renting them instead of allocating keeps the garbage
     /// collector (and TorchSharp's finalizers) quiet during training steps.</summary>
-    public static readonly System.Buffers.ArrayPool<float> ImageBuffers = System.Buffers.ArrayPool<float>.Create(64 << 20, 16);
+    public static readonly System.Buffers.ArrayPool<float> ImageBuffers = System.Buffers.ArrayPool<float>.Create(
+        64 << 20,
+        16
+    );
 
     static Tensor Copy(float[] data, int count, long[] shape)
     {

@@ -6,18 +6,23 @@ namespace SemiClip.Data;
 public sealed record LoaderOptions
 {
     public int BatchSize { get; init; } = 32;
+
     /// <summary>Unpaired images per step; S-CLIP draws as many as paired ones by default.</summary>
     public int? UnpairedBatchSize { get; init; }
     public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount);
     public int Prefetch { get; init; } = 4;
     public int Seed { get; init; } = 0;
     public bool CacheImages { get; init; }
+
     /// <summary>Bytes the decoded-image cache may hold; past it, images are decoded each time.</summary>
     public long CacheBudgetBytes { get; init; } = ImageCache.BudgetBytes(null);
     public bool HorizontalFlip { get; init; }
-    /// <summary>The model's normalisation, interpolation and channel mode (training keeps its random resized crop).</summary>
+
+    /// <summary>The model's normalisation, interpolation and channel mode (training keeps its random resized
+    /// crop).</summary>
     public Images.ImagePreprocessing Preprocessing { get; init; } = new();
     public Images.Augmentation Augmentation { get; init; } = new();
+
     /// <summary>Samples held by a streamed (sharded) source's bounded shuffle; open_clip's default is 5000.</summary>
     public int ShuffleBuffer { get; init; } = 5000;
 }
@@ -45,16 +50,40 @@ public sealed class TrainingDataLoader : ITrainingLoader
     public int ContextLength => _contextLength;
     public int KeywordCount => _keywords?.Keywords.Count ?? 0;
 
-    public TrainingDataLoader(IReadOnlyList<CaptionSample> paired, IReadOnlyList<string> unpaired, ClipTokenizer tokenizer, int contextLength,
-                              int imageSize, KeywordLabeler? keywords, LoaderOptions options, BadInputReport report, ClassLabels? classes = null)
+    public TrainingDataLoader(
+        IReadOnlyList<CaptionSample> paired,
+        IReadOnlyList<string> unpaired,
+        ClipTokenizer tokenizer,
+        int contextLength,
+        int imageSize,
+        KeywordLabeler? keywords,
+        LoaderOptions options,
+        BadInputReport report,
+        ClassLabels? classes = null
+    )
     {
         _classes = classes;
         if (paired.Count < options.BatchSize)
             throw new ArgumentException($"only {paired.Count} paired images for a batch size of {options.BatchSize}.");
         if (unpaired.Count > 0 && unpaired.Count < (options.UnpairedBatchSize ?? options.BatchSize))
-            throw new ArgumentException($"only {unpaired.Count} unpaired images for an unpaired batch of {options.UnpairedBatchSize ?? options.BatchSize}.");
-        (_paired, _unpaired, _tokenizer, _contextLength, _keywords, Options, _report) = (paired, unpaired, tokenizer, contextLength, keywords, options, report);
-        _preprocess = new ImagePreprocessor(imageSize, options.Preprocessing) { HorizontalFlip = options.HorizontalFlip, Augment = options.Augmentation };
+            throw new ArgumentException(
+                $"only {unpaired.Count} unpaired images for an unpaired batch of "
+                    + $"{options.UnpairedBatchSize ?? options.BatchSize}."
+            );
+        (_paired, _unpaired, _tokenizer, _contextLength, _keywords, Options, _report) = (
+            paired,
+            unpaired,
+            tokenizer,
+            contextLength,
+            keywords,
+            options,
+            report
+        );
+        _preprocess = new ImagePreprocessor(imageSize, options.Preprocessing)
+        {
+            HorizontalFlip = options.HorizontalFlip,
+            Augment = options.Augmentation,
+        };
         _cache = new ImageCache(imageSize, options.CacheImages, options.CacheBudgetBytes);
     }
 
@@ -62,7 +91,11 @@ public sealed class TrainingDataLoader : ITrainingLoader
     public IEnumerable<TrainBatch> Batches(LoaderPosition start, long steps)
     {
         long first = (long)start.Epoch * BatchesPerEpoch + start.Batch;
-        using var batcher = new PrefetchingBatcher<HostBatch>(Enumerable.Range(0, (int)steps).Select(i => first + i), BuildHost, Options.Prefetch);
+        using var batcher = new PrefetchingBatcher<HostBatch>(
+            Enumerable.Range(0, (int)steps).Select(i => first + i),
+            BuildHost,
+            Options.Prefetch
+        );
         foreach (var host in batcher.Read())
             yield return TrainBatch.FromHost(host, ImageSize, _contextLength, KeywordCount);
     }
@@ -70,8 +103,11 @@ public sealed class TrainingDataLoader : ITrainingLoader
     /// <summary>Builds global step <paramref name="step"/>'s batch on the host (public for benchmarks).</summary>
     public HostBatch BuildHost(long step)
     {
-        int epoch = (int)(step / BatchesPerEpoch), batch = (int)(step % BatchesPerEpoch);
-        int b = Options.BatchSize, floats = _preprocess.FloatsPerImage, k = KeywordCount;
+        int epoch = (int)(step / BatchesPerEpoch),
+            batch = (int)(step % BatchesPerEpoch);
+        int b = Options.BatchSize,
+            floats = _preprocess.FloatsPerImage,
+            k = KeywordCount;
         var order = DeterministicRandom.Permutation(_paired.Count, Options.Seed, epoch, RandomStream.PairedOrder);
         var images = TrainBatch.ImageBuffers.Rent(b * floats); // returned by TrainBatch.FromHost
         var tokens = new long[b * _contextLength];
@@ -82,34 +118,54 @@ public sealed class TrainingDataLoader : ITrainingLoader
         {
             int sampleIndex = order[batch * b + i];
             var rng = DeterministicRandom.For(Options.Seed, epoch, sampleIndex, RandomStream.PairedSample);
-            sampleIndex = RenderWithFallback(order, batch * b + i, rng, images.AsSpan(i * floats, floats), idx => _paired[idx].ImagePath);
+            sampleIndex = RenderWithFallback(order, batch * b + i, rng, images.AsSpan(i * floats, floats), idx =>
+                _paired[idx].ImagePath
+            );
             var sample = _paired[sampleIndex];
             var caption = sample.Captions[rng.Next(sample.Captions.Count)];
             captions[i] = caption;
-            if (pairedClasses != null) pairedClasses[i] = _classes!.Of(sample.ImagePath);
+            if (pairedClasses != null)
+                pairedClasses[i] = _classes!.Of(sample.ImagePath);
             var ids = _tokenizer.TokenizeToArray(new[] { caption }, _contextLength);
-            for (int j = 0; j < _contextLength; j++) tokens[i * _contextLength + j] = ids[0, j];
-            if (keywords != null) _keywords!.Label(caption).CopyTo(keywords, i * k);
+            for (int j = 0; j < _contextLength; j++)
+                tokens[i * _contextLength + j] = ids[0, j];
+            if (keywords != null)
+                _keywords!.Label(caption).CopyTo(keywords, i * k);
         });
 
         float[]? unpaired = null;
-        long[]? unpairedClasses = null, unpairedKeyword = null;
+        long[]? unpairedClasses = null,
+            unpairedKeyword = null;
         int u = UnpairedPerStep;
         if (u > 0)
         {
             unpaired = TrainBatch.ImageBuffers.Rent(u * floats);
-            if (_classes != null) { unpairedClasses = new long[u]; unpairedKeyword = new long[u]; }
+            if (_classes != null)
+            {
+                unpairedClasses = new long[u];
+                unpairedKeyword = new long[u];
+            }
             long cursor = step * u;
             // A step's u ≤ |unpaired| images span at most two passes over the unpaired set; shuffle each once.
-            var orders = Enumerable.Range((int)(cursor / _unpaired.Count), (int)((cursor + u - 1) / _unpaired.Count - cursor / _unpaired.Count) + 1)
-                .ToDictionary(e => e, e => DeterministicRandom.Permutation(_unpaired.Count, Options.Seed, e, RandomStream.UnpairedOrder));
+            var orders = Enumerable
+                .Range(
+                    (int)(cursor / _unpaired.Count),
+                    (int)((cursor + u - 1) / _unpaired.Count - cursor / _unpaired.Count) + 1
+                )
+                .ToDictionary(
+                    e => e,
+                    e => DeterministicRandom.Permutation(_unpaired.Count, Options.Seed, e, RandomStream.UnpairedOrder)
+                );
             Parallel.For(0, u, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
             {
                 long position = cursor + i;
-                int uEpoch = (int)(position / _unpaired.Count), slot = (int)(position % _unpaired.Count);
+                int uEpoch = (int)(position / _unpaired.Count),
+                    slot = (int)(position % _unpaired.Count);
                 var uOrder = orders[uEpoch];
                 var rng = DeterministicRandom.For(Options.Seed, uEpoch, uOrder[slot], RandomStream.UnpairedSample);
-                int used = RenderWithFallback(uOrder, slot, rng, unpaired.AsSpan(i * floats, floats), idx => _unpaired[idx]);
+                int used = RenderWithFallback(uOrder, slot, rng, unpaired.AsSpan(i * floats, floats), idx =>
+                    _unpaired[idx]
+                );
                 if (unpairedClasses != null)
                 {
                     unpairedClasses[i] = _classes!.Of(_unpaired[used]);
@@ -121,9 +177,16 @@ public sealed class TrainingDataLoader : ITrainingLoader
         {
             Position = new LoaderPosition(epoch, batch),
             Next = new LoaderPosition((int)((step + 1) / BatchesPerEpoch), (int)((step + 1) % BatchesPerEpoch)),
-            Images = images, Tokens = tokens, KeywordLabels = keywords,
-            Unpaired = unpaired, Count = b, UnpairedCount = u, Captions = captions,
-            PairedClasses = pairedClasses, UnpairedClasses = unpairedClasses, UnpairedClassKeyword = unpairedKeyword,
+            Images = images,
+            Tokens = tokens,
+            KeywordLabels = keywords,
+            Unpaired = unpaired,
+            Count = b,
+            UnpairedCount = u,
+            Captions = captions,
+            PairedClasses = pairedClasses,
+            UnpairedClasses = unpairedClasses,
+            UnpairedClassKeyword = unpairedKeyword,
         };
     }
 
@@ -137,14 +200,24 @@ public sealed class TrainingDataLoader : ITrainingLoader
             var path = pathOf(index);
             SkiaSharp.SKBitmap bitmap;
             bool owns;
-            try { bitmap = _cache.Get(path, out owns); }
+            try
+            {
+                bitmap = _cache.Get(path, out owns);
+            }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
                 _report.Report(path, e.Message);
                 continue;
             }
-            try { _preprocess.Train(bitmap, rng, destination); }
-            finally { if (owns) bitmap.Dispose(); }
+            try
+            {
+                _preprocess.Train(bitmap, rng, destination);
+            }
+            finally
+            {
+                if (owns)
+                    bitmap.Dispose();
+            }
             return index;
         }
         throw new InvalidDataException("no decodable image left in the dataset.");

@@ -5,49 +5,103 @@ namespace SemiClip.Export;
 
 /// <summary>A CLIP tokenizer as Hugging Face's <c>tokenizer.json</c> (the tokenizers library's format, which
 /// transformers.js and the .NET ports read): byte-level BPE with "&lt;/w&gt;" word ends, CLIP's split pattern, NFC +
-/// whitespace + lower-case normalisation, start/end tokens added around every text and truncation to the context.</summary>
+/// whitespace + lower-case normalisation, start/end tokens added around every text and truncation to the
+/// context.</summary>
 public static class HuggingFaceTokenizer
 {
     public static JsonObject Json(ClipTokenizer t, int contextLength = 77)
     {
         var vocab = new JsonObject();
-        foreach (var (token, id) in t.Vocabulary().OrderBy(kv => kv.Value)) vocab[token] = id;
+        foreach (var (token, id) in t.Vocabulary().OrderBy(kv => kv.Value))
+            vocab[token] = id;
         var merges = new JsonArray(t.Merges.Select(m => (JsonNode)JsonValue.Create($"{m.Left} {m.Right}")!).ToArray());
-        JsonObject Special(int id, string content) => new()
-        {
-            ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false,
-            ["special"] = true,
-        };
+        JsonObject Special(int id, string content) =>
+            new()
+            {
+                ["id"] = id,
+                ["content"] = content,
+                ["single_word"] = false,
+                ["lstrip"] = false,
+                ["rstrip"] = false,
+                ["normalized"] = false,
+                ["special"] = true,
+            };
         JsonObject Regex(string pattern) => new() { ["Regex"] = pattern };
         return new JsonObject
         {
             ["version"] = "1.0",
-            ["truncation"] = new JsonObject { ["direction"] = "Right", ["max_length"] = contextLength, ["strategy"] = "LongestFirst", ["stride"] = 0 },
+            ["truncation"] = new JsonObject
+            {
+                ["direction"] = "Right",
+                ["max_length"] = contextLength,
+                ["strategy"] = "LongestFirst",
+                ["stride"] = 0,
+            },
             ["padding"] = null,
-            ["added_tokens"] = new JsonArray(Special(t.StartOfTextId, ClipTokenizer.StartOfText), Special(t.EndOfTextId, ClipTokenizer.EndOfText)),
+            ["added_tokens"] = new JsonArray(
+                Special(t.StartOfTextId, ClipTokenizer.StartOfText),
+                Special(t.EndOfTextId, ClipTokenizer.EndOfText)
+            ),
             ["normalizer"] = new JsonObject
             {
                 ["type"] = "Sequence",
-                ["normalizers"] = new JsonArray(new JsonObject { ["type"] = "NFC" },
-                    new JsonObject { ["type"] = "Replace", ["pattern"] = Regex(@"\s+"), ["content"] = " " }, new JsonObject { ["type"] = "Lowercase" }),
+                ["normalizers"] = new JsonArray(
+                    new JsonObject { ["type"] = "NFC" },
+                    new JsonObject
+                    {
+                        ["type"] = "Replace",
+                        ["pattern"] = Regex(@"\s+"),
+                        ["content"] = " ",
+                    },
+                    new JsonObject { ["type"] = "Lowercase" }
+                ),
             },
             ["pre_tokenizer"] = new JsonObject
             {
                 ["type"] = "Sequence",
                 ["pretokenizers"] = new JsonArray(
-                    new JsonObject { ["type"] = "Split", ["pattern"] = Regex(ClipTokenizer.SplitPattern), ["behavior"] = "Removed", ["invert"] = true },
-                    new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = false }),
+                    new JsonObject
+                    {
+                        ["type"] = "Split",
+                        ["pattern"] = Regex(ClipTokenizer.SplitPattern),
+                        ["behavior"] = "Removed",
+                        ["invert"] = true,
+                    },
+                    new JsonObject
+                    {
+                        ["type"] = "ByteLevel",
+                        ["add_prefix_space"] = false,
+                        ["trim_offsets"] = true,
+                        ["use_regex"] = false,
+                    }
+                ),
             },
             ["post_processor"] = new JsonObject
             {
-                ["type"] = "RobertaProcessing", ["sep"] = new JsonArray(ClipTokenizer.EndOfText, t.EndOfTextId),
-                ["cls"] = new JsonArray(ClipTokenizer.StartOfText, t.StartOfTextId), ["trim_offsets"] = false, ["add_prefix_space"] = false,
+                ["type"] = "RobertaProcessing",
+                ["sep"] = new JsonArray(ClipTokenizer.EndOfText, t.EndOfTextId),
+                ["cls"] = new JsonArray(ClipTokenizer.StartOfText, t.StartOfTextId),
+                ["trim_offsets"] = false,
+                ["add_prefix_space"] = false,
             },
-            ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["decoder"] = new JsonObject
+            {
+                ["type"] = "ByteLevel",
+                ["add_prefix_space"] = true,
+                ["trim_offsets"] = true,
+                ["use_regex"] = true,
+            },
             ["model"] = new JsonObject
             {
-                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = ClipTokenizer.EndOfText, ["continuing_subword_prefix"] = "",
-                ["end_of_word_suffix"] = "</w>", ["fuse_unk"] = false, ["byte_fallback"] = false, ["vocab"] = vocab, ["merges"] = merges,
+                ["type"] = "BPE",
+                ["dropout"] = null,
+                ["unk_token"] = ClipTokenizer.EndOfText,
+                ["continuing_subword_prefix"] = "",
+                ["end_of_word_suffix"] = "</w>",
+                ["fuse_unk"] = false,
+                ["byte_fallback"] = false,
+                ["vocab"] = vocab,
+                ["merges"] = merges,
             },
         };
     }

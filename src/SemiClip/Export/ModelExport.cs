@@ -10,7 +10,12 @@ using SemiClip.Tokenization;
 namespace SemiClip.Export;
 
 /// <summary>The formats a trained model leaves SemiClip in.</summary>
-public enum ExportFormat { Onnx, HuggingFace, OpenClip }
+public enum ExportFormat
+{
+    Onnx,
+    HuggingFace,
+    OpenClip,
+}
 
 /// <summary>Writes a model with its tokenizer and preprocessing into a fresh folder that another tool loads as it is:
 /// ONNX Runtime (the Xenova layout .NET and transformers.js CLIP libraries read), Hugging Face's CLIPModel, or
@@ -20,67 +25,102 @@ public static class ModelExport
 {
     static readonly JsonSerializerOptions Indented = new()
     {
-        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static ExportFormat ParseFormat(string text) => text switch
-    {
-        "onnx" => ExportFormat.Onnx,
-        "hf" => ExportFormat.HuggingFace,
-        "open_clip" => ExportFormat.OpenClip,
-        _ => throw new ArgumentException($"--format '{text}' is not onnx, hf or open_clip."),
-    };
+    public static ExportFormat ParseFormat(string text) =>
+        text switch
+        {
+            "onnx" => ExportFormat.Onnx,
+            "hf" => ExportFormat.HuggingFace,
+            "open_clip" => ExportFormat.OpenClip,
+            _ => throw new ArgumentException($"--format '{text}' is not onnx, hf or open_clip."),
+        };
 
     /// <summary>Returns the files written, relative to <paramref name="outDir"/>.</summary>
-    public static IReadOnlyList<string> Write(ModelBundle bundle, ExportFormat format, string outDir, bool halfWeights = false)
+    public static IReadOnlyList<string> Write(
+        ModelBundle bundle,
+        ExportFormat format,
+        string outDir,
+        bool halfWeights = false
+    )
     {
         outDir = Path.GetFullPath(outDir);
         if (File.Exists(outDir) || Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-            throw new ArgumentException($"--out {outDir} already exists; an export goes into a fresh folder (choose a new one, or remove it).");
+            throw new ArgumentException(
+                $"--out {outDir} already exists; an export goes into a fresh folder (choose a new one, or remove it)."
+            );
         var staging = $"{outDir.TrimEnd(Path.DirectorySeparatorChar)}.partial-{Environment.ProcessId}";
-        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        if (Directory.Exists(staging))
+            Directory.Delete(staging, recursive: true);
         Directory.CreateDirectory(staging);
         try
         {
             switch (format)
             {
-                case ExportFormat.Onnx: WriteOnnx(bundle, staging, halfWeights); break;
-                case ExportFormat.HuggingFace: WriteHuggingFace(bundle, staging, halfWeights); break;
-                default: WriteOpenClip(bundle, staging); break;
+                case ExportFormat.Onnx:
+                    WriteOnnx(bundle, staging, halfWeights);
+                    break;
+                case ExportFormat.HuggingFace:
+                    WriteHuggingFace(bundle, staging, halfWeights);
+                    break;
+                default:
+                    WriteOpenClip(bundle, staging);
+                    break;
             }
-            if (Directory.Exists(outDir)) Directory.Delete(outDir);   // the empty folder a caller may have made
+            if (Directory.Exists(outDir))
+                Directory.Delete(outDir); // the empty folder a caller may have made
             Directory.Move(staging, outDir);
         }
         catch
         {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
             throw;
         }
-        return Directory.GetFiles(outDir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(outDir, f))
-            .Order(StringComparer.Ordinal).ToList();
+        return Directory
+            .GetFiles(outDir, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(outDir, f))
+            .Order(StringComparer.Ordinal)
+            .ToList();
     }
 
-    /// <summary>text_model.onnx, vision_model.onnx, the tokenizer's vocab.json and merges.txt, and the image processor.</summary>
+    /// <summary>text_model.onnx, vision_model.onnx, the tokenizer's vocab.json and merges.txt, and the image
+    /// processor.</summary>
     static void WriteOnnx(ModelBundle bundle, string dir, bool halfWeights)
     {
-        AtomicFile.Write(Path.Combine(dir, "text_model.onnx"), s => OnnxTowers.Text(bundle.Model, halfWeights).WriteTo(s));
-        AtomicFile.Write(Path.Combine(dir, "vision_model.onnx"), s => OnnxTowers.Vision(bundle.Model, halfWeights).WriteTo(s));
+        AtomicFile.Write(Path.Combine(dir, "text_model.onnx"), s =>
+            OnnxTowers.Text(bundle.Model, halfWeights).WriteTo(s)
+        );
+        AtomicFile.Write(Path.Combine(dir, "vision_model.onnx"), s =>
+            OnnxTowers.Vision(bundle.Model, halfWeights).WriteTo(s)
+        );
         WriteTokenizerFiles(bundle, dir);
     }
 
     static void WriteHuggingFace(ModelBundle bundle, string dir, bool halfWeights)
     {
         var onnx = Directory.CreateDirectory(Path.Combine(dir, "onnx")).FullName;
-        AtomicFile.Write(Path.Combine(onnx, "text_model.onnx"), s => OnnxTowers.Text(bundle.Model, halfWeights).WriteTo(s));
-        AtomicFile.Write(Path.Combine(onnx, "vision_model.onnx"), s => OnnxTowers.Vision(bundle.Model, halfWeights).WriteTo(s));
+        AtomicFile.Write(Path.Combine(onnx, "text_model.onnx"), s =>
+            OnnxTowers.Text(bundle.Model, halfWeights).WriteTo(s)
+        );
+        AtomicFile.Write(Path.Combine(onnx, "vision_model.onnx"), s =>
+            OnnxTowers.Vision(bundle.Model, halfWeights).WriteTo(s)
+        );
         WriteTokenizerFiles(bundle, dir);
         if (bundle.Model.Config.Vision.IsResNet)
         {
             // transformers' CLIPModel has no ResNet image tower: a config.json for one would load as a broken model.
-            AtomicFile.WriteAllText(Path.Combine(dir, "README.md"), "# A ResNet CLIP\n\nHugging Face's `CLIPModel` has no ResNet image tower, " +
-                "so this folder holds no `config.json` or `model.safetensors` for it. The ONNX pair in `onnx/` (text_model.onnx, " +
-                "vision_model.onnx) runs in ONNX Runtime and transformers.js with the tokenizer and preprocessor files here; " +
-                "`semiclip export --format open_clip` writes weights open_clip loads.\n");
+            AtomicFile.WriteAllText(
+                Path.Combine(dir, "README.md"),
+                "# A ResNet CLIP\n\nHugging Face's `CLIPModel` has no ResNet image tower, "
+                    + "so this folder holds no `config.json` or `model.safetensors` for it. The ONNX pair in `onnx/` "
+                    + "(text_model.onnx, "
+                    + "vision_model.onnx) runs in ONNX Runtime and transformers.js with the tokenizer and "
+                    + "preprocessor files here; "
+                    + "`semiclip export --format open_clip` writes weights open_clip loads.\n"
+            );
             return;
         }
         ClipCheckpoint.Save(bundle.Model, Path.Combine(dir, "model.safetensors"), WeightNaming.HuggingFace);
@@ -110,83 +150,152 @@ public static class ModelExport
         AtomicFile.WriteAllText(Path.Combine(dir, "open_clip_config.json"), config.ToJsonString(Indented));
     }
 
-    static bool IsOpenAiVocabulary(ClipTokenizer t) => t.VocabSize == ClipTokenizer.OpenAi().VocabSize
-        && t.Merges.SequenceEqual(ClipTokenizer.OpenAi().Merges);
+    static bool IsOpenAiVocabulary(ClipTokenizer t) =>
+        t.VocabSize == ClipTokenizer.OpenAi().VocabSize && t.Merges.SequenceEqual(ClipTokenizer.OpenAi().Merges);
 
-    /// <summary>vocab.json, merges.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json, preprocessor_config.json.</summary>
+    /// <summary>vocab.json, merges.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json,
+    /// preprocessor_config.json.</summary>
     static void WriteTokenizerFiles(ModelBundle bundle, string dir)
     {
         // The fingerprint of the exported model, so an index made from this folder and one made from the run match.
-        AtomicFile.WriteAllText(Path.Combine(dir, "semiclip_model.json"),
-            new JsonObject { ["fingerprint"] = ModelFingerprint.Of(bundle.Model) }.ToJsonString(Indented));
+        AtomicFile.WriteAllText(
+            Path.Combine(dir, "semiclip_model.json"),
+            new JsonObject { ["fingerprint"] = ModelFingerprint.Of(bundle.Model) }.ToJsonString(Indented)
+        );
         var t = bundle.Tokenizer;
         var vocab = new JsonObject();
-        foreach (var (token, id) in t.Vocabulary().OrderBy(kv => kv.Value)) vocab[token] = id;
-        AtomicFile.WriteAllText(Path.Combine(dir, "vocab.json"), vocab.ToJsonString(new JsonSerializerOptions { Encoder = Indented.Encoder }));
+        foreach (var (token, id) in t.Vocabulary().OrderBy(kv => kv.Value))
+            vocab[token] = id;
+        AtomicFile.WriteAllText(
+            Path.Combine(dir, "vocab.json"),
+            vocab.ToJsonString(new JsonSerializerOptions { Encoder = Indented.Encoder })
+        );
         var merges = new StringBuilder("#version: 0.2\n");
-        foreach (var (left, right) in t.Merges) merges.Append(left).Append(' ').Append(right).Append('\n');
+        foreach (var (left, right) in t.Merges)
+            merges.Append(left).Append(' ').Append(right).Append('\n');
         AtomicFile.WriteAllText(Path.Combine(dir, "merges.txt"), merges.ToString());
-        AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer.json"), HuggingFaceTokenizer.Json(t).ToJsonString(Indented));
+        AtomicFile.WriteAllText(
+            Path.Combine(dir, "tokenizer.json"),
+            HuggingFaceTokenizer.Json(t).ToJsonString(Indented)
+        );
         var context = bundle.Model.Config.Text.ContextLength;
-        AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), new JsonObject
-        {
-            ["tokenizer_class"] = "CLIPTokenizer", ["model_max_length"] = context, ["bos_token"] = ClipTokenizer.StartOfText,
-            ["eos_token"] = ClipTokenizer.EndOfText, ["pad_token"] = ClipTokenizer.EndOfText, ["unk_token"] = ClipTokenizer.EndOfText,
-            ["do_lower_case"] = true, ["errors"] = "replace", ["clean_up_tokenization_spaces"] = false,
-        }.ToJsonString(Indented));
-        AtomicFile.WriteAllText(Path.Combine(dir, "special_tokens_map.json"), new JsonObject
-        {
-            ["bos_token"] = ClipTokenizer.StartOfText, ["eos_token"] = ClipTokenizer.EndOfText, ["pad_token"] = ClipTokenizer.EndOfText,
-            ["unk_token"] = ClipTokenizer.EndOfText,
-        }.ToJsonString(Indented));
-        AtomicFile.WriteAllText(Path.Combine(dir, "preprocessor_config.json"), PreprocessorConfig(bundle.Model.Config).ToJsonString(Indented));
+        AtomicFile.WriteAllText(
+            Path.Combine(dir, "tokenizer_config.json"),
+            new JsonObject
+            {
+                ["tokenizer_class"] = "CLIPTokenizer",
+                ["model_max_length"] = context,
+                ["bos_token"] = ClipTokenizer.StartOfText,
+                ["eos_token"] = ClipTokenizer.EndOfText,
+                ["pad_token"] = ClipTokenizer.EndOfText,
+                ["unk_token"] = ClipTokenizer.EndOfText,
+                ["do_lower_case"] = true,
+                ["errors"] = "replace",
+                ["clean_up_tokenization_spaces"] = false,
+            }.ToJsonString(Indented)
+        );
+        AtomicFile.WriteAllText(
+            Path.Combine(dir, "special_tokens_map.json"),
+            new JsonObject
+            {
+                ["bos_token"] = ClipTokenizer.StartOfText,
+                ["eos_token"] = ClipTokenizer.EndOfText,
+                ["pad_token"] = ClipTokenizer.EndOfText,
+                ["unk_token"] = ClipTokenizer.EndOfText,
+            }.ToJsonString(Indented)
+        );
+        AtomicFile.WriteAllText(
+            Path.Combine(dir, "preprocessor_config.json"),
+            PreprocessorConfig(bundle.Model.Config).ToJsonString(Indented)
+        );
     }
 
-    /// <summary>Hugging Face's CLIPImageProcessor settings for the model's preprocessing. Its resize modes map onto HF's
-    /// (shortest: shortest_edge + centre crop; squash: height/width, no crop); longest + pad has no HF equivalent and is
-    /// recorded as <c>semiclip_resize_mode</c> for SemiClip's own ONNX reader.</summary>
+    /// <summary>Hugging Face's CLIPImageProcessor settings for the model's preprocessing. Its resize modes map onto
+    /// HF's (shortest: shortest_edge + centre crop; squash: height/width, no crop); longest + pad has no HF equivalent
+    /// and is recorded as <c>semiclip_resize_mode</c> for SemiClip's own ONNX reader.</summary>
     public static JsonObject PreprocessorConfig(ClipConfig c)
     {
         var p = c.Preprocess;
         int size = c.Vision.ImageSize;
         var json = new JsonObject
         {
-            ["image_processor_type"] = "CLIPImageProcessor", ["feature_extractor_type"] = "CLIPFeatureExtractor",
-            ["do_resize"] = true, ["do_center_crop"] = p.ResizeMode == "shortest", ["do_normalize"] = true, ["do_rescale"] = true,
-            ["rescale_factor"] = 1.0 / 255, ["do_convert_rgb"] = true,
-            ["image_mean"] = new JsonArray(p.Mean.R, p.Mean.G, p.Mean.B), ["image_std"] = new JsonArray(p.Std.R, p.Std.G, p.Std.B),
-            ["resample"] = p.Interpolation switch { "nearest" => 0, "bilinear" => 2, _ => 3 },
-            ["size"] = p.ResizeMode == "shortest" ? new JsonObject { ["shortest_edge"] = size } : new JsonObject { ["height"] = size, ["width"] = size },
+            ["image_processor_type"] = "CLIPImageProcessor",
+            ["feature_extractor_type"] = "CLIPFeatureExtractor",
+            ["do_resize"] = true,
+            ["do_center_crop"] = p.ResizeMode == "shortest",
+            ["do_normalize"] = true,
+            ["do_rescale"] = true,
+            ["rescale_factor"] = 1.0 / 255,
+            ["do_convert_rgb"] = true,
+            ["image_mean"] = new JsonArray(p.Mean.R, p.Mean.G, p.Mean.B),
+            ["image_std"] = new JsonArray(p.Std.R, p.Std.G, p.Std.B),
+            ["resample"] = p.Interpolation switch
+            {
+                "nearest" => 0,
+                "bilinear" => 2,
+                _ => 3,
+            },
+            ["size"] =
+                p.ResizeMode == "shortest"
+                    ? new JsonObject { ["shortest_edge"] = size }
+                    : new JsonObject { ["height"] = size, ["width"] = size },
             ["crop_size"] = new JsonObject { ["height"] = size, ["width"] = size },
-            ["semiclip_resize_mode"] = p.ResizeMode, ["semiclip_mode"] = p.Mode, ["semiclip_fill_color"] = p.FillColor,
+            ["semiclip_resize_mode"] = p.ResizeMode,
+            ["semiclip_mode"] = p.Mode,
+            ["semiclip_fill_color"] = p.FillColor,
         };
         return json;
     }
 
     /// <summary>transformers' CLIPConfig. The text tower pools where input_ids equals eos_token_id (for any id but the
-    /// legacy 2), so the ids are the model's own vocabulary's: a SemiClip vocabulary ends elsewhere than OpenAI's.</summary>
-    public static JsonObject HuggingFaceConfig(ModelBundle bundle) => HuggingFaceConfig(bundle.Model.Config, bundle.Tokenizer.StartOfTextId,
-        bundle.Tokenizer.EndOfTextId, bundle.Model.LogitScaleParameter.detach().cpu().item<float>());
+    /// legacy 2), so the ids are the model's own vocabulary's: a SemiClip vocabulary ends elsewhere than
+    /// OpenAI's.</summary>
+    public static JsonObject HuggingFaceConfig(ModelBundle bundle) =>
+        HuggingFaceConfig(
+            bundle.Model.Config,
+            bundle.Tokenizer.StartOfTextId,
+            bundle.Tokenizer.EndOfTextId,
+            bundle.Model.LogitScaleParameter.detach().cpu().item<float>()
+        );
 
     public static JsonObject HuggingFaceConfig(ClipConfig c, int startOfText, int endOfText, double logitScale = 2.6592)
     {
-        if (c.Vision.IsResNet) throw new NotSupportedException("Hugging Face CLIPModel has no ResNet vision tower.");
+        if (c.Vision.IsResNet)
+            throw new NotSupportedException("Hugging Face CLIPModel has no ResNet vision tower.");
         return new JsonObject
         {
-            ["architectures"] = new JsonArray("CLIPModel"), ["model_type"] = "clip", ["projection_dim"] = c.EmbedDim,
-            ["logit_scale_init_value"] = logitScale, ["torch_dtype"] = "float32",
+            ["architectures"] = new JsonArray("CLIPModel"),
+            ["model_type"] = "clip",
+            ["projection_dim"] = c.EmbedDim,
+            ["logit_scale_init_value"] = logitScale,
+            ["torch_dtype"] = "float32",
             ["text_config"] = new JsonObject
             {
-                ["hidden_size"] = c.Text.Width, ["intermediate_size"] = (int)(c.Text.Width * c.Text.MlpRatio), ["num_attention_heads"] = c.Text.Heads,
-                ["num_hidden_layers"] = c.Text.Layers, ["max_position_embeddings"] = c.Text.ContextLength, ["vocab_size"] = c.Text.VocabSize,
-                ["hidden_act"] = c.Activation, ["projection_dim"] = c.EmbedDim, ["layer_norm_eps"] = 1e-5,
-                ["bos_token_id"] = startOfText, ["eos_token_id"] = endOfText, ["pad_token_id"] = endOfText,
+                ["hidden_size"] = c.Text.Width,
+                ["intermediate_size"] = (int)(c.Text.Width * c.Text.MlpRatio),
+                ["num_attention_heads"] = c.Text.Heads,
+                ["num_hidden_layers"] = c.Text.Layers,
+                ["max_position_embeddings"] = c.Text.ContextLength,
+                ["vocab_size"] = c.Text.VocabSize,
+                ["hidden_act"] = c.Activation,
+                ["projection_dim"] = c.EmbedDim,
+                ["layer_norm_eps"] = 1e-5,
+                ["bos_token_id"] = startOfText,
+                ["eos_token_id"] = endOfText,
+                ["pad_token_id"] = endOfText,
             },
             ["vision_config"] = new JsonObject
             {
-                ["hidden_size"] = c.Vision.Width, ["intermediate_size"] = (int)(c.Vision.Width * c.Vision.MlpRatio), ["num_attention_heads"] = c.Vision.Heads,
-                ["num_hidden_layers"] = c.Vision.Layers, ["image_size"] = c.Vision.ImageSize, ["patch_size"] = c.Vision.PatchSize,
-                ["hidden_act"] = c.Activation, ["projection_dim"] = c.EmbedDim, ["layer_norm_eps"] = 1e-5, ["num_channels"] = 3,
+                ["hidden_size"] = c.Vision.Width,
+                ["intermediate_size"] = (int)(c.Vision.Width * c.Vision.MlpRatio),
+                ["num_attention_heads"] = c.Vision.Heads,
+                ["num_hidden_layers"] = c.Vision.Layers,
+                ["image_size"] = c.Vision.ImageSize,
+                ["patch_size"] = c.Vision.PatchSize,
+                ["hidden_act"] = c.Activation,
+                ["projection_dim"] = c.EmbedDim,
+                ["layer_norm_eps"] = 1e-5,
+                ["num_channels"] = 3,
             },
         };
     }

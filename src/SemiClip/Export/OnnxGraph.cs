@@ -4,13 +4,14 @@ using static TorchSharp.torch;
 
 namespace SemiClip.Export;
 
-/// <summary>Builds one ONNX graph node by node. TorchSharp cannot trace a module to ONNX, so SemiClip writes the graph of
-/// each tower itself from its weights; OnnxSharp supplies the ONNX protobuf classes. Names are made unique here, so
+/// <summary>Builds one ONNX graph node by node. TorchSharp cannot trace a module to ONNX, so SemiClip writes the graph
+/// of each tower itself from its weights; OnnxSharp supplies the ONNX protobuf classes. Names are made unique here, so
 /// the tower code reads like the forward pass it mirrors.</summary>
 public sealed class OnnxGraph(string name, bool halfWeights = false)
 {
     public const int Opset = 17;
-    const int Float = (int)TensorProto.Types.DataType.Float, Half = (int)TensorProto.Types.DataType.Float16;
+    const int Float = (int)TensorProto.Types.DataType.Float,
+        Half = (int)TensorProto.Types.DataType.Float16;
     public const int Int64 = (int)TensorProto.Types.DataType.Int64;
 
     readonly GraphProto _graph = new() { Name = name };
@@ -33,7 +34,12 @@ public sealed class OnnxGraph(string name, bool halfWeights = false)
     {
         using var scope = NewDisposeScope();
         var stored = value.detach().cpu().to(HalfWeights ? float16 : float32).contiguous();
-        var tensor = new TensorProto { Name = Unique(hint), DataType = HalfWeights ? Half : Float, RawData = ByteString.CopyFrom(stored.bytes) };
+        var tensor = new TensorProto
+        {
+            Name = Unique(hint),
+            DataType = HalfWeights ? Half : Float,
+            RawData = ByteString.CopyFrom(stored.bytes),
+        };
         tensor.Dims.AddRange(stored.shape);
         _graph.Initializer.Add(tensor);
         return HalfWeights ? Node("Cast", [tensor.Name], ("to", (long)Float)) : tensor.Name;
@@ -43,7 +49,8 @@ public sealed class OnnxGraph(string name, bool halfWeights = false)
     public string Longs(string hint, long[] values, bool scalar = false)
     {
         var tensor = new TensorProto { Name = Unique(hint), DataType = Int64 };
-        if (!scalar) tensor.Dims.Add(values.Length);
+        if (!scalar)
+            tensor.Dims.Add(values.Length);
         tensor.Int64Data.AddRange(values);
         _graph.Initializer.Add(tensor);
         return tensor.Name;
@@ -61,7 +68,8 @@ public sealed class OnnxGraph(string name, bool halfWeights = false)
 
     public string Scalar(string hint, float value) => Floats(hint, [value]);
 
-    /// <summary>Adds a node; returns its (first) output's name. Attributes: long, float, long[], float[] or string.</summary>
+    /// <summary>Adds a node; returns its (first) output's name. Attributes: long, float, long[], float[] or
+    /// string.</summary>
     public string Node(string op, string[] inputs, params (string Name, object Value)[] attributes)
     {
         var output = Unique(op.ToLowerInvariant());
@@ -73,13 +81,34 @@ public sealed class OnnxGraph(string name, bool halfWeights = false)
             var a = new AttributeProto { Name = key };
             switch (value)
             {
-                case long i: a.Type = AttributeProto.Types.AttributeType.Int; a.I = i; break;
-                case int i: a.Type = AttributeProto.Types.AttributeType.Int; a.I = i; break;
-                case float f: a.Type = AttributeProto.Types.AttributeType.Float; a.F = f; break;
-                case long[] ints: a.Type = AttributeProto.Types.AttributeType.Ints; a.Ints.AddRange(ints); break;
-                case float[] floats: a.Type = AttributeProto.Types.AttributeType.Floats; a.Floats.AddRange(floats); break;
-                case string s: a.Type = AttributeProto.Types.AttributeType.String; a.S = ByteString.CopyFromUtf8(s); break;
-                default: throw new ArgumentException($"ONNX attribute {key}: unsupported value type {value.GetType().Name}.");
+                case long i:
+                    a.Type = AttributeProto.Types.AttributeType.Int;
+                    a.I = i;
+                    break;
+                case int i:
+                    a.Type = AttributeProto.Types.AttributeType.Int;
+                    a.I = i;
+                    break;
+                case float f:
+                    a.Type = AttributeProto.Types.AttributeType.Float;
+                    a.F = f;
+                    break;
+                case long[] ints:
+                    a.Type = AttributeProto.Types.AttributeType.Ints;
+                    a.Ints.AddRange(ints);
+                    break;
+                case float[] floats:
+                    a.Type = AttributeProto.Types.AttributeType.Floats;
+                    a.Floats.AddRange(floats);
+                    break;
+                case string s:
+                    a.Type = AttributeProto.Types.AttributeType.String;
+                    a.S = ByteString.CopyFromUtf8(s);
+                    break;
+                default:
+                    throw new ArgumentException(
+                        $"ONNX attribute {key}: unsupported value type {value.GetType().Name}."
+                    );
             }
             node.Attribute.Add(a);
         }
@@ -92,12 +121,21 @@ public sealed class OnnxGraph(string name, bool halfWeights = false)
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)
-            shape.Dim.Add(d is string symbol
-                ? new TensorShapeProto.Types.Dimension { DimParam = symbol }
-                : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture) });
+            shape.Dim.Add(
+                d is string symbol
+                    ? new TensorShapeProto.Types.Dimension { DimParam = symbol }
+                    : new TensorShapeProto.Types.Dimension
+                    {
+                        DimValue = Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture),
+                    }
+            );
         return new ValueInfoProto
         {
-            Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = elementType, Shape = shape } },
+            Name = name,
+            Type = new TypeProto
+            {
+                TensorType = new TypeProto.Types.Tensor { ElemType = elementType, Shape = shape },
+            },
         };
     }
 
@@ -118,7 +156,13 @@ public sealed class OnnxGraph(string name, bool halfWeights = false)
 
     public ModelProto ToModel(string producerVersion)
     {
-        var model = new ModelProto { IrVersion = 8, ProducerName = "SemiClip", ProducerVersion = producerVersion, Graph = _graph };
+        var model = new ModelProto
+        {
+            IrVersion = 8,
+            ProducerName = "SemiClip",
+            ProducerVersion = producerVersion,
+            Graph = _graph,
+        };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         return model;
     }
@@ -133,16 +177,23 @@ public sealed class OnnxGraph(string name, bool halfWeights = false)
     }
 
     public string LayerNorm(string x, Tensor weight, Tensor bias, string hint) =>
-        Node("LayerNormalization", [x, Weight(hint + ".weight", weight), Weight(hint + ".bias", bias)], ("axis", -1L), ("epsilon", 1e-5f));
+        Node(
+            "LayerNormalization",
+            [x, Weight(hint + ".weight", weight), Weight(hint + ".bias", bias)],
+            ("axis", -1L),
+            ("epsilon", 1e-5f)
+        );
 
     /// <summary>GELU as erf (exact, as PyTorch's default), or CLIP's QuickGELU x·σ(1.702x).</summary>
     public string Activation(string x, bool quickGelu)
     {
-        if (quickGelu) return Node("Mul", [x, Node("Sigmoid", [Node("Mul", [x, Scalar("quick_gelu_scale", 1.702f)])])]);
+        if (quickGelu)
+            return Node("Mul", [x, Node("Sigmoid", [Node("Mul", [x, Scalar("quick_gelu_scale", 1.702f)])])]);
         var erf = Node("Erf", [Node("Mul", [x, Scalar("inv_sqrt2", (float)(1 / Math.Sqrt(2)))])]);
         return Node("Mul", [Node("Mul", [x, Scalar("half", 0.5f)]), Node("Add", [erf, Scalar("one", 1f)])]);
     }
 
     public string Reshape(string x, params long[] shape) => Node("Reshape", [x, Longs("shape", shape)]);
+
     public string Transpose(string x, params long[] perm) => Node("Transpose", [x], ("perm", perm));
 }

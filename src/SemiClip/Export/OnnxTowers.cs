@@ -14,8 +14,12 @@ public static class OnnxTowers
 {
     sealed class Weights(ClipModel model)
     {
-        readonly Dictionary<string, Tensor> _all = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        public Tensor this[string name] => _all.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"model has no weight {name}.");
+        readonly Dictionary<string, Tensor> _all = model
+            .state_dict()
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        public Tensor this[string name] =>
+            _all.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"model has no weight {name}.");
+
         public bool Has(string name) => _all.ContainsKey(name);
     }
 
@@ -27,23 +31,51 @@ public static class OnnxTowers
         var w = new Weights(model);
         var g = new OnnxGraph("semiclip_text", halfWeights);
         var ids = g.Input("input_ids", OnnxGraph.Int64, "batch", "sequence");
-        var length = g.Node("Slice", [g.Node("Shape", [ids]), g.Longs("one", [1]), g.Longs("two", [2])]);          // [1]
-        var x = g.Node("Gather", [g.Weight("token_embedding", w["token_embedding.weight"]), ids], ("axis", 0L));       // [N, L, W]
-        var positions = g.Node("Slice", [g.Weight("positional_embedding", w["positional_embedding"]), g.Longs("zero", [0]), length,
-                                          g.Longs("axis0", [0])]);
+        var length = g.Node("Slice", [g.Node("Shape", [ids]), g.Longs("one", [1]), g.Longs("two", [2])]); // [1]
+        // [N, L, W]
+        var x = g.Node("Gather", [g.Weight("token_embedding", w["token_embedding.weight"]), ids], ("axis", 0L));
+        var positions = g.Node(
+            "Slice",
+            [
+                g.Weight("positional_embedding", w["positional_embedding"]),
+                g.Longs("zero", [0]),
+                length,
+                g.Longs("axis0", [0]),
+            ]
+        );
         x = g.Node("Add", [x, positions]);
 
         int context = c.Text.ContextLength;
         var causal = new float[context * context];
-        for (int i = 0; i < context; i++) for (int j = i + 1; j < context; j++) causal[i * context + j] = float.NegativeInfinity;
-        var mask = g.Node("Slice", [g.Floats("causal_mask", causal, context, context), g.Longs("zeros", [0, 0]),
-                                     g.Node("Concat", [length, length], ("axis", 0L)), g.Longs("axes01", [0, 1])]);
-        for (int i = 0; i < c.Text.Layers; i++) x = Block(g, w, $"transformer.resblocks.{i}.", x, c.Text.Width, c.Text.Heads, c.QuickGelu, mask);
+        for (int i = 0; i < context; i++)
+            for (int j = i + 1; j < context; j++)
+                causal[i * context + j] = float.NegativeInfinity;
+        var mask = g.Node(
+            "Slice",
+            [
+                g.Floats("causal_mask", causal, context, context),
+                g.Longs("zeros", [0, 0]),
+                g.Node("Concat", [length, length], ("axis", 0L)),
+                g.Longs("axes01", [0, 1]),
+            ]
+        );
+        for (int i = 0; i < c.Text.Layers; i++)
+            x = Block(g, w, $"transformer.resblocks.{i}.", x, c.Text.Width, c.Text.Heads, c.QuickGelu, mask);
         x = g.LayerNorm(x, w["ln_final.weight"], w["ln_final.bias"], "ln_final");
 
-        var endOfText = g.Node("ArgMax", [g.Node("Cast", [ids], ("to", (long)OnnxGraph.FloatType))], ("axis", 1L), ("keepdims", 1L));   // [N, 1]
-        var pooled = g.Node("GatherND", [x, endOfText], ("batch_dims", 1L));                                          // [N, W]
-        g.Output(g.Node("MatMul", [pooled, g.Weight("text_projection", w["text_projection"])]), "text_embeds", "batch", (long)c.EmbedDim);
+        var endOfText = g.Node(
+            "ArgMax",
+            [g.Node("Cast", [ids], ("to", (long)OnnxGraph.FloatType))],
+            ("axis", 1L),
+            ("keepdims", 1L)
+        ); // [N, 1]
+        var pooled = g.Node("GatherND", [x, endOfText], ("batch_dims", 1L)); // [N, W]
+        g.Output(
+            g.Node("MatMul", [pooled, g.Weight("text_projection", w["text_projection"])]),
+            "text_embeds",
+            "batch",
+            (long)c.EmbedDim
+        );
         return g.ToModel(Version);
     }
 
@@ -64,19 +96,44 @@ public static class OnnxTowers
 
     static string ViT(OnnxGraph g, Weights w, ClipConfig c, string pixels)
     {
-        long patch = c.Vision.PatchSize, width = c.Vision.Width;
-        var x = g.Node("Conv", [pixels, g.Weight("visual.conv1", w["visual.conv1.weight"])], ("kernel_shape", new[] { patch, patch }),
-                       ("strides", new[] { patch, patch }));                                                       // [N, W, g, g]
-        x = g.Transpose(g.Reshape(x, 0, 0, -1), 0, 2, 1);                                                           // [N, g², W]
+        long patch = c.Vision.PatchSize,
+            width = c.Vision.Width;
+        var x = g.Node(
+            "Conv",
+            [pixels, g.Weight("visual.conv1", w["visual.conv1.weight"])],
+            ("kernel_shape", new[] { patch, patch }),
+            ("strides", new[] { patch, patch })
+        ); // [N, W, g, g]
+        x = g.Transpose(g.Reshape(x, 0, 0, -1), 0, 2, 1); // [N, g², W]
         var batch = g.Node("Slice", [g.Node("Shape", [pixels]), g.Longs("zero", [0]), g.Longs("one", [1])]);
-        var classToken = g.Node("Expand", [g.Reshape(g.Weight("visual.class_embedding", w["visual.class_embedding"]), 1, 1, width),
-                                            g.Node("Concat", [batch, g.Longs("one_width", [1, width])], ("axis", 0L))]);
-        x = g.Node("Add", [g.Node("Concat", [classToken, x], ("axis", 1L)), g.Weight("visual.positional_embedding", w["visual.positional_embedding"])]);
+        var classToken = g.Node(
+            "Expand",
+            [
+                g.Reshape(g.Weight("visual.class_embedding", w["visual.class_embedding"]), 1, 1, width),
+                g.Node("Concat", [batch, g.Longs("one_width", [1, width])], ("axis", 0L)),
+            ]
+        );
+        x = g.Node(
+            "Add",
+            [
+                g.Node("Concat", [classToken, x], ("axis", 1L)),
+                g.Weight("visual.positional_embedding", w["visual.positional_embedding"]),
+            ]
+        );
         x = g.LayerNorm(x, w["visual.ln_pre.weight"], w["visual.ln_pre.bias"], "visual.ln_pre");
         for (int i = 0; i < c.Vision.Layers; i++)
-            x = Block(g, w, $"visual.transformer.resblocks.{i}.", x, c.Vision.Width, c.Vision.Heads, c.QuickGelu, mask: null);
+            x = Block(
+                g,
+                w,
+                $"visual.transformer.resblocks.{i}.",
+                x,
+                c.Vision.Width,
+                c.Vision.Heads,
+                c.QuickGelu,
+                mask: null
+            );
         x = g.LayerNorm(x, w["visual.ln_post.weight"], w["visual.ln_post.bias"], "visual.ln_post");
-        var classOut = g.Node("Gather", [x, g.Longs("first", [0], scalar: true)], ("axis", 1L));                      // [N, W]
+        var classOut = g.Node("Gather", [x, g.Longs("first", [0], scalar: true)], ("axis", 1L)); // [N, W]
         return g.Node("MatMul", [classOut, g.Weight("visual.proj", w["visual.proj"])]);
     }
 
@@ -85,13 +142,28 @@ public static class OnnxTowers
         string ConvBn(string x, string conv, string bn, long kernel, long stride = 1)
         {
             long pad = kernel / 2;
-            var y = g.Node("Conv", [x, g.Weight(conv, w[conv + ".weight"])], ("kernel_shape", new[] { kernel, kernel }),
-                           ("strides", new[] { stride, stride }), ("pads", new[] { pad, pad, pad, pad }));
-            return g.Node("BatchNormalization", [y, g.Weight(bn + ".weight", w[bn + ".weight"]), g.Weight(bn + ".bias", w[bn + ".bias"]),
-                g.Weight(bn + ".running_mean", w[bn + ".running_mean"]), g.Weight(bn + ".running_var", w[bn + ".running_var"])], ("epsilon", 1e-5f));
+            var y = g.Node(
+                "Conv",
+                [x, g.Weight(conv, w[conv + ".weight"])],
+                ("kernel_shape", new[] { kernel, kernel }),
+                ("strides", new[] { stride, stride }),
+                ("pads", new[] { pad, pad, pad, pad })
+            );
+            return g.Node(
+                "BatchNormalization",
+                [
+                    y,
+                    g.Weight(bn + ".weight", w[bn + ".weight"]),
+                    g.Weight(bn + ".bias", w[bn + ".bias"]),
+                    g.Weight(bn + ".running_mean", w[bn + ".running_mean"]),
+                    g.Weight(bn + ".running_var", w[bn + ".running_var"]),
+                ],
+                ("epsilon", 1e-5f)
+            );
         }
         string Relu(string x) => g.Node("Relu", [x]);
-        string AvgPool(string x, long k) => k == 1 ? x : g.Node("AveragePool", [x], ("kernel_shape", new[] { k, k }), ("strides", new[] { k, k }));
+        string AvgPool(string x, long k) =>
+            k == 1 ? x : g.Node("AveragePool", [x], ("kernel_shape", new[] { k, k }), ("strides", new[] { k, k }));
 
         var x = Relu(ConvBn(pixels, "visual.conv1", "visual.bn1", 3, stride: 2));
         x = Relu(ConvBn(x, "visual.conv2", "visual.bn2", 3));
@@ -106,7 +178,9 @@ public static class OnnxTowers
                 var h = Relu(ConvBn(x, p + "conv1", p + "bn1", 1));
                 h = Relu(ConvBn(h, p + "conv2", p + "bn2", 3));
                 h = ConvBn(AvgPool(h, stride), p + "conv3", p + "bn3", 1);
-                var identity = w.Has(p + "downsample.0.weight") ? ConvBn(AvgPool(x, stride), p + "downsample.0", p + "downsample.1", 1) : x;
+                var identity = w.Has(p + "downsample.0.weight")
+                    ? ConvBn(AvgPool(x, stride), p + "downsample.0", p + "downsample.1", 1)
+                    : x;
                 x = Relu(g.Node("Add", [h, identity]));
             }
         return AttentionPool(g, w, c, x);
@@ -116,18 +190,24 @@ public static class OnnxTowers
     static string AttentionPool(OnnxGraph g, Weights w, ClipConfig c, string featureMap)
     {
         const string p = "visual.attnpool.";
-        long channels = c.Vision.Width * 32, heads = c.Vision.Heads, d = channels / heads;
-        var x = g.Transpose(g.Reshape(featureMap, 0, 0, -1), 0, 2, 1);                                              // [N, HW, C]
+        long channels = c.Vision.Width * 32,
+            heads = c.Vision.Heads,
+            d = channels / heads;
+        var x = g.Transpose(g.Reshape(featureMap, 0, 0, -1), 0, 2, 1); // [N, HW, C]
         x = g.Node("Concat", [g.Node("ReduceMean", [x], ("axes", new[] { 1L }), ("keepdims", 1L)), x], ("axis", 1L));
         x = g.Node("Add", [x, g.Weight(p + "positional_embedding", w[p + "positional_embedding"])]);
-        string Project(string input, string name) => g.Linear(input, w[p + name + ".weight"], w[p + name + ".bias"], p + name);
-        string Heads(string t) => g.Transpose(g.Reshape(t, 0, -1, heads, d), 0, 2, 1, 3);                          // [N, H, n, D]
+        string Project(string input, string name) =>
+            g.Linear(input, w[p + name + ".weight"], w[p + name + ".bias"], p + name);
+        string Heads(string t) => g.Transpose(g.Reshape(t, 0, -1, heads, d), 0, 2, 1, 3); // [N, H, n, D]
         var first = g.Node("Slice", [x, g.Longs("zero", [0]), g.Longs("one", [1]), g.Longs("axis1", [1])]);
         var q = Heads(Project(first, "q_proj"));
         var k = Heads(Project(x, "k_proj"));
         var v = Heads(Project(x, "v_proj"));
-        var scores = g.Node("Mul", [g.Node("MatMul", [q, g.Transpose(k, 0, 1, 3, 2)]), g.Scalar("scale", (float)(1 / Math.Sqrt(d)))]);
-        var attended = g.Node("MatMul", [g.Node("Softmax", [scores], ("axis", -1L)), v]);                           // [N, H, 1, D]
+        var scores = g.Node(
+            "Mul",
+            [g.Node("MatMul", [q, g.Transpose(k, 0, 1, 3, 2)]), g.Scalar("scale", (float)(1 / Math.Sqrt(d)))]
+        );
+        var attended = g.Node("MatMul", [g.Node("Softmax", [scores], ("axis", -1L)), v]); // [N, H, 1, D]
         var pooled = g.Reshape(g.Transpose(attended, 0, 2, 1, 3), 0, channels);
         return g.Linear(pooled, w[p + "c_proj.weight"], w[p + "c_proj.bias"], p + "c_proj");
     }
@@ -142,17 +222,28 @@ public static class OnnxTowers
         return g.Node("Add", [x, g.Linear(h, w[p + "mlp.c_proj.weight"], w[p + "mlp.c_proj.bias"], p + "mlp.c_proj")]);
     }
 
-    /// <summary>Multi-head self-attention with PyTorch's fused in-projection ([q; k; v] rows of in_proj_weight).</summary>
+    /// <summary>Multi-head self-attention with PyTorch's fused in-projection ([q; k; v] rows of
+    /// in_proj_weight).</summary>
     static string SelfAttention(OnnxGraph g, Weights w, string p, string x, int width, int heads, string? mask)
     {
         long d = width / heads;
-        var qkv = g.Transpose(g.Reshape(g.Linear(x, w[p + "in_proj_weight"], w[p + "in_proj_bias"], p + "in_proj"), 0, 0, 3, heads, d),
-                              2, 0, 3, 1, 4);                                                                       // [3, N, H, L, D]
+        var qkv = g.Transpose(
+            g.Reshape(g.Linear(x, w[p + "in_proj_weight"], w[p + "in_proj_bias"], p + "in_proj"), 0, 0, 3, heads, d),
+            2,
+            0,
+            3,
+            1,
+            4
+        ); // [3, N, H, L, D]
         string Part(long i) => g.Node("Gather", [qkv, g.Longs("part", [i], scalar: true)], ("axis", 0L));
         var (q, k, v) = (Part(0), Part(1), Part(2));
-        var scores = g.Node("Mul", [g.Node("MatMul", [q, g.Transpose(k, 0, 1, 3, 2)]), g.Scalar("scale", (float)(1 / Math.Sqrt(d)))]);
-        if (mask != null) scores = g.Node("Add", [scores, mask]);
-        var attended = g.Node("MatMul", [g.Node("Softmax", [scores], ("axis", -1L)), v]);                           // [N, H, L, D]
+        var scores = g.Node(
+            "Mul",
+            [g.Node("MatMul", [q, g.Transpose(k, 0, 1, 3, 2)]), g.Scalar("scale", (float)(1 / Math.Sqrt(d)))]
+        );
+        if (mask != null)
+            scores = g.Node("Add", [scores, mask]);
+        var attended = g.Node("MatMul", [g.Node("Softmax", [scores], ("axis", -1L)), v]); // [N, H, L, D]
         var merged = g.Reshape(g.Transpose(attended, 0, 2, 1, 3), 0, 0, width);
         return g.Linear(merged, w[p + "out_proj.weight"], w[p + "out_proj.bias"], p + "out_proj");
     }

@@ -20,11 +20,18 @@ public static class AtomicFile
         }
         catch
         {
-            try { File.Delete(tmp); } catch (IOException) { }
+            try
+            {
+                File.Delete(tmp);
+            }
+            catch (IOException) { }
             throw;
         }
     }
 
-    public static void WriteAllText(string path, string text) =>
-        Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
+    public static void WriteAllText(string path, string text) => Write(path, s =>
+        {
+            using var w = new StreamWriter(s, leaveOpen: true);
+            w.Write(text);
+        });
 }

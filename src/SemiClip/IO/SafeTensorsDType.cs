@@ -7,9 +7,15 @@ public static class SafeTensorsDType
 {
     static readonly Dictionary<string, (ScalarType Type, int Size)> ByName = new()
     {
-        ["F64"] = (ScalarType.Float64, 8), ["F32"] = (ScalarType.Float32, 4), ["F16"] = (ScalarType.Float16, 2),
-        ["BF16"] = (ScalarType.BFloat16, 2), ["I64"] = (ScalarType.Int64, 8), ["I32"] = (ScalarType.Int32, 4),
-        ["I16"] = (ScalarType.Int16, 2), ["I8"] = (ScalarType.Int8, 1), ["U8"] = (ScalarType.Byte, 1),
+        ["F64"] = (ScalarType.Float64, 8),
+        ["F32"] = (ScalarType.Float32, 4),
+        ["F16"] = (ScalarType.Float16, 2),
+        ["BF16"] = (ScalarType.BFloat16, 2),
+        ["I64"] = (ScalarType.Int64, 8),
+        ["I32"] = (ScalarType.Int32, 4),
+        ["I16"] = (ScalarType.Int16, 2),
+        ["I8"] = (ScalarType.Int8, 1),
+        ["U8"] = (ScalarType.Byte, 1),
         ["BOOL"] = (ScalarType.Bool, 1),
     };
 

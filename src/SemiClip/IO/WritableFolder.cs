@@ -4,7 +4,8 @@ namespace SemiClip.IO;
 /// second and names its option or field, instead of failing after hours of work with the runtime's words.</summary>
 public static class WritableFolder
 {
-    /// <param name="setting">How the user named the folder: an option (<c>--out</c>) or a config field (<c>runs_dir</c>).</param>
+    /// <param name="setting">How the user named the folder: an option (<c>--out</c>) or a config field
+    /// (<c>runs_dir</c>).</param>
     public static void Require(string folder, string setting)
     {
         try
@@ -17,7 +18,9 @@ public static class WritableFolder
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             var reason = e is UnauthorizedAccessException ? "permission denied" : e.Message;
-            throw new ArgumentException($"{setting} {folder}: cannot write there ({reason}); choose a folder you can write to.");
+            throw new ArgumentException(
+                $"{setting} {folder}: cannot write there ({reason}); choose a folder you can write to."
+            );
         }
     }
 }

@@ -15,6 +15,9 @@ public static class ClipContrastiveLoss
         var logitsPerText = unpaired is null
             ? logitsPerImage.t()
             : cat(new[] { logitsPerImage, scale * unpaired.matmul(text.t()) }, 0).t();
-        return nn.functional.cross_entropy(logitsPerImage, labels).Plus(nn.functional.cross_entropy(logitsPerText, labels)).DividedBy(2);
+        return nn
+            .functional.cross_entropy(logitsPerImage, labels)
+            .Plus(nn.functional.cross_entropy(logitsPerText, labels))
+            .DividedBy(2);
     }
 }

@@ -12,12 +12,14 @@ public static class ConfidentPseudoLabels
     /// with the lowest entropy; all rows when the fraction is 1.</summary>
     public static Tensor Rows(Tensor plan, double keepFraction)
     {
-        if (keepFraction is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(keepFraction), keepFraction, "must be in (0, 1]");
+        if (keepFraction is <= 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(keepFraction), keepFraction, "must be in (0, 1]");
         long rows = plan.shape[0];
         long keep = Math.Max(1, (long)Math.Ceiling(keepFraction * rows - 1e-9));
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        if (keep >= rows) return Scalars.Range(rows, plan.device).MoveToOuterDisposeScope();
+        if (keep >= rows)
+            return Scalars.Range(rows, plan.device).MoveToOuterDisposeScope();
         var p = plan.detach().to(float64);
         var entropy = -(p * p.AtLeast(1e-300).log()).sum(1);
         var chosen = entropy.argsort(0).narrow(0, 0, keep).sort(0).Values;

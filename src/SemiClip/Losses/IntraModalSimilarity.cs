@@ -30,14 +30,18 @@ public static class IntraModalSimilarity
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var t = nn.functional.normalize(tokens.detach(), dim: -1);
-        long b = t.shape[0], l = t.shape[1];
-        var cos = einsum("ipd,jqd->ijpq", t, t);                        // B×B×L×L
+        long b = t.shape[0],
+            l = t.shape[1];
+        var cos = einsum("ipd,jqd->ijpq", t, t); // B×B×L×L
         var keyMask = mask is null ? ones(b, l, dtype: ScalarType.Bool, device: t.device) : mask.to(ScalarType.Bool);
-        var keyValid = keyMask.view(1, b, 1, l);                         // keys come from sample j
-        var attn = nn.functional.softmax(cos.DividedBy(temperature).FilledWhere(keyValid.logical_not(), double.NegativeInfinity), -1);
-        var perToken = (attn * cos).sum(-1);                             // B×B×L (query tokens of i)
+        var keyValid = keyMask.view(1, b, 1, l); // keys come from sample j
+        var attn = nn.functional.softmax(
+            cos.DividedBy(temperature).FilledWhere(keyValid.logical_not(), double.NegativeInfinity),
+            -1
+        );
+        var perToken = (attn * cos).sum(-1); // B×B×L (query tokens of i)
         var queryValid = keyMask.view(b, 1, l).to(t.dtype);
-        var s = (perToken * queryValid).sum(-1) / queryValid.sum(-1);    // B×B
+        var s = (perToken * queryValid).sum(-1) / queryValid.sum(-1); // B×B
         return s.Plus(s.t()).DividedBy(2).MoveToOuterDisposeScope();
     }
 }

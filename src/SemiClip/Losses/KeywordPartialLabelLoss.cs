@@ -18,8 +18,8 @@ public static class KeywordPartialLabelLoss
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var nearest = plan.argmax(1);                                     // U
-        var candidates = keywordLabels.index_select(0, nearest).to(unpaired.dtype);   // U×K
+        var nearest = plan.argmax(1); // U
+        var candidates = keywordLabels.index_select(0, nearest).to(unpaired.dtype); // U×K
         var sim = (scale.detach() * unpaired.detach().matmul(keywords.detach().t())).AtLeast(0) * candidates;
         var sum = sim.sum(1, keepdim: true);
         var count = candidates.sum(1, keepdim: true);

@@ -22,9 +22,11 @@ public sealed class LossOutput
     public Tensor Total()
     {
         Tensor total = _parts[0].Value;
-        for (int i = 1; i < _parts.Count; i++) total = total.Plus(_parts[i].Value);
+        for (int i = 1; i < _parts.Count; i++)
+            total = total.Plus(_parts[i].Value);
         return total;
     }
 
-    public Dictionary<string, double> ToDoubles() => _parts.ToDictionary(p => p.Name, p => p.Value.detach().cpu().to(float64).item<double>());
+    public Dictionary<string, double> ToDoubles() =>
+        _parts.ToDictionary(p => p.Name, p => p.Value.detach().cpu().to(float64).item<double>());
 }

@@ -14,8 +14,10 @@ public static class Sinkhorn
     {
         using var scope = NewDisposeScope();
         var logK = cost.to(float64).DividedBy(-epsilon);
-        long n = cost.shape[0], m = cost.shape[1];
-        double logA = -Math.Log(n), logB = -Math.Log(m);
+        long n = cost.shape[0],
+            m = cost.shape[1];
+        double logA = -Math.Log(n),
+            logB = -Math.Log(m);
         var logU = Scalars.Full(n, logA, float64, cost.device);
         var logV = Scalars.Full(m, logB, float64, cost.device);
         for (int i = 0; i < iterations; i++)

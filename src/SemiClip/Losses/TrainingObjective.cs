@@ -18,19 +18,23 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
     public LossConfig Config { get; } = config;
 
     /// <summary>The one place a method's configuration becomes a list of inputs for the trainer.</summary>
-    public ObjectiveNeeds Needs { get; } = new(
-        (config.UsesUnpaired ? ObjectiveInput.UnpairedImages : 0)
-        | (config.UsesKeywords ? ObjectiveInput.KeywordFeatures : 0)
-        | (config.NeedsTokens ? ObjectiveInput.TokenFeatures : 0)
-        | (config.NeedsTeacher ? ObjectiveInput.TeacherFeatures : 0),
-        config.UsesUnpaired ? config.SupportQueueSize : 0);
+    public ObjectiveNeeds Needs { get; } =
+        new(
+            (config.UsesUnpaired ? ObjectiveInput.UnpairedImages : 0)
+                | (config.UsesKeywords ? ObjectiveInput.KeywordFeatures : 0)
+                | (config.NeedsTokens ? ObjectiveInput.TokenFeatures : 0)
+                | (config.NeedsTeacher ? ObjectiveInput.TeacherFeatures : 0),
+            config.UsesUnpaired ? config.SupportQueueSize : 0
+        );
 
     public LossOutput Compute(LossInputs x)
     {
         var output = new LossOutput();
         var unpaired = Config.UsesUnpaired ? x.UnpairedFeatures : null;
         if (Config.UsesUnpaired && unpaired is null)
-            throw new ArgumentException($"method {LossConfig.MethodName(Config.Method)} needs unpaired image features.");
+            throw new ArgumentException(
+                $"method {LossConfig.MethodName(Config.Method)} needs unpaired image features."
+            );
         var negatives = Config.UnpairedAsNegatives ? unpaired : null;
 
         if (Config.UsesSoftTargets)
@@ -38,42 +42,88 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
             var (imageIntra, textIntra) = Config.IntraSource switch
             {
                 IntraModalSource.Tokens => (
-                    IntraModalSimilarity.AttentionPooledTokens(x.ImageTokens
-                        ?? throw new ArgumentException("token intra-modal source needs image tokens"), null, Config.TokenAttentionTemperature),
-                    IntraModalSimilarity.AttentionPooledTokens(x.TextTokens
-                        ?? throw new ArgumentException("token intra-modal source needs text tokens"), x.TextTokenMask, Config.TokenAttentionTemperature)),
+                    IntraModalSimilarity.AttentionPooledTokens(
+                        x.ImageTokens ?? throw new ArgumentException("token intra-modal source needs image tokens"),
+                        null,
+                        Config.TokenAttentionTemperature
+                    ),
+                    IntraModalSimilarity.AttentionPooledTokens(
+                        x.TextTokens ?? throw new ArgumentException("token intra-modal source needs text tokens"),
+                        x.TextTokenMask,
+                        Config.TokenAttentionTemperature
+                    )
+                ),
                 IntraModalSource.Teacher => (
-                    IntraModalSimilarity.Pooled(x.TeacherImageFeatures
-                        ?? throw new ArgumentException("teacher intra-modal source needs the teacher's image features")),
-                    IntraModalSimilarity.Pooled(x.TeacherTextFeatures
-                        ?? throw new ArgumentException("teacher intra-modal source needs the teacher's text features"))),
+                    IntraModalSimilarity.Pooled(
+                        x.TeacherImageFeatures
+                            ?? throw new ArgumentException(
+                                "teacher intra-modal source needs the teacher's image features"
+                            )
+                    ),
+                    IntraModalSimilarity.Pooled(
+                        x.TeacherTextFeatures
+                            ?? throw new ArgumentException(
+                                "teacher intra-modal source needs the teacher's text features"
+                            )
+                    )
+                ),
                 _ => (IntraModalSimilarity.Pooled(x.ImageFeatures), IntraModalSimilarity.Pooled(x.TextFeatures)),
             };
-            var (soft, neg) = SoftClipLoss.Compute(x.ImageFeatures, x.TextFeatures, x.LogitScale, imageIntra, textIntra,
-                Config.SoftAlpha, Config.SoftTemperature, negatives);
+            var (soft, neg) = SoftClipLoss.Compute(
+                x.ImageFeatures,
+                x.TextFeatures,
+                x.LogitScale,
+                imageIntra,
+                textIntra,
+                Config.SoftAlpha,
+                Config.SoftTemperature,
+                negatives
+            );
             output.Add("soft", soft);
-            if (Config.NegativesWeight > 0) output.Add("negatives", neg.Times(Config.NegativesWeight));
+            if (Config.NegativesWeight > 0)
+                output.Add("negatives", neg.Times(Config.NegativesWeight));
         }
         else
         {
-            output.Add("contrastive", ClipContrastiveLoss.Compute(x.ImageFeatures, x.TextFeatures, x.LogitScale, negatives));
+            output.Add(
+                "contrastive",
+                ClipContrastiveLoss.Compute(x.ImageFeatures, x.TextFeatures, x.LogitScale, negatives)
+            );
         }
 
         if (unpaired is not null && (Config.CaptionWeight > 0 || Config.UsesKeywords))
         {
-            var (supportImages, supportTexts, supportKeywords, supportClasses) = (x.ImageFeatures, x.TextFeatures, x.KeywordLabels, x.PairedClasses);
+            var (supportImages, supportTexts, supportKeywords, supportClasses) = (
+                x.ImageFeatures,
+                x.TextFeatures,
+                x.KeywordLabels,
+                x.PairedClasses
+            );
             if (x.Support is { Count: > 0 } queue)
             {
                 var (qi, qt, qk, qc) = queue.Entries;
                 supportImages = cat([supportImages, qi.to(supportImages.dtype)], 0);
                 supportTexts = cat([supportTexts, qt.to(supportTexts.dtype)], 0);
-                supportKeywords = supportKeywords is not null && qk is not null ? cat([supportKeywords, qk.to(supportKeywords.dtype)], 0) : null;
+                supportKeywords =
+                    supportKeywords is not null && qk is not null
+                        ? cat([supportKeywords, qk.to(supportKeywords.dtype)], 0)
+                        : null;
                 supportClasses = supportClasses is not null && qc is not null ? cat([supportClasses, qc], 0) : null;
                 output.Diagnostics["support_size"] = supportImages.shape[0];
             }
-            double ramp = Config.PseudoLabelRampSteps > 0 ? Math.Min(1.0, (x.Step + 1) / (double)Config.PseudoLabelRampSteps) : 1.0;
-            var plan = PseudoLabeler.Assign(unpaired, supportImages, x.LogitScale, Config.PseudoLabel,
-                Config.SinkhornIterations, Config.DetachPlan, Config.SinkhornEpsilon);
+            double ramp =
+                Config.PseudoLabelRampSteps > 0
+                    ? Math.Min(1.0, (x.Step + 1) / (double)Config.PseudoLabelRampSteps)
+                    : 1.0;
+            var plan = PseudoLabeler.Assign(
+                unpaired,
+                supportImages,
+                x.LogitScale,
+                Config.PseudoLabel,
+                Config.SinkhornIterations,
+                Config.DetachPlan,
+                Config.SinkhornEpsilon
+            );
             PseudoLabelDiagnostics.Measure(plan, supportClasses, x.UnpairedClasses, output.Diagnostics);
             var unpairedClasses = x.UnpairedClasses;
             var unpairedClassKeyword = x.UnpairedClassKeyword;
@@ -85,18 +135,37 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
                 unpairedClassKeyword = unpairedClassKeyword?.index_select(0, kept.to(unpairedClassKeyword.device));
                 var keptDiagnostics = new Dictionary<string, double>();
                 PseudoLabelDiagnostics.Measure(plan, supportClasses, unpairedClasses, keptDiagnostics);
-                foreach (var (k, v) in keptDiagnostics) output.Diagnostics["kept_" + k] = v;
+                foreach (var (k, v) in keptDiagnostics)
+                    output.Diagnostics["kept_" + k] = v;
             }
             if (Config.CaptionWeight > 0)
-                output.Add("caption", CaptionPseudoLabelLoss.Compute(unpaired, supportTexts, x.LogitScale, plan).Times(Config.CaptionWeight * ramp));
+                output.Add(
+                    "caption",
+                    CaptionPseudoLabelLoss
+                        .Compute(unpaired, supportTexts, x.LogitScale, plan)
+                        .Times(Config.CaptionWeight * ramp)
+                );
             if (Config.UsesKeywords)
             {
                 if (x.KeywordFeatures is null || supportKeywords is null)
-                    throw new ArgumentException("the keyword loss needs keyword features and per-caption keyword " +
-                        "labels (give a keyword file, or set keyword weight 0).");
-                var targets = KeywordPartialLabelLoss.Targets(unpaired, x.KeywordFeatures, x.LogitScale, plan, supportKeywords);
+                    throw new ArgumentException(
+                        "the keyword loss needs keyword features and per-caption keyword "
+                            + "labels (give a keyword file, or set keyword weight 0)."
+                    );
+                var targets = KeywordPartialLabelLoss.Targets(
+                    unpaired,
+                    x.KeywordFeatures,
+                    x.LogitScale,
+                    plan,
+                    supportKeywords
+                );
                 PseudoLabelDiagnostics.MeasureKeywords(plan, supportKeywords, unpairedClassKeyword, output.Diagnostics);
-                output.Add("keyword", KeywordPartialLabelLoss.Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets).Times(Config.KeywordWeight * ramp));
+                output.Add(
+                    "keyword",
+                    KeywordPartialLabelLoss
+                        .Compute(unpaired, x.KeywordFeatures, x.LogitScale, targets)
+                        .Times(Config.KeywordWeight * ramp)
+                );
             }
         }
         return output;

@@ -10,13 +10,19 @@ namespace SemiClip.Model;
 public sealed class AttentionPool2d : nn.Module<Tensor, Tensor>
 {
     readonly Parameter positional_embedding;
-    readonly Linear k_proj, q_proj, v_proj, c_proj;
+    readonly Linear k_proj,
+        q_proj,
+        v_proj,
+        c_proj;
     readonly int _heads;
 
-    public AttentionPool2d(int spacialDim, int embedDim, int heads, int outputDim) : base("AttentionPool2d")
+    public AttentionPool2d(int spacialDim, int embedDim, int heads, int outputDim)
+        : base("AttentionPool2d")
     {
         _heads = heads;
-        positional_embedding = nn.Parameter(randn(spacialDim * spacialDim + 1, embedDim).DividedBy(Math.Sqrt(embedDim)));
+        positional_embedding = nn.Parameter(
+            randn(spacialDim * spacialDim + 1, embedDim).DividedBy(Math.Sqrt(embedDim))
+        );
         k_proj = nn.Linear(embedDim, embedDim);
         q_proj = nn.Linear(embedDim, embedDim);
         v_proj = nn.Linear(embedDim, embedDim);
@@ -24,7 +30,8 @@ public sealed class AttentionPool2d : nn.Module<Tensor, Tensor>
         RegisterComponents();
         using var _ = no_grad();
         double std = Math.Pow(embedDim, -0.5);
-        foreach (var l in new[] { q_proj, k_proj, v_proj, c_proj }) nn.init.normal_(l.weight!, 0, std);
+        foreach (var l in new[] { q_proj, k_proj, v_proj, c_proj })
+            nn.init.normal_(l.weight!, 0, std);
     }
 
     public override Tensor forward(Tensor x) => PoolWithTokens(x).Pooled;
@@ -34,9 +41,12 @@ public sealed class AttentionPool2d : nn.Module<Tensor, Tensor>
     public (Tensor Pooled, Tensor Tokens) PoolWithTokens(Tensor featureMap)
     {
         using var scope = NewDisposeScope();
-        var x = featureMap.flatten(2).transpose(1, 2);                 // [B, HW, C]
+        var x = featureMap.flatten(2).transpose(1, 2); // [B, HW, C]
         x = cat(new[] { x.mean(new long[] { 1 }, keepdim: true), x }, 1).Plus(positional_embedding.to(x.dtype));
-        long b = x.shape[0], n = x.shape[1], c = x.shape[2], hd = c / _heads;
+        long b = x.shape[0],
+            n = x.shape[1],
+            c = x.shape[2],
+            hd = c / _heads;
         var q = q_proj.forward(x.narrow(1, 0, 1)).view(b, 1, _heads, hd).transpose(1, 2);
         var k = k_proj.forward(x).view(b, n, _heads, hd).transpose(1, 2);
         var v = v_proj.forward(x);

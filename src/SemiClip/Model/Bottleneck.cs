@@ -10,13 +10,20 @@ namespace SemiClip.Model;
 public sealed class Bottleneck : nn.Module<Tensor, Tensor>
 {
     public const int Expansion = 4;
-    readonly Conv2d conv1, conv2, conv3;
-    readonly BatchNorm2d bn1, bn2, bn3;
-    readonly ReLU relu1, relu2, relu3;
+    readonly Conv2d conv1,
+        conv2,
+        conv3;
+    readonly BatchNorm2d bn1,
+        bn2,
+        bn3;
+    readonly ReLU relu1,
+        relu2,
+        relu3;
     readonly nn.Module<Tensor, Tensor> avgpool;
     readonly Sequential? downsample;
 
-    public Bottleneck(int inplanes, int planes, int stride) : base("Bottleneck")
+    public Bottleneck(int inplanes, int planes, int stride)
+        : base("Bottleneck")
     {
         conv1 = nn.Conv2d(inplanes, planes, 1, bias: false);
         bn1 = nn.BatchNorm2d(planes);
@@ -29,9 +36,11 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         bn3 = nn.BatchNorm2d(planes * Expansion);
         relu3 = nn.ReLU(inplace: true);
         if (stride > 1 || inplanes != planes * Expansion)
-            downsample = nn.Sequential(("-1", nn.AvgPool2d(stride)),
+            downsample = nn.Sequential(
+                ("-1", nn.AvgPool2d(stride)),
                 ("0", nn.Conv2d(inplanes, planes * Expansion, 1, stride: 1, bias: false)),
-                ("1", nn.BatchNorm2d(planes * Expansion)));
+                ("1", nn.BatchNorm2d(planes * Expansion))
+            );
         RegisterComponents();
         using var _ = no_grad();
         bn3.weight!.zero_(); // open_clip zero-initialises the last norm of each residual branch

@@ -8,10 +8,12 @@ namespace SemiClip.Model;
 /// OpenAI's QuickGELU was taken, which the user must be told (open_clip's LAION/DataComp weights use GELU).</summary>
 public sealed record ActivationOrigin(string Activation, string Source, bool Assumed)
 {
-    public string Describe(string path) => Assumed
-        ? $"{path}: no record of the activation ({Source}): assumed {Activation}, as OpenAI's checkpoints use. open_clip's " +
-          "LAION/DataComp weights use gelu: set activation: gelu (--activation gelu) for them."
-        : $"{path}: activation {Activation}, from {Source}.";
+    public string Describe(string path) =>
+        Assumed
+            ? $"{path}: no record of the activation ({Source}): assumed {Activation}, as OpenAI's checkpoints use. "
+                + $"open_clip's "
+                + "LAION/DataComp weights use gelu: set activation: gelu (--activation gelu) for them."
+            : $"{path}: activation {Activation}, from {Source}.";
 }
 
 /// <summary>A key-by-key report of why weights do not fit a model.</summary>
@@ -25,7 +27,8 @@ public static class ClipCheckpoint
     public const string ConfigKey = "semiclip.config";
     public const string ActivationKey = "semiclip.activation";
 
-    public static ClipModel Load(string path, ClipConfig? config = null, string activation = "auto") => Load(path, out _, config, activation);
+    public static ClipModel Load(string path, ClipConfig? config = null, string activation = "auto") =>
+        Load(path, out _, config, activation);
 
     /// <summary>open_clip's model_cfg.quick_gelu (absent: false, GELU, as open_clip's own configs mean it).</summary>
     static bool OpenClipQuickGelu(string path)
@@ -42,21 +45,30 @@ public static class ClipCheckpoint
         }
     }
 
-    /// <summary>Builds a model from a safetensors file. Architecture: <paramref name="config"/> if given,
-    /// else the config stored in the file, else a Hugging Face config.json beside it, else inferred from
-    /// shapes. A given config whose activation disagrees with the file's recorded one is refused: it would silently
-    /// give wrong features. <paramref name="activation"/> (auto | quick_gelu | gelu) chooses the activation; auto reads
-    /// SemiClip's metadata, then an open_clip_config.json or (HF naming) config.json beside the weights, and otherwise
-    /// assumes OpenAI's QuickGELU, which <paramref name="origin"/> then says, so the caller can tell the user.</summary>
-    public static ClipModel Load(string path, out ActivationOrigin origin, ClipConfig? config = null, string activation = "auto")
+    /// <summary>Builds a model from a safetensors file. Architecture: <paramref name="config"/> if given, else the
+    /// config stored in the file, else a Hugging Face config.json beside it, else inferred from shapes. A given config
+    /// whose activation disagrees with the file's recorded one is refused: it would silently give wrong features.
+    /// <paramref name="activation"/> (auto | quick_gelu | gelu) chooses the activation; auto reads SemiClip's metadata,
+    /// then an open_clip_config.json or (HF naming) config.json beside the weights, and otherwise assumes OpenAI's
+    /// QuickGELU, which <paramref name="origin"/> then says, so the caller can tell the user.</summary>
+    public static ClipModel Load(
+        string path,
+        out ActivationOrigin origin,
+        ClipConfig? config = null,
+        string activation = "auto"
+    )
     {
         if (activation is not ("auto" or "quick_gelu" or "gelu"))
             throw new ArgumentException($"activation '{activation}' is not auto, quick_gelu or gelu.");
         using var reader = new SafeTensorsReader(path);
         // A training checkpoint (model.* weights beside optim.* state) serves as weights too: its model.* part.
-        bool training = reader.Names.Count > 0 && reader.Names.All(n => n.StartsWith("model.", StringComparison.Ordinal)
-                                                                  || n.StartsWith("optim.", StringComparison.Ordinal));
-        var raw = reader.Names.Where(n => !training || n.StartsWith("model.", StringComparison.Ordinal))
+        bool training =
+            reader.Names.Count > 0
+            && reader.Names.All(n =>
+                n.StartsWith("model.", StringComparison.Ordinal) || n.StartsWith("optim.", StringComparison.Ordinal)
+            );
+        var raw = reader
+            .Names.Where(n => !training || n.StartsWith("model.", StringComparison.Ordinal))
             .ToDictionary(n => training ? n["model.".Length..] : n, n => reader.Read(n), StringComparer.Ordinal);
         try
         {
@@ -68,14 +80,19 @@ public static class ClipCheckpoint
             var openClipConfig = Path.Combine(folder, "open_clip_config.json");
 
             ClipConfig resolved;
-            if (config != null) (resolved, origin) = (config, new ActivationOrigin(config.Activation, "the given model config", false));
+            if (config != null)
+                (resolved, origin) = (config, new ActivationOrigin(config.Activation, "the given model config", false));
             else if (reader.Metadata.TryGetValue(ConfigKey, out var json))
-                (resolved, origin) = (ClipConfig.Parse(json, $"{path} (metadata)"), new ActivationOrigin("", "SemiClip's metadata", false));
+                (resolved, origin) = (
+                    ClipConfig.Parse(json, $"{path} (metadata)"),
+                    new ActivationOrigin("", "SemiClip's metadata", false)
+                );
             else
             {
                 var shapes = weights.ToDictionary(kv => kv.Key, kv => kv.Value.shape);
                 resolved = ArchitectureInference.FromShapes(shapes, quickGelu: recordedActivation != "gelu", path);
-                if (recordedActivation != null) origin = new ActivationOrigin("", "SemiClip's metadata", false);
+                if (recordedActivation != null)
+                    origin = new ActivationOrigin("", "SemiClip's metadata", false);
                 else if (File.Exists(openClipConfig))
                 {
                     resolved = resolved with { QuickGelu = OpenClipQuickGelu(openClipConfig) };
@@ -86,23 +103,35 @@ public static class ClipCheckpoint
                     resolved = ArchitectureInference.WithHuggingFaceConfig(resolved, hfConfig);
                     origin = new ActivationOrigin("", "config.json (hidden_act) beside the weights", false);
                 }
-                else origin = new ActivationOrigin("", "nothing beside the weights records it", true);
+                else
+                    origin = new ActivationOrigin("", "nothing beside the weights records it", true);
                 // Heads are not in the shapes; every published CLIP has 64-wide heads. Anything else needs its config.
-                if (!resolved.Vision.IsResNet && resolved.Vision.Width % resolved.Vision.HeadWidth != 0 || resolved.Text.Width % 64 != 0 && !hf)
-                    throw new InvalidDataException($"{path}: widths {resolved.Vision.Width} (vision) / {resolved.Text.Width} (text) are not " +
-                        "multiples of 64, so the number of attention heads cannot be read off the weights: save them with SemiClip's " +
-                        "metadata, or put the HF config.json beside them.");
+                if (
+                    !resolved.Vision.IsResNet && resolved.Vision.Width % resolved.Vision.HeadWidth != 0
+                    || resolved.Text.Width % 64 != 0 && !hf
+                )
+                    throw new InvalidDataException(
+                        $"{path}: widths {resolved.Vision.Width} (vision) / {resolved.Text.Width} (text) are not "
+                            + "multiples of 64, so the number of attention heads cannot be read off the weights: "
+                            + "save them with SemiClip's "
+                            + "metadata, or put the HF config.json beside them."
+                    );
             }
             if (recordedActivation != null && recordedActivation != resolved.Activation)
                 throw new WeightMismatchException(
-                    $"{path}: the checkpoint was trained with {recordedActivation} but the config asks for {resolved.Activation}; " +
-                    "loading it so would silently give wrong features. Use a config with quick_gelu = " +
-                    (recordedActivation == "quick_gelu" ? "true" : "false") + ".");
+                    $"{path}: the checkpoint was trained with {recordedActivation} but the config asks for "
+                        + $"{resolved.Activation}; "
+                        + "loading it so would silently give wrong features. Use a config with quick_gelu = "
+                        + (recordedActivation == "quick_gelu" ? "true" : "false")
+                        + "."
+                );
             if (activation != "auto")
             {
                 if (recordedActivation != null && recordedActivation != activation)
-                    throw new WeightMismatchException($"{path}: SemiClip trained these weights with {recordedActivation}; activation " +
-                        $"{activation} would give wrong features (leave activation at auto).");
+                    throw new WeightMismatchException(
+                        $"{path}: SemiClip trained these weights with {recordedActivation}; activation "
+                            + $"{activation} would give wrong features (leave activation at auto)."
+                    );
                 resolved = resolved with { QuickGelu = activation == "quick_gelu" };
                 origin = new ActivationOrigin("", "the activation setting", false);
             }
@@ -114,7 +143,8 @@ public static class ClipCheckpoint
         }
         finally
         {
-            foreach (var t in raw.Values) t.Dispose();
+            foreach (var t in raw.Values)
+                t.Dispose();
         }
     }
 
@@ -125,44 +155,77 @@ public static class ClipCheckpoint
         var target = model.state_dict();
         // OpenAI's .pt files carry three ints beside the weights; BatchNorm counters are optional.
         var ignorable = new HashSet<string> { "input_resolution", "context_length", "vocab_size" };
-        var missing = target.Keys.Where(k => !weights.ContainsKey(k) && !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).ToList();
+        var missing = target
+            .Keys.Where(k => !weights.ContainsKey(k) && !k.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+            .ToList();
         var unexpected = weights.Keys.Where(k => !target.ContainsKey(k) && !ignorable.Contains(k)).ToList();
-        var wrongShape = target.Where(kv => weights.TryGetValue(kv.Key, out var w) && !w.shape.SequenceEqual(kv.Value.shape))
-            .Select(kv => $"{kv.Key}: file [{string.Join(", ", weights[kv.Key].shape)}] vs model [{string.Join(", ", kv.Value.shape)}]").ToList();
+        var wrongShape = target
+            .Where(kv => weights.TryGetValue(kv.Key, out var w) && !w.shape.SequenceEqual(kv.Value.shape))
+            .Select(kv =>
+                $"{kv.Key}: file [{string.Join(", ", weights[kv.Key].shape)}] vs model "
+                + $"[{string.Join(", ", kv.Value.shape)}]"
+            )
+            .ToList();
         if (missing.Count + unexpected.Count + wrongShape.Count > 0)
         {
             var lines = new List<string> { $"{source}: the weights do not fit the model." };
-            if (missing.Count > 0) lines.Add($"missing ({missing.Count}): {string.Join(", ", missing.Take(20))}{(missing.Count > 20 ? ", …" : "")}");
-            if (unexpected.Count > 0) lines.Add($"unexpected ({unexpected.Count}): " +
-                $"{string.Join(", ", unexpected.Take(20))}{(unexpected.Count > 20 ? ", …" : "")}");
-            if (wrongShape.Count > 0) lines.Add($"wrong shape ({wrongShape.Count}): {string.Join("; ", wrongShape.Take(20))}");
+            if (missing.Count > 0)
+                lines.Add(
+                    $"missing ({missing.Count}): "
+                        + $"{string.Join(", ", missing.Take(20))}{(missing.Count > 20 ? ", …" : "")}"
+                );
+            if (unexpected.Count > 0)
+                lines.Add(
+                    $"unexpected ({unexpected.Count}): "
+                        + $"{string.Join(", ", unexpected.Take(20))}{(unexpected.Count > 20 ? ", …" : "")}"
+                );
+            if (wrongShape.Count > 0)
+                lines.Add($"wrong shape ({wrongShape.Count}): {string.Join("; ", wrongShape.Take(20))}");
             throw new WeightMismatchException(string.Join(Environment.NewLine, lines));
         }
         using var _ = no_grad();
         foreach (var (name, t) in target)
-            if (weights.TryGetValue(name, out var w)) t.copy_(w.to(t.dtype));
+            if (weights.TryGetValue(name, out var w))
+                t.copy_(w.to(t.dtype));
     }
 
     /// <summary>Writes the model's weights (converted to <paramref name="dtype"/> if given) atomically.</summary>
-    public static void Save(ClipModel model, string path, WeightNaming naming = WeightNaming.OpenAi, ScalarType? dtype = null,
-                            IReadOnlyDictionary<string, string>? extraMetadata = null)
+    public static void Save(
+        ClipModel model,
+        string path,
+        WeightNaming naming = WeightNaming.OpenAi,
+        ScalarType? dtype = null,
+        IReadOnlyDictionary<string, string>? extraMetadata = null
+    )
     {
         using var scope = NewDisposeScope();
-        var sd = model.state_dict()
+        var sd = model
+            .state_dict()
             .Where(kv => !kv.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key, kv => dtype.HasValue && kv.Value.is_floating_point() ? kv.Value.to(dtype.Value) : kv.Value, StringComparer.Ordinal);
+            .ToDictionary(
+                kv => kv.Key,
+                kv => dtype.HasValue && kv.Value.is_floating_point() ? kv.Value.to(dtype.Value) : kv.Value,
+                StringComparer.Ordinal
+            );
         var named = naming == WeightNaming.HuggingFace ? HuggingFaceKeyMap.FromOpenAi(sd) : sd;
         var metadata = new Dictionary<string, string>
         {
-            ["format"] = "pt", [ConfigKey] = model.Config.ToJson(), [ActivationKey] = model.Config.Activation,
-            ["semiclip.naming"] = naming.ToString(), ["semiclip.parameters"] = model.ParameterCount().ToString(CultureInfo.InvariantCulture),
+            ["format"] = "pt",
+            [ConfigKey] = model.Config.ToJson(),
+            [ActivationKey] = model.Config.Activation,
+            ["semiclip.naming"] = naming.ToString(),
+            ["semiclip.parameters"] = model.ParameterCount().ToString(CultureInfo.InvariantCulture),
         };
-        if (extraMetadata != null) foreach (var (k, v) in extraMetadata) metadata[k] = v;
+        if (extraMetadata != null)
+            foreach (var (k, v) in extraMetadata)
+                metadata[k] = v;
         SafeTensorsWriter.Write(path, named, metadata);
     }
 
-
     static Dictionary<string, Tensor> StripModulePrefix(Dictionary<string, Tensor> raw) =>
-        raw.ToDictionary(kv => kv.Key.StartsWith("module.",
-            StringComparison.Ordinal) ? kv.Key["module.".Length..] : kv.Key, kv => kv.Value.alias(), StringComparer.Ordinal);
+        raw.ToDictionary(
+            kv => kv.Key.StartsWith("module.", StringComparison.Ordinal) ? kv.Key["module.".Length..] : kv.Key,
+            kv => kv.Value.alias(),
+            StringComparer.Ordinal
+        );
 }

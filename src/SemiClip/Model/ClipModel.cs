@@ -22,10 +22,13 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
 
     public ClipConfig Config { get; private set; }
 
-    /// <summary>Records how this model's images are to be prepared (it changes no weight); saved with the model.</summary>
-    public void SetPreprocessing(Data.Images.ImagePreprocessing preprocessing) => Config = Config with { Preprocess = preprocessing };
+    /// <summary>Records how this model's images are to be prepared (it changes no weight); saved with the
+    /// model.</summary>
+    public void SetPreprocessing(Data.Images.ImagePreprocessing preprocessing) =>
+        Config = Config with { Preprocess = preprocessing };
 
-    public ClipModel(ClipConfig config) : base("CLIP")
+    public ClipModel(ClipConfig config)
+        : base("CLIP")
     {
         Config = config;
         visual = config.Vision.IsResNet
@@ -78,6 +81,7 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
 
-    /// <summary>Loads safetensors weights in OpenAI/open_clip or Hugging Face naming; see <see cref="ClipCheckpoint.Load"/>.</summary>
+    /// <summary>Loads safetensors weights in OpenAI/open_clip or Hugging Face naming; see <see
+    /// cref="ClipCheckpoint.Load"/>.</summary>
     public static ClipModel FromPretrained(string path, ClipConfig? config = null) => ClipCheckpoint.Load(path, config);
 }

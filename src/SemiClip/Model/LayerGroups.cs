@@ -2,7 +2,11 @@ using System.Text.RegularExpressions;
 
 namespace SemiClip.Model;
 
-public enum Tower { Image, Text }
+public enum Tower
+{
+    Image,
+    Text,
+}
 
 /// <summary>A tower's parameters in open_clip's lock groups, bottom to top: for a ViT the stem (patch convolution,
 /// class and position embeddings, ln_pre), each residual block, then ln_post with the projection; for a ModifiedResNet
@@ -15,32 +19,44 @@ public static partial class LayerGroups
     public static IReadOnlyList<IReadOnlyList<string>> Of(ClipModel model, Tower tower)
     {
         var c = model.Config;
-        int count = tower == Tower.Text ? c.Text.Layers + 2 : c.Vision.IsResNet ? 6 : c.Vision.Layers + 2;
+        int count =
+            tower == Tower.Text ? c.Text.Layers + 2
+            : c.Vision.IsResNet ? 6
+            : c.Vision.Layers + 2;
         var groups = Enumerable.Range(0, count).Select(_ => new List<string>()).ToArray();
         foreach (var (name, _) in model.named_parameters())
-            if (GroupOf(name, tower, c) is int g) groups[g].Add(name);
+            if (GroupOf(name, tower, c) is int g)
+                groups[g].Add(name);
         return groups;
     }
 
-    /// <summary>The group of parameter <paramref name="name"/> in <paramref name="tower"/>, or null when it is not in that tower.</summary>
+    /// <summary>The group of parameter <paramref name="name"/> in <paramref name="tower"/>, or null when it is not in
+    /// that tower.</summary>
     public static int? GroupOf(string name, Tower tower, ClipConfig c)
     {
         if (tower == Tower.Text)
         {
-            if (name.StartsWith("visual.", StringComparison.Ordinal) || name == "logit_scale") return null;
+            if (name.StartsWith("visual.", StringComparison.Ordinal) || name == "logit_scale")
+                return null;
             if (Block().Match(name) is { Success: true } text)
                 return 1 + int.Parse(text.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            return name.StartsWith("ln_final.", StringComparison.Ordinal) || name == "text_projection" ? c.Text.Layers + 1 : 0;
+            return name.StartsWith("ln_final.", StringComparison.Ordinal) || name == "text_projection"
+                ? c.Text.Layers + 1
+                : 0;
         }
-        if (!name.StartsWith("visual.", StringComparison.Ordinal)) return null;
+        if (!name.StartsWith("visual.", StringComparison.Ordinal))
+            return null;
         if (c.Vision.IsResNet)
         {
-            if (Stage().Match(name) is { Success: true } stage) return int.Parse(stage.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            if (Stage().Match(name) is { Success: true } stage)
+                return int.Parse(stage.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             return name.StartsWith("visual.attnpool.", StringComparison.Ordinal) ? 5 : 0;
         }
         if (VisionBlock().Match(name) is { Success: true } block)
             return 1 + int.Parse(block.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        return name.StartsWith("visual.ln_post.", StringComparison.Ordinal) || name == "visual.proj" ? c.Vision.Layers + 1 : 0;
+        return name.StartsWith("visual.ln_post.", StringComparison.Ordinal) || name == "visual.proj"
+            ? c.Vision.Layers + 1
+            : 0;
     }
 
     [GeneratedRegex(@"^transformer\.resblocks\.(\d+)\.")]

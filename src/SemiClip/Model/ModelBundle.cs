@@ -3,14 +3,16 @@ using SemiClip.Tokenization;
 
 namespace SemiClip.Model;
 
-/// <summary>A model with the tokenizer it was trained with. Accepts a run folder (its
-/// <c>model.safetensors</c> and its vocabulary: the copy in vocab/, else the one named in its <c>config.json</c>) or a weights file
-/// (with <paramref name="vocab"/>, default OpenAI's).</summary>
+/// <summary>A model with the tokenizer it was trained with. Accepts a run folder (its <c>model.safetensors</c> and its
+/// vocabulary: the copy in vocab/, else the one named in its <c>config.json</c>) or a weights file (with <paramref
+/// name="vocab"/>, default OpenAI's).</summary>
 public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDisposable
 {
     public ClipModel Model { get; } = model;
     public ClipTokenizer Tokenizer { get; } = tokenizer;
-    /// <summary>Where the model's activation came from (see <see cref="ClipCheckpoint.Load(string, out ActivationOrigin, ClipConfig?, string)"/>).</summary>
+
+    /// <summary>Where the model's activation came from (see <see cref="ClipCheckpoint.Load(string, out
+    /// ActivationOrigin, ClipConfig?, string)"/>).</summary>
     public ActivationOrigin? Activation { get; init; }
 
     public static ModelBundle Load(string path, string? vocab = null, string activation = "auto")
@@ -18,9 +20,18 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
         if (Directory.Exists(path))
         {
             var weights = Path.Combine(path, "model.safetensors");
-            if (!File.Exists(weights)) throw new FileNotFoundException($"{path}: run folder has no model.safetensors (did training finish?).", weights);
+            if (!File.Exists(weights))
+                throw new FileNotFoundException(
+                    $"{path}: run folder has no model.safetensors (did training finish?).",
+                    weights
+                );
             var runModel = ClipCheckpoint.Load(weights, out var runOrigin, activation: activation);
-            return Checked(runModel, ClipTokenizer.Load(vocab ?? RunVocabulary(path) ?? KeptBy(weights)), weights, runOrigin);
+            return Checked(
+                runModel,
+                ClipTokenizer.Load(vocab ?? RunVocabulary(path) ?? KeptBy(weights)),
+                weights,
+                runOrigin
+            );
         }
         var model = ClipCheckpoint.Load(path, out var origin, activation: activation);
         return Checked(model, ClipTokenizer.Load(vocab ?? KeptBy(path)), path, origin);
@@ -31,7 +42,10 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
     static string? KeptBy(string weights)
     {
         var parent = Path.GetDirectoryName(Path.GetFullPath(weights));
-        var run = parent != null && Path.GetFileName(parent) is "checkpoints" or "best" ? Path.GetDirectoryName(parent) : null;
+        var run =
+            parent != null && Path.GetFileName(parent) is "checkpoints" or "best"
+                ? Path.GetDirectoryName(parent)
+                : null;
         return run is null ? null : RunVocabulary(run);
     }
 
@@ -48,11 +62,15 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
         {
             var files = Directory.GetFiles(kept).Where(f => !f.EndsWith(".tmp", StringComparison.Ordinal)).ToArray();
             var json = files.FirstOrDefault(f => Path.GetFileName(f) == "vocab.json");
-            if (json != null) return json;
-            if (files.Length == 1) return files[0];
+            if (json != null)
+                return json;
+            if (files.Length == 1)
+                return files[0];
         }
         var configPath = Path.Combine(runFolder, "config.json");
-        return Directory.Exists(runFolder) && File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath))?["vocab"]?.GetValue<string>() : null;
+        return Directory.Exists(runFolder) && File.Exists(configPath)
+            ? JsonNode.Parse(File.ReadAllText(configPath))?["vocab"]?.GetValue<string>()
+            : null;
     }
 
     /// <summary>Copies the vocabulary files of <paramref name="vocab"/> into <paramref name="folder"/>/vocab/, so the
@@ -61,12 +79,14 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
     public static void KeepVocabulary(string? vocab, string folder)
     {
         var files = ClipTokenizer.VocabularyFiles(vocab);
-        if (files.Count == 0) return;
+        if (files.Count == 0)
+            return;
         var dir = Directory.CreateDirectory(Path.Combine(folder, VocabularyFolder)).FullName;
         foreach (var file in files)
         {
             var target = Path.Combine(dir, Path.GetFileName(file));
-            if (Path.GetFullPath(file) == target) continue;   // resuming from, or re-keeping, the copy itself
+            if (Path.GetFullPath(file) == target)
+                continue; // resuming from, or re-keeping, the copy itself
             File.Copy(file, target + ".tmp", overwrite: true);
             File.Move(target + ".tmp", target, overwrite: true);
         }
@@ -79,8 +99,10 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
         if (tokenizer.VocabSize != model.Config.Text.VocabSize)
         {
             model.Dispose();
-            throw new ArgumentException($"{weights}: the model's token embedding has {model.Config.Text.VocabSize} rows but the tokenizer has " +
-                                        $"{tokenizer.VocabSize} tokens (give the vocabulary the model was trained with: vocab / --vocab).");
+            throw new ArgumentException(
+                $"{weights}: the model's token embedding has {model.Config.Text.VocabSize} rows but the tokenizer has "
+                    + $"{tokenizer.VocabSize} tokens (give the vocabulary the model was trained with: vocab / --vocab)."
+            );
         }
         return new ModelBundle(model, tokenizer) { Activation = origin };
     }

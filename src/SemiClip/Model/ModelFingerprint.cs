@@ -11,10 +11,15 @@ public static class ModelFingerprint
     public static string Of(ClipModel model)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{model.Config.Preprocess.ToJson().ToJsonString()};size={model.Config.Vision.ImageSize}\n"));
+        hash.AppendData(
+            System.Text.Encoding.UTF8.GetBytes(
+                $"{model.Config.Preprocess.ToJson().ToJsonString()};size={model.Config.Vision.ImageSize}\n"
+            )
+        );
         foreach (var (name, tensor) in model.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (name.EndsWith("num_batches_tracked", StringComparison.Ordinal)) continue;
+            if (name.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+                continue;
             using var scope = NewDisposeScope();
             var cpu = tensor.detach().to(float32).cpu().contiguous();
             hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name));

@@ -8,14 +8,24 @@ namespace SemiClip.Model;
 /// <see cref="Bottleneck"/> blocks, and <see cref="AttentionPool2d"/> instead of global average pooling.</summary>
 public sealed class ModifiedResNet : nn.Module<Tensor, Tensor>, IVisionTower
 {
-    readonly Conv2d conv1, conv2, conv3;
-    readonly BatchNorm2d bn1, bn2, bn3;
-    readonly ReLU relu1, relu2, relu3;
+    readonly Conv2d conv1,
+        conv2,
+        conv3;
+    readonly BatchNorm2d bn1,
+        bn2,
+        bn3;
+    readonly ReLU relu1,
+        relu2,
+        relu3;
     readonly AvgPool2d avgpool;
-    readonly Sequential layer1, layer2, layer3, layer4;
+    readonly Sequential layer1,
+        layer2,
+        layer3,
+        layer4;
     readonly AttentionPool2d attnpool;
 
-    public ModifiedResNet(VisionConfig cfg, int embedDim) : base("ModifiedResNet")
+    public ModifiedResNet(VisionConfig cfg, int embedDim)
+        : base("ModifiedResNet")
     {
         int width = cfg.Width;
         var layers = cfg.ResNetLayers ?? throw new ArgumentException("ResNet config needs a list of layers.");
@@ -32,9 +42,15 @@ public sealed class ModifiedResNet : nn.Module<Tensor, Tensor>, IVisionTower
         int inplanes = width;
         Sequential Stage(int planes, int blocks, int stride)
         {
-            var list = new List<(string, nn.Module<Tensor, Tensor>)> { ("0", new Bottleneck(inplanes, planes, stride)) };
+            var list = new List<(string, nn.Module<Tensor, Tensor>)>
+            {
+                ("0", new Bottleneck(inplanes, planes, stride)),
+            };
             inplanes = planes * Bottleneck.Expansion;
-            for (int i = 1; i < blocks; i++) list.Add((i.ToString(System.Globalization.CultureInfo.InvariantCulture), new Bottleneck(inplanes, planes, 1)));
+            for (int i = 1; i < blocks; i++)
+                list.Add(
+                    (i.ToString(System.Globalization.CultureInfo.InvariantCulture), new Bottleneck(inplanes, planes, 1))
+                );
             return nn.Sequential(list);
         }
         layer1 = Stage(width, layers[0], 1);

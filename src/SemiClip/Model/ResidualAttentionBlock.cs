@@ -13,13 +13,18 @@ public sealed class ResidualAttentionBlock : nn.Module<Tensor, Tensor>
     readonly LayerNorm ln_2;
     readonly Sequential mlp;
 
-    public ResidualAttentionBlock(int width, int heads, double mlpRatio, bool quickGelu, bool causal) : base("ResidualAttentionBlock")
+    public ResidualAttentionBlock(int width, int heads, double mlpRatio, bool quickGelu, bool causal)
+        : base("ResidualAttentionBlock")
     {
         int hidden = (int)(width * mlpRatio);
         ln_1 = nn.LayerNorm(width);
         attn = new SelfAttention(width, heads) { Causal = causal };
         ln_2 = nn.LayerNorm(width);
-        mlp = nn.Sequential(("c_fc", nn.Linear(width, hidden)), ("gelu", QuickGelu.Activation(quickGelu)), ("c_proj", nn.Linear(hidden, width)));
+        mlp = nn.Sequential(
+            ("c_fc", nn.Linear(width, hidden)),
+            ("gelu", QuickGelu.Activation(quickGelu)),
+            ("c_proj", nn.Linear(hidden, width))
+        );
         RegisterComponents();
     }
 
@@ -36,7 +41,11 @@ public sealed class ResidualAttentionBlock : nn.Module<Tensor, Tensor>
         double projStd = Math.Pow(width, -0.5) * Math.Pow(2 * layers, -0.5);
         attn.Initialise(Math.Pow(width, -0.5), projStd);
         using var _ = no_grad();
-        nn.init.normal_(((Linear)mlp.named_children().First(c => c.name == "c_fc").module).weight!, 0, Math.Pow(2 * width, -0.5));
+        nn.init.normal_(
+            ((Linear)mlp.named_children().First(c => c.name == "c_fc").module).weight!,
+            0,
+            Math.Pow(2 * width, -0.5)
+        );
         nn.init.normal_(((Linear)mlp.named_children().First(c => c.name == "c_proj").module).weight!, 0, projStd);
     }
 }

@@ -16,7 +16,8 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
 
     public bool Causal { get; init; }
 
-    public SelfAttention(int width, int heads) : base("SelfAttention")
+    public SelfAttention(int width, int heads)
+        : base("SelfAttention")
     {
         _heads = heads;
         in_proj_weight = nn.Parameter(empty(3 * width, width));
@@ -28,9 +29,13 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], n = x.shape[1], w = x.shape[2];
-        var qkv = nn.functional.linear(x, in_proj_weight, in_proj_bias)
-            .view(b, n, 3, _heads, w / _heads).permute(2, 0, 3, 1, 4);
+        long b = x.shape[0],
+            n = x.shape[1],
+            w = x.shape[2];
+        var qkv = nn
+            .functional.linear(x, in_proj_weight, in_proj_bias)
+            .view(b, n, 3, _heads, w / _heads)
+            .permute(2, 0, 3, 1, 4);
         var attended = nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_casual: Causal);
         return out_proj.forward(attended.transpose(1, 2).reshape(b, n, w)).MoveToOuterDisposeScope();
     }

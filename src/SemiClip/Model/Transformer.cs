@@ -9,11 +9,17 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
 {
     readonly ModuleList<ResidualAttentionBlock> resblocks;
 
-    public Transformer(int width, int layers, int heads, double mlpRatio, bool quickGelu, bool causal) : base("Transformer")
+    public Transformer(int width, int layers, int heads, double mlpRatio, bool quickGelu, bool causal)
+        : base("Transformer")
     {
         resblocks = new ModuleList<ResidualAttentionBlock>(
-            Enumerable.Range(0, layers).Select(_ => new ResidualAttentionBlock(width, heads, mlpRatio, quickGelu, causal)).ToArray());
-        foreach (var b in resblocks) b.Initialise(width, layers);
+            Enumerable
+                .Range(0, layers)
+                .Select(_ => new ResidualAttentionBlock(width, heads, mlpRatio, quickGelu, causal))
+                .ToArray()
+        );
+        foreach (var b in resblocks)
+            b.Initialise(width, layers);
         RegisterComponents();
     }
 

@@ -17,9 +17,11 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IVisionTower
     readonly LayerNorm ln_post;
     readonly Parameter proj;
 
-    public VisionTransformer(VisionConfig cfg, int embedDim, bool quickGelu) : base("VisionTransformer")
+    public VisionTransformer(VisionConfig cfg, int embedDim, bool quickGelu)
+        : base("VisionTransformer")
     {
-        int w = cfg.Width, grid = cfg.ImageSize / cfg.PatchSize;
+        int w = cfg.Width,
+            grid = cfg.ImageSize / cfg.PatchSize;
         double scale = Math.Pow(w, -0.5);
         conv1 = nn.Conv2d(3, w, cfg.PatchSize, stride: cfg.PatchSize, bias: false);
         class_embedding = nn.Parameter(randn(w).Times(scale));
@@ -38,8 +40,8 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IVisionTower
     public (Tensor Pooled, Tensor Tokens) EncodeWithTokens(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var x = conv1.forward(images);                         // [B, w, g, g]
-        x = x.flatten(2).transpose(1, 2);                      // [B, g², w]
+        var x = conv1.forward(images); // [B, w, g, g]
+        x = x.flatten(2).transpose(1, 2); // [B, g², w]
         var cls = class_embedding.to(x.dtype).expand(x.shape[0], 1, -1);
         x = cat(new[] { cls, x }, 1).Plus(positional_embedding.to(x.dtype));
         x = transformer.forward(ln_pre.forward(x));

@@ -10,7 +10,11 @@ namespace SemiClip.Runs;
 /// checkpoints under <c>checkpoints/</c>. Every command that computes writes here.</summary>
 public sealed class RunFolder : IDisposable
 {
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
 
     SummaryWriter? _tensorboard;
     StreamWriter? _metrics;
@@ -30,7 +34,9 @@ public sealed class RunFolder : IDisposable
     /// <summary>Where the run named <paramref name="name"/> lives under <paramref name="runsRoot"/>, without creating
     /// anything; a name is made from the time when none is given.</summary>
     public static string PathFor(string runsRoot, string? name) =>
-        Path.GetFullPath(Path.Combine(runsRoot, string.IsNullOrWhiteSpace(name) ? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") : name));
+        Path.GetFullPath(
+            Path.Combine(runsRoot, string.IsNullOrWhiteSpace(name) ? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") : name)
+        );
 
     /// <summary>Moves an existing run folder out of the way (<c>NAME.replaced-TIME</c> beside it), never deleting it;
     /// returns where it went.</summary>
@@ -38,16 +44,18 @@ public sealed class RunFolder : IDisposable
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
         var target = $"{root.TrimEnd(Path.DirectorySeparatorChar)}.replaced-{stamp}";
-        for (int n = 2; Directory.Exists(target) || File.Exists(target); n++) target = $"{root}.replaced-{stamp}-{n}";
+        for (int n = 2; Directory.Exists(target) || File.Exists(target); n++)
+            target = $"{root}.replaced-{stamp}-{n}";
         Directory.Move(root, target);
         return target;
     }
 
-    /// <summary>Drops metrics lines of steps after <paramref name="step"/> (written after the checkpoint a resume continues
-    /// from, and about to be written again), so a resumed run's metrics.jsonl holds each step once.</summary>
+    /// <summary>Drops metrics lines of steps after <paramref name="step"/> (written after the checkpoint a resume
+    /// continues from, and about to be written again), so a resumed run's metrics.jsonl holds each step once.</summary>
     public void TruncateMetricsAfter(long step)
     {
-        if (!File.Exists(MetricsPath)) return;
+        if (!File.Exists(MetricsPath))
+            return;
         _metrics?.Dispose();
         _metrics = null;
         var kept = File.ReadLines(MetricsPath).Where(line => StepOf(line) is not long s || s <= step).ToList();
@@ -60,30 +68,59 @@ public sealed class RunFolder : IDisposable
         {
             using var doc = JsonDocument.Parse(line);
             var root = doc.RootElement;
-            if (root.TryGetProperty("step", out var s) && s.TryGetInt64(out var v)) return v;
-            if (root.TryGetProperty("payload", out var p) && p.ValueKind == JsonValueKind.Object
-                && p.TryGetProperty("step", out var ps) && ps.TryGetInt64(out var pv)) return pv;
+            if (root.TryGetProperty("step", out var s) && s.TryGetInt64(out var v))
+                return v;
+            if (
+                root.TryGetProperty("payload", out var p)
+                && p.ValueKind == JsonValueKind.Object
+                && p.TryGetProperty("step", out var ps)
+                && ps.TryGetInt64(out var pv)
+            )
+                return pv;
             return null;
         }
-        catch (JsonException) { return null; } // a line cut by a kill: kept as it was
+        catch (JsonException)
+        {
+            return null;
+        } // a line cut by a kill: kept as it was
     }
 
     /// <summary>Appends one line to metrics.jsonl and mirrors numeric values to TensorBoard.</summary>
-    StreamWriter Metrics => _metrics ??= new StreamWriter(new FileStream(MetricsPath, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+    StreamWriter Metrics =>
+        _metrics ??= new StreamWriter(new FileStream(MetricsPath, FileMode.Append, FileAccess.Write, FileShare.Read))
+        {
+            AutoFlush = true,
+        };
 
     public void LogMetrics(long step, IReadOnlyDictionary<string, double> values, string kind = "train")
     {
-        var row = new Dictionary<string, object> { ["kind"] = kind, ["step"] = step, ["time"] = DateTime.UtcNow.ToString("O") };
-        foreach (var (k, v) in values) row[k] = double.IsFinite(v) ? v : v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var row = new Dictionary<string, object>
+        {
+            ["kind"] = kind,
+            ["step"] = step,
+            ["time"] = DateTime.UtcNow.ToString("O"),
+        };
+        foreach (var (k, v) in values)
+            row[k] = double.IsFinite(v) ? v : v.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Metrics.WriteLine(JsonSerializer.Serialize(row));
         _tensorboard ??= SummaryWriter(TensorBoardDir);
-        foreach (var (k, v) in values) _tensorboard.add_scalar($"{kind}/{k}", (float)v, checked((int)step));
+        foreach (var (k, v) in values)
+            _tensorboard.add_scalar($"{kind}/{k}", (float)v, checked((int)step));
     }
 
     /// <summary>Appends a free-form event (a data split's counts, a skipped file) to metrics.jsonl.</summary>
     public void LogEvent(string kind, object payload)
     {
-        Metrics.WriteLine(JsonSerializer.Serialize(new { kind, time = DateTime.UtcNow.ToString("O"), payload }));
+        Metrics.WriteLine(
+            JsonSerializer.Serialize(
+                new
+                {
+                    kind,
+                    time = DateTime.UtcNow.ToString("O"),
+                    payload,
+                }
+            )
+        );
     }
 
     public void Dispose()

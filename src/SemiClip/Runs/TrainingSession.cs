@@ -3,9 +3,9 @@ using SemiClip.Data;
 using SemiClip.Data.Images;
 using SemiClip.Losses;
 using SemiClip.Model;
-using SemiClip.Training;
 using SemiClip.Runtime;
 using SemiClip.Tokenization;
+using SemiClip.Training;
 using static TorchSharp.torch;
 
 namespace SemiClip.Runs;
@@ -25,37 +25,56 @@ public sealed class TrainingSession : IDisposable
     public BadInputReport BadInputs { get; }
     public long StartStep { get; }
     public long TotalSteps { get; }
-    /// <summary>Settings that are legal but probably not meant (warm-up longer than the run…); logged as "warning".</summary>
+
+    /// <summary>Settings that are legal but probably not meant (warm-up longer than the run…); logged as
+    /// "warning".</summary>
     public IReadOnlyList<string> Warnings { get; }
-    /// <summary>What the start said: checkpoints skipped on resume, a run moved aside, empty captions dropped.</summary>
+
+    /// <summary>What the start said: checkpoints skipped on resume, a run moved aside, empty captions
+    /// dropped.</summary>
     public IReadOnlyList<string> Notices => _notices;
-    /// <summary>Empty captions dropped while reading the training captions (their images keep their other captions).</summary>
+
+    /// <summary>Empty captions dropped while reading the training captions (their images keep their other
+    /// captions).</summary>
     public int EmptyCaptions { get; private set; }
     readonly List<string> _notices = new();
     LoaderPosition _start;
 
     public string FinalWeightsPath => Path.Combine(Run.Root, "model.safetensors");
 
-    /// <param name="allowConfigChange">With <paramref name="resume"/>: accept given fields that differ from the
-    /// run's saved config (the differences are logged as a <c>config_change</c> event); without it they are refused.</param>
-    /// <param name="overwrite">Without <paramref name="resume"/>, an existing run folder is refused; with this it is moved
-    /// aside (<c>NAME.replaced-TIME</c>), never deleted.</param>
-    /// <param name="imageCheckProgress">Observes the pre-flight image check: (checked, total).</param>
-    public TrainingSession(TrainConfig config, bool resume, bool allowConfigChange = false, bool overwrite = false,
-                           Action<long, long>? imageCheckProgress = null)
+    /// <param name="allowConfigChange">With <paramref name="resume"/>: accept given fields that differ from the run's
+    /// saved config (the differences are logged as a <c>config_change</c> event); without it they are refused.</param>
+    /// <param name="overwrite">Without <paramref name="resume"/>, an existing run folder is refused; with this it is
+    /// moved aside (<c>NAME.replaced-TIME</c>), never deleted.</param> <param name="imageCheckProgress">Observes the
+    /// pre-flight image check: (checked, total).</param>
+    public TrainingSession(
+        TrainConfig config,
+        bool resume,
+        bool allowConfigChange = false,
+        bool overwrite = false,
+        Action<long, long>? imageCheckProgress = null
+    )
     {
         if (config.RunName != null && !TrainConfigValidator.IsSingleSegment(config.RunName))
-            throw new ArgumentException($"config field run_name: '{config.RunName}' is not a plain folder name (no '/', '\\', '.' or " +
-                                        "'..'): runs live directly under runs_dir.");
+            throw new ArgumentException(
+                $"config field run_name: '{config.RunName}' is not a plain folder name (no '/', '\\', '.' or "
+                    + "'..'): runs live directly under runs_dir."
+            );
         var runRoot = RunFolder.PathFor(config.RunsDir, config.RunName);
         if (!resume && Directory.Exists(runRoot) && !overwrite)
-            throw new ArgumentException($"run folder {runRoot} already exists. Continue that run with --resume (run_name " +
-                $"{Path.GetFileName(runRoot)}), choose another run_name, or pass --overwrite to move the old run aside (it is kept).");
+            throw new ArgumentException(
+                $"run folder {runRoot} already exists. Continue that run with --resume (run_name "
+                    + $"{Path.GetFileName(runRoot)}), choose another run_name, or pass --overwrite to move the old "
+                    + $"run aside (it is kept)."
+            );
         var (checkpoint, resumeState) = resume ? FindResumePoint(runRoot, _notices) : (null, null);
-        var changes = Array.Empty<(string Field, string Saved, string Now)>() as IReadOnlyList<(string Field, string Saved, string Now)>;
+        var changes =
+            Array.Empty<(string Field, string Saved, string Now)>()
+            as IReadOnlyList<(string Field, string Saved, string Now)>;
         if (resumeState != null)
             (config, changes) = Reconcile(config, resumeState.TrainConfig, allowConfigChange);
-        else config = TrainConfigValidator.Validate(config);
+        else
+            config = TrainConfigValidator.Validate(config);
         Config = config;
 
         // Everything that can fail on the user's input happens before the run folder exists.
@@ -69,7 +88,8 @@ public sealed class TrainingSession : IDisposable
         {
             manual_seed(config.Seed);
             (Tokenizer, model, activation) = BuildModel(config);
-            if (activation is { Assumed: true }) _notices.Add($"note: {activation.Describe(config.Pretrained!)}");
+            if (activation is { Assumed: true })
+                _notices.Add($"note: {activation.Describe(config.Pretrained!)}");
             data = ReadData(config, objective.Needs, Tokenizer, model.Config, BadInputs, imageCheckProgress);
         }
         catch
@@ -80,7 +100,8 @@ public sealed class TrainingSession : IDisposable
         Model = model;
         Loader = data.Loader;
         EmptyCaptions = data.EmptyCaptions;
-        if (EmptyCaptions > 0) _notices.Add($"dropped {EmptyCaptions} empty caption(s); their images keep their other captions");
+        if (EmptyCaptions > 0)
+            _notices.Add($"dropped {EmptyCaptions} empty caption(s); their images keep their other captions");
 
         if (!resume && Directory.Exists(runRoot))
             _notices.Add($"moved the existing run folder aside to {RunFolder.MoveAside(runRoot)}");
@@ -92,27 +113,67 @@ public sealed class TrainingSession : IDisposable
             Warnings = TrainConfigValidator.Warnings(config, TotalSteps);
             // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
             var teacher = objective.Needs.Has(ObjectiveInput.TeacherFeatures)
-                ? ModelResize.To(ClipCheckpoint.Load(config.Pretrained!, activation: config.Activation), config.ImageSize, config.ContextLength)
+                ? ModelResize.To(
+                    ClipCheckpoint.Load(config.Pretrained!, activation: config.Activation),
+                    config.ImageSize,
+                    config.ContextLength
+                )
                 : null;
-            Trainer = new Trainer(Model, objective, config, DeviceSelector.Parse(config.Device), TotalSteps, data.KeywordTokens, teacher);
+            Trainer = new Trainer(
+                Model,
+                objective,
+                config,
+                DeviceSelector.Parse(config.Device),
+                TotalSteps,
+                data.KeywordTokens,
+                teacher
+            );
             if (resumeState != null)
             {
-                (StartStep, _start) = RestoreFrom(checkpoint!, resumeState,
-                    newLearningRateScales: changes.Any(c => c.Field.EndsWith("layer_decay", StringComparison.Ordinal)));
+                (StartStep, _start) = RestoreFrom(
+                    checkpoint!,
+                    resumeState,
+                    newLearningRateScales: changes.Any(c => c.Field.EndsWith("layer_decay", StringComparison.Ordinal))
+                );
                 Run.TruncateMetricsAfter(StartStep);
-                Run.LogEvent("resume", new { step = StartStep, checkpoint = Path.GetFileName(checkpoint), method = config.Method });
-                if (changes.Count > 0)
-                    Run.LogEvent("config_change", new
+                Run.LogEvent(
+                    "resume",
+                    new
                     {
                         step = StartStep,
-                        changes = changes.Select(c => new { field = c.Field, saved = c.Saved, now = c.Now })
-                    });
+                        checkpoint = Path.GetFileName(checkpoint),
+                        method = config.Method,
+                    }
+                );
+                if (changes.Count > 0)
+                    Run.LogEvent(
+                        "config_change",
+                        new
+                        {
+                            step = StartStep,
+                            changes = changes.Select(c => new
+                            {
+                                field = c.Field,
+                                saved = c.Saved,
+                                now = c.Now,
+                            }),
+                        }
+                    );
             }
             Run.LogEvent("data_split", data.Split);
             if (activation != null)
-                Run.LogEvent("activation", new { activation = activation.Activation, source = activation.Source, assumed = activation.Assumed });
-            foreach (var w in Warnings) Run.LogEvent("warning", new { message = w });
-            IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson());   // effective values, enums as names
+                Run.LogEvent(
+                    "activation",
+                    new
+                    {
+                        activation = activation.Activation,
+                        source = activation.Source,
+                        assumed = activation.Assumed,
+                    }
+                );
+            foreach (var w in Warnings)
+                Run.LogEvent("warning", new { message = w });
+            IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson()); // effective values, enums as names
             IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
             ModelBundle.KeepVocabulary(config.Vocab, Run.Root);
         }
@@ -120,7 +181,8 @@ public sealed class TrainingSession : IDisposable
         {
             Run.Dispose();
             Model.Dispose();
-            if (newFolder && Directory.Exists(runRoot)) Directory.Delete(runRoot, recursive: true); // a failed start leaves nothing behind
+            if (newFolder && Directory.Exists(runRoot))
+                Directory.Delete(runRoot, recursive: true); // a failed start leaves nothing behind
             throw;
         }
     }
@@ -128,29 +190,42 @@ public sealed class TrainingSession : IDisposable
     static (string? Checkpoint, TrainCheckpoint.State? State) FindResumePoint(string runRoot, List<string> notices)
     {
         if (!Directory.Exists(runRoot))
-            throw new ArgumentException($"run folder {runRoot} does not exist: nothing to resume (drop --resume to start the run).");
+            throw new ArgumentException(
+                $"run folder {runRoot} does not exist: nothing to resume (drop --resume to start the run)."
+            );
         var dir = Path.Combine(runRoot, "checkpoints");
         var (checkpoint, state, skipped) = TrainCheckpoint.NewestIntact(dir);
-        foreach (var s in skipped) notices.Add($"skipped checkpoint {s}");
+        foreach (var s in skipped)
+            notices.Add($"skipped checkpoint {s}");
         if (checkpoint is null)
-            throw new FileNotFoundException(skipped.Count > 0
-                ? $"{dir}: resume asked for, but no intact checkpoint is left ({string.Join("; ", skipped)})."
-                : $"{dir}: resume asked for, but no checkpoint found (the run stopped before its first checkpoint: start it again " +
-                  "with --overwrite).");
+            throw new FileNotFoundException(
+                skipped.Count > 0
+                    ? $"{dir}: resume asked for, but no intact checkpoint is left ({string.Join("; ", skipped)})."
+                    : $"{dir}: resume asked for, but no checkpoint found (the run stopped before its first "
+                        + $"checkpoint: start it again "
+                        + "with --overwrite)."
+            );
         return (checkpoint, state);
     }
 
     /// <summary>The config a resumed run continues with: the saved one, with the fields the user gave laid over
     /// it. Given fields that change the run (anything but where and how fast it computes) are refused unless
     /// allowed, naming each field with its saved and new value.</summary>
-    static (TrainConfig, IReadOnlyList<(string Field, string Saved, string Now)>) Reconcile(TrainConfig given, TrainConfig saved, bool allow)
+    static (TrainConfig, IReadOnlyList<(string Field, string Saved, string Now)>) Reconcile(
+        TrainConfig given,
+        TrainConfig saved,
+        bool allow
+    )
     {
         var merged = TrainConfigValidator.Validate(given.OverSaved(saved));
         var differences = merged.DifferencesFrom(saved);
         if (differences.Count > 0 && !allow)
-            throw new ArgumentException("resume with settings that differ from the run's saved config: " +
-                string.Join("; ", differences.Select(d => $"{d.Field} was {d.Saved}, now {d.Now}")) +
-                ". Drop them to continue the run as it was, or set allow_config_change to continue with the new values.");
+            throw new ArgumentException(
+                "resume with settings that differ from the run's saved config: "
+                    + string.Join("; ", differences.Select(d => $"{d.Field} was {d.Saved}, now {d.Now}"))
+                    + ". Drop them to continue the run as it was, or set allow_config_change to continue with the "
+                    + "new values."
+            );
         return (merged, differences);
     }
 
@@ -160,26 +235,40 @@ public sealed class TrainingSession : IDisposable
         ClipModel model;
         ActivationOrigin? origin = null;
         if (config.Pretrained != null)
-            model = ModelResize.To(ClipCheckpoint.Load(config.Pretrained, out origin, activation: config.Activation), config.ImageSize, config.ContextLength);
+            model = ModelResize.To(
+                ClipCheckpoint.Load(config.Pretrained, out origin, activation: config.Activation),
+                config.ImageSize,
+                config.ContextLength
+            );
         else
         {
             var modelConfig = ClipConfig.Load(config.Model);
-            if (config.VocabSize is int vs) modelConfig = modelConfig with { Text = modelConfig.Text with { VocabSize = vs } };
+            if (config.VocabSize is int vs)
+                modelConfig = modelConfig with { Text = modelConfig.Text with { VocabSize = vs } };
             modelConfig = modelConfig with
             {
                 Vision = modelConfig.Vision with { ImageSize = config.ImageSize ?? modelConfig.Vision.ImageSize },
                 Text = modelConfig.Text with { ContextLength = config.ContextLength ?? modelConfig.Text.ContextLength },
             };
-            try { modelConfig.Validate("config fields image_size / context_length"); }
-            catch (InvalidDataException e) { throw new ArgumentException(e.Message); }
+            try
+            {
+                modelConfig.Validate("config fields image_size / context_length");
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ArgumentException(e.Message);
+            }
             model = new ClipModel(modelConfig);
         }
         model.SetPreprocessing(config.PreprocessingOver(model.Config.Preprocess));
         if (tokenizer.VocabSize > model.Config.Text.VocabSize)
         {
             model.Dispose();
-            throw new ArgumentException($"config field vocab_size: the tokenizer has {tokenizer.VocabSize} tokens but the model's token embedding has " +
-                                        $"{model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary).");
+            throw new ArgumentException(
+                $"config field vocab_size: the tokenizer has {tokenizer.VocabSize} tokens but the model's token "
+                    + $"embedding has "
+                    + $"{model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary)."
+            );
         }
         return (tokenizer, model, origin);
     }
@@ -187,35 +276,67 @@ public sealed class TrainingSession : IDisposable
     sealed record TrainingData(ITrainingLoader Loader, Tensor? KeywordTokens, object Split, int EmptyCaptions = 0);
 
     /// <summary>Reads the captions, splits paired from unpaired images, checks every image the run will use (evaluation
-    /// data included), reads the keywords and builds the loader. Nothing is written: this runs before the run folder exists.</summary>
-    static TrainingData ReadData(TrainConfig config, ObjectiveNeeds needs, ClipTokenizer tokenizer, ClipConfig model, BadInputReport badInputs,
-                                 Action<long, long>? imageCheckProgress)
+    /// data included), reads the keywords and builds the loader. Nothing is written: this runs before the run folder
+    /// exists.</summary>
+    static TrainingData ReadData(
+        TrainConfig config,
+        ObjectiveNeeds needs,
+        ClipTokenizer tokenizer,
+        ClipConfig model,
+        BadInputReport badInputs,
+        Action<long, long>? imageCheckProgress
+    )
     {
         bool usesUnpaired = needs.Has(ObjectiveInput.UnpairedImages);
-        var keywords = needs.Has(ObjectiveInput.KeywordFeatures) ? KeywordLabeler.FromFile(config.Keywords!,
-            config.KeywordMatch) : null;
-        var keywordTokens = keywords is null ? null : tokenizer.Tokenize(keywords.Keywords.ToList(), model.Text.ContextLength);
+        var keywords = needs.Has(ObjectiveInput.KeywordFeatures)
+            ? KeywordLabeler.FromFile(config.Keywords!, config.KeywordMatch)
+            : null;
+        var keywordTokens = keywords is null
+            ? null
+            : tokenizer.Tokenize(keywords.Keywords.ToList(), model.Text.ContextLength);
         var (pairedPerStep, unpairedPerStep) = config.StepComposition(usesUnpaired);
         var options = new LoaderOptions
         {
-            BatchSize = pairedPerStep, UnpairedBatchSize = unpairedPerStep, Workers = config.Workers, Seed = config.Seed,
-            CacheImages = config.CacheImages, CacheBudgetBytes = ImageCache.BudgetBytes(config.CacheImagesMb), HorizontalFlip = config.HorizontalFlip,
-            ShuffleBuffer = config.ShuffleBuffer, Preprocessing = model.Preprocess, Augmentation = config.Augmentation(),
+            BatchSize = pairedPerStep,
+            UnpairedBatchSize = unpairedPerStep,
+            Workers = config.Workers,
+            Seed = config.Seed,
+            CacheImages = config.CacheImages,
+            CacheBudgetBytes = ImageCache.BudgetBytes(config.CacheImagesMb),
+            HorizontalFlip = config.HorizontalFlip,
+            ShuffleBuffer = config.ShuffleBuffer,
+            Preprocessing = model.Preprocess,
+            Augmentation = config.Augmentation(),
         };
         var evalImages = EvaluationImages(config, badInputs);
         if (Data.Shards.ShardPattern.IsShards(config.TrainData))
         {
             // Shards were checked when `semiclip shard` packed them; evaluation images are checked here.
             CheckImages(config, evalImages, badInputs, imageCheckProgress);
-            var (sharded, summary) = ShardedLoader(config, usesUnpaired, tokenizer, model, keywords, options, badInputs);
+            var (sharded, summary) = ShardedLoader(
+                config,
+                usesUnpaired,
+                tokenizer,
+                model,
+                keywords,
+                options,
+                badInputs
+            );
             return new TrainingData(sharded, keywordTokens, summary);
         }
 
         var stats = new CaptionReadStats();
         var samples = CaptionDatasetReader.Read(config.TrainData!, config.CaptionOptions(), badInputs, stats);
-        var extraUnpaired = usesUnpaired && config.Unpaired != null ? ImageFiles.FromFolderOrList(config.Unpaired, badInputs) : new List<string>();
-        var bad = CheckImages(config, samples.Select(s => s.ImagePath).Concat(extraUnpaired).Concat(evalImages).ToList(), badInputs,
-                              imageCheckProgress);
+        var extraUnpaired =
+            usesUnpaired && config.Unpaired != null
+                ? ImageFiles.FromFolderOrList(config.Unpaired, badInputs)
+                : new List<string>();
+        var bad = CheckImages(
+            config,
+            samples.Select(s => s.ImagePath).Concat(extraUnpaired).Concat(evalImages).ToList(),
+            badInputs,
+            imageCheckProgress
+        );
         samples = samples.Where(s => !bad.Contains(s.ImagePath)).ToList();
         extraUnpaired = extraUnpaired.Where(p => !bad.Contains(p)).ToList();
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);
@@ -224,20 +345,38 @@ public sealed class TrainingSession : IDisposable
         {
             unpaired.AddRange(split.Unpaired);
             unpaired.AddRange(extraUnpaired);
-            if (unpaired.Count == 0) throw new ArgumentException($"config field label_ratio: method {config.Method} " +
-                $"needs unpaired images, and {config.TrainData} left none (set label_ratio below 1, or unpaired).");
+            if (unpaired.Count == 0)
+                throw new ArgumentException(
+                    $"config field label_ratio: method {config.Method} "
+                        + $"needs unpaired images, and {config.TrainData} left none (set label_ratio below 1, or "
+                        + $"unpaired)."
+                );
         }
-        if (split.Paired.Count == 0) throw new ArgumentException($"config field train_data: {config.TrainData} has no usable captioned images.");
+        if (split.Paired.Count == 0)
+            throw new ArgumentException($"config field train_data: {config.TrainData} has no usable captioned images.");
         var splitSummary = new Dictionary<string, object>
         {
-            ["label_ratio"] = split.LabelRatio, ["seed"] = split.Seed, ["paired_images"] = split.Paired.Count,
-            ["paired_captions"] = split.Paired.Sum(s => s.Captions.Count), ["unpaired_images"] = unpaired.Count,
-            ["empty_captions_dropped"] = stats.EmptyCaptions, ["skipped"] = badInputs.Items.Select(b => b.ToString()).ToList(),
+            ["label_ratio"] = split.LabelRatio,
+            ["seed"] = split.Seed,
+            ["paired_images"] = split.Paired.Count,
+            ["paired_captions"] = split.Paired.Sum(s => s.Captions.Count),
+            ["unpaired_images"] = unpaired.Count,
+            ["empty_captions_dropped"] = stats.EmptyCaptions,
+            ["skipped"] = badInputs.Items.Select(b => b.ToString()).ToList(),
         };
 
         var classes = usesUnpaired ? ClassLabels.From(samples, keywords) : null;
-        var loader = new TrainingDataLoader(split.Paired, unpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize, keywords,
-            options, badInputs, classes);
+        var loader = new TrainingDataLoader(
+            split.Paired,
+            unpaired,
+            tokenizer,
+            model.Text.ContextLength,
+            model.Vision.ImageSize,
+            keywords,
+            options,
+            badInputs,
+            classes
+        );
         return new TrainingData(loader, keywordTokens, splitSummary, stats.EmptyCaptions);
     }
 
@@ -246,43 +385,92 @@ public sealed class TrainingSession : IDisposable
     static List<string> EvaluationImages(TrainConfig config, BadInputReport badInputs)
     {
         var images = new List<string>();
-        if (config.EvalEveryEpochs <= 0) return images;
+        if (config.EvalEveryEpochs <= 0)
+            return images;
         if (config.EvalCaptions != null)
-            images.AddRange(CaptionDatasetReader.Read(config.EvalCaptions, EvalCaptionOptions(config), badInputs).Select(s => s.ImagePath));
+            images.AddRange(
+                CaptionDatasetReader
+                    .Read(config.EvalCaptions, EvalCaptionOptions(config), badInputs)
+                    .Select(s => s.ImagePath)
+            );
         if (config.EvalClassification != null)
-            images.AddRange(ClassificationDataset.Load(config.EvalClassification, badInputs, config.EvalImageRoot)
-                .Items.Select(i => i.ImagePath));
+            images.AddRange(
+                ClassificationDataset
+                    .Load(config.EvalClassification, badInputs, config.EvalImageRoot)
+                    .Items.Select(i => i.ImagePath)
+            );
         return images;
     }
 
     static CaptionDatasetOptions EvalCaptionOptions(TrainConfig config) =>
-        config.CaptionOptions() with { ImageRoot = config.EvalImageRoot ?? config.ImageRoot, Split = config.EvalSplit };
+        config.CaptionOptions() with
+        {
+            ImageRoot = config.EvalImageRoot ?? config.ImageRoot,
+            Split = config.EvalSplit,
+        };
 
-    /// <summary>The pre-flight image check: every problem at once; under skip_bad the bad images are listed and left out.</summary>
-    static HashSet<string> CheckImages(TrainConfig config, List<string> images, BadInputReport badInputs, Action<long, long>? progress) =>
-        ImageCheck.Screen(images, ImageCheck.ParseDepth(config.CheckImages), badInputs,
-            "Nothing was trained and no run folder was made. Fix or remove them, or set skip_bad (--skip-bad) to train without them.",
-            config.Workers, progress);
+    /// <summary>The pre-flight image check: every problem at once; under skip_bad the bad images are listed and left
+    /// out.</summary>
+    static HashSet<string> CheckImages(
+        TrainConfig config,
+        List<string> images,
+        BadInputReport badInputs,
+        Action<long, long>? progress
+    ) =>
+        ImageCheck.Screen(
+            images,
+            ImageCheck.ParseDepth(config.CheckImages),
+            badInputs,
+            "Nothing was trained and no run folder was made. Fix or remove them, or set skip_bad (--skip-bad) to "
+                + "train without them.",
+            config.Workers,
+            progress
+        );
 
     /// <summary>train_data names webdataset shards: stream them (unpaired may name shards of images too).</summary>
-    static (ITrainingLoader, object) ShardedLoader(TrainConfig config, bool usesUnpaired, ClipTokenizer tokenizer, ClipConfig model,
-                                                   KeywordLabeler? keywords, LoaderOptions options, BadInputReport badInputs)
+    static (ITrainingLoader, object) ShardedLoader(
+        TrainConfig config,
+        bool usesUnpaired,
+        ClipTokenizer tokenizer,
+        ClipConfig model,
+        KeywordLabeler? keywords,
+        LoaderOptions options,
+        BadInputReport badInputs
+    )
     {
         var unpairedShards = new List<string>();
         if (usesUnpaired && config.Unpaired != null)
         {
             if (!Data.Shards.ShardPattern.IsShards(config.Unpaired))
-                throw new ArgumentException($"config field unpaired: with shards as train_data, unpaired must name .tar shards too (got {config.Unpaired}).");
+                throw new ArgumentException(
+                    $"config field unpaired: with shards as train_data, unpaired must name .tar shards too (got "
+                        + $"{config.Unpaired})."
+                );
             unpairedShards = Data.Shards.ShardPattern.ExpandExisting(config.Unpaired);
         }
-        var sources = new Data.Shards.ShardSources(Data.Shards.ShardPattern.ExpandExisting(config.TrainData!), unpairedShards,
-                                                   config.LabelRatio, config.EffectiveSplitSeed);
-        var loader = new Data.Shards.ShardedTrainingLoader(sources, usesUnpaired, tokenizer, model.Text.ContextLength, model.Vision.ImageSize,
-                                                           keywords, options, badInputs);
+        var sources = new Data.Shards.ShardSources(
+            Data.Shards.ShardPattern.ExpandExisting(config.TrainData!),
+            unpairedShards,
+            config.LabelRatio,
+            config.EffectiveSplitSeed
+        );
+        var loader = new Data.Shards.ShardedTrainingLoader(
+            sources,
+            usesUnpaired,
+            tokenizer,
+            model.Text.ContextLength,
+            model.Vision.ImageSize,
+            keywords,
+            options,
+            badInputs
+        );
         var summary = new Dictionary<string, object>
         {
-            ["label_ratio"] = config.LabelRatio, ["seed"] = config.EffectiveSplitSeed, ["shards"] = sources.Shards.Count,
-            ["paired_images"] = loader.PairedCount, ["unpaired_images"] = usesUnpaired ? loader.UnpairedCount : 0,
+            ["label_ratio"] = config.LabelRatio,
+            ["seed"] = config.EffectiveSplitSeed,
+            ["shards"] = sources.Shards.Count,
+            ["paired_images"] = loader.PairedCount,
+            ["unpaired_images"] = usesUnpaired ? loader.UnpairedCount : 0,
             ["shuffle_buffer"] = options.ShuffleBuffer,
         };
         return (loader, summary);
@@ -296,8 +484,11 @@ public sealed class TrainingSession : IDisposable
     /// When <paramref name="stop"/> is cancelled (Ctrl-C, SIGTERM), the step under way finishes, a checkpoint is
     /// written and <see cref="TrainingInterruptedException"/> says where. <paramref name="onEvaluation"/> observes
     /// each evaluation's metrics.</summary>
-    public void Train(Action<StepReport>? onStep = null, CancellationToken stop = default,
-                      Action<long, IReadOnlyDictionary<string, double>>? onEvaluation = null)
+    public void Train(
+        Action<StepReport>? onStep = null,
+        CancellationToken stop = default,
+        Action<long, IReadOnlyDictionary<string, double>>? onEvaluation = null
+    )
     {
         long startStep = StartStep;
         var start = _start;
@@ -308,32 +499,55 @@ public sealed class TrainingSession : IDisposable
                 TrainFrom(startStep, start, onStep, stop, onEvaluation);
                 break;
             }
-            catch (Exception e) when (NativeFailure.IsNative(e) && !recovered
-                                      && TrainCheckpoint.NewestIntact(Run.CheckpointDir) is (string checkpoint, { } state, _))
+            catch (Exception e)
+                when (NativeFailure.IsNative(e)
+                    && !recovered
+                    && TrainCheckpoint.NewestIntact(Run.CheckpointDir) is (string checkpoint, { } state, _)
+                )
             {
                 recovered = true;
                 (startStep, start) = RestoreFrom(checkpoint, state);
                 var message = NativeFailure.FirstLine(e.Message);
-                Console.Error.WriteLine($"semiclip: LibTorch failed ({message}); resuming once from {Path.GetFileName(checkpoint)} (step {state.Step}).");
-                Run.LogEvent("native_failure", new { error = message, resumed_from_step = state.Step, checkpoint });
+                Console.Error.WriteLine(
+                    $"semiclip: LibTorch failed ({message}); resuming once from {Path.GetFileName(checkpoint)} (step "
+                        + $"{state.Step})."
+                );
+                Run.LogEvent(
+                    "native_failure",
+                    new
+                    {
+                        error = message,
+                        resumed_from_step = state.Step,
+                        checkpoint,
+                    }
+                );
             }
         }
-        if (BadInputs.Count > 0) Run.LogEvent("skipped_inputs", BadInputs.Items.Select(b => b.ToString()).ToList());
+        if (BadInputs.Count > 0)
+            Run.LogEvent("skipped_inputs", BadInputs.Items.Select(b => b.ToString()).ToList());
         ClipCheckpoint.Save(Model, FinalWeightsPath);
     }
 
     /// <summary>The loop: one trainer step per batch; between steps, in this order, the observer, the metrics
     /// line, the checkpoint (with the position of the batch that follows), the evaluation and the stop request.
     /// Nothing here calls back into the loop.</summary>
-    void TrainFrom(long stepsDone, LoaderPosition start, Action<StepReport>? onStep, CancellationToken stop,
-                   Action<long, IReadOnlyDictionary<string, double>>? onEvaluation)
+    void TrainFrom(
+        long stepsDone,
+        LoaderPosition start,
+        Action<StepReport>? onStep,
+        CancellationToken stop,
+        Action<long, IReadOnlyDictionary<string, double>>? onEvaluation
+    )
     {
         long evalEvery = Config.EvalEveryEpochs > 0 ? (long)Config.EvalEveryEpochs * Loader.BatchesPerEpoch : 0;
-        bool EvaluationDue() => evalEvery > 0 && stepsDone % evalEvery == 0 || Config.EvalEverySteps > 0 && stepsDone % Config.EvalEverySteps == 0;
+        bool EvaluationDue() =>
+            evalEvery > 0 && stepsDone % evalEvery == 0
+            || Config.EvalEverySteps > 0 && stepsDone % Config.EvalEverySteps == 0;
         var best = Config.KeepBest is null ? null : ValidationMetrics.Read(Run.Root);
         bool Due(long every) => every > 0 && stepsDone % every == 0 || stepsDone == TotalSteps;
         var clock = Stopwatch.StartNew();
-        long samples = 0, savedAt = -1;
+        long samples = 0,
+            savedAt = -1;
         var diagnostics = new DiagnosticsAverager();
         foreach (var batch in Loader.Batches(start, TotalSteps - stepsDone))
         {
@@ -342,46 +556,84 @@ public sealed class TrainingSession : IDisposable
             using (batch)
             {
                 samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
-                try { result = Trainer.Step(batch, stepsDone); }
-                catch (TrainingDivergedException e) { throw e.After(_lastCheckpoint); }
+                try
+                {
+                    result = Trainer.Step(batch, stepsDone);
+                }
+                catch (TrainingDivergedException e)
+                {
+                    throw e.After(_lastCheckpoint);
+                }
                 next = batch.Next;
             }
             stepsDone++;
             diagnostics.Add(result.Diagnostics);
-            var report = new StepReport(stepsDone, TotalSteps, result.Losses, result.Lr, result.LogitScale,
-                                        samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+            var report = new StepReport(
+                stepsDone,
+                TotalSteps,
+                result.Losses,
+                result.Lr,
+                result.LogitScale,
+                samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds)
+            );
             onStep?.Invoke(report);
-            if (Due(Config.LogEvery)) Log(report, diagnostics.Drain());
+            if (Due(Config.LogEvery))
+                Log(report, diagnostics.Drain());
             void Save()
             {
-                if (savedAt == stepsDone) return;
+                if (savedAt == stepsDone)
+                    return;
                 // The scope frees what the save makes for itself (the support queue's position tensor).
                 using (NewDisposeScope())
-                    TrainCheckpoint.Save(Run.CheckpointDir, stepsDone, next, Model, Trainer.Optimizer, Config,
-                                         crossStep: Trainer.CrossStepState());
+                    TrainCheckpoint.Save(
+                        Run.CheckpointDir,
+                        stepsDone,
+                        next,
+                        Model,
+                        Trainer.Optimizer,
+                        Config,
+                        crossStep: Trainer.CrossStepState()
+                    );
                 _lastCheckpoint = TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone);
                 savedAt = stepsDone;
             }
-            // checkpoint_every 0: never (only the final weights); otherwise every N steps and at the end (so a finished run
-            // can be extended).
-            if (Config.CheckpointEvery > 0 && (stepsDone % Config.CheckpointEvery == 0 || stepsDone == TotalSteps)) Save();
+            // checkpoint_every 0: never (only the final weights); otherwise every N steps and at the end (so a finished
+            // run can be extended).
+            if (Config.CheckpointEvery > 0 && (stepsDone % Config.CheckpointEvery == 0 || stepsDone == TotalSteps))
+                Save();
             if (EvaluationDue())
             {
                 Dictionary<string, double> metrics;
-                try { metrics = EvaluateNow(stepsDone); }
+                try
+                {
+                    metrics = EvaluateNow(stepsDone);
+                }
                 catch (Exception e) when (!NativeFailure.IsNative(e))
                 {
                     Save();
                     Run.LogEvent("eval_failed", new { step = stepsDone, error = e.Message });
-                    throw new InvalidOperationException($"evaluation at step {stepsDone} failed: {e.Message} The run is saved at " +
-                        $"{Path.GetFileName(TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone))}: fix the eval_* settings and " +
-                        "continue it with --resume (and --allow-config-change).", e);
+                    throw new InvalidOperationException(
+                        $"evaluation at step {stepsDone} failed: {e.Message} The run is saved at "
+                            + $"{Path.GetFileName(TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone))}: fix the "
+                            + $"eval_* settings and "
+                            + "continue it with --resume (and --allow-config-change).",
+                        e
+                    );
                 }
                 onEvaluation?.Invoke(stepsDone, metrics);
                 if (Config.KeepBest is { } metric && metrics.TryGetValue(metric, out var value))
                 {
                     var now = ValidationMetrics.Update(best, metric, value, stepsDone, Model, Run.Root);
-                    if (!ReferenceEquals(now, best)) Run.LogEvent("best", new { step = stepsDone, metric, value });
+                    if (!ReferenceEquals(now, best))
+                        Run.LogEvent(
+                            "best",
+                            new
+                            {
+                                step = stepsDone,
+                                metric,
+                                value,
+                            }
+                        );
                     best = now;
                 }
             }
@@ -389,7 +641,10 @@ public sealed class TrainingSession : IDisposable
             {
                 Save();
                 Run.LogEvent("interrupted", new { step = stepsDone });
-                throw new TrainingInterruptedException(stepsDone, TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone));
+                throw new TrainingInterruptedException(
+                    stepsDone,
+                    TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone)
+                );
             }
         }
     }
@@ -398,9 +653,19 @@ public sealed class TrainingSession : IDisposable
 
     /// <summary>The one way back to a checkpoint (a resume, or the recovery from a native failure): weights, optimiser,
     /// the trainer's cross-step state; returns where the loop continues.</summary>
-    (long Step, LoaderPosition Next) RestoreFrom(string checkpoint, TrainCheckpoint.State state, bool newLearningRateScales = false)
+    (long Step, LoaderPosition Next) RestoreFrom(
+        string checkpoint,
+        TrainCheckpoint.State state,
+        bool newLearningRateScales = false
+    )
     {
-        TrainCheckpoint.Restore(checkpoint, Model, Trainer.Optimizer, newLearningRateScales, Trainer.RestoreCrossStepState);
+        TrainCheckpoint.Restore(
+            checkpoint,
+            Model,
+            Trainer.Optimizer,
+            newLearningRateScales,
+            Trainer.RestoreCrossStepState
+        );
         _lastCheckpoint = checkpoint;
         return (state.Step, state.Next);
     }
@@ -411,32 +676,47 @@ public sealed class TrainingSession : IDisposable
     {
         var metrics = new Dictionary<string, double>(report.Losses)
         {
-            ["loss"] = report.Losses.Values.Sum(), ["lr"] = report.Lr,
-            ["logit_scale"] = report.LogitScale, ["samples_per_s"] = report.SamplesPerSecond
+            ["loss"] = report.Losses.Values.Sum(),
+            ["lr"] = report.Lr,
+            ["logit_scale"] = report.LogitScale,
+            ["samples_per_s"] = report.SamplesPerSecond,
         };
-        foreach (var (name, mean) in diagnostics) metrics["diag_" + name] = mean;
+        foreach (var (name, mean) in diagnostics)
+            metrics["diag_" + name] = mean;
         Run.LogMetrics(report.Step, metrics);
     }
 
     /// <summary>Zero-shot and/or retrieval on the configured evaluation data, logged as kind "eval".</summary>
     public Dictionary<string, double> EvaluateNow(long step)
     {
-        var suite = new Evaluation.EvaluationSuite(new ModelBundle(Model, Tokenizer), DeviceSelector.Parse(Config.Device), workers: Config.Workers);
+        var suite = new Evaluation.EvaluationSuite(
+            new ModelBundle(Model, Tokenizer),
+            DeviceSelector.Parse(Config.Device),
+            workers: Config.Workers
+        );
         var metrics = new Dictionary<string, double>();
         if (Config.EvalClassification != null)
         {
-            var z = suite.ZeroShot(Config.EvalClassification, Evaluation.PromptTemplates.Load(Config.EvalTemplates), BadInputs,
-                                   Config.EvalImageRoot);
-            metrics["val_zero_shot_top1"] = z.Top1; metrics["val_zero_shot_top5"] = z.Top5;
+            var z = suite.ZeroShot(
+                Config.EvalClassification,
+                Evaluation.PromptTemplates.Load(Config.EvalTemplates),
+                BadInputs,
+                Config.EvalImageRoot
+            );
+            metrics["val_zero_shot_top1"] = z.Top1;
+            metrics["val_zero_shot_top5"] = z.Top5;
         }
         if (Config.EvalCaptions != null)
         {
             var options = EvalCaptionOptions(Config);
             var r = suite.Retrieval(Config.EvalCaptions, BadInputs, options.ImageRoot, options.Split, csv: options);
-            metrics["val_i2t_r1"] = r.ImageToTextR1; metrics["val_t2i_r1"] = r.TextToImageR1; metrics["val_mean_recall"] = r.MeanRecall;
+            metrics["val_i2t_r1"] = r.ImageToTextR1;
+            metrics["val_t2i_r1"] = r.TextToImageR1;
+            metrics["val_mean_recall"] = r.MeanRecall;
             metrics["val_loss"] = ValidationLoss(options);
         }
-        if (metrics.Count > 0) Run.LogMetrics(step, metrics, kind: "eval");
+        if (metrics.Count > 0)
+            Run.LogMetrics(step, metrics, kind: "eval");
         return metrics;
     }
 
@@ -445,7 +725,12 @@ public sealed class TrainingSession : IDisposable
     double ValidationLoss(CaptionDatasetOptions options)
     {
         var samples = CaptionDatasetReader.Read(Config.EvalCaptions!, options, BadInputs);
-        var embedder = new Evaluation.Embedder(Model, Tokenizer, DeviceSelector.Parse(Config.Device), workers: Config.Workers);
+        var embedder = new Evaluation.Embedder(
+            Model,
+            Tokenizer,
+            DeviceSelector.Parse(Config.Device),
+            workers: Config.Workers
+        );
         using var scope = NewDisposeScope();
         var (images, kept) = embedder.Readable(samples.Select(s => s.ImagePath).ToList(), BadInputs);
         var texts = embedder.EncodeTexts(kept.Select(i => samples[i].Captions[0]).ToList());
@@ -455,8 +740,11 @@ public sealed class TrainingSession : IDisposable
         for (long start = 0; start + 1 < images.shape[0]; start += Config.BatchSize, batches++)
         {
             long n = Math.Min(Config.BatchSize, images.shape[0] - start);
-            if (n < 2) break;   // one pair alone has no negatives
-            sum += Losses.ClipContrastiveLoss.Compute(images.narrow(0, start, n), texts.narrow(0, start, n), scale).item<float>();
+            if (n < 2)
+                break; // one pair alone has no negatives
+            sum += Losses
+                .ClipContrastiveLoss.Compute(images.narrow(0, start, n), texts.narrow(0, start, n), scale)
+                .item<float>();
         }
         return batches == 0 ? double.NaN : sum / batches;
     }
@@ -492,7 +780,8 @@ sealed class DiagnosticsAverager
     }
 }
 
-/// <summary>Training stopped on request (Ctrl-C, SIGTERM) after a finished step, with a checkpoint to resume from.</summary>
+/// <summary>Training stopped on request (Ctrl-C, SIGTERM) after a finished step, with a checkpoint to resume
+/// from.</summary>
 public sealed class TrainingInterruptedException(long step, string checkpoint)
     : Exception($"training interrupted after step {step}; saved {checkpoint}.")
 {

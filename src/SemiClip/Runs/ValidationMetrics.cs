@@ -16,20 +16,30 @@ public static class ValidationMetrics
     public static Best? Read(string runRoot)
     {
         var path = Path.Combine(Folder(runRoot), "best.json");
-        if (!File.Exists(path)) return null;
+        if (!File.Exists(path))
+            return null;
         return System.Text.Json.JsonSerializer.Deserialize<Best>(File.ReadAllText(path), RunFolder.Json);
     }
 
-    /// <summary>Keeps <paramref name="model"/> when <paramref name="value"/> improves on <paramref name="best"/>.</summary>
+    /// <summary>Keeps <paramref name="model"/> when <paramref name="value"/> improves on <paramref
+    /// name="best"/>.</summary>
     public static Best? Update(Best? best, string metric, double value, long step, ClipModel model, string runRoot)
     {
-        if (!double.IsFinite(value)) return best;
-        bool better = best is null || best.Metric != metric || (ValidationMetricNames.LowerIsBetter(metric) ? value < best.Value : value > best.Value);
-        if (!better) return best;
+        if (!double.IsFinite(value))
+            return best;
+        bool better =
+            best is null
+            || best.Metric != metric
+            || (ValidationMetricNames.LowerIsBetter(metric) ? value < best.Value : value > best.Value);
+        if (!better)
+            return best;
         var folder = Directory.CreateDirectory(Folder(runRoot)).FullName;
         ClipCheckpoint.Save(model, Path.Combine(folder, "model.safetensors"));
         var record = new Best(step, metric, value);
-        AtomicFile.WriteAllText(Path.Combine(folder, "best.json"), System.Text.Json.JsonSerializer.Serialize(record, RunFolder.Json));
+        AtomicFile.WriteAllText(
+            Path.Combine(folder, "best.json"),
+            System.Text.Json.JsonSerializer.Serialize(record, RunFolder.Json)
+        );
         return record;
     }
 }

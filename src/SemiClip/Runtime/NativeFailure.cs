@@ -13,7 +13,10 @@ public static class NativeFailure
     /// <summary>Runs <paramref name="work"/>; after a native failure, reports it and runs it once more.</summary>
     public static T RetryOnce<T>(Func<T> work, Action<string> report, string what)
     {
-        try { return work(); }
+        try
+        {
+            return work();
+        }
         catch (Exception e) when (IsNative(e))
         {
             report($"{what}: LibTorch failed ({FirstLine(e.Message)}); retrying once");

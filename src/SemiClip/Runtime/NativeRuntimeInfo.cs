@@ -8,20 +8,39 @@ namespace SemiClip.Runtime;
 /// <summary>What <c>semiclip doctor</c> reports: versions, devices, threads, the libstdc++ patch, and a
 /// measured matmul rate.</summary>
 public sealed record NativeRuntimeInfo(
-    string TorchSharpVersion, string LibTorchVersion, bool CudaAvailable, int CudaDevices, int Threads,
-    string? SystemLibStdCxx, bool SystemHasGlibcxx3432, string LibTorchSharpPath, PatchState PatchState)
+    string TorchSharpVersion,
+    string LibTorchVersion,
+    bool CudaAvailable,
+    int CudaDevices,
+    int Threads,
+    string? SystemLibStdCxx,
+    bool SystemHasGlibcxx3432,
+    string LibTorchSharpPath,
+    PatchState PatchState
+)
 {
     public static NativeRuntimeInfo Collect()
     {
-        var torchSharpVersion = typeof(TorchSharp.torch).Assembly
-            .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "?";
+        var torchSharpVersion = typeof(TorchSharp.torch)
+            .Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()
+            ?.InformationalVersion?.Split('+')[0]
+            ?? "?";
         string libtorch = __version__;
         var lib = LibStdCxxCompatPatch.FindSystemLibStdCxx();
         bool has = lib != null && LibStdCxxCompatPatch.SystemHasVersion(lib);
         var so = FindLoadedLibTorchSharp();
         var state = so != null && File.Exists(so) ? LibStdCxxCompatPatch.Inspect(so) : PatchState.NotApplicable;
-        return new NativeRuntimeInfo(torchSharpVersion, libtorch, cuda.is_available(), cuda.is_available() ? cuda.device_count() : 0,
-            get_num_threads(), lib, has, so ?? "(not found)", state);
+        return new NativeRuntimeInfo(
+            torchSharpVersion,
+            libtorch,
+            cuda.is_available(),
+            cuda.is_available() ? cuda.device_count() : 0,
+            get_num_threads(),
+            lib,
+            has,
+            so ?? "(not found)",
+            state
+        );
     }
 
     /// <summary>The libLibTorchSharp.so this process mapped, read from /proc/self/maps.</summary>
@@ -32,24 +51,35 @@ public sealed record NativeRuntimeInfo(
             foreach (var line in File.ReadLines(maps))
             {
                 int i = line.IndexOf('/');
-                if (i >= 0 && line.EndsWith("libLibTorchSharp.so", StringComparison.Ordinal)) return line[i..];
+                if (i >= 0 && line.EndsWith("libLibTorchSharp.so", StringComparison.Ordinal))
+                    return line[i..];
             }
         return null;
     }
 
-    /// <summary>Measures square matmul throughput (fp32 unless <paramref name="dtype"/> says otherwise) on <paramref name="device"/> in GFLOP/s
-    /// (best of several timed repetitions after a warm-up).</summary>
-    public static double MeasureMatmulGflops(Device device, int n = 1024, int repetitions = 10, ScalarType dtype = ScalarType.Float32)
+    /// <summary>Measures square matmul throughput (fp32 unless <paramref name="dtype"/> says otherwise) on <paramref
+    /// name="device"/> in GFLOP/s (best of several timed repetitions after a warm-up).</summary>
+    public static double MeasureMatmulGflops(
+        Device device,
+        int n = 1024,
+        int repetitions = 10,
+        ScalarType dtype = ScalarType.Float32
+    )
     {
         using var scope = NewDisposeScope();
         var a = randn(n, n, device: device).to(dtype);
         var b = randn(n, n, device: device).to(dtype);
-        for (int i = 0; i < 2; i++) a.matmul(b).Dispose();
+        for (int i = 0; i < 2; i++)
+            a.matmul(b).Dispose();
         double best = double.MaxValue;
         for (int r = 0; r < repetitions; r++)
         {
             var sw = Stopwatch.StartNew();
-            using (var c = a.matmul(b)) { if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize(device); }
+            using (var c = a.matmul(b))
+            {
+                if (device.type == TorchSharp.DeviceType.CUDA)
+                    cuda.synchronize(device);
+            }
             best = Math.Min(best, sw.Elapsed.TotalSeconds);
         }
         return 2.0 * n * n * n / best / 1e9;

@@ -9,7 +9,11 @@ namespace SemiClip.Tokenization;
 /// can use a compact vocabulary: 512 byte symbols + merges + 2 special tokens.</summary>
 public static class BpeTrainer
 {
-    public static List<(string Left, string Right)> Train(IEnumerable<string> corpus, int mergeCount, int minFrequency = 2)
+    public static List<(string Left, string Right)> Train(
+        IEnumerable<string> corpus,
+        int mergeCount,
+        int minFrequency = 2
+    )
     {
         var wordCounts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var text in corpus)
@@ -18,12 +22,15 @@ public static class BpeTrainer
                 var w = ByteUnicodeMap.Encode(Encoding.UTF8.GetBytes(m.Value));
                 wordCounts[w] = wordCounts.GetValueOrDefault(w) + 1;
             }
-        var words = wordCounts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv =>
-        {
-            var symbols = kv.Key.Select(c => c.ToString()).ToList();
-            symbols[^1] += "</w>";
-            return (Symbols: symbols, Count: kv.Value);
-        }).ToList();
+        var words = wordCounts
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv =>
+            {
+                var symbols = kv.Key.Select(c => c.ToString()).ToList();
+                symbols[^1] += "</w>";
+                return (Symbols: symbols, Count: kv.Value);
+            })
+            .ToList();
 
         var merges = new List<(string, string)>();
         while (merges.Count < mergeCount)
@@ -35,16 +42,25 @@ public static class BpeTrainer
                     var p = (symbols[i], symbols[i + 1]);
                     pairCounts[p] = pairCounts.GetValueOrDefault(p) + count;
                 }
-            if (pairCounts.Count == 0) break;
+            if (pairCounts.Count == 0)
+                break;
             // Most frequent pair; ties broken by ordinal order so training is deterministic.
-            var best = pairCounts.OrderByDescending(kv => kv.Value)
-                .ThenBy(kv => kv.Key.Item1, StringComparer.Ordinal).ThenBy(kv => kv.Key.Item2, StringComparer.Ordinal).First();
-            if (best.Value < minFrequency) break;
+            var best = pairCounts
+                .OrderByDescending(kv => kv.Value)
+                .ThenBy(kv => kv.Key.Item1, StringComparer.Ordinal)
+                .ThenBy(kv => kv.Key.Item2, StringComparer.Ordinal)
+                .First();
+            if (best.Value < minFrequency)
+                break;
             var (left, right) = best.Key;
             merges.Add((left, right));
             foreach (var (symbols, _) in words)
                 for (int i = 0; i < symbols.Count - 1; i++)
-                    if (symbols[i] == left && symbols[i + 1] == right) { symbols[i] = left + right; symbols.RemoveAt(i + 1); }
+                    if (symbols[i] == left && symbols[i + 1] == right)
+                    {
+                        symbols[i] = left + right;
+                        symbols.RemoveAt(i + 1);
+                    }
         }
         return merges;
     }
@@ -53,7 +69,8 @@ public static class BpeTrainer
     public static void Save(string path, IEnumerable<(string Left, string Right)> merges)
     {
         var sb = new StringBuilder("#version: 0.2 (SemiClip BpeTrainer)\n");
-        foreach (var (l, r) in merges) sb.Append(l).Append(' ').Append(r).Append('\n');
+        foreach (var (l, r) in merges)
+            sb.Append(l).Append(' ').Append(r).Append('\n');
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 }

@@ -12,19 +12,29 @@ public static class ByteUnicodeMap
 
     static ByteUnicodeMap()
     {
-        var printable = Enumerable.Range('!', '~' - '!' + 1).Concat(Enumerable.Range('¡', '¬' - '¡' + 1)).Concat(Enumerable.Range('®', 'ÿ' - '®' + 1)).ToList();
+        var printable = Enumerable
+            .Range('!', '~' - '!' + 1)
+            .Concat(Enumerable.Range('¡', '¬' - '¡' + 1))
+            .Concat(Enumerable.Range('®', 'ÿ' - '®' + 1))
+            .ToList();
         var ordered = printable.Select(b => ((byte)b, (char)b)).ToList();
         int n = 0;
         for (int b = 0; b < 256; b++)
-            if (!printable.Contains(b)) ordered.Add(((byte)b, (char)(256 + n++)));
+            if (!printable.Contains(b))
+                ordered.Add(((byte)b, (char)(256 + n++)));
         Ordered = ordered;
-        foreach (var (b, c) in ordered) { ByteToChar[b] = c; CharToByte[c] = b; }
+        foreach (var (b, c) in ordered)
+        {
+            ByteToChar[b] = c;
+            CharToByte[c] = b;
+        }
     }
 
     public static string Encode(ReadOnlySpan<byte> utf8)
     {
         var chars = new char[utf8.Length];
-        for (int i = 0; i < utf8.Length; i++) chars[i] = ByteToChar[utf8[i]];
+        for (int i = 0; i < utf8.Length; i++)
+            chars[i] = ByteToChar[utf8[i]];
         return new string(chars);
     }
 

@@ -17,6 +17,7 @@ public sealed partial class ClipTokenizer
 {
     public const string StartOfText = "<|startoftext|>";
     public const string EndOfText = "<|endoftext|>";
+
     /// <summary>OpenAI's vocabulary uses lines 1..48894 of its merges file.</summary>
     public const int OpenAiMergeCount = 49152 - 256 - 2;
 
@@ -41,21 +42,26 @@ public sealed partial class ClipTokenizer
         vocab.Add(EndOfText);
         _decoder = vocab.ToArray();
         _encoder = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < _decoder.Length; i++) _encoder.TryAdd(_decoder[i], i);
+        for (int i = 0; i < _decoder.Length; i++)
+            _encoder.TryAdd(_decoder[i], i);
         _ranks = new Dictionary<(string, string), int>();
-        for (int i = 0; i < merges.Count; i++) _ranks.TryAdd(merges[i], i);
+        for (int i = 0; i < merges.Count; i++)
+            _ranks.TryAdd(merges[i], i);
         StartOfTextId = _encoder[StartOfText];
         EndOfTextId = _encoder[EndOfText];
         _cache[StartOfText] = new[] { StartOfText };
         _cache[EndOfText] = new[] { EndOfText };
     }
 
-    /// <summary>OpenAI's vocabulary, embedded in the library (MIT, Copyright (c) 2021 OpenAI; see Vocab/LICENSE-CLIP.txt).</summary>
+    /// <summary>OpenAI's vocabulary, embedded in the library (MIT, Copyright (c) 2021 OpenAI; see
+    /// Vocab/LICENSE-CLIP.txt).</summary>
     public static ClipTokenizer OpenAi() => OpenAiInstance.Value;
 
     static readonly Lazy<ClipTokenizer> OpenAiInstance = new(() =>
     {
-        using var stream = typeof(ClipTokenizer).Assembly.GetManifestResourceStream("SemiClip.Tokenization.bpe_simple_vocab_16e6.txt.gz")!;
+        using var stream = typeof(ClipTokenizer).Assembly.GetManifestResourceStream(
+            "SemiClip.Tokenization.bpe_simple_vocab_16e6.txt.gz"
+        )!;
         using var gz = new GZipStream(stream, CompressionMode.Decompress);
         return FromMerges(gz, "embedded bpe_simple_vocab_16e6.txt.gz");
     });
@@ -66,7 +72,8 @@ public sealed partial class ClipTokenizer
     /// vocab.json with the merges.txt beside it, or the one merges file.</summary>
     public static IReadOnlyList<string> VocabularyFiles(string? path)
     {
-        if (path is null || path.Equals("openai", StringComparison.OrdinalIgnoreCase)) return [];
+        if (path is null || path.Equals("openai", StringComparison.OrdinalIgnoreCase))
+            return [];
         if (path.EndsWith("vocab.json", StringComparison.OrdinalIgnoreCase))
             return [path, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "merges.txt")];
         return [path];
@@ -74,7 +81,8 @@ public sealed partial class ClipTokenizer
 
     public static ClipTokenizer Load(string? path)
     {
-        if (path is null || path.Equals("openai", StringComparison.OrdinalIgnoreCase)) return OpenAi();
+        if (path is null || path.Equals("openai", StringComparison.OrdinalIgnoreCase))
+            return OpenAi();
         if (path.EndsWith("vocab.json", StringComparison.OrdinalIgnoreCase))
             return FromHuggingFace(path, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "merges.txt"));
         return FromMergesFile(path);
@@ -85,9 +93,12 @@ public sealed partial class ClipTokenizer
     /// <see cref="OpenAiMergeCount"/> merges are used, as OpenAI does.</summary>
     public static ClipTokenizer FromMergesFile(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: BPE merges file not found.", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{path}: BPE merges file not found.", path);
         using Stream raw = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(raw, CompressionMode.Decompress) : raw;
+        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+            ? new GZipStream(raw, CompressionMode.Decompress)
+            : raw;
         return FromMerges(stream, path);
     }
 
@@ -104,15 +115,21 @@ public sealed partial class ClipTokenizer
             while ((line = reader.ReadLine()) != null && merges.Count < OpenAiMergeCount)
             {
                 lineNo++;
-                if (lineNo == 1) continue; // the header ("#version: 0.2"; OpenAI's file prefixes its own name)
-                if (line.Length == 0) continue;
+                if (lineNo == 1)
+                    continue; // the header ("#version: 0.2"; OpenAI's file prefixes its own name)
+                if (line.Length == 0)
+                    continue;
                 var parts = line.Split(' ');
-                if (parts.Length != 2) throw new InvalidDataException($"{path}:{lineNo}: a merge line must be two " +
-                    $"symbols separated by one space, got '{line}'.");
+                if (parts.Length != 2)
+                    throw new InvalidDataException(
+                        $"{path}:{lineNo}: a merge line must be two " + $"symbols separated by one space, got '{line}'."
+                    );
                 // Symbols are byte-level characters, and only the right one may end a word ("</w>"): anything else
                 // is a damaged file, whose merges would silently never apply or decode to the wrong text.
                 if (!IsSymbol(parts[0], wordEndAllowed: false) || !IsSymbol(parts[1], wordEndAllowed: true))
-                    throw new InvalidDataException($"{path}:{lineNo}: '{line}' is not a merge of byte-level symbols (a CLIP merges file).");
+                    throw new InvalidDataException(
+                        $"{path}:{lineNo}: '{line}' is not a merge of byte-level symbols (a CLIP merges file)."
+                    );
                 merges.Add((parts[0], parts[1]));
             }
         }
@@ -120,8 +137,10 @@ public sealed partial class ClipTokenizer
         {
             throw new InvalidDataException($"{path}:{lineNo + 1}: not valid UTF-8 ({e.Message}).");
         }
-        catch (InvalidDataException e) when (e.Message.Contains("GZip",
-            StringComparison.OrdinalIgnoreCase) || !e.Message.StartsWith(path, StringComparison.Ordinal))
+        catch (InvalidDataException e)
+            when (e.Message.Contains("GZip", StringComparison.OrdinalIgnoreCase)
+                || !e.Message.StartsWith(path, StringComparison.Ordinal)
+            )
         {
             throw new InvalidDataException($"{path}: not a readable merges file ({e.Message}).");
         }
@@ -130,27 +149,38 @@ public sealed partial class ClipTokenizer
 
     static bool IsSymbol(string s, bool wordEndAllowed)
     {
-        if (wordEndAllowed && s.EndsWith("</w>", StringComparison.Ordinal)) s = s[..^4];
+        if (wordEndAllowed && s.EndsWith("</w>", StringComparison.Ordinal))
+            s = s[..^4];
         return s.Length > 0 && s.All(ByteSymbols.Contains);
     }
 
-    /// <summary>Hugging Face's pair: vocab.json (checked against the ids this tokenizer assigns) and merges.txt.</summary>
+    /// <summary>Hugging Face's pair: vocab.json (checked against the ids this tokenizer assigns) and
+    /// merges.txt.</summary>
     public static ClipTokenizer FromHuggingFace(string vocabJsonPath, string mergesTxtPath)
     {
         var tok = FromMergesFile(mergesTxtPath);
         Dictionary<string, int> vocab;
-        try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabJsonPath)) ?? new(); }
-        catch (JsonException e) { throw new InvalidDataException($"{vocabJsonPath}: invalid JSON: {e.Message}"); }
+        try
+        {
+            vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabJsonPath)) ?? new();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{vocabJsonPath}: invalid JSON: {e.Message}");
+        }
         foreach (var (token, id) in vocab)
             if (!tok._encoder.TryGetValue(token, out var mine) || mine != id)
-                throw new InvalidDataException($"{vocabJsonPath}: token '{token}' has id {id}, but the merges give " +
-                    $"{(tok._encoder.ContainsKey(token) ? mine.ToString(System.Globalization.CultureInfo.InvariantCulture) : "no id")}; the two files do not " +
-                        $"belong together.");
+                throw new InvalidDataException(
+                    $"{vocabJsonPath}: token '{token}' has id {id}, but the merges give "
+                        + (tok._encoder.ContainsKey(token) ? $"{mine}" : "no id")
+                        + "; the two files do not belong together."
+                );
         return tok;
     }
 
     /// <summary>Token text → id, as an HF <c>vocab.json</c> holds it.</summary>
-    public IReadOnlyDictionary<string, int> Vocabulary() => new Dictionary<string, int>(_encoder, StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, int> Vocabulary() =>
+        new Dictionary<string, int>(_encoder, StringComparer.Ordinal);
 
     /// <summary>BPE ids of <paramref name="text"/> without start/end tokens.</summary>
     public List<int> Encode(string text)
@@ -159,7 +189,8 @@ public sealed partial class ClipTokenizer
         foreach (Match m in Pattern().Matches(TextCleaner.Clean(text)))
         {
             var word = ByteUnicodeMap.Encode(Encoding.UTF8.GetBytes(m.Value));
-            foreach (var piece in Bpe(word)) ids.Add(_encoder[piece]);
+            foreach (var piece in Bpe(word))
+                ids.Add(_encoder[piece]);
         }
         return ids;
     }
@@ -171,10 +202,15 @@ public sealed partial class ClipTokenizer
         var sb = new StringBuilder();
         foreach (var id in ids)
         {
-            if (id == EndOfTextId) break;
-            if (id != StartOfTextId) sb.Append(_decoder[id]);
+            if (id == EndOfTextId)
+                break;
+            if (id != StartOfTextId)
+                sb.Append(_decoder[id]);
         }
-        return Encoding.UTF8.GetString(ByteUnicodeMap.Decode(sb.ToString())).Replace("</w>", " ", StringComparison.Ordinal).Trim();
+        return Encoding
+            .UTF8.GetString(ByteUnicodeMap.Decode(sb.ToString()))
+            .Replace("</w>", " ", StringComparison.Ordinal)
+            .Trim();
     }
 
     /// <summary>[texts, contextLength] int64 ids: start token, text, end token, zero padding. Too-long
@@ -187,42 +223,61 @@ public sealed partial class ClipTokenizer
             var ids = Encode(texts[i]);
             ids.Insert(0, StartOfTextId);
             ids.Add(EndOfTextId);
-            if (ids.Count > contextLength) { ids.RemoveRange(contextLength, ids.Count - contextLength); ids[^1] = EndOfTextId; }
-            for (int j = 0; j < ids.Count; j++) result[i, j] = ids[j];
+            if (ids.Count > contextLength)
+            {
+                ids.RemoveRange(contextLength, ids.Count - contextLength);
+                ids[^1] = EndOfTextId;
+            }
+            for (int j = 0; j < ids.Count; j++)
+                result[i, j] = ids[j];
         }
         return result;
     }
 
 #if !SEMICLIP_ONNX
-    public Tensor Tokenize(IReadOnlyList<string> texts, int contextLength = 77) => tensor(TokenizeToArray(texts, contextLength));
+    public Tensor Tokenize(IReadOnlyList<string> texts, int contextLength = 77) =>
+        tensor(TokenizeToArray(texts, contextLength));
 #endif
 
     string[] Bpe(string token) => _cache.GetOrAdd(token, t =>
-    {
-        var word = new List<string>(t.Length);
-        for (int i = 0; i < t.Length - 1; i++) word.Add(t[i].ToString());
-        word.Add(t[^1] + "</w>");
-        while (word.Count > 1)
         {
-            int bestRank = int.MaxValue, best = -1;
-            for (int i = 0; i < word.Count - 1; i++)
-                if (_ranks.TryGetValue((word[i], word[i + 1]), out var r) && r < bestRank) { bestRank = r; best = i; }
-            if (best < 0) break;
-            var (left, right) = (word[best], word[best + 1]);
-            // Merge every occurrence of the pair, left to right, as the reference does.
-            var merged = new List<string>(word.Count);
-            for (int i = 0; i < word.Count;)
+            var word = new List<string>(t.Length);
+            for (int i = 0; i < t.Length - 1; i++)
+                word.Add(t[i].ToString());
+            word.Add(t[^1] + "</w>");
+            while (word.Count > 1)
             {
-                if (i < word.Count - 1 && word[i] == left && word[i + 1] == right) { merged.Add(left + right); i += 2; }
-                else merged.Add(word[i++]);
+                int bestRank = int.MaxValue,
+                    best = -1;
+                for (int i = 0; i < word.Count - 1; i++)
+                    if (_ranks.TryGetValue((word[i], word[i + 1]), out var r) && r < bestRank)
+                    {
+                        bestRank = r;
+                        best = i;
+                    }
+                if (best < 0)
+                    break;
+                var (left, right) = (word[best], word[best + 1]);
+                // Merge every occurrence of the pair, left to right, as the reference does.
+                var merged = new List<string>(word.Count);
+                for (int i = 0; i < word.Count;)
+                {
+                    if (i < word.Count - 1 && word[i] == left && word[i + 1] == right)
+                    {
+                        merged.Add(left + right);
+                        i += 2;
+                    }
+                    else
+                        merged.Add(word[i++]);
+                }
+                word = merged;
             }
-            word = merged;
-        }
-        return word.ToArray();
-    });
+            return word.ToArray();
+        });
 
     /// <summary>CLIP's pre-tokenisation pattern (also written into an exported tokenizer.json).</summary>
-    public const string SplitPattern = @"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
+    public const string SplitPattern =
+        @"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
 
     [GeneratedRegex(SplitPattern, RegexOptions.IgnoreCase)]
     internal static partial Regex Pattern();

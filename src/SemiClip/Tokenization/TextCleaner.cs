@@ -26,14 +26,25 @@ public static partial class TextCleaner
             int c = rune.Value;
             switch (c)
             {
-                case 0x2018 or 0x2019 or 0x201A or 0x201B: sb.Append('\''); continue;   // uncurl_quotes
-                case 0x201C or 0x201D or 0x201E or 0x201F: sb.Append('"'); continue;
-                case >= 0xFB00 and <= 0xFB06: sb.Append(rune.ToString().Normalize(NormalizationForm.FormKC)); continue; // ligatures
-                case >= 0xFF01 and <= 0xFF5E: sb.Append((char)(c - 0xFEE0)); continue;  // full-width ASCII
-                case 0x3000: sb.Append(' '); continue;
+                case 0x2018 or 0x2019 or 0x201A or 0x201B:
+                    sb.Append('\'');
+                    continue; // uncurl_quotes
+                case 0x201C or 0x201D or 0x201E or 0x201F:
+                    sb.Append('"');
+                    continue;
+                case >= 0xFB00 and <= 0xFB06:
+                    sb.Append(rune.ToString().Normalize(NormalizationForm.FormKC));
+                    continue; // ligatures
+                case >= 0xFF01 and <= 0xFF5E:
+                    sb.Append((char)(c - 0xFEE0));
+                    continue; // full-width ASCII
+                case 0x3000:
+                    sb.Append(' ');
+                    continue;
             }
             var cat = Rune.GetUnicodeCategory(rune);
-            if (cat == UnicodeCategory.Control && c is not ('\t' or '\n' or '\r' or '\f' or '\v')) continue;
+            if (cat == UnicodeCategory.Control && c is not ('\t' or '\n' or '\r' or '\f' or '\v'))
+                continue;
             sb.Append(rune.ToString());
         }
         return sb.ToString().Normalize(NormalizationForm.FormC);

@@ -15,10 +15,11 @@ public sealed class AdamW : IDisposable
     {
         public required string Name;
         public required TorchSharp.Modules.Parameter Parameter;
-        public required Tensor ExpAvg, ExpAvgSq;
-        public Tensor? Master;   // float32 copy when the model is in bf16
+        public required Tensor ExpAvg,
+            ExpAvgSq;
+        public Tensor? Master; // float32 copy when the model is in bf16
         public bool Decay;
-        public double LrScale = 1;   // layer-wise learning-rate decay
+        public double LrScale = 1; // layer-wise learning-rate decay
     }
 
     readonly List<Slot> _slots = new();
@@ -29,50 +30,67 @@ public sealed class AdamW : IDisposable
     public long Step { get; private set; }
 
     /// <param name="lrScales">Per-parameter learning-rate multipliers (layer-wise decay); absent names: 1.</param>
-    public AdamW(IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters, IReadOnlyDictionary<string, double>? lrScales = null)
+    public AdamW(
+        IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters,
+        IReadOnlyDictionary<string, double>? lrScales = null
+    )
     {
         using var _ = no_grad();
         foreach (var (name, p) in parameters)
         {
-            if (!p.requires_grad) continue;
+            if (!p.requires_grad)
+                continue;
             var master = p.dtype == ScalarType.Float32 ? null : p.detach().to(float32).clone();
-            _slots.Add(new Slot
-            {
-                Name = name, Parameter = p, Master = master, Decay = !IsExcludedFromDecay(name, p), LrScale = lrScales?.GetValueOrDefault(name, 1) ?? 1,
-                ExpAvg = zeros(p.shape, float32, p.device), ExpAvgSq = zeros(p.shape, float32, p.device),
-            });
+            _slots.Add(
+                new Slot
+                {
+                    Name = name,
+                    Parameter = p,
+                    Master = master,
+                    Decay = !IsExcludedFromDecay(name, p),
+                    LrScale = lrScales?.GetValueOrDefault(name, 1) ?? 1,
+                    ExpAvg = zeros(p.shape, float32, p.device),
+                    ExpAvgSq = zeros(p.shape, float32, p.device),
+                }
+            );
         }
     }
 
-    public static bool IsExcludedFromDecay(string name, Tensor p) => p.dim() < 2 || name.Contains("logit_scale", StringComparison.Ordinal);
+    public static bool IsExcludedFromDecay(string name, Tensor p) =>
+        p.dim() < 2 || name.Contains("logit_scale", StringComparison.Ordinal);
 
     public IEnumerable<string> DecayedNames => _slots.Where(s => s.Decay).Select(s => s.Name);
     public IEnumerable<TorchSharp.Modules.Parameter> Parameters => _slots.Select(s => s.Parameter);
 
     public void ZeroGrad()
     {
-        foreach (var s in _slots) s.Parameter.grad?.zero_();
+        foreach (var s in _slots)
+            s.Parameter.grad?.zero_();
     }
 
     public void Update(double lr)
     {
         Step++;
-        double bc1 = 1 - Math.Pow(Beta1, Step), bc2 = 1 - Math.Pow(Beta2, Step);
+        double bc1 = 1 - Math.Pow(Beta1, Step),
+            bc2 = 1 - Math.Pow(Beta2, Step);
         using var _ = no_grad();
         foreach (var s in _slots)
         {
             using var scope = NewDisposeScope();
             var grad = s.Parameter.grad;
-            if (grad is null) continue;
+            if (grad is null)
+                continue;
             var g = grad.dtype == ScalarType.Float32 ? grad : grad.to(float32);
             var weights = s.Master ?? s.Parameter;
-            double slotLr = lr * s.LrScale;   // as a torch param group with its own lr: the decay uses it too
-            if (s.Decay && WeightDecay > 0) weights.Times_(1 - slotLr * WeightDecay);
+            double slotLr = lr * s.LrScale; // as a torch param group with its own lr: the decay uses it too
+            if (s.Decay && WeightDecay > 0)
+                weights.Times_(1 - slotLr * WeightDecay);
             s.ExpAvg.Times_(Beta1).PlusScaled_(g, 1 - Beta1);
             s.ExpAvgSq.Times_(Beta2).PlusProduct_(g, g, 1 - Beta2);
             var denom = s.ExpAvgSq.sqrt().DividedBy(Math.Sqrt(bc2)).Plus(Eps);
             weights.PlusQuotient_(s.ExpAvg, denom, -slotLr / bc1);
-            if (s.Master is not null) s.Parameter.copy_(s.Master);
+            if (s.Master is not null)
+                s.Parameter.copy_(s.Master);
         }
     }
 
@@ -93,15 +111,18 @@ public sealed class AdamW : IDisposable
         {
             yield return new($"optim.exp_avg.{s.Name}", s.ExpAvg);
             yield return new($"optim.exp_avg_sq.{s.Name}", s.ExpAvgSq);
-            if (s.Master is not null) yield return new($"optim.master.{s.Name}", s.Master);
-            if (s.LrScale != 1) yield return new($"optim.lr_scale.{s.Name}", tensor(new[] { s.LrScale }));
+            if (s.Master is not null)
+                yield return new($"optim.master.{s.Name}", s.Master);
+            if (s.LrScale != 1)
+                yield return new($"optim.lr_scale.{s.Name}", tensor(new[] { s.LrScale }));
         }
     }
 
     public IReadOnlyDictionary<string, double> LearningRateScales => _slots.ToDictionary(s => s.Name, s => s.LrScale);
 
-    /// <param name="newScales">The run continues with changed layer-wise decay (allowed config change): the checkpoint's
-    /// multipliers give way to this optimiser's; otherwise they must agree, or the continuation would not be exact.</param>
+    /// <param name="newScales">The run continues with changed layer-wise decay (allowed config change): the
+    /// checkpoint's multipliers give way to this optimiser's; otherwise they must agree, or the continuation would not
+    /// be exact.</param>
     public void LoadState(Func<string, Tensor?> read, long step, string source, bool newScales = false)
     {
         using var _ = no_grad();
@@ -111,13 +132,24 @@ public sealed class AdamW : IDisposable
             {
                 double was = saved is null ? 1 : saved.to(float64).cpu().data<double>()[0];
                 if (!newScales && Math.Abs(was - s.LrScale) > 1e-12)
-                    throw new InvalidDataException($"{source}: '{s.Name}' was trained at {was} × lr, the config now gives {s.LrScale} × " +
-                        "(image_layer_decay / text_layer_decay changed): resume with the saved values, or allow the change.");
+                    throw new InvalidDataException(
+                        $"{source}: '{s.Name}' was trained at {was} × lr, the config now gives {s.LrScale} × "
+                            + "(image_layer_decay / text_layer_decay changed): resume with the saved values, or "
+                            + "allow the change."
+                    );
             }
-            foreach (var (key, target) in new[] { ($"optim.exp_avg.{s.Name}", s.ExpAvg), ($"optim.exp_avg_sq.{s.Name}", s.ExpAvgSq) }
-                         .Concat(s.Master is null ? Array.Empty<(string, Tensor)>() : new[] { ($"optim.master.{s.Name}", s.Master) }))
+            foreach (
+                var (key, target) in new[]
+                {
+                    ($"optim.exp_avg.{s.Name}", s.ExpAvg),
+                    ($"optim.exp_avg_sq.{s.Name}", s.ExpAvgSq),
+                }.Concat(
+                    s.Master is null ? Array.Empty<(string, Tensor)>() : new[] { ($"optim.master.{s.Name}", s.Master) }
+                )
+            )
             {
-                using var t = read(key) ?? throw new InvalidDataException($"{source}: optimiser state '{key}' missing.");
+                using var t = read(key)
+                    ?? throw new InvalidDataException($"{source}: optimiser state '{key}' missing.");
                 target.copy_(t);
             }
         }
@@ -126,6 +158,11 @@ public sealed class AdamW : IDisposable
 
     public void Dispose()
     {
-        foreach (var s in _slots) { s.ExpAvg.Dispose(); s.ExpAvgSq.Dispose(); s.Master?.Dispose(); }
+        foreach (var s in _slots)
+        {
+            s.ExpAvg.Dispose();
+            s.ExpAvgSq.Dispose();
+            s.Master?.Dispose();
+        }
     }
 }

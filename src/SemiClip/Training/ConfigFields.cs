@@ -6,22 +6,25 @@ using SemiClip.Losses;
 
 namespace SemiClip.Training;
 
-/// <summary>One config field as files spell it (<c>loss.caption_weight</c>) with the .NET type it is read into.</summary>
+/// <summary>One config field as files spell it (<c>loss.caption_weight</c>) with the .NET type it is read
+/// into.</summary>
 public sealed record ConfigField(string Name, Type Type)
 {
     /// <summary>The type without <c>Nullable&lt;&gt;</c>.</summary>
     public Type ValueType => Nullable.GetUnderlyingType(Type) ?? Type;
 
     /// <summary>What a value of this field must look like, in the user's words.</summary>
-    public string Expected => ValueType switch
-    {
-        var t when t == typeof(int) || t == typeof(long) => "a whole number",
-        var t when t == typeof(double) => "a number",
-        var t when t == typeof(bool) => "true or false",
-        var t when t == typeof(double[]) => "a list of numbers ([0.5, 0.5, 0.5])",
-        var t when t.IsEnum => "one of " + string.Join(", ", Enum.GetNames(t).Select(n => JsonNamingPolicy.SnakeCaseLower.ConvertName(n))),
-        _ => "text",
-    };
+    public string Expected =>
+        ValueType switch
+        {
+            var t when t == typeof(int) || t == typeof(long) => "a whole number",
+            var t when t == typeof(double) => "a number",
+            var t when t == typeof(bool) => "true or false",
+            var t when t == typeof(double[]) => "a list of numbers ([0.5, 0.5, 0.5])",
+            var t when t.IsEnum => "one of "
+                + string.Join(", ", Enum.GetNames(t).Select(n => JsonNamingPolicy.SnakeCaseLower.ConvertName(n))),
+            _ => "text",
+        };
 }
 
 /// <summary>The fields a training config may hold, read off <see cref="TrainConfig"/> and its <c>loss</c> section, so
@@ -34,18 +37,24 @@ public static class ConfigFields
 
     /// <summary>Values a saved config records but a config never sets (effective_split_seed): accepted and ignored on
     /// reading, so a run's own config.json reads back.</summary>
-    static readonly HashSet<string> WrittenOnly = typeof(TrainConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+    static readonly HashSet<string> WrittenOnly = typeof(TrainConfig)
+        .GetProperties(BindingFlags.Public | BindingFlags.Instance)
         .Where(p => p.SetMethod == null && p.GetCustomAttribute<JsonIgnoreAttribute>() == null)
-        .Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).ToHashSet(StringComparer.Ordinal);
+        .Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name))
+        .ToHashSet(StringComparer.Ordinal);
 
     static IEnumerable<ConfigField> Collect(Type type, string prefix)
     {
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (p.GetCustomAttribute<JsonIgnoreAttribute>() != null || p.SetMethod == null) continue;
+            if (p.GetCustomAttribute<JsonIgnoreAttribute>() != null || p.SetMethod == null)
+                continue;
             var name = prefix + JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name);
-            if (p.PropertyType == typeof(LossConfig)) foreach (var f in Collect(p.PropertyType, name + ".")) yield return f;
-            else yield return new ConfigField(name, p.PropertyType);
+            if (p.PropertyType == typeof(LossConfig))
+                foreach (var f in Collect(p.PropertyType, name + "."))
+                    yield return f;
+            else
+                yield return new ConfigField(name, p.PropertyType);
         }
     }
 
@@ -55,7 +64,8 @@ public static class ConfigFields
     {
         var leaf = unknown[(unknown.LastIndexOf('.') + 1)..];
         var sameLeaf = All.Keys.FirstOrDefault(k => k != unknown && k[(k.LastIndexOf('.') + 1)..] == leaf);
-        if (sameLeaf != null) return sameLeaf;
+        if (sameLeaf != null)
+            return sameLeaf;
         var best = All.Keys.Select(k => (Key: k, Distance: Distance(unknown, k))).MinBy(x => x.Distance);
         return best.Key != null && best.Distance <= Math.Max(2, unknown.Length / 4) ? best.Key : null;
     }
@@ -85,26 +95,40 @@ public static class ConfigFields
         var problems = new List<string>();
         foreach (var (key, value) in TrainConfig.Leaves(root).ToList())
         {
-            if (WrittenOnly.Contains(key)) continue;
+            if (WrittenOnly.Contains(key))
+                continue;
             if (!All.TryGetValue(key, out var field))
             {
-                if (key == "loss") problems.Add("config field loss: must be a section of loss fields (loss: {caption_weight: 0.5, …})");
+                if (key == "loss")
+                    problems.Add(
+                        "config field loss: must be a section of loss fields (loss: {caption_weight: 0.5, …})"
+                    );
                 else
                 {
-                    var hint = Suggest(key) is { } s ? $" (did you mean {s}?)" : " (`semiclip train --print-config` lists every field)";
+                    var hint = Suggest(key) is { } s
+                        ? $" (did you mean {s}?)"
+                        : " (`semiclip train --print-config` lists every field)";
                     problems.Add($"unknown config field '{key}'{hint}");
                 }
                 continue;
             }
-            if (value is null) continue;
-            if (field.ValueType == typeof(string) && value is JsonValue v && v.GetValueKind() is JsonValueKind.Number
-                    or JsonValueKind.True or JsonValueKind.False)
+            if (value is null)
+                continue;
+            if (
+                field.ValueType == typeof(string)
+                && value is JsonValue v
+                && v.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False
+            )
             {
                 Set(root, key, JsonValue.Create(v.ToJsonString()));
                 continue;
             }
-            try { JsonSerializer.Deserialize(value, field.Type, options); }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or OverflowException)
+            try
+            {
+                JsonSerializer.Deserialize(value, field.Type, options);
+            }
+            catch (Exception e)
+                when (e is JsonException or InvalidOperationException or FormatException or OverflowException)
             {
                 problems.Add($"config field {key}: {Shorten(value.ToJsonString())} is not {field.Expected}");
             }
@@ -118,7 +142,8 @@ public static class ConfigFields
     {
         var keys = dotted.Split('.');
         var node = root;
-        foreach (var k in keys[..^1]) node = node[k]!.AsObject();
+        foreach (var k in keys[..^1])
+            node = node[k]!.AsObject();
         node[keys[^1]] = value;
     }
 }
@@ -131,6 +156,7 @@ public static class ConfigProblems
         var prefix = source is null ? "" : source + ": ";
         return problems.Count == 1
             ? $"{prefix}{problems[0].TrimEnd('.')}."
-            : $"{prefix}{problems.Count} config problems:\n" + string.Join("\n", problems.Select(p => $"  {p.TrimEnd('.')}."));
+            : $"{prefix}{problems.Count} config problems:\n"
+                + string.Join("\n", problems.Select(p => $"  {p.TrimEnd('.')}."));
     }
 }

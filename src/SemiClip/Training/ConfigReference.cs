@@ -2,8 +2,8 @@ using System.ComponentModel;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
-using SemiClip.Losses;
 using System.Text.Json.Nodes;
+using SemiClip.Losses;
 
 namespace SemiClip.Training;
 
@@ -12,8 +12,8 @@ namespace SemiClip.Training;
 /// reference is this table (a test keeps them in step, and fails when a field has no description).</summary>
 public static class ConfigReference
 {
-    /// <summary>Each field's meaning, read from the <see cref="DescriptionAttribute"/> at its declaration (in
-    /// <see cref="TrainConfig"/> and its nested sections such as <see cref="LossConfig"/>), under its config name.</summary>
+    /// <summary>Each field's meaning, read from the <see cref="DescriptionAttribute"/> at its declaration (in <see
+    /// cref="TrainConfig"/> and its nested sections such as <see cref="LossConfig"/>), under its config name.</summary>
     public static readonly IReadOnlyDictionary<string, string> Meaning = Described(typeof(TrainConfig), "");
 
     static Dictionary<string, string> Described(Type type, string prefix)
@@ -22,15 +22,18 @@ public static class ConfigReference
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             var name = prefix + JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name);
-            if (property.GetCustomAttribute<DescriptionAttribute>() is { } description) meanings[name] = description.Description;
+            if (property.GetCustomAttribute<DescriptionAttribute>() is { } description)
+                meanings[name] = description.Description;
             else if (property.PropertyType == typeof(LossConfig))
-                foreach (var (field, meaning) in Described(property.PropertyType, name + ".")) meanings[field] = meaning;
+                foreach (var (field, meaning) in Described(property.PropertyType, name + "."))
+                    meanings[field] = meaning;
         }
         return meanings;
     }
 
     /// <summary>Every field as (dotted name, value) in file order, from a config's JSON form.</summary>
-    public static IEnumerable<(string Field, JsonNode? Value)> Fields(TrainConfig config) => TrainConfig.Leaves(JsonNode.Parse(config.ToJson())!.AsObject());
+    public static IEnumerable<(string Field, JsonNode? Value)> Fields(TrainConfig config) =>
+        TrainConfig.Leaves(JsonNode.Parse(config.ToJson())!.AsObject());
 
     /// <summary>One line per field: name = effective value (default …, if different) # meaning.</summary>
     public static string Render(TrainConfig config)
@@ -42,7 +45,8 @@ public static class ConfigReference
             var now = Text(value);
             var fallback = defaults.GetValueOrDefault(field, "unset");
             sb.Append(field).Append(" = ").Append(now);
-            if (now != fallback) sb.Append("   (default ").Append(fallback).Append(')');
+            if (now != fallback)
+                sb.Append("   (default ").Append(fallback).Append(')');
             sb.Append("   # ").Append(Meaning.GetValueOrDefault(field, "(undocumented)")).Append('\n');
         }
         return sb.ToString();
@@ -53,7 +57,10 @@ public static class ConfigReference
     {
         var sb = new StringBuilder("| field | default | meaning |\n|---|---|---|\n");
         foreach (var (field, value) in Fields(new TrainConfig()))
-            sb.Append($"| `{field}` | `{Text(value)}` | {Meaning.GetValueOrDefault(field, "(undocumented)").Replace("|", "\\|")} |\n");
+            sb.Append(
+                $"| `{field}` | `{Text(value)}` | "
+                    + $"{Meaning.GetValueOrDefault(field, "(undocumented)").Replace("|", "\\|")} |\n"
+            );
         return sb.ToString();
     }
 

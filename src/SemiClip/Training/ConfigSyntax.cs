@@ -11,7 +11,7 @@ static class ConfigSyntax
 {
     sealed class Level
     {
-        public HashSet<string>? Keys;   // null: a sequence
+        public HashSet<string>? Keys; // null: a sequence
         public bool ExpectKey = true;
     }
 
@@ -21,7 +21,8 @@ static class ConfigSyntax
         var levels = new Stack<Level>();
         void ValueDone()
         {
-            if (levels.Count > 0 && levels.Peek().Keys != null) levels.Peek().ExpectKey = true;
+            if (levels.Count > 0 && levels.Peek().Keys != null)
+                levels.Peek().ExpectKey = true;
         }
         while (MoveNext(parser))
         {
@@ -39,7 +40,9 @@ static class ConfigSyntax
                     break;
                 case Scalar scalar when levels.Count > 0 && levels.Peek() is { Keys: { } keys, ExpectKey: true } level:
                     if (!keys.Add(scalar.Value))
-                        throw new InvalidDataException($"{path}:{scalar.Start.Line}: invalid YAML: field '{scalar.Value}' is given twice.");
+                        throw new InvalidDataException(
+                            $"{path}:{scalar.Start.Line}: invalid YAML: field '{scalar.Value}' is given twice."
+                        );
                     level.ExpectKey = false;
                     break;
                 case Scalar or AnchorAlias:
@@ -49,21 +52,27 @@ static class ConfigSyntax
         }
     }
 
-    /// <summary>The next event, or false at the end or at a syntax error (reported by the deserializer that follows, with
-    /// its line; YamlDotNet's scanner throws InvalidOperationException on some malformed flow mappings).</summary>
+    /// <summary>The next event, or false at the end or at a syntax error (reported by the deserializer that follows,
+    /// with its line; YamlDotNet's scanner throws InvalidOperationException on some malformed flow mappings).</summary>
     static bool MoveNext(Parser parser)
     {
-        try { return parser.MoveNext(); }
-        catch (Exception e) when (e is YamlException or InvalidOperationException) { return false; }
+        try
+        {
+            return parser.MoveNext();
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     public static void RejectDuplicateJsonKeys(string json, string path)
     {
         var bytes = Encoding.UTF8.GetBytes(json);
-        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions
-        {
-            CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true,
-        });
+        var reader = new Utf8JsonReader(
+            bytes,
+            new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }
+        );
         var objects = new Stack<HashSet<string>?>();
         try
         {
@@ -71,12 +80,20 @@ static class ConfigSyntax
             {
                 switch (reader.TokenType)
                 {
-                    case JsonTokenType.StartObject: objects.Push(new HashSet<string>(StringComparer.Ordinal)); break;
-                    case JsonTokenType.StartArray: objects.Push(null); break;
-                    case JsonTokenType.EndObject or JsonTokenType.EndArray: objects.Pop(); break;
+                    case JsonTokenType.StartObject:
+                        objects.Push(new HashSet<string>(StringComparer.Ordinal));
+                        break;
+                    case JsonTokenType.StartArray:
+                        objects.Push(null);
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        objects.Pop();
+                        break;
                     case JsonTokenType.PropertyName when objects.Peek() is { } names && !names.Add(reader.GetString()!):
                         int line = 1 + bytes.AsSpan(0, (int)reader.TokenStartIndex).Count((byte)'\n');
-                        throw new InvalidDataException($"{path}:{line}: invalid JSON: field '{reader.GetString()}' is given twice.");
+                        throw new InvalidDataException(
+                            $"{path}:{line}: invalid JSON: field '{reader.GetString()}' is given twice."
+                        );
                 }
             }
         }

@@ -6,8 +6,10 @@ public static class LearningRateSchedule
 {
     public static double At(long step, double baseLr, long warmupSteps, long totalSteps)
     {
-        if (step < warmupSteps) return baseLr * (step + 1) / warmupSteps;
-        long e = step - warmupSteps, es = Math.Max(1, totalSteps - warmupSteps);
+        if (step < warmupSteps)
+            return baseLr * (step + 1) / warmupSteps;
+        long e = step - warmupSteps,
+            es = Math.Max(1, totalSteps - warmupSteps);
         return 0.5 * (1 + Math.Cos(Math.PI * Math.Min(e, es) / es)) * baseLr;
     }
 }

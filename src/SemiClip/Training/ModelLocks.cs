@@ -16,11 +16,17 @@ public static class ModelLocks
         if (c.LockImage)
         {
             var groups = LayerGroups.Of(model, Tower.Image);
-            var locked = groups.Take(Math.Max(0, groups.Count - c.LockImageUnlockedGroups)).SelectMany(g => g).ToHashSet(StringComparer.Ordinal);
-            foreach (var (name, p) in model.named_parameters()) if (locked.Contains(name)) p.requires_grad = false;
+            var locked = groups
+                .Take(Math.Max(0, groups.Count - c.LockImageUnlockedGroups))
+                .SelectMany(g => g)
+                .ToHashSet(StringComparer.Ordinal);
+            foreach (var (name, p) in model.named_parameters())
+                if (locked.Contains(name))
+                    p.requires_grad = false;
             if (c.LockImageFreezeBnStats)
                 foreach (var (name, module) in model.named_modules())
-                    if (module is BatchNorm2d bn && locked.Contains(name + ".weight")) frozenNorms.Add(bn);
+                    if (module is BatchNorm2d bn && locked.Contains(name + ".weight"))
+                        frozenNorms.Add(bn);
         }
         if (c.LockText)
         {
@@ -30,9 +36,12 @@ public static class ModelLocks
                 foreach (var name in groups[g])
                 {
                     // open_clip: an unlocked group trains, except its LayerNorms when freeze_layer_norm asks.
-                    bool norm = name.Contains(".ln_", StringComparison.Ordinal) || name.StartsWith("ln_final.", StringComparison.Ordinal);
+                    bool norm =
+                        name.Contains(".ln_", StringComparison.Ordinal)
+                        || name.StartsWith("ln_final.", StringComparison.Ordinal);
                     bool trains = g >= unlockedFrom && !(norm && c.LockTextFreezeLayerNorm);
-                    if (!trains) Parameter(model, name).requires_grad = false;
+                    if (!trains)
+                        Parameter(model, name).requires_grad = false;
                 }
         }
         return frozenNorms;
@@ -45,13 +54,16 @@ public static class ModelLocks
         var scales = model.named_parameters().ToDictionary(p => p.name, _ => 1.0, StringComparer.Ordinal);
         foreach (var (tower, decay) in new[] { (Tower.Image, c.ImageLayerDecay), (Tower.Text, c.TextLayerDecay) })
         {
-            if (decay == 1) continue;
+            if (decay == 1)
+                continue;
             var groups = LayerGroups.Of(model, tower);
             for (int g = 0; g < groups.Count; g++)
-                foreach (var name in groups[g]) scales[name] = Math.Pow(decay, groups.Count - 1 - g);
+                foreach (var name in groups[g])
+                    scales[name] = Math.Pow(decay, groups.Count - 1 - g);
         }
         return scales;
     }
 
-    static Parameter Parameter(ClipModel model, string name) => model.named_parameters().First(p => p.name == name).parameter;
+    static Parameter Parameter(ClipModel model, string name) =>
+        model.named_parameters().First(p => p.name == name).parameter;
 }

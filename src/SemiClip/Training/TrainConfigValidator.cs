@@ -15,62 +15,144 @@ public static class TrainConfigValidator
         var problems = new List<string>();
         void Require(bool ok, string field, string problem)
         {
-            if (!ok) problems.Add($"config field {field}: {problem}");
+            if (!ok)
+                problems.Add($"config field {field}: {problem}");
         }
         T? Try<T>(string field, Func<T> check)
         {
-            try { return check(); }
+            try
+            {
+                return check();
+            }
             catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException)
             {
                 var message = e.Message.TrimEnd('.');
-                problems.Add(message.StartsWith("config field", StringComparison.Ordinal) ? message : $"config field {field}: {message}");
+                problems.Add(
+                    message.StartsWith("config field", StringComparison.Ordinal)
+                        ? message
+                        : $"config field {field}: {message}"
+                );
                 return default;
             }
         }
 
         var loss = Try("method", c.ToLossConfig);
-        Require(c.Activation is "auto" or "quick_gelu" or "gelu", "activation", $"'{c.Activation}' is not auto, quick_gelu or gelu");
-        Require(c.Activation == "auto" || c.Pretrained != null, "activation",
-            $"{c.Activation} applies to pretrained weights; a model from scratch takes its activation from model (its quick_gelu)");
-        Require(c.ImageMean is null or { Length: 1 or 3 }, "image_mean", $"must be 3 numbers [R, G, B] (got {c.ImageMean?.Length} numbers)");
-        Require(c.ImageStd is null or { Length: 1 or 3 }, "image_std", $"must be 3 numbers [R, G, B] (got {c.ImageStd?.Length} numbers)");
+        Require(
+            c.Activation is "auto" or "quick_gelu" or "gelu",
+            "activation",
+            $"'{c.Activation}' is not auto, quick_gelu or gelu"
+        );
+        Require(
+            c.Activation == "auto" || c.Pretrained != null,
+            "activation",
+            $"{c.Activation} applies to pretrained weights; a model from scratch takes its activation from model "
+                + $"(its quick_gelu)"
+        );
+        Require(
+            c.ImageMean is null or { Length: 1 or 3 },
+            "image_mean",
+            $"must be 3 numbers [R, G, B] (got {c.ImageMean?.Length} numbers)"
+        );
+        Require(
+            c.ImageStd is null or { Length: 1 or 3 },
+            "image_std",
+            $"must be 3 numbers [R, G, B] (got {c.ImageStd?.Length} numbers)"
+        );
         Require(c.ImageStd is null || c.ImageStd.All(v => v > 0), "image_std", "must be positive in every channel");
-        Require(c.ImageInterpolation is null || Data.Images.ImagePreprocessing.Interpolations.Contains(c.ImageInterpolation), "image_interpolation",
-            $"'{c.ImageInterpolation}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.Interpolations)}");
-        Require(c.ImageResizeMode is null || Data.Images.ImagePreprocessing.ResizeModes.Contains(c.ImageResizeMode), "image_resize_mode",
-            $"'{c.ImageResizeMode}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.ResizeModes)}");
-        Require(c.ImageMode is null || Data.Images.ImagePreprocessing.Modes.Contains(c.ImageMode), "image_mode",
-            $"'{c.ImageMode}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.Modes)}");
-        Require(c.AugScale is [> 0 and <= 1, > 0 and <= 1] && c.AugScale[0] <= c.AugScale[1], "aug_scale",
-            $"must be [min, max] with 0 < min <= max <= 1 (got {List(c.AugScale)})");
-        Require(c.AugRatio is [> 0, > 0] && c.AugRatio[0] <= c.AugRatio[1], "aug_ratio",
-            $"must be [min, max] with 0 < min <= max (got {List(c.AugRatio)})");
-        Require(c.ColorJitter is [>= 0, >= 0, >= 0], "color_jitter",
-            $"must be [brightness, contrast, saturation], each 0 or more (got {List(c.ColorJitter)})");
-        Require(c.ColorJitterProb is >= 0 and <= 1, "color_jitter_prob", $"must be in [0, 1] (got {c.ColorJitterProb})");
+        Require(
+            c.ImageInterpolation is null
+                || Data.Images.ImagePreprocessing.Interpolations.Contains(c.ImageInterpolation),
+            "image_interpolation",
+            $"'{c.ImageInterpolation}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.Interpolations)}"
+        );
+        Require(
+            c.ImageResizeMode is null || Data.Images.ImagePreprocessing.ResizeModes.Contains(c.ImageResizeMode),
+            "image_resize_mode",
+            $"'{c.ImageResizeMode}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.ResizeModes)}"
+        );
+        Require(
+            c.ImageMode is null || Data.Images.ImagePreprocessing.Modes.Contains(c.ImageMode),
+            "image_mode",
+            $"'{c.ImageMode}' is not one of {string.Join(", ", Data.Images.ImagePreprocessing.Modes)}"
+        );
+        Require(
+            c.AugScale is [> 0 and <= 1, > 0 and <= 1] && c.AugScale[0] <= c.AugScale[1],
+            "aug_scale",
+            $"must be [min, max] with 0 < min <= max <= 1 (got {List(c.AugScale)})"
+        );
+        Require(
+            c.AugRatio is [> 0, > 0] && c.AugRatio[0] <= c.AugRatio[1],
+            "aug_ratio",
+            $"must be [min, max] with 0 < min <= max (got {List(c.AugRatio)})"
+        );
+        Require(
+            c.ColorJitter is [>= 0, >= 0, >= 0],
+            "color_jitter",
+            $"must be [brightness, contrast, saturation], each 0 or more (got {List(c.ColorJitter)})"
+        );
+        Require(
+            c.ColorJitterProb is >= 0 and <= 1,
+            "color_jitter_prob",
+            $"must be in [0, 1] (got {c.ColorJitterProb})"
+        );
         Require(c.GrayScaleProb is >= 0 and <= 1, "gray_scale_prob", $"must be in [0, 1] (got {c.GrayScaleProb})");
-        Require(c.ColorJitterProb == 0 || c.ColorJitter?.Any(v => v > 0) == true, "color_jitter_prob",
-            "is set but color_jitter is [0, 0, 0]: set the strengths too");
+        Require(
+            c.ColorJitterProb == 0 || c.ColorJitter?.Any(v => v > 0) == true,
+            "color_jitter_prob",
+            "is set but color_jitter is [0, 0, 0]: set the strengths too"
+        );
         Require(c.ImageSize is null or >= 8, "image_size", $"must be at least 8 pixels (got {c.ImageSize})");
-        Require(c.ContextLength is null or >= 2, "context_length", $"must be at least 2 tokens (start and end; got {c.ContextLength})");
-        Require(c.CheckImages is "headers" or "full" or "none", "check_images", $"'{c.CheckImages}' is not headers, full or none");
+        Require(
+            c.ContextLength is null or >= 2,
+            "context_length",
+            $"must be at least 2 tokens (start and end; got {c.ContextLength})"
+        );
+        Require(
+            c.CheckImages is "headers" or "full" or "none",
+            "check_images",
+            $"'{c.CheckImages}' is not headers, full or none"
+        );
         Require(c.BatchSize >= 1, "batch_size", $"must be at least 1 (got {c.BatchSize})");
-        Require(!(loss is { UsesUnpaired: true } && c.BatchComposition == BatchComposition.Split && c.BatchSize < 2), "batch_size",
-            $"must be at least 2 for method {c.Method} with batch_composition split (half paired, half unpaired)");
-        Require(c.UnpairedBatchSize is null or >= 1, "unpaired_batch_size", $"must be at least 1 (got {c.UnpairedBatchSize})");
+        Require(
+            !(loss is { UsesUnpaired: true } && c.BatchComposition == BatchComposition.Split && c.BatchSize < 2),
+            "batch_size",
+            $"must be at least 2 for method {c.Method} with batch_composition split (half paired, half unpaired)"
+        );
+        Require(
+            c.UnpairedBatchSize is null or >= 1,
+            "unpaired_batch_size",
+            $"must be at least 1 (got {c.UnpairedBatchSize})"
+        );
         Require(c.AccumSteps >= 1, "accum_steps", $"must be at least 1 (got {c.AccumSteps})");
-        Require(c.AccumSteps < 1 || c.AccumSteps == 1 || c.BatchSize % c.AccumSteps == 0, "accum_steps",
-            $"{c.AccumSteps} does not divide batch_size {c.BatchSize}");
+        Require(
+            c.AccumSteps < 1 || c.AccumSteps == 1 || c.BatchSize % c.AccumSteps == 0,
+            "accum_steps",
+            $"{c.AccumSteps} does not divide batch_size {c.BatchSize}"
+        );
         Require(c.LabelRatio is > 0 and <= 1, "label_ratio", $"must be in (0, 1] (got {c.LabelRatio})");
         Require(c.Steps is null or >= 1, "steps", $"must be at least 1 (got {c.Steps})");
         Require(c.Steps is not null || c.Epochs >= 1, "epochs", $"must be at least 1 (got {c.Epochs})");
         Require(c.Lr > 0 && double.IsFinite(c.Lr), "lr", $"must be a positive number (got {c.Lr})");
-        Require(c.LockImageUnlockedGroups >= 0, "lock_image_unlocked_groups", $"must not be negative (got {c.LockImageUnlockedGroups})");
-        Require(c.LockTextUnlockedLayers >= 0, "lock_text_unlocked_layers", $"must not be negative (got {c.LockTextUnlockedLayers})");
-        Require(c.LockImage || c.LockImageUnlockedGroups == 0 && !c.LockImageFreezeBnStats, "lock_image",
-            "lock_image_unlocked_groups and lock_image_freeze_bn_stats apply only with lock_image: true");
-        Require(c.LockText || c.LockTextUnlockedLayers == 0 && !c.LockTextFreezeLayerNorm, "lock_text",
-            "lock_text_unlocked_layers and lock_text_freeze_layer_norm apply only with lock_text: true");
+        Require(
+            c.LockImageUnlockedGroups >= 0,
+            "lock_image_unlocked_groups",
+            $"must not be negative (got {c.LockImageUnlockedGroups})"
+        );
+        Require(
+            c.LockTextUnlockedLayers >= 0,
+            "lock_text_unlocked_layers",
+            $"must not be negative (got {c.LockTextUnlockedLayers})"
+        );
+        Require(
+            c.LockImage || c.LockImageUnlockedGroups == 0 && !c.LockImageFreezeBnStats,
+            "lock_image",
+            "lock_image_unlocked_groups and lock_image_freeze_bn_stats apply only with lock_image: true"
+        );
+        Require(
+            c.LockText || c.LockTextUnlockedLayers == 0 && !c.LockTextFreezeLayerNorm,
+            "lock_text",
+            "lock_text_unlocked_layers and lock_text_freeze_layer_norm apply only with lock_text: true"
+        );
         Require(c.ImageLayerDecay is > 0 and <= 1, "image_layer_decay", $"must be in (0, 1] (got {c.ImageLayerDecay})");
         Require(c.TextLayerDecay is > 0 and <= 1, "text_layer_decay", $"must be in (0, 1] (got {c.TextLayerDecay})");
         Require(c.WeightDecay >= 0, "weight_decay", $"must not be negative (got {c.WeightDecay})");
@@ -86,65 +168,159 @@ public static class TrainConfigValidator
         Require(c.LogEvery >= 1, "log_every", $"must be at least 1 (got {c.LogEvery})");
         Require(c.EvalEveryEpochs >= 0, "eval_every_epochs", $"must not be negative (got {c.EvalEveryEpochs})");
         Require(c.CacheImagesMb is null or >= 0, "cache_images_mb", $"must not be negative (got {c.CacheImagesMb})");
-        Require(c.CsvSeparator is null || c.CsvSeparator.Length == 1, "csv_separator", $"must be one character (got '{c.CsvSeparator}')");
-        Require(c.RunName is null || IsSingleSegment(c.RunName), "run_name",
-            $"'{c.RunName}' is not a plain folder name (no '/', '\\', '.' or '..'): runs live directly under runs_dir");
+        Require(
+            c.CsvSeparator is null || c.CsvSeparator.Length == 1,
+            "csv_separator",
+            $"must be one character (got '{c.CsvSeparator}')"
+        );
+        Require(
+            c.RunName is null || IsSingleSegment(c.RunName),
+            "run_name",
+            $"'{c.RunName}' is not a plain folder name (no '/', '\\', '.' or '..'): runs live directly under runs_dir"
+        );
         if (loss != null)
         {
             Require(loss.SoftAlpha is >= 0 and <= 1, "loss.soft_alpha", $"must be in [0, 1] (got {loss.SoftAlpha})");
-            Require(loss.SoftTemperature > 0, "loss.soft_temperature", $"must be positive (got {loss.SoftTemperature})");
-            Require(loss.SinkhornIterations >= 1, "loss.sinkhorn_iterations", $"must be at least 1 (got {loss.SinkhornIterations})");
-            Require(loss.SupportQueueSize >= 0, "loss.support_queue_size", $"must not be negative (got {loss.SupportQueueSize})");
-            Require(loss.PseudoLabelRampSteps >= 0, "loss.pseudo_label_ramp_steps", $"must not be negative (got {loss.PseudoLabelRampSteps})");
-            Require(loss.PseudoLabelKeep is > 0 and <= 1, "loss.pseudo_label_keep", $"must be in (0, 1] (got {loss.PseudoLabelKeep})");
-            Require(loss.SinkhornEpsilon >= 0 && double.IsFinite(loss.SinkhornEpsilon), "loss.sinkhorn_epsilon",
-                $"must be 0 (1/logit scale) or positive (got {loss.SinkhornEpsilon})");
+            Require(
+                loss.SoftTemperature > 0,
+                "loss.soft_temperature",
+                $"must be positive (got {loss.SoftTemperature})"
+            );
+            Require(
+                loss.SinkhornIterations >= 1,
+                "loss.sinkhorn_iterations",
+                $"must be at least 1 (got {loss.SinkhornIterations})"
+            );
+            Require(
+                loss.SupportQueueSize >= 0,
+                "loss.support_queue_size",
+                $"must not be negative (got {loss.SupportQueueSize})"
+            );
+            Require(
+                loss.PseudoLabelRampSteps >= 0,
+                "loss.pseudo_label_ramp_steps",
+                $"must not be negative (got {loss.PseudoLabelRampSteps})"
+            );
+            Require(
+                loss.PseudoLabelKeep is > 0 and <= 1,
+                "loss.pseudo_label_keep",
+                $"must be in (0, 1] (got {loss.PseudoLabelKeep})"
+            );
+            Require(
+                loss.SinkhornEpsilon >= 0 && double.IsFinite(loss.SinkhornEpsilon),
+                "loss.sinkhorn_epsilon",
+                $"must be 0 (1/logit scale) or positive (got {loss.SinkhornEpsilon})"
+            );
             Require(loss.CaptionWeight >= 0, "loss.caption_weight", $"must not be negative (got {loss.CaptionWeight})");
             Require(loss.KeywordWeight >= 0, "loss.keyword_weight", $"must not be negative (got {loss.KeywordWeight})");
-            Require(loss.NegativesWeight >= 0, "loss.negatives_weight", $"must not be negative (got {loss.NegativesWeight})");
-            Require(loss.TokenAttentionTemperature > 0, "loss.token_attention_temperature",
-                $"must be positive (got {loss.TokenAttentionTemperature})");
+            Require(
+                loss.NegativesWeight >= 0,
+                "loss.negatives_weight",
+                $"must not be negative (got {loss.NegativesWeight})"
+            );
+            Require(
+                loss.TokenAttentionTemperature > 0,
+                "loss.token_attention_temperature",
+                $"must be positive (got {loss.TokenAttentionTemperature})"
+            );
         }
         Try("device", () => DeviceSelector.Parse(c.Device));
 
-        if (Data.Shards.ShardPattern.IsShards(c.TrainData)) Try("train_data", () => Data.Shards.ShardPattern.ExpandExisting(c.TrainData!));
-        else RequireFile(problems, c.TrainData, "train_data", "a CSV/TSV, JSONL or Karpathy JSON caption file, or webdataset .tar shards",
-            required: true);
+        if (Data.Shards.ShardPattern.IsShards(c.TrainData))
+            Try("train_data", () => Data.Shards.ShardPattern.ExpandExisting(c.TrainData!));
+        else
+            RequireFile(
+                problems,
+                c.TrainData,
+                "train_data",
+                "a CSV/TSV, JSONL or Karpathy JSON caption file, or webdataset .tar shards",
+                required: true
+            );
         RequireFolder(problems, c.ImageRoot, "image_root");
         RequireFolder(problems, c.EvalImageRoot, "eval_image_root");
         if (!Data.Shards.ShardPattern.IsShards(c.Unpaired))
-            RequireFile(problems, c.Unpaired, "unpaired", "an image folder, a list of image paths or .tar shards", orFolder: true);
+            RequireFile(
+                problems,
+                c.Unpaired,
+                "unpaired",
+                "an image folder, a list of image paths or .tar shards",
+                orFolder: true
+            );
         RequireFile(problems, c.Keywords, "keywords", "a keyword file, one per line");
-        RequireFile(problems, c.EvalClassification, "eval_classification", "a class folder or a class CSV", orFolder: true);
+        RequireFile(
+            problems,
+            c.EvalClassification,
+            "eval_classification",
+            "a class folder or a class CSV",
+            orFolder: true
+        );
         RequireFile(problems, c.EvalCaptions, "eval_captions", "a caption file");
-        Require(c.EvalEveryEpochs == 0 || c.EvalClassification != null || c.EvalCaptions != null, "eval_every_epochs",
-            $"is {c.EvalEveryEpochs} but there is nothing to evaluate: set eval_classification and/or eval_captions, or 0");
+        Require(
+            c.EvalEveryEpochs == 0 || c.EvalClassification != null || c.EvalCaptions != null,
+            "eval_every_epochs",
+            $"is {c.EvalEveryEpochs} but there is nothing to evaluate: set eval_classification and/or eval_captions, "
+                + $"or 0"
+        );
         Require(c.EvalEverySteps >= 0, "eval_every_steps", $"must not be negative (got {c.EvalEverySteps})");
-        Require(c.EvalEverySteps == 0 || c.EvalClassification != null || c.EvalCaptions != null, "eval_every_steps",
-            $"is {c.EvalEverySteps} but there is nothing to evaluate: set eval_classification and/or eval_captions, or 0");
+        Require(
+            c.EvalEverySteps == 0 || c.EvalClassification != null || c.EvalCaptions != null,
+            "eval_every_steps",
+            $"is {c.EvalEverySteps} but there is nothing to evaluate: set eval_classification and/or eval_captions, "
+                + $"or 0"
+        );
         if (c.KeepBest != null)
         {
-            Require(ValidationMetricNames.Known.Contains(c.KeepBest), "keep_best",
-                $"'{c.KeepBest}' is not one of {string.Join(", ", ValidationMetricNames.Known)}");
-            Require(c.EvalEveryEpochs > 0 || c.EvalEverySteps > 0, "keep_best", "needs evaluation during training: set eval_every_steps or eval_every_epochs");
-            Require(!c.KeepBest.Contains("zero_shot") || c.EvalClassification != null, "keep_best", $"{c.KeepBest} needs eval_classification");
-            Require(c.KeepBest.Contains("zero_shot") || c.EvalCaptions != null, "keep_best", $"{c.KeepBest} needs eval_captions");
+            Require(
+                ValidationMetricNames.Known.Contains(c.KeepBest),
+                "keep_best",
+                $"'{c.KeepBest}' is not one of {string.Join(", ", ValidationMetricNames.Known)}"
+            );
+            Require(
+                c.EvalEveryEpochs > 0 || c.EvalEverySteps > 0,
+                "keep_best",
+                "needs evaluation during training: set eval_every_steps or eval_every_epochs"
+            );
+            Require(
+                !c.KeepBest.Contains("zero_shot") || c.EvalClassification != null,
+                "keep_best",
+                $"{c.KeepBest} needs eval_classification"
+            );
+            Require(
+                c.KeepBest.Contains("zero_shot") || c.EvalCaptions != null,
+                "keep_best",
+                $"{c.KeepBest} needs eval_captions"
+            );
         }
         if (!c.Vocab.Equals("openai", StringComparison.OrdinalIgnoreCase))
             RequireFile(problems, c.Vocab, "vocab", "\"openai\", a merges file or an HF vocab.json");
-        var pretrained = c.Pretrained is null ? null : Try("pretrained", () => ResolveWeights(c.Pretrained, "config field pretrained"));
+        var pretrained = c.Pretrained is null
+            ? null
+            : Try("pretrained", () => ResolveWeights(c.Pretrained, "config field pretrained"));
         if (c.Pretrained is null && !File.Exists(c.Model) && !ClipConfig.BuiltInNames.Contains(c.Model))
-            problems.Add($"config field model: '{c.Model}' is not a model config file nor one of {string.Join(", ", ClipConfig.BuiltInNames)}");
+            problems.Add(
+                $"config field model: '{c.Model}' is not a model config file nor one of "
+                    + $"{string.Join(", ", ClipConfig.BuiltInNames)}"
+            );
 
         if (loss is { UsesUnpaired: true } && c.LabelRatio >= 1 && c.Unpaired is null)
-            problems.Add($"config field label_ratio: method {c.Method} needs unpaired images: set label_ratio below 1, or unpaired: FOLDER_OR_LIST");
+            problems.Add(
+                $"config field label_ratio: method {c.Method} needs unpaired images: set label_ratio below 1, or "
+                    + $"unpaired: FOLDER_OR_LIST"
+            );
         if (loss is { UsesKeywords: true } && loss.KeywordWeight > 0 && c.Keywords is null)
-            problems.Add("config field keywords: " +
-                $"method {c.Method} trains keyword pseudo-labels (loss.keyword_weight = {loss.KeywordWeight}) but no keyword file is set: " +
-                "set keywords: FILE (one keyword per line, e.g. the class names; `semiclip keywords` extracts them from captions), " +
-                "or set loss.keyword_weight=0 to train without them");
-        var resolved = loss is null ? null : Try("loss.intra_source", () => loss.ResolveIntraSource(startsFromWeights: c.Pretrained != null));
-        if (problems.Count > 0) throw new ArgumentException(ConfigProblems.Message(null, problems));
+            problems.Add(
+                "config field keywords: "
+                    + $"method {c.Method} trains keyword pseudo-labels (loss.keyword_weight = {loss.KeywordWeight}) "
+                    + $"but no keyword file is set: "
+                    + "set keywords: FILE (one keyword per line, e.g. the class names; `semiclip keywords` extracts "
+                    + "them from captions), "
+                    + "or set loss.keyword_weight=0 to train without them"
+            );
+        var resolved = loss is null
+            ? null
+            : Try("loss.intra_source", () => loss.ResolveIntraSource(startsFromWeights: c.Pretrained != null));
+        if (problems.Count > 0)
+            throw new ArgumentException(ConfigProblems.Message(null, problems));
         return c with { Loss = resolved!, Pretrained = pretrained };
     }
 
@@ -153,9 +329,15 @@ public static class TrainConfigValidator
     {
         var warnings = new List<string>();
         if (c.WarmupSteps > totalSteps)
-            warnings.Add($"warmup_steps {c.WarmupSteps} is more than the run's {totalSteps} steps: the learning rate never reaches lr");
+            warnings.Add(
+                $"warmup_steps {c.WarmupSteps} is more than the run's {totalSteps} steps: the learning rate never "
+                    + $"reaches lr"
+            );
         if (c.CheckpointEvery > totalSteps)
-            warnings.Add($"checkpoint_every {c.CheckpointEvery} is more than the run's {totalSteps} steps: only the final weights are written");
+            warnings.Add(
+                $"checkpoint_every {c.CheckpointEvery} is more than the run's {totalSteps} steps: only the final "
+                    + $"weights are written"
+            );
         return warnings;
     }
 
@@ -163,37 +345,55 @@ public static class TrainConfigValidator
 
     /// <summary>A run name is one folder directly under runs_dir, never a path that leads elsewhere.</summary>
     public static bool IsSingleSegment(string name) =>
-        name.Length > 0 && name is not "." and not ".." && name.IndexOfAny(['/', '\\', '\0']) < 0 && !Path.IsPathRooted(name);
+        name.Length > 0
+        && name is not "." and not ".."
+        && name.IndexOfAny(['/', '\\', '\0']) < 0
+        && !Path.IsPathRooted(name);
 
-    /// <summary>A weights file, or a run folder's <c>model.safetensors</c>.</summary>
-    /// <param name="setting">How the user gave the path, for errors: <c>config field pretrained</c>, <c>--model</c>.</param>
+    /// <summary>A weights file, or a run folder's <c>model.safetensors</c>.</summary> <param name="setting">How the
+    /// user gave the path, for errors: <c>config field pretrained</c>, <c>--model</c>.</param>
     public static string ResolveWeights(string path, string setting)
     {
         if (Directory.Exists(path))
         {
             var weights = Path.Combine(path, "model.safetensors");
-            if (!File.Exists(weights)) throw Field(setting,
-                $"{path} is a folder without model.safetensors (a run folder whose training finished, or a .safetensors file)");
+            if (!File.Exists(weights))
+                throw Field(
+                    setting,
+                    $"{path} is a folder without model.safetensors (a run folder whose training finished, or a "
+                        + $".safetensors file)"
+                );
             return weights;
         }
-        if (!File.Exists(path)) throw Field(setting, $"{path} not found (a .safetensors file or a run folder)");
+        if (!File.Exists(path))
+            throw Field(setting, $"{path} not found (a .safetensors file or a run folder)");
         return path;
     }
 
     static ArgumentException Field(string setting, string problem) => new($"{setting}: {problem}.");
 
-    static void RequireFile(List<string> problems, string? path, string field, string what, bool required = false, bool orFolder = false)
+    static void RequireFile(
+        List<string> problems,
+        string? path,
+        string field,
+        string what,
+        bool required = false,
+        bool orFolder = false
+    )
     {
         if (path is null)
         {
-            if (required) problems.Add($"config field {field}: not set ({what})");
+            if (required)
+                problems.Add($"config field {field}: not set ({what})");
             return;
         }
-        if (!File.Exists(path) && !(orFolder && Directory.Exists(path))) problems.Add($"config field {field}: {path} not found ({what})");
+        if (!File.Exists(path) && !(orFolder && Directory.Exists(path)))
+            problems.Add($"config field {field}: {path} not found ({what})");
     }
 
     static void RequireFolder(List<string> problems, string? path, string field)
     {
-        if (path != null && !Directory.Exists(path)) problems.Add($"config field {field}: folder {path} not found");
+        if (path != null && !Directory.Exists(path))
+            problems.Add($"config field {field}: folder {path} not found");
     }
 }

@@ -1,8 +1,8 @@
-using SemiClip.Tensors;
 using System.Diagnostics;
 using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Model;
+using SemiClip.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -44,32 +44,59 @@ public sealed class Trainer : IDisposable
 
     /// <param name="teacher">SoftCLIP's frozen teacher (a copy of the starting model) when the objective needs
     /// one; the trainer moves it to the device and never updates it.</param>
-    public Trainer(ClipModel model, ITrainingObjective objective, TrainConfig config, Device device, long totalSteps, Tensor? keywordTokens = null,
-                   ClipModel? teacher = null)
+    public Trainer(
+        ClipModel model,
+        ITrainingObjective objective,
+        TrainConfig config,
+        Device device,
+        long totalSteps,
+        Tensor? keywordTokens = null,
+        ClipModel? teacher = null
+    )
     {
         (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
         _dtype = config.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
         _model.to(device);
-        if (_dtype != ScalarType.Float32) _model.to(_dtype);
+        if (_dtype != ScalarType.Float32)
+            _model.to(_dtype);
         if (objective.Needs.Has(ObjectiveInput.TeacherFeatures))
         {
-            _teacher = teacher ?? throw new ArgumentException("loss.intra_source: teacher needs a teacher model (the frozen starting model).");
+            _teacher = teacher
+                ?? throw new ArgumentException(
+                    "loss.intra_source: teacher needs a teacher model (the frozen starting model)."
+                );
             _teacher.to(device);
-            if (_dtype != ScalarType.Float32) _teacher.to(_dtype);
-            foreach (var p in _teacher.parameters()) p.requires_grad = false;
+            if (_dtype != ScalarType.Float32)
+                _teacher.to(_dtype);
+            foreach (var p in _teacher.parameters())
+                p.requires_grad = false;
             _teacher.eval();
         }
         _keywordTokens = keywordTokens?.to(device);
-        if (objective.Needs.SupportQueueSize > 0) _support = new SupportQueue(objective.Needs.SupportQueueSize);
+        if (objective.Needs.SupportQueueSize > 0)
+            _support = new SupportQueue(objective.Needs.SupportQueueSize);
         var (beta2, eps) = config.AdamMoments(model.Config.Vision.IsResNet);
-        _frozenNorms = ModelLocks.Apply(_model, config);   // before the optimiser: locked parameters get no state
-        Optimizer = new AdamW(_model.named_parameters().Select(p => (p.name, p.parameter)), ModelLocks.LearningRateScales(_model, config))
+        _frozenNorms = ModelLocks.Apply(_model, config); // before the optimiser: locked parameters get no state
+        Optimizer = new AdamW(
+            _model.named_parameters().Select(p => (p.name, p.parameter)),
+            ModelLocks.LearningRateScales(_model, config)
+        )
         {
-            Beta1 = config.Beta1, Beta2 = beta2, Eps = eps, WeightDecay = config.WeightDecay,
+            Beta1 = config.Beta1,
+            Beta2 = beta2,
+            Eps = eps,
+            WeightDecay = config.WeightDecay,
         };
     }
 
-    sealed record Features(Tensor Image, Tensor Text, Tensor? Unpaired, Tensor? ImageTokens, Tensor? TextTokens, Tensor? TextMask)
+    sealed record Features(
+        Tensor Image,
+        Tensor Text,
+        Tensor? Unpaired,
+        Tensor? ImageTokens,
+        Tensor? TextTokens,
+        Tensor? TextMask
+    )
     {
         public Tensor? TeacherImage { get; init; }
         public Tensor? TeacherText { get; init; }
@@ -80,7 +107,11 @@ public sealed class Trainer : IDisposable
     Features Encode(Tensor images, Tensor tokens, Tensor? unpaired, bool withTeacher = true)
     {
         bool needTokens = _objective.Needs.Has(ObjectiveInput.TokenFeatures);
-        Tensor img, txt; Tensor? imgTok = null, txtTok = null, mask = null;
+        Tensor img,
+            txt;
+        Tensor? imgTok = null,
+            txtTok = null,
+            mask = null;
         if (needTokens)
         {
             (img, imgTok) = _model.Visual.EncodeWithTokens(images);
@@ -94,11 +125,16 @@ public sealed class Trainer : IDisposable
         }
         var q = unpaired is null ? null : _model.EncodeImage(unpaired);
         Tensor N(Tensor t) => nn.functional.normalize(t.to(float32), dim: -1);
-        Tensor? teacherImage = null, teacherText = null;
+        Tensor? teacherImage = null,
+            teacherText = null;
         if (_teacher is not null && withTeacher)
-            using (no_grad()) (teacherImage, teacherText) = (N(_teacher.EncodeImage(images)), N(_teacher.EncodeText(tokens)));
+            using (no_grad())
+                (teacherImage, teacherText) = (N(_teacher.EncodeImage(images)), N(_teacher.EncodeText(tokens)));
         return new Features(N(img), N(txt), q is null ? null : N(q), imgTok?.to(float32), txtTok?.to(float32), mask)
-        { TeacherImage = teacherImage, TeacherText = teacherText };
+        {
+            TeacherImage = teacherImage,
+            TeacherText = teacherText,
+        };
     }
 
     LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, long step, TrainBatch? labels = null)
@@ -107,17 +143,32 @@ public sealed class Trainer : IDisposable
         Tensor? kw = null;
         if (_keywordTokens is not null && _objective.Needs.Has(ObjectiveInput.KeywordFeatures))
         {
-            if (keywordAndScaleGrad) kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
-            else using (no_grad()) kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
+            if (keywordAndScaleGrad)
+                kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
+            else
+                using (no_grad())
+                    kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
         }
-        if (!keywordAndScaleGrad) scale = scale.detach();
-        return _objective.Compute(new LossInputs(f.Image, f.Text, scale)
-        {
-            UnpairedFeatures = f.Unpaired, KeywordFeatures = kw, KeywordLabels = keywordLabels?.to(float32),
-            ImageTokens = f.ImageTokens, TextTokens = f.TextTokens, TextTokenMask = f.TextMask,
-            PairedClasses = labels?.PairedClasses, UnpairedClasses = labels?.UnpairedClasses, UnpairedClassKeyword = labels?.UnpairedClassKeyword,
-            Support = _support, Step = step, TeacherImageFeatures = f.TeacherImage, TeacherTextFeatures = f.TeacherText,
-        });
+        if (!keywordAndScaleGrad)
+            scale = scale.detach();
+        return _objective.Compute(
+            new LossInputs(f.Image, f.Text, scale)
+            {
+                UnpairedFeatures = f.Unpaired,
+                KeywordFeatures = kw,
+                KeywordLabels = keywordLabels?.to(float32),
+                ImageTokens = f.ImageTokens,
+                TextTokens = f.TextTokens,
+                TextTokenMask = f.TextMask,
+                PairedClasses = labels?.PairedClasses,
+                UnpairedClasses = labels?.UnpairedClasses,
+                UnpairedClassKeyword = labels?.UnpairedClassKeyword,
+                Support = _support,
+                Step = step,
+                TeacherImageFeatures = f.TeacherImage,
+                TeacherTextFeatures = f.TeacherText,
+            }
+        );
     }
 
     /// <summary>What carries from one step to the next besides weights and optimiser (S-CLIP's support queue), for a
@@ -133,7 +184,8 @@ public sealed class Trainer : IDisposable
         BeforeStep?.Invoke(step);
         using var scope = NewDisposeScope(); // also catches the gradient handles clipping and zeroing create
         var (parts, diagnostics) = Gradients(batch, step);
-        if (_config.GradClipNorm > 0) nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
+        if (_config.GradClipNorm > 0)
+            nn.utils.clip_grad_norm_(Optimizer.Parameters, _config.GradClipNorm);
         double lr = LearningRateSchedule.At(step, _config.Lr, _config.WarmupSteps, TotalSteps);
         Optimizer.Update(lr);
         Optimizer.ZeroGrad();
@@ -147,14 +199,20 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Forward and backward over the batch (in micro-batches when accumulating), leaving the
     /// gradients in the parameters; returns the full-batch loss parts and the objective's diagnostics.</summary>
-    (Dictionary<string, double> Losses, IReadOnlyDictionary<string, double> Diagnostics) Gradients(TrainBatch batch, long step)
+    (Dictionary<string, double> Losses, IReadOnlyDictionary<string, double> Diagnostics) Gradients(
+        TrainBatch batch,
+        long step
+    )
     {
         using var scope = NewDisposeScope();
         _model.train();
-        foreach (var bn in _frozenNorms) bn.eval();   // lock_image_freeze_bn_stats: statistics of locked groups stay
+        foreach (var bn in _frozenNorms)
+            bn.eval(); // lock_image_freeze_bn_stats: statistics of locked groups stay
         var images = batch.Images.to(_device).to(_dtype);
         var tokens = batch.Tokens.to(_device);
-        var unpaired = _objective.Needs.Has(ObjectiveInput.UnpairedImages) ? batch.Unpaired?.to(_device).to(_dtype) : null;
+        var unpaired = _objective.Needs.Has(ObjectiveInput.UnpairedImages)
+            ? batch.Unpaired?.to(_device).to(_dtype)
+            : null;
         var kwLabels = batch.KeywordLabels?.to(_device);
         int micro = Math.Max(1, _config.AccumSteps);
         Dictionary<string, double> parts;
@@ -171,29 +229,46 @@ public sealed class Trainer : IDisposable
         }
         else
         {
-            var imgChunks = images.chunk(micro, 0); var tokChunks = tokens.chunk(micro, 0);
+            var imgChunks = images.chunk(micro, 0);
+            var tokChunks = tokens.chunk(micro, 0);
             var qChunks = unpaired?.chunk(micro, 0);
             var cached = new Features[micro];
             using (no_grad())
-                for (int j = 0; j < micro; j++) cached[j] = Encode(imgChunks[j], tokChunks[j], qChunks?[j]);
+                for (int j = 0; j < micro; j++)
+                    cached[j] = Encode(imgChunks[j], tokChunks[j], qChunks?[j]);
             parts = new();
             diagnostics = new Dictionary<string, double>();
             for (int j = 0; j < micro; j++)
             {
                 var fresh = Encode(imgChunks[j], tokChunks[j], qChunks?[j], withTeacher: false);
-                Tensor Join(Func<Features, Tensor?> pick) => cat(Enumerable.Range(0, micro).Select(k => k == j ? pick(fresh)! : pick(cached[k])!).ToArray(), 0);
-                var full = new Features(Join(f => f.Image), Join(f => f.Text), unpaired is null ? null : Join(f => f.Unpaired),
-                    fresh.ImageTokens is null ? null : Join(f => f.ImageTokens), fresh.TextTokens is null ? null : Join(f => f.TextTokens),
-                    fresh.TextMask is null ? null : Join(f => f.TextMask))
+                Tensor Join(Func<Features, Tensor?> pick) =>
+                    cat(Enumerable.Range(0, micro).Select(k => k == j ? pick(fresh)! : pick(cached[k])!).ToArray(), 0);
+                var full = new Features(
+                    Join(f => f.Image),
+                    Join(f => f.Text),
+                    unpaired is null ? null : Join(f => f.Unpaired),
+                    fresh.ImageTokens is null ? null : Join(f => f.ImageTokens),
+                    fresh.TextTokens is null ? null : Join(f => f.TextTokens),
+                    fresh.TextMask is null ? null : Join(f => f.TextMask)
+                )
                 {
-                    TeacherImage = cached[j].TeacherImage is null ? null : cat(cached.Select(f => f.TeacherImage!).ToArray(), 0),
-                    TeacherText = cached[j].TeacherText is null ? null : cat(cached.Select(f => f.TeacherText!).ToArray(), 0),
+                    TeacherImage = cached[j].TeacherImage is null
+                        ? null
+                        : cat(cached.Select(f => f.TeacherImage!).ToArray(), 0),
+                    TeacherText = cached[j].TeacherText is null
+                        ? null
+                        : cat(cached.Select(f => f.TeacherText!).ToArray(), 0),
                 };
                 var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch);
                 var values = CheckFinite(output, step);
-                if (j == 0) { parts = values; diagnostics = new Dictionary<string, double>(output.Diagnostics); }
+                if (j == 0)
+                {
+                    parts = values;
+                    diagnostics = new Dictionary<string, double>(output.Diagnostics);
+                }
                 output.Total().backward();
-                if (j == micro - 1) _support?.Push(full.Image, full.Text, kwLabels, batch.PairedClasses);
+                if (j == micro - 1)
+                    _support?.Push(full.Image, full.Text, kwLabels, batch.PairedClasses);
             }
         }
         return (parts, diagnostics);
@@ -203,7 +278,8 @@ public sealed class Trainer : IDisposable
     {
         var values = output.ToDoubles();
         // The loop knows the last checkpoint and adds it (see TrainingDivergedException.After).
-        if (values.Values.Any(v => !double.IsFinite(v))) throw new TrainingDivergedException(step, values, lastCheckpoint: null);
+        if (values.Values.Any(v => !double.IsFinite(v)))
+            throw new TrainingDivergedException(step, values, lastCheckpoint: null);
         return values;
     }
 

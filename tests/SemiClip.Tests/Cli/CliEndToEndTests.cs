@@ -7,15 +7,17 @@ public class CliEndToEndTests
 {
     static string[] Train(List<string> common, string run, string method, params string[] extra) =>
         new[] { "train", "--run-name", run, "--method", method, "--device", "cpu" }
-            .Concat(common.Concat(extra).SelectMany(o => new[] { "--set", o })).ToArray();
+            .Concat(common.Concat(extra).SelectMany(o => new[] { "--set", o }))
+            .ToArray();
 
     [Fact]
     public void AnUnsetDeviceOptionLeavesTheConfigsDevice()
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir).Where(o => !o.StartsWith("device=", StringComparison.Ordinal)).ToList();
-        var args = new[] { "train", "--run-name", "dev", "--method", "clip" }.Concat(common.Concat(["steps=1",
-            "device=\"cpu\""]).SelectMany(o => new[] { "--set", o })).ToArray();
+        var args = new[] { "train", "--run-name", "dev", "--method", "clip" }
+            .Concat(common.Concat(["steps=1", "device=\"cpu\""]).SelectMany(o => new[] { "--set", o }))
+            .ToArray();
         var (code, output) = CliProcess.Run(args);
         Assert.True(code == 0, output);
         Assert.Contains("\"device\": \"cpu\"", File.ReadAllText(dir.File("runs/dev/config.json")));
@@ -31,24 +33,59 @@ public class CliEndToEndTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         var run = method.Replace('+', '_');
-        var (code, output) = CliProcess.Run(Train(common, run, method, "label_ratio=0.5", "steps=6", "checkpoint_every=3",
-            "eval_every_epochs=1", $"eval_classification=\"{dir.File("data/test")}\"", $"eval_captions=\"{dir.File("data/test.jsonl")}\""));
+        var (code, output) = CliProcess.Run(
+            Train(
+                common,
+                run,
+                method,
+                "label_ratio=0.5",
+                "steps=6",
+                "checkpoint_every=3",
+                "eval_every_epochs=1",
+                $"eval_classification=\"{dir.File("data/test")}\"",
+                $"eval_captions=\"{dir.File("data/test.jsonl")}\""
+            )
+        );
         Assert.True(code == 0, output);
         var runDir = dir.File($"runs/{run}");
         Assert.True(File.Exists(Path.Combine(runDir, "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(runDir, "config.json")));
         var metrics = File.ReadAllLines(Path.Combine(runDir, "metrics.jsonl"));
         Assert.Contains(metrics, l => l.Contains("\"data_split\""));
-        var expectedPart = method switch { "clip" => "contrastive", "sclip" => "caption", "softclip" => "negatives", _ => "keyword" };
+        var expectedPart = method switch
+        {
+            "clip" => "contrastive",
+            "sclip" => "caption",
+            "softclip" => "negatives",
+            _ => "keyword",
+        };
         Assert.Contains(metrics, l => l.Contains($"\"{expectedPart}\""));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tb")));
         // CLIP/SoftCLIP: 2 batches per epoch, so 3 evaluations in 6 steps. S-CLIP (batch_composition split): half the
         // batch is paired, so an epoch over the paired set takes 4 steps and 6 steps hold 1 evaluation.
         int expectedEvals = method.Contains("sclip", StringComparison.Ordinal) ? 1 : 3;
-        Assert.Equal(expectedEvals, metrics.Count(l => l.Contains("\"kind\":\"eval\"") && l.Contains("zero_shot_top1") && l.Contains("mean_recall")));
+        Assert.Equal(
+            expectedEvals,
+            metrics.Count(l =>
+                l.Contains("\"kind\":\"eval\"") && l.Contains("zero_shot_top1") && l.Contains("mean_recall")
+            )
+        );
 
-        (code, output) = CliProcess.Run("eval", "--model", runDir, "--classification", dir.File("data/test"), "--captions", dir.File("data/test.jsonl"),
-            "--probe-train", dir.File("data/train"), "--probe-test", dir.File("data/test"), "--device", "cpu");
+        (code, output) = CliProcess.Run(
+            "eval",
+            "--model",
+            runDir,
+            "--classification",
+            dir.File("data/test"),
+            "--captions",
+            dir.File("data/test.jsonl"),
+            "--probe-train",
+            dir.File("data/train"),
+            "--probe-test",
+            dir.File("data/test"),
+            "--device",
+            "cpu"
+        );
         Assert.True(code == 0, output);
         Assert.Contains("zero-shot top-1", output);
         Assert.Contains("linear probe accuracy", output);
@@ -58,21 +95,33 @@ public class CliEndToEndTests
         (code, output) = CliProcess.Run("report", runDir, "--out", dir.File("report"));
         Assert.True(code == 0, output);
         foreach (var png in new[] { "comparison.png", $"{run}-curves.png" })
-            using (var bmp = SKBitmap.Decode(dir.File($"report/{png}"))) Assert.True(bmp is { Width: > 100, Height: > 100 }, png);
+            using (var bmp = SKBitmap.Decode(dir.File($"report/{png}")))
+                Assert.True(bmp is { Width: > 100, Height: > 100 }, png);
     }
 
     [Fact]
     public void InfoSynthDoctorAndHelpWork()
     {
         using var dir = new TempDir();
-        var (code, output) = CliProcess.Run("synth", "--domain", "tabletop", "--out", dir.File("tt"),
-            "--train-per-class", "2", "--test-per-class", "1", "--size", "32");
+        var (code, output) = CliProcess.Run(
+            "synth",
+            "--domain",
+            "tabletop",
+            "--out",
+            dir.File("tt"),
+            "--train-per-class",
+            "2",
+            "--test-per-class",
+            "1",
+            "--size",
+            "32"
+        );
         Assert.True(code == 0, output);
         Assert.Equal(12, File.ReadAllLines(dir.File("tt/train.jsonl")).Length);
 
         var weights = dir.File("w.safetensors");
-        using (var model = new SemiClip.Model.ClipModel(TinySetup.Model(300))) SemiClip.Model.ClipCheckpoint.Save(model, weights,
-            SemiClip.Model.WeightNaming.HuggingFace);
+        using (var model = new SemiClip.Model.ClipModel(TinySetup.Model(300)))
+            SemiClip.Model.ClipCheckpoint.Save(model, weights, SemiClip.Model.WeightNaming.HuggingFace);
         (code, output) = CliProcess.Run("info", weights);
         Assert.True(code == 0, output);
         Assert.Contains("Hugging Face", output);

@@ -13,9 +13,18 @@ public class HelpTests
     public void EveryCliOptionAndArgumentHasADescription()
     {
         var missing = All(SemiClip.Cli.Program.BuildRoot())
-            .SelectMany(c => c.Options.Where(o => !o.Name.StartsWith("--help", StringComparison.Ordinal) && o.Name is not ("-h" or "-?" or "--version"))
-                                      .Where(o => string.IsNullOrWhiteSpace(o.Description)).Select(o => $"{c.Name} {o.Name}")
-                              .Concat(c.Arguments.Where(a => string.IsNullOrWhiteSpace(a.Description)).Select(a => $"{c.Name} <{a.Name}>")))
+            .SelectMany(c =>
+                c.Options.Where(o =>
+                        !o.Name.StartsWith("--help", StringComparison.Ordinal)
+                        && o.Name is not ("-h" or "-?" or "--version")
+                    )
+                    .Where(o => string.IsNullOrWhiteSpace(o.Description))
+                    .Select(o => $"{c.Name} {o.Name}")
+                    .Concat(
+                        c.Arguments.Where(a => string.IsNullOrWhiteSpace(a.Description))
+                            .Select(a => $"{c.Name} <{a.Name}>")
+                    )
+            )
             .ToList();
         Assert.True(missing.Count == 0, "options without a description: " + string.Join(", ", missing));
     }
@@ -26,13 +35,18 @@ public class HelpTests
         var fields = ConfigReference.Fields(new TrainConfig()).Select(f => f.Field).ToList();
         Assert.Contains("loss.soft_alpha", fields);
         var undocumented = fields.Where(f => !ConfigReference.Meaning.ContainsKey(f)).ToList();
-        Assert.True(undocumented.Count == 0, "config fields without a meaning in ConfigReference: " + string.Join(", ", undocumented));
+        Assert.True(
+            undocumented.Count == 0,
+            "config fields without a meaning in ConfigReference: " + string.Join(", ", undocumented)
+        );
         var stale = ConfigReference.Meaning.Keys.Except(fields).ToList();
         Assert.True(stale.Count == 0, "ConfigReference explains fields that do not exist: " + string.Join(", ", stale));
 
         var readme = File.ReadAllText(Path.Combine(Support.SharedFiles.RepoRoot, "README.md"));
-        Assert.True(readme.Contains(ConfigReference.Markdown(), StringComparison.Ordinal),
-            "README's config reference is out of date; paste the output of `semiclip train --print-config --markdown`.");
+        Assert.True(
+            readme.Contains(ConfigReference.Markdown(), StringComparison.Ordinal),
+            "README's config reference is out of date; paste the output of `semiclip train --print-config --markdown`."
+        );
     }
 
     [Fact]

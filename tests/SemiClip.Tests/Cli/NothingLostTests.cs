@@ -1,7 +1,7 @@
-using SemiClip.Runs;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using SemiClip.Runs;
 using SemiClip.Tests.Support;
 
 namespace SemiClip.Tests.Cli;
@@ -11,9 +11,12 @@ namespace SemiClip.Tests.Cli;
 public class NothingLostTests
 {
     static string[] Train(List<string> common, string run, params string[] extra) =>
-        new[] { "train", "--run-name", run }.Concat(common.Concat(extra).SelectMany(o => new[] { "--set", o })).ToArray();
+        new[] { "train", "--run-name", run }
+            .Concat(common.Concat(extra).SelectMany(o => new[] { "--set", o }))
+            .ToArray();
 
-    /// <summary>Waits until the run under <paramref name="p"/> has logged a training step (so a signal meets a run in training).</summary>
+    /// <summary>Waits until the run under <paramref name="p"/> has logged a training step (so a signal meets a run in
+    /// training).</summary>
     static void WaitForATrainingStep(Process p, string metrics, Func<string> output)
     {
         var clock = Stopwatch.StartNew();
@@ -27,8 +30,12 @@ public class NothingLostTests
 
     static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 
-    static string[] Folder(string root) => Directory.GetFiles(root, "*", SearchOption.AllDirectories)
-        .Select(f => Path.GetRelativePath(root, f) + ":" + Hash(f)).Order(StringComparer.Ordinal).ToArray();
+    static string[] Folder(string root) =>
+        Directory
+            .GetFiles(root, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f) + ":" + Hash(f))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
 
     [Fact]
     public void TrainingTwiceUnderOneNameLeavesTheFirstRunIntactAndOverwriteMovesItAside()
@@ -67,33 +74,56 @@ public class NothingLostTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         var metrics = dir.File("runs/sig/metrics.jsonl");
-        using (var p = CliProcess.Start(Train(common, "sig", "steps=100000", "checkpoint_every=100000", "method=\"sclip\"",
-                                              "label_ratio=0.5")))
+        using (
+            var p = CliProcess.Start(
+                Train(common, "sig", "steps=100000", "checkpoint_every=100000", "method=\"sclip\"", "label_ratio=0.5")
+            )
+        )
         {
             var output = new System.Text.StringBuilder();
-            p.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-            p.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-            WaitForATrainingStep(p, metrics, () => { lock (output) return output.ToString(); });
+            p.OutputDataReceived += (_, e) =>
+            {
+                lock (output)
+                    output.AppendLine(e.Data);
+            };
+            p.ErrorDataReceived += (_, e) =>
+            {
+                lock (output)
+                    output.AppendLine(e.Data);
+            };
+            WaitForATrainingStep(p, metrics, () =>
+            {
+                lock (output)
+                    return output.ToString();
+            });
             Process.Start("kill", $"-{signal} {p.Id}").WaitForExit();
             Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "the run did not stop after the signal");
             p.WaitForExit();
             Assert.Equal(130, p.ExitCode);
             string said;
-            lock (output) said = output.ToString();
+            lock (output)
+                said = output.ToString();
             Assert.Contains("interrupted after step", said);
             Assert.Contains("--run-name sig --resume", said);
         }
         var checkpoint = Assert.Single(Directory.GetFiles(dir.File("runs/sig/checkpoints")));
-        long step = long.Parse(Path.GetFileNameWithoutExtension(checkpoint)["step-".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        long step = long.Parse(
+            Path.GetFileNameWithoutExtension(checkpoint)["step-".Length..],
+            System.Globalization.CultureInfo.InvariantCulture
+        );
         Assert.True(step >= 1);
 
-        var (code, resumed) = CliProcess.Run(Train(common, "sig", $"steps={step + 2}").Concat(["--resume", "--allow-config-change"]).ToArray());
+        var (code, resumed) = CliProcess.Run(
+            Train(common, "sig", $"steps={step + 2}").Concat(["--resume", "--allow-config-change"]).ToArray()
+        );
         Assert.True(code == 0, resumed);
         Assert.Contains($"method sclip:", resumed);
         Assert.Contains($"steps {step} → {step + 2} (resumed)", resumed);
-        var trainSteps = File.ReadAllLines(metrics).Where(l => l.Contains("\"kind\":\"train\""))
-            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToList();
-        Assert.Equal(trainSteps.Distinct().Count(), trainSteps.Count);   // each step once, across the stop
+        var trainSteps = File.ReadAllLines(metrics)
+            .Where(l => l.Contains("\"kind\":\"train\""))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64())
+            .ToList();
+        Assert.Equal(trainSteps.Distinct().Count(), trainSteps.Count); // each step once, across the stop
         Assert.Equal(step + 2, trainSteps[^1]);
     }
 
@@ -133,7 +163,10 @@ public class NothingLostTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var images = Directory.GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        var images = Directory
+            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)
+            .ToList();
         File.WriteAllText(images[0], "this is not a png");
         var truncated = File.ReadAllBytes(images[1]);
         File.WriteAllBytes(images[1], truncated[..(truncated.Length / 2)]);
@@ -145,7 +178,9 @@ public class NothingLostTests
         Assert.False(Directory.Exists(dir.File("runs/broken")));
 
         // Headers cannot see a cut-off image; the full check decodes and finds both, reported together.
-        (code, output) = CliProcess.Run(Train(common, "broken", "steps=2").Concat(["--check-images", "full"]).ToArray());
+        (code, output) = CliProcess.Run(
+            Train(common, "broken", "steps=2").Concat(["--check-images", "full"]).ToArray()
+        );
         Assert.NotEqual(0, code);
         Assert.Contains("2 image(s) cannot be used", output);
         Assert.Contains(Path.GetFileName(images[1]), output);
@@ -157,7 +192,9 @@ public class NothingLostTests
         (code, output) = CliProcess.Run("shard", dir.File("data/train.jsonl"), "--out", dir.File("shards"));
         Assert.NotEqual(0, code);
         Assert.Contains(Path.GetFileName(images[0]), output);
-        Assert.False(Directory.Exists(dir.File("shards")) && Directory.GetFiles(dir.File("shards"), "*.tar").Length > 0);
+        Assert.False(
+            Directory.Exists(dir.File("shards")) && Directory.GetFiles(dir.File("shards"), "*.tar").Length > 0
+        );
 
         (code, output) = CliProcess.Run(Train(common, "skipped", "steps=2", "skip_bad=true", "check_images=\"full\""));
         Assert.True(code == 0, output);
@@ -173,7 +210,12 @@ public class NothingLostTests
         var common = TinySetup.Write(dir);
         var lines = File.ReadAllLines(dir.File("data/train.jsonl"));
         var first = JsonDocument.Parse(lines[0]).RootElement;
-        var captions = first.GetProperty("captions").EnumerateArray().Select(c => c.GetString()!).Prepend("   ").ToList();
+        var captions = first
+            .GetProperty("captions")
+            .EnumerateArray()
+            .Select(c => c.GetString()!)
+            .Prepend("   ")
+            .ToList();
         lines[0] = JsonSerializer.Serialize(new { image = first.GetProperty("image").GetString(), captions });
         File.WriteAllLines(dir.File("data/train.jsonl"), lines);
 
@@ -190,29 +232,50 @@ public class NothingLostTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var config = SemiClip.Training.TrainConfig.Load(null, common.Concat(["run_name=\"ev\"", "steps=8", "checkpoint_every=100",
-            "eval_every_epochs=1", $"eval_classification=\"{dir.File("data/test")}\""]));
+        var config = SemiClip.Training.TrainConfig.Load(
+            null,
+            common.Concat([
+                "run_name=\"ev\"",
+                "steps=8",
+                "checkpoint_every=100",
+                "eval_every_epochs=1",
+                $"eval_classification=\"{dir.File("data/test")}\"",
+            ])
+        );
         using var session = new SemiClip.Runs.TrainingSession(config, resume: false);
-        Directory.Delete(dir.File("data/test"), recursive: true);   // the evaluation data goes away after the start checked it
+        // the evaluation data goes away after the start checked it
+        Directory.Delete(dir.File("data/test"), recursive: true);
         var e = Assert.Throws<InvalidOperationException>(() => session.Train());
         long first = session.Loader.BatchesPerEpoch;
         Assert.Contains($"evaluation at step {first} failed", e.Message);
         Assert.Contains("--resume", e.Message);
-        Assert.Equal($"step-{first:D8}.safetensors", Path.GetFileName(Assert.Single(Directory.GetFiles(dir.File("runs/ev/checkpoints")))));
+        Assert.Equal(
+            $"step-{first:D8}.safetensors",
+            Path.GetFileName(Assert.Single(Directory.GetFiles(dir.File("runs/ev/checkpoints"))))
+        );
     }
 
-    /// <summary>RSICD's layout: one Karpathy file with train/val/test splits, images in a folder of their own.</summary>
+    /// <summary>RSICD's layout: one Karpathy file with train/val/test splits, images in a folder of their
+    /// own.</summary>
     static void WriteKarpathy(TempDir dir, string[] splits)
     {
-        var entries = File.ReadLines(dir.File("data/train.jsonl")).Select((l, i) =>
-        {
-            var e = JsonDocument.Parse(l).RootElement;
-            return new
-            {
-                filename = e.GetProperty("image").GetString(), split = splits[i % splits.Length],
-                sentences = e.GetProperty("captions").EnumerateArray().Select(c => new { raw = c.GetString() }).ToList(),
-            };
-        }).ToList();
+        var entries = File.ReadLines(dir.File("data/train.jsonl"))
+            .Select(
+                (l, i) =>
+                {
+                    var e = JsonDocument.Parse(l).RootElement;
+                    return new
+                    {
+                        filename = e.GetProperty("image").GetString(),
+                        split = splits[i % splits.Length],
+                        sentences = e.GetProperty("captions")
+                            .EnumerateArray()
+                            .Select(c => new { raw = c.GetString() })
+                            .ToList(),
+                    };
+                }
+            )
+            .ToList();
         Directory.CreateDirectory(dir.File("meta"));
         File.WriteAllText(dir.File("meta/dataset.json"), JsonSerializer.Serialize(new { images = entries }));
     }
@@ -223,15 +286,25 @@ public class NothingLostTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir).Where(o => !o.StartsWith("train_data=", StringComparison.Ordinal)).ToList();
         WriteKarpathy(dir, ["train", "train", "val"]);
-        var rsicd = new[] { $"train_data=\"{dir.File("meta/dataset.json")}\"", $"image_root=\"{dir.File("data")}\"",
-            $"eval_captions=\"{dir.File("meta/dataset.json")}\"", "eval_every_epochs=1" };
+        var rsicd = new[]
+        {
+            $"train_data=\"{dir.File("meta/dataset.json")}\"",
+            $"image_root=\"{dir.File("data")}\"",
+            $"eval_captions=\"{dir.File("meta/dataset.json")}\"",
+            "eval_every_epochs=1",
+        };
         var (code, output) = CliProcess.Run(Train(common, "rsicd", rsicd.Append("epochs=2").ToArray()));
         Assert.True(code == 0, output);
         Assert.Contains("eval at step", output);
         Assert.Contains("mean_recall", output);
-        Assert.Equal(2, File.ReadLines(dir.File("runs/rsicd/metrics.jsonl")).Count(l => l.Contains("\"kind\":\"eval\"")));
+        Assert.Equal(
+            2,
+            File.ReadLines(dir.File("runs/rsicd/metrics.jsonl")).Count(l => l.Contains("\"kind\":\"eval\""))
+        );
 
-        (code, output) = CliProcess.Run(Train(common, "nosplit", rsicd.Concat(["steps=2", "eval_split=\"test\""]).ToArray()));
+        (code, output) = CliProcess.Run(
+            Train(common, "nosplit", rsicd.Concat(["steps=2", "eval_split=\"test\""]).ToArray())
+        );
         Assert.NotEqual(0, code);
         Assert.Contains("no images in split 'test' (splits present: train, val)", output);
         Assert.False(Directory.Exists(dir.File("runs/nosplit")));
@@ -246,13 +319,32 @@ public class NothingLostTests
         var path = dir.File("meta/dataset.json");
         var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
         foreach (var image in doc["images"]!.AsArray().Where(i => i!["split"]!.GetValue<string>() == "test"))
-            foreach (var s in image!["sentences"]!.AsArray()) s!["raw"] = "a zeppelin hangar beside a zeppelin";
+            foreach (var s in image!["sentences"]!.AsArray())
+                s!["raw"] = "a zeppelin hangar beside a zeppelin";
         File.WriteAllText(path, doc.ToJsonString());
 
-        var (code, output) = CliProcess.Run("keywords", "extract", path, "--image-root", dir.File("data"), "--out", dir.File("kw.txt"));
+        var (code, output) = CliProcess.Run(
+            "keywords",
+            "extract",
+            path,
+            "--image-root",
+            dir.File("data"),
+            "--out",
+            dir.File("kw.txt")
+        );
         Assert.True(code == 0, output);
         Assert.DoesNotContain("zeppelin", File.ReadAllText(dir.File("kw.txt")));
-        (code, output) = CliProcess.Run("keywords", "extract", path, "--image-root", dir.File("data"), "--split", "all", "--out", dir.File("all.txt"));
+        (code, output) = CliProcess.Run(
+            "keywords",
+            "extract",
+            path,
+            "--image-root",
+            dir.File("data"),
+            "--split",
+            "all",
+            "--out",
+            dir.File("all.txt")
+        );
         Assert.True(code == 0, output);
         Assert.Contains("zeppelin", File.ReadAllText(dir.File("all.txt")));
     }
@@ -264,14 +356,46 @@ public class NothingLostTests
         var common = TinySetup.Write(dir);
         Assert.Equal(0, CliProcess.Run(Train(common, "a", "steps=2", "checkpoint_every=1")).ExitCode);
         Assert.Equal(0, CliProcess.Run(Train(common, "b", "steps=2", "seed=1")).ExitCode);
-        var (code, output) = CliProcess.Run("embed", "--model", dir.File("runs/a"), "--images", dir.File("data/test"), "--out", dir.File("a.safetensors"));
+        var (code, output) = CliProcess.Run(
+            "embed",
+            "--model",
+            dir.File("runs/a"),
+            "--images",
+            dir.File("data/test"),
+            "--out",
+            dir.File("a.safetensors")
+        );
         Assert.True(code == 0, output);
-        (code, output) = CliProcess.Run("search", "a river", "--index", dir.File("a.safetensors"), "--model", dir.File("runs/a"), "--top", "3");
+        (code, output) = CliProcess.Run(
+            "search",
+            "a river",
+            "--index",
+            dir.File("a.safetensors"),
+            "--model",
+            dir.File("runs/a"),
+            "--top",
+            "3"
+        );
         Assert.True(code == 0, output);
-        (code, output) = CliProcess.Run("search", "a river", "--index", dir.File("a.safetensors"), "--model", dir.File("runs/b"));
+        (code, output) = CliProcess.Run(
+            "search",
+            "a river",
+            "--index",
+            dir.File("a.safetensors"),
+            "--model",
+            dir.File("runs/b")
+        );
         Assert.NotEqual(0, code);
         Assert.Contains("made by another model", output);
-        (code, output) = CliProcess.Run("search", "a river", "--index", dir.File("a.safetensors"), "--model", dir.File("runs/b"), "--allow-other-model");
+        (code, output) = CliProcess.Run(
+            "search",
+            "a river",
+            "--index",
+            dir.File("a.safetensors"),
+            "--model",
+            dir.File("runs/b"),
+            "--allow-other-model"
+        );
         Assert.True(code == 0, output);
 
         // info and eval take a run folder and a training checkpoint (its weights, the run's vocabulary).
@@ -282,11 +406,25 @@ public class NothingLostTests
             Assert.True(code == 0, output);
             Assert.Contains("ViT 1 layers", output);
         }
-        (code, output) = CliProcess.Run("eval", "--model", checkpoint, "--classification", dir.File("data/test"), "--out", dir.File("ckpt-eval"));
+        (code, output) = CliProcess.Run(
+            "eval",
+            "--model",
+            checkpoint,
+            "--classification",
+            dir.File("data/test"),
+            "--out",
+            dir.File("ckpt-eval")
+        );
         Assert.True(code == 0, output);
         Assert.Contains("zero-shot top-1", output);
 
-        (code, output) = CliProcess.Run("eval", "--model", dir.File("runs/a"), "--classification", dir.File("data/test"));
+        (code, output) = CliProcess.Run(
+            "eval",
+            "--model",
+            dir.File("runs/a"),
+            "--classification",
+            dir.File("data/test")
+        );
         Assert.True(code == 0, output);
         Assert.Equal(0, CliProcess.Run("report", dir.File("runs/a"), "--out", dir.File("rep")).ExitCode);
         File.SetLastWriteTimeUtc(dir.File("runs/a/model.safetensors"), DateTime.UtcNow.AddMinutes(1));

@@ -10,7 +10,10 @@ public class ImageCacheTests
     public void TheCacheNeverHoldsMoreThanItsBudgetAndHandsOverImagesPastIt()
     {
         using var dir = new TempDir();
-        var paths = Enumerable.Range(0, 6).Select(i => TestImages.Png(dir.File($"{i}.png"), 32, 32, new SKColor((byte)(40 * i), 0, 0))).ToList();
+        var paths = Enumerable
+            .Range(0, 6)
+            .Select(i => TestImages.Png(dir.File($"{i}.png"), 32, 32, new SKColor((byte)(40 * i), 0, 0)))
+            .ToList();
         long perImage = 16 * 16 * 4; // shrunk so the shorter side is the model's 16 px, RGBA
         using var cache = new ImageCache(16, enabled: true, budgetBytes: 3 * perImage);
         var owned = new List<bool>();
@@ -19,7 +22,8 @@ public class ImageCacheTests
             var bitmap = cache.Get(p, out bool callerOwns);
             Assert.Equal(16, bitmap.Width);
             owned.Add(callerOwns);
-            if (callerOwns) bitmap.Dispose();
+            if (callerOwns)
+                bitmap.Dispose();
         }
         Assert.Equal([false, false, false, true, true, true], owned);
         Assert.Equal(3, cache.Count);

@@ -15,16 +15,27 @@ public class ImagePreprocessingTests
     {
         var bmp = new SKBitmap(new SKImageInfo(48, 16, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         for (int y = 0; y < 16; y++)
-            for (int x = 0; x < 48; x++) bmp.SetPixel(x, y, x < 16 ? SKColors.Red : x < 32 ? new SKColor(0, 255, 0) : SKColors.Blue);
+            for (int x = 0; x < 48; x++)
+                bmp.SetPixel(
+                    x,
+                    y,
+                    x < 16 ? SKColors.Red
+                        : x < 32 ? new SKColor(0, 255, 0)
+                        : SKColors.Blue
+                );
         return bmp;
     }
 
     /// <summary>(R, G, B) of the pixel at (x, y) in 0–1, undoing the normalisation.</summary>
     static (float R, float G, float B) Pixel(float[] planes, ImagePreprocessing p, int size, int x, int y)
     {
-        int i = y * size + x, plane = size * size;
-        return ((float)(planes[i] * p.Std.R + p.Mean.R), (float)(planes[plane + i] * p.Std.G + p.Mean.G),
-                (float)(planes[2 * plane + i] * p.Std.B + p.Mean.B));
+        int i = y * size + x,
+            plane = size * size;
+        return (
+            (float)(planes[i] * p.Std.R + p.Mean.R),
+            (float)(planes[plane + i] * p.Std.G + p.Mean.G),
+            (float)(planes[2 * plane + i] * p.Std.B + p.Mean.B)
+        );
     }
 
     static float[] Eval(SKBitmap bmp, ImagePreprocessing p, int size = 16)
@@ -37,8 +48,12 @@ public class ImagePreprocessingTests
 
     static void Near((float R, float G, float B) actual, (float R, float G, float B) expected, string what)
     {
-        Assert.True(Math.Abs(actual.R - expected.R) < 0.02 && Math.Abs(actual.G - expected.G) < 0.02 && Math.Abs(actual.B - expected.B) < 0.02,
-            $"{what}: got {actual}, expected {expected}");
+        Assert.True(
+            Math.Abs(actual.R - expected.R) < 0.02
+                && Math.Abs(actual.G - expected.G) < 0.02
+                && Math.Abs(actual.B - expected.B) < 0.02,
+            $"{what}: got {actual}, expected {expected}"
+        );
     }
 
     [Fact]
@@ -71,7 +86,7 @@ public class ImagePreprocessingTests
         using var white = new SKBitmap(new SKImageInfo(16, 16, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         white.Erase(SKColors.White);
         var half = new ImagePreprocessing { Mean = (0.5, 0.5, 0.5), Std = (0.5, 0.5, 0.5) };
-        Assert.All(Eval(white, half), v => Assert.Equal(1f, v, 5));   // (1 − 0.5) / 0.5
+        Assert.All(Eval(white, half), v => Assert.Equal(1f, v, 5)); // (1 − 0.5) / 0.5
 
         using var red = new SKBitmap(new SKImageInfo(16, 16, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         red.Erase(SKColors.Red);
@@ -86,12 +101,20 @@ public class ImagePreprocessingTests
     [Fact]
     public void ThePreprocessingTravelsInTheModelConfigAndMetadata()
     {
-        var p = new ImagePreprocessing { Mean = (0.1, 0.2, 0.3), Std = (0.4, 0.5, 0.6), Interpolation = "bilinear", ResizeMode = "longest", Mode = "L" };
+        var p = new ImagePreprocessing
+        {
+            Mean = (0.1, 0.2, 0.3),
+            Std = (0.4, 0.5, 0.6),
+            Interpolation = "bilinear",
+            ResizeMode = "longest",
+            Mode = "L",
+        };
         var config = SemiClip.Tests.Model.ClipModelTests.Small() with { Preprocess = p };
         Assert.Equal(p, ClipConfig.Parse(config.ToJson(), "test").Preprocess);
         var legacy = System.Text.Json.Nodes.JsonNode.Parse(config.ToJson())!.AsObject();
         legacy.Remove("preprocess_cfg");
-        Assert.Equal(new ImagePreprocessing(), ClipConfig.Parse(legacy.ToJsonString(), "test").Preprocess);   // older files: OpenAI's
+        // older files: OpenAI's
+        Assert.Equal(new ImagePreprocessing(), ClipConfig.Parse(legacy.ToJsonString(), "test").Preprocess);
         legacy["preprocess_cfg"] = new System.Text.Json.Nodes.JsonObject { ["resize_mode"] = "stretch" };
         var e = Assert.Throws<InvalidDataException>(() => ClipConfig.Parse(legacy.ToJsonString(), "x"));
         Assert.Contains("preprocess_cfg: resize_mode 'stretch'", e.Message);
@@ -107,7 +130,8 @@ public class ImagePreprocessingTests
     public void TheEmbedderPreparesImagesAsTheModelSays()
     {
         using var dir = new TempDir();
-        var path = TestImages.Encode(dir.File("stripes.png"), Stripes(), SKEncodedImageFormat.Png);   // Encode disposes its bitmap
+        // Encode disposes its bitmap
+        var path = TestImages.Encode(dir.File("stripes.png"), Stripes(), SKEncodedImageFormat.Png);
         using var bmp = Stripes();
         var squash = new ImagePreprocessing { ResizeMode = "squash" };
         using var model = new ClipModel(SemiClip.Tests.Model.ClipModelTests.Small());
@@ -121,7 +145,10 @@ public class ImagePreprocessingTests
         {
             using var manual = tensor(Eval(bmp, squash)).reshape(1, 3, 16, 16);
             using var expected = nn.functional.normalize(model.EncodeImage(manual), dim: -1);
-            Assert.True((asSquash - expected).abs().max().item<float>() < 1e-5, "the embedder did not use the model's resize mode");
+            Assert.True(
+                (asSquash - expected).abs().max().item<float>() < 1e-5,
+                "the embedder did not use the model's resize mode"
+            );
         }
         Assert.True((asSquash - asDefault).abs().max().item<float>() > 1e-3);
     }
@@ -131,17 +158,46 @@ public class ImagePreprocessingTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var (code, output) = CliProcess.Run(["train", "--run-name", "prep", .. common.SelectMany(o => new[] { "--set", o }), "--set", "steps=1",
-            "--set", "image_mean=[0.5, 0.5, 0.5]", "--set", "image_std=[0.25, 0.25, 0.25]", "--set", "image_resize_mode=longest",
-            "--set", "image_mode=L"]);
+        var (code, output) = CliProcess.Run([
+            "train",
+            "--run-name",
+            "prep",
+            .. common.SelectMany(o => new[] { "--set", o }),
+            "--set",
+            "steps=1",
+            "--set",
+            "image_mean=[0.5, 0.5, 0.5]",
+            "--set",
+            "image_std=[0.25, 0.25, 0.25]",
+            "--set",
+            "image_resize_mode=longest",
+            "--set",
+            "image_mode=L",
+        ]);
         Assert.True(code == 0, output);
         Assert.Contains("\"resize_mode\": \"longest\"", File.ReadAllText(dir.File("runs/prep/model_config.json")));
         using var bundle = ModelBundle.Load(dir.File("runs/prep"));
-        Assert.Equal(new ImagePreprocessing { Mean = (0.5, 0.5, 0.5), Std = (0.25, 0.25, 0.25), ResizeMode = "longest", Mode = "L" },
-            bundle.Model.Config.Preprocess);
+        Assert.Equal(
+            new ImagePreprocessing
+            {
+                Mean = (0.5, 0.5, 0.5),
+                Std = (0.25, 0.25, 0.25),
+                ResizeMode = "longest",
+                Mode = "L",
+            },
+            bundle.Model.Config.Preprocess
+        );
 
-        (code, output) = CliProcess.Run(["train", "--run-name", "bad", .. common.SelectMany(o => new[] { "--set", o }),
-            "--set", "image_mean=[0.5, 0.5]", "--set", "image_resize_mode=stretch"]);
+        (code, output) = CliProcess.Run([
+            "train",
+            "--run-name",
+            "bad",
+            .. common.SelectMany(o => new[] { "--set", o }),
+            "--set",
+            "image_mean=[0.5, 0.5]",
+            "--set",
+            "image_resize_mode=stretch",
+        ]);
         Assert.NotEqual(0, code);
         Assert.Contains("image_mean: must be 3 numbers", output);
         Assert.Contains("image_resize_mode: 'stretch' is not one of shortest, squash, longest", output);

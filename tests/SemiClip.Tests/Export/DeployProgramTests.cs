@@ -5,7 +5,8 @@ using SemiClip.Tests.Support;
 
 namespace SemiClip.Tests.Export;
 
-/// <summary>The README's Deploy program, compiled as written against SemiClip.Onnx and run on an exported folder.</summary>
+/// <summary>The README's Deploy program, compiled as written against SemiClip.Onnx and run on an exported
+/// folder.</summary>
 public class DeployProgramTests(TrainedRunFixture f) : IClassFixture<TrainedRunFixture>
 {
     static string ReadmeProgram()
@@ -21,17 +22,40 @@ public class DeployProgramTests(TrainedRunFixture f) : IClassFixture<TrainedRunF
     public void TheReadmesDeployProgramCompilesAndRanksImages()
     {
         // The SDK's implicit usings for a console project, as `dotnet new console` has them.
-        const string implicitUsings = "global using System; global using System.IO; global using System.Linq; global using System.Collections.Generic;";
-        var trusted = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "netstandard.dll" or "mscorlib.dll");
-        var references = trusted.Concat(new[] { "SemiClip.Onnx.dll", "Microsoft.ML.OnnxRuntime.dll" }.Select(n => Path.Combine(AppContext.BaseDirectory, n)))
+        const string implicitUsings =
+            "global using System; global using System.IO; global using System.Linq; global using "
+            + "System.Collections.Generic;";
+        var trusted = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
+            .Split(Path.PathSeparator)
+            .Where(p =>
+                Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal)
+                || Path.GetFileName(p) is "netstandard.dll" or "mscorlib.dll"
+            );
+        var references = trusted
+            .Concat(
+                new[] { "SemiClip.Onnx.dll", "Microsoft.ML.OnnxRuntime.dll" }.Select(n =>
+                    Path.Combine(AppContext.BaseDirectory, n)
+                )
+            )
             .Select(p => MetadataReference.CreateFromFile(p));
-        var compilation = CSharpCompilation.Create("Deploy",
-            [CSharpSyntaxTree.ParseText(ReadmeProgram(), path: "Program.cs"), CSharpSyntaxTree.ParseText(implicitUsings)],
-            references, new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
+        var compilation = CSharpCompilation.Create(
+            "Deploy",
+            [
+                CSharpSyntaxTree.ParseText(ReadmeProgram(), path: "Program.cs"),
+                CSharpSyntaxTree.ParseText(implicitUsings),
+            ],
+            references,
+            new CSharpCompilationOptions(
+                OutputKind.ConsoleApplication,
+                nullableContextOptions: NullableContextOptions.Enable
+            )
+        );
         using var image = new MemoryStream();
         var emitted = compilation.Emit(image);
-        Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
+        Assert.True(
+            emitted.Success,
+            string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
+        );
 
         var exported = f.Dir.File("deploy-program");
         var (code, output) = CliProcess.Run("export", "--model", f.Run, "--format", "onnx", "--out", exported);
@@ -40,10 +64,20 @@ public class DeployProgramTests(TrainedRunFixture f) : IClassFixture<TrainedRunF
         var printed = new StringWriter();
         var console = Console.Out;
         Console.SetOut(printed);
-        try { program.EntryPoint!.Invoke(null, [new[] { exported, f.Dir.File("data/test"), "a river" }]); }
-        finally { Console.SetOut(console); }
+        try
+        {
+            program.EntryPoint!.Invoke(null, [new[] { exported, f.Dir.File("data/test"), "a river" }]);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
 
-        var lines = printed.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(".png")).ToList();
+        var lines = printed
+            .ToString()
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => l.Contains(".png"))
+            .ToList();
         Assert.Equal(5, lines.Count);
         // The program's best match is the image SemiClip's own model ranks first for the query.
         using var bundle = SemiClip.Model.ModelBundle.Load(f.Run);

@@ -2,18 +2,20 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
-using Tensor = TorchSharp.torch.Tensor;
 using SemiClip.Export;
 using SemiClip.Model;
 using SemiClip.Tests.Model;
 using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace SemiClip.Tests.Export;
 
-/// <summary>The exported graphs, run by ONNX Runtime (the runtime that loads them), against SemiClip's own forward pass.</summary>
+/// <summary>The exported graphs, run by ONNX Runtime (the runtime that loads them), against SemiClip's own forward
+/// pass.</summary>
 public class OnnxTowersTests
 {
-    /// <summary>A model with every weight random, BatchNorm statistics included, so a wrong op cannot pass by luck.</summary>
+    /// <summary>A model with every weight random, BatchNorm statistics included, so a wrong op cannot pass by
+    /// luck.</summary>
     static ClipModel Randomised(ClipConfig config)
     {
         var model = new ClipModel(config);
@@ -21,9 +23,12 @@ public class OnnxTowersTests
         using (no_grad())
             foreach (var (name, t) in model.state_dict())
             {
-                if (!t.is_floating_point()) continue;
-                if (name.EndsWith("running_var", StringComparison.Ordinal)) t.copy_(rand(t.shape, generator: g) + 0.5);
-                else if (name != "logit_scale") t.copy_(randn(t.shape, generator: g) * 0.2);
+                if (!t.is_floating_point())
+                    continue;
+                if (name.EndsWith("running_var", StringComparison.Ordinal))
+                    t.copy_(rand(t.shape, generator: g) + 0.5);
+                else if (name != "logit_scale")
+                    t.copy_(randn(t.shape, generator: g) * 0.2);
             }
         model.eval();
         return model;
@@ -32,9 +37,16 @@ public class OnnxTowersTests
     static float[] Run(ModelProto graph, string input, Tensor value, string output)
     {
         using var session = new InferenceSession(graph.ToByteArray());
-        NamedOnnxValue feed = value.dtype == int64
-            ? NamedOnnxValue.CreateFromTensor(input, new DenseTensor<long>(value.data<long>().ToArray(), value.shape.Select(d => (int)d).ToArray()))
-            : NamedOnnxValue.CreateFromTensor(input, new DenseTensor<float>(value.data<float>().ToArray(), value.shape.Select(d => (int)d).ToArray()));
+        NamedOnnxValue feed =
+            value.dtype == int64
+                ? NamedOnnxValue.CreateFromTensor(
+                    input,
+                    new DenseTensor<long>(value.data<long>().ToArray(), value.shape.Select(d => (int)d).ToArray())
+                )
+                : NamedOnnxValue.CreateFromTensor(
+                    input,
+                    new DenseTensor<float>(value.data<float>().ToArray(), value.shape.Select(d => (int)d).ToArray())
+                );
         using var results = session.Run([feed]);
         return results.Single(r => r.Name == output).AsTensor<float>().ToArray();
     }
@@ -45,7 +57,10 @@ public class OnnxTowersTests
         Assert.Equal(e.Length, actual.Length);
         double worst = e.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(worst <= 1e-4, $"{what}: ONNX Runtime differs from TorchSharp by {worst}");
-        Assert.True(e.Select(Math.Abs).Max() > 1e-2, $"{what}: outputs are near zero, the comparison would prove nothing");
+        Assert.True(
+            e.Select(Math.Abs).Max() > 1e-2,
+            $"{what}: outputs are near zero, the comparison would prove nothing"
+        );
     }
 
     [Theory]
@@ -62,7 +77,11 @@ public class OnnxTowersTests
             using var images = randn(batch, 3, size, size, generator: new TorchSharp.torch.Generator((ulong)batch));
             using var _ = no_grad();
             using var expected = model.EncodeImage(images);
-            Close(expected, Run(graph, "pixel_values", images, "image_embeds"), $"{(resnet ? "ResNet" : "ViT")}, batch {batch}");
+            Close(
+                expected,
+                Run(graph, "pixel_values", images, "image_embeds"),
+                $"{(resnet ? "ResNet" : "ViT")}, batch {batch}"
+            );
         }
     }
 
@@ -73,16 +92,18 @@ public class OnnxTowersTests
     {
         using var model = Randomised(ClipModelTests.Small(quick: quickGelu));
         var graph = OnnxTowers.Text(model);
-        int end = model.Config.Text.VocabSize - 1, context = model.Config.Text.ContextLength;
+        int end = model.Config.Text.VocabSize - 1,
+            context = model.Config.Text.ContextLength;
         var random = new Random(3);
         foreach (var (batch, length) in new[] { (1, context), (7, context), (7, 8) })
         {
             var ids = zeros(batch, length, dtype: int64);
             for (int i = 0; i < batch; i++)
             {
-                int n = 2 + random.Next(length - 2);   // the end token at a different place in every row
+                int n = 2 + random.Next(length - 2); // the end token at a different place in every row
                 ids[i, 0] = end - 1;
-                for (int j = 1; j < n - 1; j++) ids[i, j] = random.Next(1, end - 1);
+                for (int j = 1; j < n - 1; j++)
+                    ids[i, j] = random.Next(1, end - 1);
                 ids[i, n - 1] = end;
             }
             using var _ = no_grad();

@@ -12,7 +12,11 @@ public class ArchitectureTests
         Assert.Null(NamespaceGraph.FindCycle(actual));
         var stated = NamespaceGraph.StatedInReadme(File.ReadAllText(Path.Combine(SharedFiles.RepoRoot, "README.md")));
         string Show(Dictionary<string, SortedSet<string>> g) =>
-            string.Join("; ", g.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} → {string.Join(", ", kv.Value)}"));
+            string.Join(
+                "; ",
+                g.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                    .Select(kv => $"{kv.Key} → {string.Join(", ", kv.Value)}")
+            );
         Assert.True(Show(actual) == Show(stated), $"README states\n  {Show(stated)}\nthe code has\n  {Show(actual)}");
     }
 
@@ -22,17 +26,27 @@ public class ArchitectureTests
         // Process-wide state is the application's: a library call must not change how many threads every other
         // caller in the process gets.
         var library = Path.Combine(SharedFiles.RepoRoot, "src", "SemiClip");
-        var callers = Directory.GetFiles(library, "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+        var callers = Directory
+            .GetFiles(library, "*.cs", SearchOption.AllDirectories)
+            .Where(f =>
+                !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+            )
             .Where(f => File.ReadAllText(f).Contains("set_num_threads(", StringComparison.Ordinal))
-            .Select(f => Path.GetRelativePath(library, f)).ToList();
+            .Select(f => Path.GetRelativePath(library, f))
+            .ToList();
         Assert.Empty(callers);
     }
 
     [Fact]
     public void FindsACycle()
     {
-        var graph = new Dictionary<string, SortedSet<string>> { ["A"] = ["B"], ["B"] = ["C"], ["C"] = ["A"], ["D"] = ["A"] };
+        var graph = new Dictionary<string, SortedSet<string>>
+        {
+            ["A"] = ["B"],
+            ["B"] = ["C"],
+            ["C"] = ["A"],
+            ["D"] = ["A"],
+        };
         Assert.Equal(["A", "B", "C", "A"], NamespaceGraph.FindCycle(graph));
         graph["C"] = [];
         Assert.Null(NamespaceGraph.FindCycle(graph));
@@ -41,7 +55,10 @@ public class ArchitectureTests
     [Fact]
     public void ReadsTheReadmeSentence()
     {
-        var g = NamespaceGraph.StatedInReadme("Inside the library: Tensors and IO depend on nothing; Data → IO, Tensors; Training → all of those. Projects: x");
+        var g = NamespaceGraph.StatedInReadme(
+            "Inside the library: Tensors and IO depend on nothing; Data → IO, Tensors; Training → all of those. "
+                + "Projects: x"
+        );
         Assert.Empty(g["Tensors"]);
         Assert.Equal(["IO", "Tensors"], g["Data"]);
         Assert.Equal(["Data", "IO", "Tensors"], g["Training"]);

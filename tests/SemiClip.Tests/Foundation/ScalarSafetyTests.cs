@@ -15,7 +15,10 @@ public class ScalarSafetyTests
     public void NoTemporaryScalarsInTheRepository()
     {
         var findings = ScalarHazardScanner.Scan(ScalarHazardScanner.RepositoryProjects(), Helpers);
-        Assert.True(findings.Count == 0, $"{findings.Count} temporary-Scalar hazard(s):\n" + string.Join("\n", findings.Take(200)));
+        Assert.True(
+            findings.Count == 0,
+            $"{findings.Count} temporary-Scalar hazard(s):\n" + string.Join("\n", findings.Take(200))
+        );
     }
 
     [Fact]
@@ -25,7 +28,9 @@ public class ScalarSafetyTests
         try
         {
             var file = Path.Combine(dir.FullName, "Bad.cs");
-            File.WriteAllText(file, """
+            File.WriteAllText(
+                file,
+                """
                 using static TorchSharp.torch;
                 static class Bad
                 {
@@ -36,10 +41,14 @@ public class ScalarSafetyTests
                     static Tensor E(long n) => full(n, 0.5f);                  // implicit conversion
                     static Tensor F(Tensor x, Tensor y) => x * y - x;          // safe: no Scalar at all
                 }
-                """);
+                """
+            );
             var findings = ScalarHazardScanner.Scan([new ScalarHazardScanner.Project("Bad", [file])], []);
             Assert.Equal(new[] { 4, 5, 6, 7, 8 }, findings.Select(f => f.Line).Distinct().Order().ToArray());
         }
-        finally { dir.Delete(true); }
+        finally
+        {
+            dir.Delete(true);
+        }
     }
 }

@@ -14,11 +14,21 @@ public class SafeTensorsTests
         var path = dir.File("all.safetensors");
         var tensors = new Dictionary<string, Tensor>
         {
-            ["f32"] = randn(3, 4), ["f16"] = randn(5).to(float16), ["bf16"] = randn(2, 2).to(bfloat16),
-            ["i64"] = arange(7L), ["i32"] = tensor(new[] { -1, 2, 3 }), ["u8"] = tensor(new byte[] { 0, 255, 7 }),
-            ["f64"] = rand(2, 1, 3, dtype: float64), ["scalar"] = tensor(3.5f), ["empty"] = zeros(0, 4),
+            ["f32"] = randn(3, 4),
+            ["f16"] = randn(5).to(float16),
+            ["bf16"] = randn(2, 2).to(bfloat16),
+            ["i64"] = arange(7L),
+            ["i32"] = tensor(new[] { -1, 2, 3 }),
+            ["u8"] = tensor(new byte[] { 0, 255, 7 }),
+            ["f64"] = rand(2, 1, 3, dtype: float64),
+            ["scalar"] = tensor(3.5f),
+            ["empty"] = zeros(0, 4),
         };
-        SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt", ["activation"] = "quick_gelu" });
+        SafeTensorsWriter.Write(
+            path,
+            tensors,
+            new Dictionary<string, string> { ["format"] = "pt", ["activation"] = "quick_gelu" }
+        );
         using var reader = new SafeTensorsReader(path);
         Assert.Equal("quick_gelu", reader.Metadata["activation"]);
         Assert.Equal(tensors.Keys.OrderBy(k => k), reader.Names.OrderBy(k => k));
@@ -39,19 +49,30 @@ public class SafeTensorsTests
         // Built byte by byte from the format description, independent of SafeTensorsWriter.
         using var dir = new TempDir();
         var path = dir.File("hand.safetensors");
-        var header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[8,16]}}";
+        var header =
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[8,16]}}";
         var h = Encoding.UTF8.GetBytes(header);
         using (var f = File.Create(path))
         {
-            f.Write(BitConverter.GetBytes((ulong)h.Length)); f.Write(h);
-            f.Write(BitConverter.GetBytes(1.5f)); f.Write(BitConverter.GetBytes(-2f)); f.Write(BitConverter.GetBytes(42L));
+            f.Write(BitConverter.GetBytes((ulong)h.Length));
+            f.Write(h);
+            f.Write(BitConverter.GetBytes(1.5f));
+            f.Write(BitConverter.GetBytes(-2f));
+            f.Write(BitConverter.GetBytes(42L));
         }
         using var r = new SafeTensorsReader(path);
         Assert.Equal(new[] { 1.5f, -2f }, r.Read("a").data<float>().ToArray());
         Assert.Equal(42L, r.Read("b").item<long>());
     }
 
-    static string WriteRaw(TempDir dir, string header, int dataBytes, int? declaredHeaderLength = null, string name = "bad.safetensors")
+    static string WriteRaw(
+        TempDir dir,
+        string header,
+        int dataBytes,
+        int? declaredHeaderLength = null,
+        string name = "bad.safetensors"
+    )
     {
         var path = dir.File(name);
         var h = Encoding.UTF8.GetBytes(header);
@@ -62,7 +83,8 @@ public class SafeTensorsTests
         return path;
     }
 
-    static SafeTensorsFormatException Reject(string path) => Assert.Throws<SafeTensorsFormatException>(() => new SafeTensorsReader(path).Dispose());
+    static SafeTensorsFormatException Reject(string path) =>
+        Assert.Throws<SafeTensorsFormatException>(() => new SafeTensorsReader(path).Dispose());
 
     [Fact]
     public void RejectsTruncatedData()
@@ -95,8 +117,14 @@ public class SafeTensorsTests
     public void RejectsOverlappingOffsets()
     {
         using var dir = new TempDir();
-        var e = Reject(WriteRaw(dir,
-            "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[2,6]}}", 6));
+        var e = Reject(
+            WriteRaw(
+                dir,
+                "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},"
+                    + "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[2,6]}}",
+                6
+            )
+        );
         Assert.Contains("'b'", e.Message);
         Assert.Contains("overlap", e.Message);
     }
@@ -105,8 +133,14 @@ public class SafeTensorsTests
     public void RejectsGapBetweenTensors()
     {
         using var dir = new TempDir();
-        var e = Reject(WriteRaw(dir,
-            "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]}}", 6));
+        var e = Reject(
+            WriteRaw(
+                dir,
+                "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
+                    + "\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]}}",
+                6
+            )
+        );
         Assert.Contains("'b'", e.Message);
         Assert.Contains("gap", e.Message);
     }
@@ -115,7 +149,10 @@ public class SafeTensorsTests
     public void RejectsTrailingBytesNotInTheHeader()
     {
         using var dir = new TempDir();
-        Assert.Contains("not described", Reject(WriteRaw(dir, "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 5)).Message);
+        Assert.Contains(
+            "not described",
+            Reject(WriteRaw(dir, "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 5)).Message
+        );
     }
 
     [Fact]
@@ -140,8 +177,14 @@ public class SafeTensorsTests
     public void RejectsDuplicateNames()
     {
         using var dir = new TempDir();
-        var e = Reject(WriteRaw(dir,
-            "{\"d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},\"d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2));
+        var e = Reject(
+            WriteRaw(
+                dir,
+                "{\"d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+                    + "\"d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}",
+                2
+            )
+        );
         Assert.Contains("'d'", e.Message);
         Assert.Contains("twice", e.Message);
     }
@@ -159,7 +202,11 @@ public class SafeTensorsTests
         using var dir = new TempDir();
         var path = dir.File("utf.safetensors");
         var h = new byte[] { (byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)':', (byte)'1', (byte)'}' };
-        using (var f = File.Create(path)) { f.Write(BitConverter.GetBytes((ulong)h.Length)); f.Write(h); }
+        using (var f = File.Create(path))
+        {
+            f.Write(BitConverter.GetBytes((ulong)h.Length));
+            f.Write(h);
+        }
         Assert.Contains("UTF-8", Reject(path).Message);
     }
 

@@ -12,7 +12,8 @@ public class PseudoLabelDiagnosticsTests
         // 3 unpaired rows over 3 paired images of classes [0, 1, 1].
         var plan = tensor(new float[] { 0.7f, 0.2f, 0.1f, 0.1f, 0.1f, 0.8f, 0.5f, 0.25f, 0.25f }, new long[] { 3, 3 });
         var paired = tensor(new long[] { 0, 1, 1 });
-        var unpaired = tensor(new long[] { 0, 0, 2 });   // row 0 right (argmax 0 → class 0), row 1 wrong, row 2 has no partner
+        // row 0 right (argmax 0 → class 0), row 1 wrong, row 2 has no partner
+        var unpaired = tensor(new long[] { 0, 0, 2 });
         var d = new Dictionary<string, double>();
         PseudoLabelDiagnostics.Measure(plan, paired, unpaired, d);
         Assert.Equal(1.0 / 3, d["pseudo_label_precision"], 6);
@@ -34,8 +35,9 @@ public class PseudoLabelDiagnosticsTests
     public void KeywordPrecisionCountsRowsWithCandidatesAndANamedClass()
     {
         var plan = tensor(new float[] { 1, 0, 0, 1, 0, 1, 1, 0 }, new long[] { 4, 2 });
-        var labels = tensor(new float[] { 1, 0, 1, 0, 0, 0 }, new long[] { 2, 3 });   // paired 0 has keywords 0 and 2; paired 1 none
-        var truth = tensor(new long[] { 2, 0, 1, 1 });   // row 0: hit; rows 1, 2: no candidates; row 3: miss
+        // paired 0 has keywords 0 and 2; paired 1 none
+        var labels = tensor(new float[] { 1, 0, 1, 0, 0, 0 }, new long[] { 2, 3 });
+        var truth = tensor(new long[] { 2, 0, 1, 1 }); // row 0: hit; rows 1, 2: no candidates; row 3: miss
         var d = new Dictionary<string, double>();
         PseudoLabelDiagnostics.MeasureKeywords(plan, labels, truth, d);
         Assert.Equal(0.5, d["keyword_target_precision"], 6);

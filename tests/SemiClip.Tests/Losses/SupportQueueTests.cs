@@ -46,8 +46,17 @@ public class SupportQueueTests
         manual_seed(2);
         Tensor Unit(long n) => nn.functional.normalize(randn(n, 8), dim: -1);
         var inputs = new LossInputs(Unit(4), Unit(4), tensor(10f)) { UnpairedFeatures = Unit(4) };
-        var full = new TrainingObjective(new LossConfig { Method = TrainingMethod.SClip, KeywordWeight = 0 }).Compute(inputs).ToDoubles()["caption"];
-        var ramped = new TrainingObjective(new LossConfig { Method = TrainingMethod.SClip, KeywordWeight = 0, PseudoLabelRampSteps = 10 });
+        var full = new TrainingObjective(new LossConfig { Method = TrainingMethod.SClip, KeywordWeight = 0 })
+            .Compute(inputs)
+            .ToDoubles()["caption"];
+        var ramped = new TrainingObjective(
+            new LossConfig
+            {
+                Method = TrainingMethod.SClip,
+                KeywordWeight = 0,
+                PseudoLabelRampSteps = 10,
+            }
+        );
         Assert.Equal(full * 0.1, ramped.Compute(inputs with { Step = 0 }).ToDoubles()["caption"], 5);
         Assert.Equal(full * 0.5, ramped.Compute(inputs with { Step = 4 }).ToDoubles()["caption"], 5);
         Assert.Equal(full, ramped.Compute(inputs with { Step = 50 }).ToDoubles()["caption"], 5);

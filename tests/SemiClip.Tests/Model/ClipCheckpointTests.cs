@@ -17,7 +17,10 @@ public class ClipCheckpointTests
     static (Tensor, Tensor) Inputs(ClipConfig c)
     {
         manual_seed(7);
-        return (randn(2, 3, c.Vision.ImageSize, c.Vision.ImageSize), ClipModelTests.Tokens(new[] { 98, 3, 4, 99 }, new[] { 98, 5, 99 }));
+        return (
+            randn(2, 3, c.Vision.ImageSize, c.Vision.ImageSize),
+            ClipModelTests.Tokens(new[] { 98, 3, 4, 99 }, new[] { 98, 5, 99 })
+        );
     }
 
     [Theory]
@@ -81,10 +84,14 @@ public class ClipCheckpointTests
         using var model = new ClipModel(cfg);
         var sd = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         var hfTensors = HuggingFaceKeyMap.FromOpenAi(sd);
-        SafeTensorsWriter.Write(dir.File("model.safetensors"), hfTensors); // no semiclip metadata, as transformers writes it
-        File.WriteAllText(dir.File("config.json"), SemiClip.Export.ModelExport.HuggingFaceConfig(cfg, 98, 99).ToJsonString());
+        // no semiclip metadata, as transformers writes it
+        SafeTensorsWriter.Write(dir.File("model.safetensors"), hfTensors);
+        File.WriteAllText(
+            dir.File("config.json"),
+            SemiClip.Export.ModelExport.HuggingFaceConfig(cfg, 98, 99).ToJsonString()
+        );
         using var loaded = ClipCheckpoint.Load(dir.File("model.safetensors"));
-        Assert.Equal(2, loaded.Config.Text.Heads);   // from config.json: shapes alone would say 16/64 → 1
+        Assert.Equal(2, loaded.Config.Text.Heads); // from config.json: shapes alone would say 16/64 → 1
         Assert.Equal(16, loaded.Config.Vision.HeadWidth);
         Assert.True(loaded.Config.QuickGelu);
     }
@@ -96,7 +103,11 @@ public class ClipCheckpointTests
         using var model = new ClipModel(ClipModelTests.Small());
         var path = dir.File("m.safetensors");
         ClipCheckpoint.Save(model, path);
-        var other = ClipModelTests.Small() with { EmbedDim = 24, Text = ClipModelTests.Small().Text with { Layers = 3 } };
+        var other = ClipModelTests.Small() with
+        {
+            EmbedDim = 24,
+            Text = ClipModelTests.Small().Text with { Layers = 3 },
+        };
         var e = Assert.Throws<WeightMismatchException>(() => ClipCheckpoint.Load(path, other));
         Assert.Contains("m.safetensors", e.Message);
         Assert.Contains("missing (12): transformer.resblocks.2.", e.Message);
@@ -113,7 +124,9 @@ public class ClipCheckpointTests
         using var model = new ClipModel(ClipModelTests.Small(quick: true));
         var path = dir.File("q.safetensors");
         ClipCheckpoint.Save(model, path);
-        var e = Assert.Throws<WeightMismatchException>(() => ClipCheckpoint.Load(path, ClipModelTests.Small(quick: false)));
+        var e = Assert.Throws<WeightMismatchException>(() =>
+            ClipCheckpoint.Load(path, ClipModelTests.Small(quick: false))
+        );
         Assert.Contains("quick_gelu", e.Message);
     }
 
@@ -144,12 +157,16 @@ public class ClipCheckpointTests
         using (no_grad())
         using (var model = new ClipModel(cfg))
         {
-            var sd = model.state_dict().Where(kv => !kv.Key.EndsWith("num_batches_tracked")).ToDictionary(kv => kv.Key, kv => kv.Value.to(bfloat16));
+            var sd = model
+                .state_dict()
+                .Where(kv => !kv.Key.EndsWith("num_batches_tracked"))
+                .ToDictionary(kv => kv.Key, kv => kv.Value.to(bfloat16));
             tensors = naming == WeightNaming.HuggingFace ? HuggingFaceKeyMap.FromOpenAi(sd) : sd;
         }
         var path = dir.File("w.safetensors");
         SafeTensorsWriter.Write(path, tensors);
-        foreach (var t in tensors.Values) t.Dispose();
+        foreach (var t in tensors.Values)
+            t.Dispose();
         using var loaded = ClipCheckpoint.Load(path);
         Assert.Equal(cfg.Vision with { }, loaded.Config.Vision with { MlpRatio = cfg.Vision.MlpRatio });
         Assert.Equal(cfg.Text, loaded.Config.Text);

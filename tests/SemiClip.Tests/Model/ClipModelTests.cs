@@ -6,22 +6,56 @@ namespace SemiClip.Tests.Model;
 
 public class ClipModelTests
 {
-    internal static ClipConfig Small(bool resnet = false, bool quick = false) => resnet
-        ? new ClipConfig
-        {
-            EmbedDim = 16, QuickGelu = quick, Vision = new VisionConfig { ImageSize = 32, Width = 8, ResNetLayers = new[] { 1, 2, 1, 1 }, HeadWidth = 32 },
-            Text = new TextConfig { ContextLength = 12, VocabSize = 100, Width = 16, Heads = 2, Layers = 1 }
-        }
-        : new ClipConfig
-        {
-            EmbedDim = 16, QuickGelu = quick, Vision = new VisionConfig { ImageSize = 16, Width = 32, Layers = 2, PatchSize = 8, HeadWidth = 16 },
-            Text = new TextConfig { ContextLength = 12, VocabSize = 100, Width = 16, Heads = 2, Layers = 2 }
-        };
+    internal static ClipConfig Small(bool resnet = false, bool quick = false) =>
+        resnet
+            ? new ClipConfig
+            {
+                EmbedDim = 16,
+                QuickGelu = quick,
+                Vision = new VisionConfig
+                {
+                    ImageSize = 32,
+                    Width = 8,
+                    ResNetLayers = new[] { 1, 2, 1, 1 },
+                    HeadWidth = 32,
+                },
+                Text = new TextConfig
+                {
+                    ContextLength = 12,
+                    VocabSize = 100,
+                    Width = 16,
+                    Heads = 2,
+                    Layers = 1,
+                },
+            }
+            : new ClipConfig
+            {
+                EmbedDim = 16,
+                QuickGelu = quick,
+                Vision = new VisionConfig
+                {
+                    ImageSize = 16,
+                    Width = 32,
+                    Layers = 2,
+                    PatchSize = 8,
+                    HeadWidth = 16,
+                },
+                Text = new TextConfig
+                {
+                    ContextLength = 12,
+                    VocabSize = 100,
+                    Width = 16,
+                    Heads = 2,
+                    Layers = 2,
+                },
+            };
 
     internal static Tensor Tokens(params int[][] rows)
     {
         var t = zeros(rows.Length, 12, dtype: int64);
-        for (int i = 0; i < rows.Length; i++) for (int j = 0; j < rows[i].Length; j++) t[i, j] = rows[i][j];
+        for (int i = 0; i < rows.Length; i++)
+            for (int j = 0; j < rows[i].Length; j++)
+                t[i, j] = rows[i][j];
         return t;
     }
 

@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 
 namespace SemiClip.Tests.Model;
 
-/// <summary>A pretrained start at another resolution or context length: positions resized, everything else kept.</summary>
+/// <summary>A pretrained start at another resolution or context length: positions resized, everything else
+/// kept.</summary>
 public class ModelResizeTests
 {
     [Theory]
@@ -20,7 +21,9 @@ public class ModelResizeTests
             // A grid constant per channel stays so under bicubic interpolation, whatever the size: a check by hand.
             var positions = model.state_dict()[grid];
             var perChannel = arange(positions.shape[1], dtype: float32);
-            positions.narrow(0, 1, positions.shape[0] - 1).copy_(perChannel.unsqueeze(0).expand(positions.shape[0] - 1, -1));
+            positions
+                .narrow(0, 1, positions.shape[0] - 1)
+                .copy_(perChannel.unsqueeze(0).expand(positions.shape[0] - 1, -1));
             positions[0].fill_(-7);
         }
         var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
@@ -42,12 +45,15 @@ public class ModelResizeTests
     public void TextPositionsAreInterpolatedLinearlyToTheNewContext()
     {
         var model = new ClipModel(ClipModelTests.Small());
-        using (no_grad()) model.state_dict()["positional_embedding"].copy_(arange(12, dtype: float32).unsqueeze(1).expand(12, 16));
+        using (no_grad())
+            model.state_dict()["positional_embedding"].copy_(arange(12, dtype: float32).unsqueeze(1).expand(12, 16));
         using var resized = ModelResize.To(model, imageSize: null, contextLength: 6);
         var positions = resized.state_dict()["positional_embedding"];
         Assert.Equal([6L, 16L], positions.shape);
-        // Linear, align_corners false, 12 → 6: output i samples input position 2i + 0.5, the mean of rows 2i and 2i + 1.
-        for (int i = 0; i < 6; i++) Assert.Equal(2 * i + 0.5, positions[i, 0].item<float>(), 4);
+        // Linear, align_corners false, 12 → 6: output i samples input position 2i + 0.5, the mean of rows 2i and 2i +
+        // 1.
+        for (int i = 0; i < 6; i++)
+            Assert.Equal(2 * i + 0.5, positions[i, 0].item<float>(), 4);
     }
 
     [Fact]
@@ -55,16 +61,41 @@ public class ModelResizeTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var (code, output) = CliProcess.Run(["train", "--run-name", "big", .. common.SelectMany(o => new[] { "--set", o }),
-            "--set", "steps=1", "--set", "image_size=32", "--set", "context_length=16", "--pretrained", TinySetup.SavedStart(dir)[12..^1]]);
+        var (code, output) = CliProcess.Run([
+            "train",
+            "--run-name",
+            "big",
+            .. common.SelectMany(o => new[] { "--set", o }),
+            "--set",
+            "steps=1",
+            "--set",
+            "image_size=32",
+            "--set",
+            "context_length=16",
+            "--pretrained",
+            TinySetup.SavedStart(dir)[12..^1],
+        ]);
         Assert.True(code == 0, output);
         using var bundle = ModelBundle.Load(dir.File("runs/big"));
         Assert.Equal(32, bundle.Model.Config.Vision.ImageSize);
         Assert.Equal(16, bundle.Model.Config.Text.ContextLength);
-        (code, output) = CliProcess.Run("eval", "--model", dir.File("runs/big"), "--classification", dir.File("data/test"));
+        (code, output) = CliProcess.Run(
+            "eval",
+            "--model",
+            dir.File("runs/big"),
+            "--classification",
+            dir.File("data/test")
+        );
         Assert.True(code == 0, output);
 
-        (code, output) = CliProcess.Run(["train", "--run-name", "odd", .. common.SelectMany(o => new[] { "--set", o }), "--set", "image_size=20"]);
+        (code, output) = CliProcess.Run([
+            "train",
+            "--run-name",
+            "odd",
+            .. common.SelectMany(o => new[] { "--set", o }),
+            "--set",
+            "image_size=20",
+        ]);
         Assert.NotEqual(0, code);
         Assert.Contains("not a multiple of patch_size 8", output);
     }

@@ -35,12 +35,15 @@ public class RunFolderTests
         using var dir = new TempDir();
         using var run = new RunFolder(dir.File("r"));
         run.LogEvent("data_split", new { paired_images = 3 });
-        for (int step = 10; step <= 40; step += 10) run.LogMetrics(step, new Dictionary<string, double> { ["loss"] = step });
+        for (int step = 10; step <= 40; step += 10)
+            run.LogMetrics(step, new Dictionary<string, double> { ["loss"] = step });
         run.LogEvent("config_change", new { step = 30 });
         run.TruncateMetricsAfter(20);
         run.LogMetrics(30, new Dictionary<string, double> { ["loss"] = 1 });
-        var steps = File.ReadAllLines(run.MetricsPath).Select(l => JsonDocument.Parse(l).RootElement)
-            .Select(e => e.TryGetProperty("step", out var s) ? s.GetInt64() : -1).ToList();
+        var steps = File.ReadAllLines(run.MetricsPath)
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Select(e => e.TryGetProperty("step", out var s) ? s.GetInt64() : -1)
+            .ToList();
         Assert.Equal(new long[] { -1, 10, 20, 30 }, steps);
     }
 

@@ -241,8 +241,17 @@ public class ServeIndexTests(ServeFixture f)
     public async Task AnIndexOfTheSameModelGivesTheSameSearchAndAnotherModelsIsRefused()
     {
         var index = f.Dir.File("test-index.safetensors");
-        var (code, output) = CliProcess.Run("embed", "--model", f.Run, "--images", f.Dir.File("data/test"), "--out", index,
-            "--device", "cpu");
+        var (code, output) = CliProcess.Run(
+            "embed",
+            "--model",
+            f.Run,
+            "--images",
+            f.Dir.File("data/test"),
+            "--out",
+            index,
+            "--device",
+            "cpu"
+        );
         Assert.True(code == 0, output);
         await using var indexed = await ServeApp.StartAsync(f.Options() with { Index = index });
         await indexed.Loaded;
@@ -252,8 +261,11 @@ public class ServeIndexTests(ServeFixture f)
         var fromIndex = JsonDocument.Parse(await http.GetStringAsync(query)).RootElement.GetProperty("results");
         var embedded = JsonDocument.Parse(await f.Http.GetStringAsync(query)).RootElement.GetProperty("results");
         for (int i = 0; i < 10; i++)
-            Assert.Equal(embedded[i].GetProperty("image").GetProperty("score").GetDouble(),
-                fromIndex[i].GetProperty("image").GetProperty("score").GetDouble(), 3);
+            Assert.Equal(
+                embedded[i].GetProperty("image").GetProperty("score").GetDouble(),
+                fromIndex[i].GetProperty("image").GetProperty("score").GetDouble(),
+                3
+            );
 
         using var other = new ClipModel(TinySetup.Model(indexed.State.Collection!.Bundle.Tokenizer.VocabSize));
         var e = Assert.Throws<ArgumentException>(() => EmbeddingIndexFile.Read(index, ModelFingerprint.Of(other)));

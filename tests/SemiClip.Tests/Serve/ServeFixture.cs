@@ -49,5 +49,8 @@ public sealed class ServeFixture : IAsyncLifetime
     }
 }
 
-[CollectionDefinition("serve")]
+/// <summary>Run on their own, after the parallel tests: while headless Chromium runs beside them, the CLI processes
+/// that the signal tests (NothingLostTests) start did not act on SIGINT in full-suite runs (they pass alone and beside
+/// the other serve tests); the cause is not understood yet.</summary>
+[CollectionDefinition("serve", DisableParallelization = true)]
 public sealed class ServeCollection : ICollectionFixture<ServeFixture>;

@@ -8,9 +8,15 @@ public static class CliProcess
     public static Process Start(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "SemiClip.Cli.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
         psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
         psi.Environment["CI"] = "1"; // plain output
         var p = Process.Start(psi)!;
         p.BeginOutputReadLine();
@@ -21,14 +27,24 @@ public static class CliProcess
     public static (int ExitCode, string Output) Run(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "SemiClip.Cli.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
         psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
         psi.Environment["CI"] = "1";
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException("semiclip " + string.Join(' ', args)); }
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            p.Kill(true);
+            throw new TimeoutException("semiclip " + string.Join(' ', args));
+        }
         return (p.ExitCode, stdout.Result + stderr.Result);
     }
 }

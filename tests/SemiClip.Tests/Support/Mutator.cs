@@ -6,7 +6,10 @@ namespace SemiClip.Tests.Support;
 /// interesting values, insertions, deletions, duplicated and swapped chunks, and truncation.</summary>
 public static class Mutator
 {
-    static readonly byte[] Interesting = "\0\n\r\t\"',:;{}[]\\#-0123456789eE.+ \u00ff"u8.ToArray().Concat(new byte[] { 0x80, 0xc3, 0xff, 0xfe }).ToArray();
+    static readonly byte[] Interesting = "\0\n\r\t\"',:;{}[]\\#-0123456789eE.+ \u00ff"u8
+        .ToArray()
+        .Concat(new byte[] { 0x80, 0xc3, 0xff, 0xfe })
+        .ToArray();
 
     public static IEnumerable<byte[]> Variants(byte[] valid, int count, int seed)
     {
@@ -20,17 +23,27 @@ public static class Mutator
                 int at = rng.Next(bytes.Count);
                 switch (rng.Next(7))
                 {
-                    case 0: bytes[at] ^= (byte)(1 << rng.Next(8)); break;
-                    case 1: bytes[at] = Interesting[rng.Next(Interesting.Length)]; break;
-                    case 2: bytes.Insert(at, Interesting[rng.Next(Interesting.Length)]); break;
-                    case 3: bytes.RemoveRange(at, Math.Min(1 + rng.Next(8), bytes.Count - at)); break;
+                    case 0:
+                        bytes[at] ^= (byte)(1 << rng.Next(8));
+                        break;
+                    case 1:
+                        bytes[at] = Interesting[rng.Next(Interesting.Length)];
+                        break;
+                    case 2:
+                        bytes.Insert(at, Interesting[rng.Next(Interesting.Length)]);
+                        break;
+                    case 3:
+                        bytes.RemoveRange(at, Math.Min(1 + rng.Next(8), bytes.Count - at));
+                        break;
                     case 4:
                         {
                             int len = Math.Min(1 + rng.Next(32), bytes.Count - at);
                             bytes.InsertRange(rng.Next(bytes.Count), bytes.GetRange(at, len));
                             break;
                         }
-                    case 5: bytes.RemoveRange(at, bytes.Count - at); break; // truncate
+                    case 5:
+                        bytes.RemoveRange(at, bytes.Count - at);
+                        break; // truncate
                     default:
                         {
                             int other = rng.Next(bytes.Count);
@@ -43,18 +56,25 @@ public static class Mutator
         }
     }
 
-    public static IEnumerable<byte[]> Variants(string valid, int count, int seed) => Variants(Encoding.UTF8.GetBytes(valid), count, seed);
+    public static IEnumerable<byte[]> Variants(string valid, int count, int seed) =>
+        Variants(Encoding.UTF8.GetBytes(valid), count, seed);
 }
 
 /// <summary>Runs a parser over mutated inputs and sorts the outcomes: accepted, refused with the documented
 /// exception naming the file, or a defect (another exception type, a message without the file, or a hang).</summary>
 public sealed class FuzzOutcome
 {
-    public int Accepted, Refused;
+    public int Accepted,
+        Refused;
     public List<string> Defects { get; } = new();
 
-    public static FuzzOutcome Run(string path, IEnumerable<byte[]> inputs, Action<string> parse, Func<Exception, bool> documented,
-                                  TimeSpan? budget = null)
+    public static FuzzOutcome Run(
+        string path,
+        IEnumerable<byte[]> inputs,
+        Action<string> parse,
+        Func<Exception, bool> documented,
+        TimeSpan? budget = null
+    )
     {
         var outcome = new FuzzOutcome();
         var work = Task.Run(() =>
@@ -64,17 +84,30 @@ public sealed class FuzzOutcome
             {
                 n++;
                 File.WriteAllBytes(path, input);
-                try { parse(path); outcome.Accepted++; }
-                catch (Exception e) when (documented(e) && e.Message.Contains(Path.GetFileName(path), StringComparison.Ordinal)) { outcome.Refused++; }
+                try
+                {
+                    parse(path);
+                    outcome.Accepted++;
+                }
+                catch (Exception e)
+                    when (documented(e) && e.Message.Contains(Path.GetFileName(path), StringComparison.Ordinal))
+                {
+                    outcome.Refused++;
+                }
                 catch (Exception e)
                 {
                     if (outcome.Defects.Count < 5)
-                        outcome.Defects.Add($"input {n}: {e.GetType().Name}: {e.Message} [{Convert.ToBase64String(input.Take(200).ToArray())}]");
-                    else outcome.Defects.Add("…");
+                        outcome.Defects.Add(
+                            $"input {n}: {e.GetType().Name}: {e.Message} "
+                                + $"[{Convert.ToBase64String(input.Take(200).ToArray())}]"
+                        );
+                    else
+                        outcome.Defects.Add("…");
                 }
             }
         });
-        if (!work.Wait(budget ?? TimeSpan.FromSeconds(60))) outcome.Defects.Add("the parser did not finish in time (a hang?)");
+        if (!work.Wait(budget ?? TimeSpan.FromSeconds(60)))
+            outcome.Defects.Add("the parser did not finish in time (a hang?)");
         return outcome;
     }
 

@@ -16,19 +16,31 @@ public static class NamespaceGraph
         var graph = new Dictionary<string, SortedSet<string>>();
         foreach (var tree in compilation.SyntaxTrees)
         {
-            var declared = tree.GetRoot().DescendantNodes().OfType<BaseNamespaceDeclarationSyntax>().FirstOrDefault()?.Name.ToString();
-            if (declared is null || !declared.StartsWith("SemiClip.", StringComparison.Ordinal)) continue;
+            var declared = tree.GetRoot()
+                .DescendantNodes()
+                .OfType<BaseNamespaceDeclarationSyntax>()
+                .FirstOrDefault()
+                ?.Name.ToString();
+            if (declared is null || !declared.StartsWith("SemiClip.", StringComparison.Ordinal))
+                continue;
             var folder = declared["SemiClip.".Length..].Split('.')[0];
-            var uses = graph.TryGetValue(folder, out var set) ? set : graph[folder] = new SortedSet<string>(StringComparer.Ordinal);
+            var uses = graph.TryGetValue(folder, out var set)
+                ? set
+                : graph[folder] = new SortedSet<string>(StringComparer.Ordinal);
             var model = compilation.GetSemanticModel(tree);
             foreach (var name in tree.GetRoot().DescendantNodes().OfType<SimpleNameSyntax>())
             {
                 var symbol = model.GetSymbolInfo(name).Symbol;
-                if (symbol is null or INamespaceSymbol) continue;
-                var ns = (symbol is IMethodSymbol { ReducedFrom: { } original } ? original : symbol).ContainingNamespace?.ToDisplayString() ?? "";
-                if (!ns.StartsWith("SemiClip.", StringComparison.Ordinal)) continue;
+                if (symbol is null or INamespaceSymbol)
+                    continue;
+                var ns = (
+                    symbol is IMethodSymbol { ReducedFrom: { } original } ? original : symbol
+                ).ContainingNamespace?.ToDisplayString() ?? "";
+                if (!ns.StartsWith("SemiClip.", StringComparison.Ordinal))
+                    continue;
                 var target = ns["SemiClip.".Length..].Split('.')[0];
-                if (target != folder) uses.Add(target);
+                if (target != folder)
+                    uses.Add(target);
             }
         }
         return graph;
@@ -37,21 +49,26 @@ public static class NamespaceGraph
     /// <summary>A cycle as a path (first node repeated at its end), or null when the graph has none.</summary>
     public static List<string>? FindCycle(IReadOnlyDictionary<string, SortedSet<string>> graph)
     {
-        var state = new Dictionary<string, int>();   // 1: on the path, 2: done
+        var state = new Dictionary<string, int>(); // 1: on the path, 2: done
         var path = new List<string>();
         List<string>? Visit(string node)
         {
-            state[node] = 1; path.Add(node);
+            state[node] = 1;
+            path.Add(node);
             foreach (var next in graph.GetValueOrDefault(node) ?? [])
             {
-                if (state.GetValueOrDefault(next) == 1) return [.. path.SkipWhile(n => n != next), next];
-                if (state.GetValueOrDefault(next) == 0 && Visit(next) is { } cycle) return cycle;
+                if (state.GetValueOrDefault(next) == 1)
+                    return [.. path.SkipWhile(n => n != next), next];
+                if (state.GetValueOrDefault(next) == 0 && Visit(next) is { } cycle)
+                    return cycle;
             }
-            state[node] = 2; path.RemoveAt(path.Count - 1);
+            state[node] = 2;
+            path.RemoveAt(path.Count - 1);
             return null;
         }
         foreach (var node in graph.Keys.Order(StringComparer.Ordinal))
-            if (state.GetValueOrDefault(node) == 0 && Visit(node) is { } cycle) return cycle;
+            if (state.GetValueOrDefault(node) == 0 && Visit(node) is { } cycle)
+                return cycle;
         return null;
     }
 
@@ -61,24 +78,36 @@ public static class NamespaceGraph
     {
         readme = Regex.Replace(readme, @"\s+", " ");
         int start = readme.IndexOf("Inside the library:", StringComparison.Ordinal);
-        if (start < 0) throw new InvalidDataException("README: no 'Inside the library:' sentence in the Layout section");
+        if (start < 0)
+            throw new InvalidDataException("README: no 'Inside the library:' sentence in the Layout section");
         start += "Inside the library:".Length;
-        var text = Regex.Replace(readme[start..readme.IndexOf("Projects:", start, StringComparison.Ordinal)], @"\([^)]*\)", "");
+        var text = Regex.Replace(
+            readme[start..readme.IndexOf("Projects:", start, StringComparison.Ordinal)],
+            @"\([^)]*\)",
+            ""
+        );
         var graph = new Dictionary<string, SortedSet<string>>();
         foreach (var clause in text.Split(';').Select(c => c.Trim().TrimEnd('.')).Where(c => c.Length > 0))
         {
             if (clause.EndsWith("depend on nothing", StringComparison.Ordinal))
             {
-                foreach (var n in clause[..^"depend on nothing".Length].Split([" and ", ","],
-                    StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                foreach (
+                    var n in clause[..^"depend on nothing".Length]
+                        .Split([" and ", ","], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                )
                     graph[n] = new SortedSet<string>(StringComparer.Ordinal);
                 continue;
             }
             var parts = clause.Split('→', StringSplitOptions.TrimEntries);
-            if (parts.Length != 2) throw new InvalidDataException($"README: cannot read the dependency clause '{clause}'");
-            graph[parts[0]] = parts[1] == "all of those"
-                ? new SortedSet<string>(graph.Keys, StringComparer.Ordinal)
-                : new SortedSet<string>(parts[1].Split(',', StringSplitOptions.TrimEntries), StringComparer.Ordinal);
+            if (parts.Length != 2)
+                throw new InvalidDataException($"README: cannot read the dependency clause '{clause}'");
+            graph[parts[0]] =
+                parts[1] == "all of those"
+                    ? new SortedSet<string>(graph.Keys, StringComparer.Ordinal)
+                    : new SortedSet<string>(
+                        parts[1].Split(',', StringSplitOptions.TrimEntries),
+                        StringComparer.Ordinal
+                    );
         }
         return graph;
     }

@@ -25,7 +25,8 @@ public static class ScalarHazardScanner
         "TorchSharp.torch.Tensor.addcdiv_(TorchSharp.torch.Tensor, TorchSharp.torch.Tensor)",
         "TorchSharp.torch.Tensor.square()",
         "TorchSharp.torch.add(TorchSharp.torch.Tensor, TorchSharp.torch.Tensor)",
-        "TorchSharp.torch.Tensor.operator +(TorchSharp.torch.Tensor, TorchSharp.torch.Tensor)");
+        "TorchSharp.torch.Tensor.operator +(TorchSharp.torch.Tensor, TorchSharp.torch.Tensor)"
+    );
 
     public sealed record Finding(string File, int Line, string Code, string Why)
     {
@@ -35,8 +36,8 @@ public static class ScalarHazardScanner
     /// <summary>One project's sources: compiled in order, each referencing the ones before it.</summary>
     public sealed record Project(string Name, IReadOnlyList<string> Files, params string[] Defines)
     {
-        /// <summary>The extern alias later projects reference this one by (SemiClip.Onnx compiles some of the library's own
-        /// sources, so its types would clash with the library's under the global alias).</summary>
+        /// <summary>The extern alias later projects reference this one by (SemiClip.Onnx compiles some of the library's
+        /// own sources, so its types would clash with the library's under the global alias).</summary>
         public string? Alias { get; init; }
     }
 
@@ -44,14 +45,26 @@ public static class ScalarHazardScanner
     public static IReadOnlyList<Project> RepositoryProjects()
     {
         string root = SharedFiles.RepoRoot;
-        List<string> Sources(string dir) => Directory.GetFiles(Path.Combine(root, dir), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")
-                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
-            .Order(StringComparer.Ordinal).ToList();
+        List<string> Sources(string dir) =>
+            Directory
+                .GetFiles(Path.Combine(root, dir), "*.cs", SearchOption.AllDirectories)
+                .Where(f =>
+                    !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")
+                    && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")
+                )
+                .Order(StringComparer.Ordinal)
+                .ToList();
         return
         [
-            new Project("SemiClip", [.. Sources("src/SemiClip"), Path.Combine(root, "build", "LibStdCxxCompatPatch.cs")], "SEMICLIP_LIBRARY"),
-            new Project("SemiClip.Onnx", [.. Sources("src/SemiClip.Onnx"), .. OnnxShared(root)], "SEMICLIP_ONNX") { Alias = "onnx" },
+            new Project(
+                "SemiClip",
+                [.. Sources("src/SemiClip"), Path.Combine(root, "build", "LibStdCxxCompatPatch.cs")],
+                "SEMICLIP_LIBRARY"
+            ),
+            new Project("SemiClip.Onnx", [.. Sources("src/SemiClip.Onnx"), .. OnnxShared(root)], "SEMICLIP_ONNX")
+            {
+                Alias = "onnx",
+            },
             new Project("SemiClip.Experiments", Sources("src/SemiClip.Experiments")),
             new Project("SemiClip.Serve", Sources("src/SemiClip.Serve")),
             new Project("SemiClip.Cli", Sources("src/SemiClip.Cli")),
@@ -59,16 +72,21 @@ public static class ScalarHazardScanner
         ];
     }
 
-    /// <summary>The library files SemiClip.Onnx compiles in, read from its project file (so the list is kept once).</summary>
+    /// <summary>The library files SemiClip.Onnx compiles in, read from its project file (so the list is kept
+    /// once).</summary>
     static IEnumerable<string> OnnxShared(string root)
     {
         var project = System.Xml.Linq.XDocument.Load(Path.Combine(root, "src/SemiClip.Onnx/SemiClip.Onnx.csproj"));
-        return project.Descendants("Compile").SelectMany(c => c.Attribute("Include")!.Value.Split(';'))
+        return project
+            .Descendants("Compile")
+            .SelectMany(c => c.Attribute("Include")!.Value.Split(';'))
             .Select(f => Path.GetFullPath(Path.Combine(root, "src/SemiClip.Onnx", f.Trim())));
     }
 
-    static MetadataReference Reference(Project project, CSharpCompilation compilation) => project.Alias is null
-        ? compilation.ToMetadataReference() : compilation.ToMetadataReference(aliases: [project.Alias]);
+    static MetadataReference Reference(Project project, CSharpCompilation compilation) =>
+        project.Alias is null
+            ? compilation.ToMetadataReference()
+            : compilation.ToMetadataReference(aliases: [project.Alias]);
 
     public static List<Finding> Scan(IReadOnlyList<Project> projects, IEnumerable<string> allowed)
     {
@@ -79,7 +97,11 @@ public static class ScalarHazardScanner
         {
             var compilation = Compile(project, built);
             built.Add(Reference(project, compilation));
-            foreach (var tree in compilation.SyntaxTrees.Where(t => t.FilePath != "ImplicitUsings.cs" && !allowedNames.Contains(Path.GetFileName(t.FilePath))))
+            foreach (
+                var tree in compilation.SyntaxTrees.Where(t =>
+                    t.FilePath != "ImplicitUsings.cs" && !allowedNames.Contains(Path.GetFileName(t.FilePath))
+                )
+            )
                 findings.AddRange(ScanTree(compilation.GetSemanticModel(tree), tree));
         }
         return findings;
@@ -92,14 +114,26 @@ public static class ScalarHazardScanner
         var options = new CSharpParseOptions(LanguageVersion.Preview, preprocessorSymbols: project.Defines);
         var trees = project.Files.Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), options, f)).ToList();
         trees.Add(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.cs"));
-        var kind = trees.Any(t
-            => t.GetRoot().ChildNodes().OfType<GlobalStatementSyntax>().Any()) ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary;
-        var compilation = CSharpCompilation.Create(project.Name, trees, References().Concat(built),
-            new CSharpCompilationOptions(kind, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
+        var kind = trees.Any(t => t.GetRoot().ChildNodes().OfType<GlobalStatementSyntax>().Any())
+            ? OutputKind.ConsoleApplication
+            : OutputKind.DynamicallyLinkedLibrary;
+        var compilation = CSharpCompilation.Create(
+            project.Name,
+            trees,
+            References().Concat(built),
+            new CSharpCompilationOptions(kind, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable)
+        );
         // CS8795: [GeneratedRegex] partial methods, whose other half a source generator writes at build time;
         // CS0619: members obsolete-as-error in the newest reference assembly but not the one the build binds.
-        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && d.Id is not ("CS8795" or "CS0619")).Take(5).ToList();
-        if (errors.Count > 0) throw new InvalidOperationException($"{project.Name} does not compile for the scan: " + string.Join("; ", errors));
+        var errors = compilation
+            .GetDiagnostics()
+            .Where(d => d.Severity == DiagnosticSeverity.Error && d.Id is not ("CS8795" or "CS0619"))
+            .Take(5)
+            .ToList();
+        if (errors.Count > 0)
+            throw new InvalidOperationException(
+                $"{project.Name} does not compile for the scan: " + string.Join("; ", errors)
+            );
         return compilation;
     }
 
@@ -108,32 +142,55 @@ public static class ScalarHazardScanner
         foreach (var node in tree.GetRoot().DescendantNodes())
         {
             string? why = null;
-            if (node is ExpressionSyntax expr && node is not ParenthesizedExpressionSyntax
-                && !(node.Parent is MemberAccessExpressionSyntax access && access.Name == node))   // report `double.NaN` once, not also `NaN`
+            if (
+                node is ExpressionSyntax expr
+                && node is not ParenthesizedExpressionSyntax
+                && !(node.Parent is MemberAccessExpressionSyntax access && access.Name == node)
+            ) // report `double.NaN` once, not also `NaN`
             {
                 var conversion = model.GetConversion(expr);
-                if (conversion.IsUserDefined && conversion.MethodSymbol?.ContainingType.ToDisplayString() == "TorchSharp.Scalar")
+                if (
+                    conversion.IsUserDefined
+                    && conversion.MethodSymbol?.ContainingType.ToDisplayString() == "TorchSharp.Scalar"
+                )
                     why = "a number converted to a temporary TorchSharp.Scalar";
             }
-            if (why is null && node is InvocationExpressionSyntax or BinaryExpressionSyntax or AssignmentExpressionSyntax)
+            if (
+                why is null
+                && node is InvocationExpressionSyntax or BinaryExpressionSyntax or AssignmentExpressionSyntax
+            )
             {
                 var method = (model.GetSymbolInfo(node).Symbol as IMethodSymbol)?.OriginalDefinition;
                 var name = method?.ToDisplayString();
-                if (name != null && (InternalTemporaries.Contains(name)
-                    || IsNumberOperator(method!))) why = $"{name} makes a temporary Scalar inside TorchSharp";
+                if (name != null && (InternalTemporaries.Contains(name) || IsNumberOperator(method!)))
+                    why = $"{name} makes a temporary Scalar inside TorchSharp";
             }
             if (why != null)
-                yield return new Finding(Path.GetRelativePath(SharedFiles.RepoRoot, tree.FilePath), node.GetLocation().GetLineSpan().StartLinePosition.Line + 1,
-                    Shorten(node.ToString()), why);
+                yield return new Finding(
+                    Path.GetRelativePath(SharedFiles.RepoRoot, tree.FilePath),
+                    node.GetLocation().GetLineSpan().StartLinePosition.Line + 1,
+                    Shorten(node.ToString()),
+                    why
+                );
         }
     }
 
     /// <summary>Tensor's operators that take a number (<c>t * 2.0</c>, <c>1 - t</c>, <c>t / n</c>) forward it to
     /// a Scalar overload, converting it there.</summary>
     static bool IsNumberOperator(IMethodSymbol m) =>
-        m.MethodKind == MethodKind.UserDefinedOperator && m.ContainingType.ToDisplayString() == "TorchSharp.torch.Tensor"
-        && m.Parameters.Any(p => p.Type.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Single
-            or SpecialType.System_Double or SpecialType.System_Int16 or SpecialType.System_Byte or SpecialType.System_SByte or SpecialType.System_Boolean);
+        m.MethodKind == MethodKind.UserDefinedOperator
+        && m.ContainingType.ToDisplayString() == "TorchSharp.torch.Tensor"
+        && m.Parameters.Any(p =>
+            p.Type.SpecialType
+                is SpecialType.System_Int32
+                    or SpecialType.System_Int64
+                    or SpecialType.System_Single
+                    or SpecialType.System_Double
+                    or SpecialType.System_Int16
+                    or SpecialType.System_Byte
+                    or SpecialType.System_SByte
+                    or SpecialType.System_Boolean
+        );
 
     /// <summary>Every TorchSharp member the projects call, for reviewing <see cref="InternalTemporaries"/>.</summary>
     public static SortedSet<string> TorchSharpMembersCalled(IReadOnlyList<Project> projects)
@@ -147,10 +204,23 @@ public static class ScalarHazardScanner
             foreach (var tree in compilation.SyntaxTrees)
             {
                 var model = compilation.GetSemanticModel(tree);
-                foreach (var node in tree.GetRoot().DescendantNodes().Where(n => n is InvocationExpressionSyntax or BinaryExpressionSyntax
-                             or AssignmentExpressionSyntax or ObjectCreationExpressionSyntax or PrefixUnaryExpressionSyntax))
-                    if (model.GetSymbolInfo(node).Symbol is IMethodSymbol m
-                        && m.ContainingNamespace?.ToDisplayString().StartsWith("TorchSharp", StringComparison.Ordinal) == true)
+                foreach (
+                    var node in tree.GetRoot()
+                        .DescendantNodes()
+                        .Where(n =>
+                            n
+                                is InvocationExpressionSyntax
+                                    or BinaryExpressionSyntax
+                                    or AssignmentExpressionSyntax
+                                    or ObjectCreationExpressionSyntax
+                                    or PrefixUnaryExpressionSyntax
+                        )
+                )
+                    if (
+                        model.GetSymbolInfo(node).Symbol is IMethodSymbol m
+                        && m.ContainingNamespace?.ToDisplayString().StartsWith("TorchSharp", StringComparison.Ordinal)
+                            == true
+                    )
                         result.Add(m.OriginalDefinition.ToDisplayString());
             }
         }
@@ -159,7 +229,10 @@ public static class ScalarHazardScanner
 
     static string Shorten(string code)
     {
-        code = string.Join(' ', code.Split((char[])['\n', '\r'], StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()));
+        code = string.Join(
+            ' ',
+            code.Split((char[])['\n', '\r'], StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim())
+        );
         return code.Length > 90 ? code[..90] + "…" : code;
     }
 
@@ -167,10 +240,22 @@ public static class ScalarHazardScanner
     {
         var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
         var local = Directory.GetFiles(AppContext.BaseDirectory, "*.dll");
-        return platform.Concat(local)
+        return platform
+            .Concat(local)
             .Where(p => !Path.GetFileName(p).StartsWith("SemiClip", StringComparison.Ordinal))
-            .GroupBy(Path.GetFileName).Select(g => g.First())
-            .Select(p => { try { return (MetadataReference?)MetadataReference.CreateFromFile(p); } catch { return null; } })
+            .GroupBy(Path.GetFileName)
+            .Select(g => g.First())
+            .Select(p =>
+            {
+                try
+                {
+                    return (MetadataReference?)MetadataReference.CreateFromFile(p);
+                }
+                catch
+                {
+                    return null;
+                }
+            })
             .Where(r => r != null)!;
     }
 

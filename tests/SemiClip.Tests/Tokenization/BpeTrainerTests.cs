@@ -17,7 +17,13 @@ public class BpeTrainerTests
     [Fact]
     public void TrainedMergesRoundTripThroughTheFileAndTokenizer()
     {
-        var corpus = new[] { "a river next to a forest", "a parking lot with many cars", "a forest beside a river", "many cars in a parking lot" };
+        var corpus = new[]
+        {
+            "a river next to a forest",
+            "a parking lot with many cars",
+            "a forest beside a river",
+            "many cars in a parking lot",
+        };
         var merges = BpeTrainer.Train(corpus, mergeCount: 40);
         using var dir = new TempDir();
         var path = dir.File("merges.txt");
@@ -25,7 +31,10 @@ public class BpeTrainerTests
         var tok = ClipTokenizer.FromMergesFile(path);
         Assert.Equal(512 + merges.Count + 2, tok.VocabSize);
         var ids = tok.Encode("a forest beside a river");
-        Assert.True(ids.Count < "a forest beside a river".Replace(" ", "").Length, "merges should shorten frequent words");
+        Assert.True(
+            ids.Count < "a forest beside a river".Replace(" ", "").Length,
+            "merges should shorten frequent words"
+        );
         Assert.Equal("a forest beside a river", tok.Decode(ids));
         Assert.Equal(tok.VocabSize - 1, tok.EndOfTextId);
     }

@@ -119,17 +119,24 @@ public class HuggingFaceTokenizerFilesTests
         Assert.Equal(tok.Encode("a river"), hf.Encode("a river"));
         vocab[TokenString(tok, 5)] = 6;
         File.WriteAllText(dir.File("vocab.json"), System.Text.Json.JsonSerializer.Serialize(vocab));
-        Assert.Contains("vocab.json", Assert.Throws<InvalidDataException>(() => ClipTokenizer.Load(dir.File("vocab.json"))).Message);
+        Assert.Contains(
+            "vocab.json",
+            Assert.Throws<InvalidDataException>(() => ClipTokenizer.Load(dir.File("vocab.json"))).Message
+        );
     }
 
     // The vocabulary string of an id, rebuilt as HF's vocab.json stores it.
     static string TokenString(ClipTokenizer tok, int id)
     {
-        if (id == tok.StartOfTextId) return ClipTokenizer.StartOfText;
-        if (id == tok.EndOfTextId) return ClipTokenizer.EndOfText;
+        if (id == tok.StartOfTextId)
+            return ClipTokenizer.StartOfText;
+        if (id == tok.EndOfTextId)
+            return ClipTokenizer.EndOfText;
         var ordered = ByteUnicodeMap.Ordered;
-        if (id < 256) return ordered[id].Char.ToString();
-        if (id < 512) return ordered[id - 256].Char + "</w>";
+        if (id < 256)
+            return ordered[id].Char.ToString();
+        if (id < 512)
+            return ordered[id - 256].Char + "</w>";
         var m = tok.Merges[id - 512];
         return m.Left + m.Right;
     }

@@ -1,8 +1,8 @@
-using SemiClip.Runs;
 using System.Runtime.InteropServices;
 using SemiClip.Evaluation;
 using SemiClip.IO;
 using SemiClip.Model;
+using SemiClip.Runs;
 using SemiClip.Tests.Support;
 using SemiClip.Tokenization;
 using SemiClip.Training;
@@ -14,8 +14,20 @@ namespace SemiClip.Tests.Training;
 /// ends where an uninterrupted run ends; evaluation encodes a failed batch once more.</summary>
 public class NativeFailureRecoveryTests
 {
-    static TrainConfig Config(TempDir dir, string run, params string[] more) => TrainConfig.Load(null,
-        TinySetup.Write(dir).Concat(["method=\"sclip\"", "label_ratio=0.5", "steps=12", "checkpoint_every=4", $"run_name=\"{run}\"", .. more]));
+    static TrainConfig Config(TempDir dir, string run, params string[] more) =>
+        TrainConfig.Load(
+            null,
+            TinySetup
+                .Write(dir)
+                .Concat([
+                    "method=\"sclip\"",
+                    "label_ratio=0.5",
+                    "steps=12",
+                    "checkpoint_every=4",
+                    $"run_name=\"{run}\"",
+                    .. more,
+                ])
+        );
 
     static void Train(TrainConfig config, Action<long>? beforeStep = null)
     {
@@ -48,7 +60,8 @@ public class NativeFailureRecoveryTests
         using var b = new SafeTensorsReader(dir.File("runs/cut/model.safetensors"));
         foreach (var name in a.Names)
         {
-            using var ta = a.Read(name); using var tb = b.Read(name);
+            using var ta = a.Read(name);
+            using var tb = b.Read(name);
             Assert.True(ta.bytes.SequenceEqual(tb.bytes), $"{name} differs after resuming with a support queue");
         }
     }
@@ -60,7 +73,9 @@ public class NativeFailureRecoveryTests
         using var session = new TrainingSession(Config(dir, "diverging"), resume: false);
         session.Trainer.BeforeStep = step =>
         {
-            if (step == 6) using (no_grad()) session.Model.LogitScaleParameter.fill_(float.NaN);
+            if (step == 6)
+                using (no_grad())
+                    session.Model.LogitScaleParameter.fill_(float.NaN);
         };
         var e = Assert.Throws<TrainingDivergedException>(() => session.Train());
         Assert.Equal(6, e.Step);
@@ -73,13 +88,22 @@ public class NativeFailureRecoveryTests
     {
         using var dir = new TempDir();
         TinySetup.Write(dir);
-        var start = TinySetup.SavedStart(dir);   // both runs start alike (see SavedStart)
+        var start = TinySetup.SavedStart(dir); // both runs start alike (see SavedStart)
         Train(Config(dir, "straight", start));
         bool failed = false;
-        Train(Config(dir, "failing", start), step => { if (step == 9 && !failed) { failed = true; throw new ExternalException("injected: corrupt scalar"); } });
+        Train(Config(dir, "failing", start), step =>
+        {
+            if (step == 9 && !failed)
+            {
+                failed = true;
+                throw new ExternalException("injected: corrupt scalar");
+            }
+        });
 
         Assert.True(failed);
-        var events = File.ReadAllLines(dir.File("runs/failing/metrics.jsonl")).Where(l => l.Contains("\"native_failure\"")).ToList();
+        var events = File.ReadAllLines(dir.File("runs/failing/metrics.jsonl"))
+            .Where(l => l.Contains("\"native_failure\""))
+            .ToList();
         Assert.Single(events);
         Assert.Contains("\"resumed_from_step\":8", events[0]);
         using var a = new SafeTensorsReader(dir.File("runs/straight/model.safetensors"));
@@ -87,9 +111,12 @@ public class NativeFailureRecoveryTests
         foreach (var name in a.Names)
         {
             // Bit-identity of resume is proven across processes in ResumeAfterKillTests; here a small tolerance.
-            using var ta = a.Read(name); using var tb = b.Read(name);
-            Assert.True(ta.allclose(tb, rtol: 1e-4, atol: 1e-6),
-                $"{name} differs from the uninterrupted run by up to {(ta - tb).abs().max().item<float>():E2}");
+            using var ta = a.Read(name);
+            using var tb = b.Read(name);
+            Assert.True(
+                ta.allclose(tb, rtol: 1e-4, atol: 1e-6),
+                $"{name} differs from the uninterrupted run by up to {(ta - tb).abs().max().item<float>():E2}"
+            );
         }
     }
 
@@ -97,7 +124,11 @@ public class NativeFailureRecoveryTests
     public void ASecondNativeFailureEndsTheRun()
     {
         using var dir = new TempDir();
-        var e = Assert.Throws<ExternalException>(() => Train(Config(dir, "twice"), step => { if (step == 9) throw new ExternalException("injected"); }));
+        var e = Assert.Throws<ExternalException>(() => Train(Config(dir, "twice"), step =>
+            {
+                if (step == 9)
+                    throw new ExternalException("injected");
+            }));
         Assert.Contains("injected", e.Message);
         Assert.False(File.Exists(dir.File("runs/twice/model.safetensors")));
     }
@@ -106,7 +137,11 @@ public class NativeFailureRecoveryTests
     public void ANativeFailureBeforeTheFirstCheckpointIsNotHidden()
     {
         using var dir = new TempDir();
-        Assert.Throws<ExternalException>(() => Train(Config(dir, "early"), step => { if (step == 2) throw new ExternalException("injected"); }));
+        Assert.Throws<ExternalException>(() => Train(Config(dir, "early"), step =>
+            {
+                if (step == 2)
+                    throw new ExternalException("injected");
+            }));
     }
 
     [Fact]
@@ -122,7 +157,14 @@ public class NativeFailureRecoveryTests
         var flaky = new Embedder(model, tokenizer, CPU, batchSize: 4)
         {
             Warn = warnings.Add,
-            BeforeBatch = (_, batch) => { if (batch == 1 && !thrown) { thrown = true; throw new ExternalException("injected"); } },
+            BeforeBatch = (_, batch) =>
+            {
+                if (batch == 1 && !thrown)
+                {
+                    thrown = true;
+                    throw new ExternalException("injected");
+                }
+            },
         };
         using var recovered = flaky.EncodeTexts(texts);
         Assert.Equal(clean.data<float>().ToArray(), recovered.data<float>().ToArray());
@@ -131,9 +173,12 @@ public class NativeFailureRecoveryTests
 
         var broken = new Embedder(model, tokenizer, CPU, batchSize: 4)
         {
-            Warn = _ => { }, BeforeBatch = (_,
-            batch) =>
-            { if (batch == 1) throw new ExternalException("injected"); }
+            Warn = _ => { },
+            BeforeBatch = (_, batch) =>
+            {
+                if (batch == 1)
+                    throw new ExternalException("injected");
+            },
         };
         Assert.Throws<ExternalException>(() => broken.EncodeTexts(texts));
     }

@@ -21,11 +21,16 @@ public class ObjectiveNeedsTests
         public LossOutput Compute(LossInputs x)
         {
             Seen.Clear();
-            if (x.UnpairedFeatures is not null) Seen.Add("unpaired");
-            if (x.KeywordFeatures is not null) Seen.Add("keywords");
-            if (x.ImageTokens is not null && x.TextTokens is not null) Seen.Add("tokens");
-            if (x.TeacherImageFeatures is not null && x.TeacherTextFeatures is not null) Seen.Add("teacher");
-            if (x.Support is not null) Seen.Add("support");
+            if (x.UnpairedFeatures is not null)
+                Seen.Add("unpaired");
+            if (x.KeywordFeatures is not null)
+                Seen.Add("keywords");
+            if (x.ImageTokens is not null && x.TextTokens is not null)
+                Seen.Add("tokens");
+            if (x.TeacherImageFeatures is not null && x.TeacherTextFeatures is not null)
+                Seen.Add("teacher");
+            if (x.Support is not null)
+                Seen.Add("support");
             var output = new LossOutput();
             output.Add("toy", x.ImageFeatures.matmul(x.TextFeatures.t()).diagonal().mean().neg());
             return output;
@@ -43,15 +48,23 @@ public class ObjectiveNeedsTests
         manual_seed(4);
         using var model = new ClipModel(TinySetup.Model(100));
         ClipModel? teacher = null;
-        if (toy.Needs.Has(ObjectiveInput.TeacherFeatures)) { teacher = new ClipModel(TinySetup.Model(100)); teacher.load_state_dict(model.state_dict()); }
+        if (toy.Needs.Has(ObjectiveInput.TeacherFeatures))
+        {
+            teacher = new ClipModel(TinySetup.Model(100));
+            teacher.load_state_dict(model.state_dict());
+        }
         using var keywords = zeros(new long[] { 3, 24 }, int64);
         var config = TrainConfig.Load(null) with { WarmupSteps = 1 };
         using var trainer = new Trainer(model, toy, config, CPU, 4, keywords, teacher);
         var random = TrainerTests.RandomBatch(8, 8, 1);
         using var batch = new TrainBatch
         {
-            Position = random.Position, Next = random.Next, Images = random.Images, Tokens = random.Tokens,
-            Unpaired = random.Unpaired, KeywordLabels = zeros(8, 3)
+            Position = random.Position,
+            Next = random.Next,
+            Images = random.Images,
+            Tokens = random.Tokens,
+            Unpaired = random.Unpaired,
+            KeywordLabels = zeros(8, 3),
         };
         var parts = trainer.Step(batch, 0).Losses;
         Assert.Equal(["toy"], parts.Keys);

@@ -1,7 +1,7 @@
-using SemiClip.Runs;
 using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Model;
+using SemiClip.Runs;
 using SemiClip.Tests.Support;
 using SemiClip.Training;
 using static TorchSharp.torch;
@@ -18,7 +18,12 @@ public class ReferenceProtocolTests
         Assert.Equal((32, 32), split.StepComposition(usesUnpaired: true));
         Assert.Equal((64, (int?)null), split.StepComposition(usesUnpaired: false));
         Assert.Equal((7, 8), (split with { BatchSize = 15 }).StepComposition(true));
-        var add = new TrainConfig { BatchSize = 64, BatchComposition = BatchComposition.Add, UnpairedBatchSize = 16 };
+        var add = new TrainConfig
+        {
+            BatchSize = 64,
+            BatchComposition = BatchComposition.Add,
+            UnpairedBatchSize = 16,
+        };
         Assert.Equal((64, 16), add.StepComposition(true));
         var e = Assert.Throws<InvalidDataException>(() => TrainConfig.Load(null, ["batch_composition=half"]));
         Assert.Contains("config field batch_composition: \"half\" is not one of split, add", e.Message);
@@ -43,13 +48,15 @@ public class ReferenceProtocolTests
         var reference = new KeywordLabeler(["river", "dense residential"], KeywordMatch.Reference);
         var words = new KeywordLabeler(["river", "dense residential"], KeywordMatch.Words);
         Assert.Equal(new[] { 1f, 0f }, reference.Label("a river runs through"));
-        Assert.Equal(new[] { 0f, 0f }, reference.Label("beside a river."));          // the reference misses "river."
-        Assert.Equal(new[] { 0f, 0f }, reference.Label("A River runs"));             // and is case-sensitive
+        Assert.Equal(new[] { 0f, 0f }, reference.Label("beside a river.")); // the reference misses "river."
+        Assert.Equal(new[] { 0f, 0f }, reference.Label("A River runs")); // and is case-sensitive
         Assert.Equal(new[] { 1f, 0f }, words.Label("beside a river."));
         Assert.Equal(new[] { 1f, 0f }, words.Label("A River runs"));
         Assert.Equal(new[] { 0f, 1f }, reference.Label("many dense residential buildings"));
         Assert.Equal(KeywordMatch.Words, TrainConfig.Load(null, ["keyword_match=words"]).KeywordMatch);
-        var e = Assert.Throws<InvalidDataException>(() => TrainConfig.Load(null, ["keyword_match=fuzzy", "precision=fp64"]));
+        var e = Assert.Throws<InvalidDataException>(() =>
+            TrainConfig.Load(null, ["keyword_match=fuzzy", "precision=fp64"])
+        );
         Assert.Contains("keyword_match: \"fuzzy\" is not one of reference, words", e.Message);
         Assert.Contains("precision: \"fp64\" is not one of fp32, bf16", e.Message);
         Assert.Equal(SemiClip.Data.KeywordMatch.Reference, new TrainConfig().KeywordMatch);
@@ -63,7 +70,14 @@ public class ReferenceProtocolTests
         var paired = nn.functional.normalize(randn(4, 8), dim: -1).requires_grad_(true);
         var scale = tensor(20f);
         var live = PseudoLabeler.Assign(unpaired, paired, scale, PseudoLabelKind.OptimalTransport, 10, detach: false);
-        var fixedPlan = PseudoLabeler.Assign(unpaired, paired, scale, PseudoLabelKind.OptimalTransport, 10, detach: true);
+        var fixedPlan = PseudoLabeler.Assign(
+            unpaired,
+            paired,
+            scale,
+            PseudoLabelKind.OptimalTransport,
+            10,
+            detach: true
+        );
         Assert.True(live.requires_grad);
         Assert.False(fixedPlan.requires_grad);
         Assert.True(live.allclose(fixedPlan, 1e-6, 1e-7));
@@ -78,8 +92,16 @@ public class ReferenceProtocolTests
     public void SplitSeedFixesThePairedSubsetWhileSeedVaries()
     {
         var samples = Enumerable.Range(0, 50).Select(i => new CaptionSample($"/img/{i}.png", ["c"], $"f:{i}")).ToList();
-        var a = PairedUnpairedSplit.Create(samples, 0.2, new TrainConfig { Seed = 1, SplitSeed = 7 }.EffectiveSplitSeed);
-        var b = PairedUnpairedSplit.Create(samples, 0.2, new TrainConfig { Seed = 2, SplitSeed = 7 }.EffectiveSplitSeed);
+        var a = PairedUnpairedSplit.Create(
+            samples,
+            0.2,
+            new TrainConfig { Seed = 1, SplitSeed = 7 }.EffectiveSplitSeed
+        );
+        var b = PairedUnpairedSplit.Create(
+            samples,
+            0.2,
+            new TrainConfig { Seed = 2, SplitSeed = 7 }.EffectiveSplitSeed
+        );
         var c = PairedUnpairedSplit.Create(samples, 0.2, new TrainConfig { Seed = 2 }.EffectiveSplitSeed);
         Assert.Equal(a.Paired.Select(s => s.ImagePath), b.Paired.Select(s => s.ImagePath));
         Assert.NotEqual(a.Paired.Select(s => s.ImagePath), c.Paired.Select(s => s.ImagePath));
@@ -89,12 +111,15 @@ public class ReferenceProtocolTests
     public void ASessionWithSClipSplitsEachBatchIntoPairedAndUnpairedHalves()
     {
         using var dir = new TempDir();
-        var config = TrainConfig.Load(null, TinySetup.Write(dir).Concat(["method=\"sclip\"", "label_ratio=0.5", "steps=1", "run_name=\"split\""]));
+        var config = TrainConfig.Load(
+            null,
+            TinySetup.Write(dir).Concat(["method=\"sclip\"", "label_ratio=0.5", "steps=1", "run_name=\"split\""])
+        );
         using var session = new TrainingSession(config, resume: false);
         Assert.Equal(4, session.Loader.Options.BatchSize);
         Assert.Equal(4, session.Loader.UnpairedPerStep);
         var host = ((TrainingDataLoader)session.Loader).BuildHost(0);
-        Assert.NotNull(host.PairedClasses);   // the synthetic data records labels, so diagnostics are on
+        Assert.NotNull(host.PairedClasses); // the synthetic data records labels, so diagnostics are on
         Assert.All(host.UnpairedClasses!, c => Assert.True(c >= 0));
     }
 

@@ -10,9 +10,16 @@ public class ResumeAfterKillTests
     public void RunKilledWithSigkillAndResumedEndsBitIdenticalToAnUninterruptedRun()
     {
         using var dir = new TempDir();
-        var common = TinySetup.Write(dir).Concat(new[] { "method=sclip", "label_ratio=0.5", "steps=60", "checkpoint_every=4", "threads=1" }).ToList();
-        string[] Args(string run, bool resume) => new[] { "train", "--run-name", run }.Concat(common.SelectMany(o => new[] { "--set", o }))
-            .Concat(resume ? new[] { "--resume" } : Array.Empty<string>()).Concat(new[] { "--threads", "1", "--device", "cpu" }).ToArray();
+        var common = TinySetup
+            .Write(dir)
+            .Concat(new[] { "method=sclip", "label_ratio=0.5", "steps=60", "checkpoint_every=4", "threads=1" })
+            .ToList();
+        string[] Args(string run, bool resume) =>
+            new[] { "train", "--run-name", run }
+                .Concat(common.SelectMany(o => new[] { "--set", o }))
+                .Concat(resume ? new[] { "--resume" } : Array.Empty<string>())
+                .Concat(new[] { "--threads", "1", "--device", "cpu" })
+                .ToArray();
 
         var straight = CliProcess.Run(Args("straight", false));
         Assert.True(straight.ExitCode == 0, straight.Output);
@@ -21,13 +28,20 @@ public class ResumeAfterKillTests
         using (var child = CliProcess.Start(Args("killed", false)))
         {
             var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!File.Exists(TrainCheckpoint.PathFor(Path.Combine(killedDir, "checkpoints"),
-                8)) && !child.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            while (
+                !File.Exists(TrainCheckpoint.PathFor(Path.Combine(killedDir, "checkpoints"), 8))
+                && !child.HasExited
+                && DateTime.UtcNow < deadline
+            )
+                Thread.Sleep(10);
             Assert.False(child.HasExited, "the run finished before it could be killed");
             child.Kill(entireProcessTree: true); // SIGKILL
             child.WaitForExit();
         }
-        Assert.False(File.Exists(Path.Combine(killedDir, "model.safetensors")), "the killed run must not have finished");
+        Assert.False(
+            File.Exists(Path.Combine(killedDir, "model.safetensors")),
+            "the killed run must not have finished"
+        );
         var latest = TrainCheckpoint.Latest(Path.Combine(killedDir, "checkpoints"))!;
         long resumeFrom = TrainCheckpoint.ReadState(latest).Step;
         Assert.True(resumeFrom is >= 8 and < 60);
@@ -41,7 +55,8 @@ public class ResumeAfterKillTests
         Assert.Equal(a.Names.OrderBy(n => n), b.Names.OrderBy(n => n));
         foreach (var name in a.Names)
         {
-            using var ta = a.Read(name); using var tb = b.Read(name);
+            using var ta = a.Read(name);
+            using var tb = b.Read(name);
             Assert.True(ta.bytes.SequenceEqual(tb.bytes), $"{name} differs after resume");
         }
     }

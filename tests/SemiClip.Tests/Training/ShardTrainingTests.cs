@@ -1,5 +1,5 @@
-using SemiClip.Runs;
 using SemiClip.IO;
+using SemiClip.Runs;
 using SemiClip.Tests.Support;
 using SemiClip.Training;
 
@@ -13,21 +13,44 @@ public class ShardTrainingTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir, perClass: 6);
-        var (code, output) = CliProcess.Run("shard", dir.File("data/train.jsonl"), "--out", dir.File("shards"), "--samples-per-shard", "10");
+        var (code, output) = CliProcess.Run(
+            "shard",
+            dir.File("data/train.jsonl"),
+            "--out",
+            dir.File("shards"),
+            "--samples-per-shard",
+            "10"
+        );
         Assert.True(code == 0, output);
-        var pattern = output.Split('\n').Single(l => l.StartsWith("train_data: ", StringComparison.Ordinal))["train_data: ".Length..].Trim();
+        var pattern = output
+            .Split('\n')
+            .Single(l => l.StartsWith("train_data: ", StringComparison.Ordinal))["train_data: ".Length..]
+            .Trim();
         Assert.Contains("{000000..", pattern);
         var trainLines = File.ReadLines(dir.File("data/train.jsonl")).Count(l => l.Trim().Length > 0);
         Assert.Contains($"wrote {trainLines} samples ({trainLines} with captions)", output);
 
-        var start = TinySetup.SavedStart(dir);   // both runs start alike (see SavedStart)
-        List<string> Settings(string run) => common.Where(s => !s.StartsWith("train_data=", StringComparison.Ordinal))
-            .Concat([$"train_data=\"{pattern}\"", "method=\"sclip\"", "label_ratio=0.5", "steps=6", "checkpoint_every=3", $"run_name=\"{run}\"",
-                     "shuffle_buffer=16", start]).ToList();
-        using (var straight = new TrainingSession(TrainConfig.Load(null, Settings("straight")), resume: false)) straight.Train();
+        var start = TinySetup.SavedStart(dir); // both runs start alike (see SavedStart)
+        List<string> Settings(string run) =>
+            common
+                .Where(s => !s.StartsWith("train_data=", StringComparison.Ordinal))
+                .Concat([
+                    $"train_data=\"{pattern}\"",
+                    "method=\"sclip\"",
+                    "label_ratio=0.5",
+                    "steps=6",
+                    "checkpoint_every=3",
+                    $"run_name=\"{run}\"",
+                    "shuffle_buffer=16",
+                    start,
+                ])
+                .ToList();
+        using (var straight = new TrainingSession(TrainConfig.Load(null, Settings("straight")), resume: false))
+            straight.Train();
 
         var runDir = dir.File("runs/cut");
-        using (var cut = new TrainingSession(TrainConfig.Load(null, Settings("cut")), resume: false)) cut.Train();
+        using (var cut = new TrainingSession(TrainConfig.Load(null, Settings("cut")), resume: false))
+            cut.Train();
         File.Delete(Path.Combine(runDir, "model.safetensors"));
         File.Delete(TrainCheckpoint.PathFor(Path.Combine(runDir, "checkpoints"), 6));
         using (var resumed = new TrainingSession(TrainConfig.Load(null, Settings("cut")), resume: true))
@@ -39,10 +62,12 @@ public class ShardTrainingTests
         using var b = new SafeTensorsReader(Path.Combine(runDir, "model.safetensors"));
         foreach (var name in a.Names)
         {
-            using var ta = a.Read(name); using var tb = b.Read(name);
+            using var ta = a.Read(name);
+            using var tb = b.Read(name);
             Assert.True(ta.bytes.SequenceEqual(tb.bytes), $"{name} differs after resuming from the shards");
         }
-        var split = File.ReadLines(dir.File("runs/straight/metrics.jsonl")).First(l => l.Contains("data_split", StringComparison.Ordinal));
+        var split = File.ReadLines(dir.File("runs/straight/metrics.jsonl"))
+            .First(l => l.Contains("data_split", StringComparison.Ordinal));
         Assert.Contains("\"shards\":", split);
     }
 
@@ -50,7 +75,9 @@ public class ShardTrainingTests
     public void MissingShardsAreAConfigErrorNamingTheFieldAndTheShard()
     {
         using var dir = new TempDir();
-        var e = Assert.Throws<ArgumentException>(() => TrainingConfigOf(dir, $"train_data=\"{dir.File("none-{0..3}.tar")}\""));
+        var e = Assert.Throws<ArgumentException>(() =>
+            TrainingConfigOf(dir, $"train_data=\"{dir.File("none-{0..3}.tar")}\"")
+        );
         Assert.Contains("config field train_data", e.Message);
         Assert.Contains("none-0.tar", e.Message);
     }

@@ -1,6 +1,6 @@
-using SemiClip.Runs;
 using SemiClip.Losses;
 using SemiClip.Model;
+using SemiClip.Runs;
 using SemiClip.Tests.Support;
 using SemiClip.Tokenization;
 using SemiClip.Training;
@@ -24,16 +24,26 @@ public class TeacherSourceTests
         var softclip = new LossConfig { Method = TrainingMethod.SoftClip };
         Assert.Equal(IntraModalSource.Teacher, softclip.ResolveIntraSource(startsFromWeights: true).IntraSource);
         Assert.Equal(IntraModalSource.Pooled, softclip.ResolveIntraSource(startsFromWeights: false).IntraSource);
-        var e = Assert.Throws<ArgumentException>(() => (softclip with { IntraSource = IntraModalSource.Teacher }).ResolveIntraSource(false));
+        var e = Assert.Throws<ArgumentException>(() =>
+            (softclip with { IntraSource = IntraModalSource.Teacher }).ResolveIntraSource(false)
+        );
         Assert.Contains("intra_source", e.Message);
-        Assert.Equal(IntraModalSource.Tokens, (softclip with { IntraSource = IntraModalSource.Tokens }).ResolveIntraSource(true).IntraSource);
+        Assert.Equal(
+            IntraModalSource.Tokens,
+            (softclip with { IntraSource = IntraModalSource.Tokens }).ResolveIntraSource(true).IntraSource
+        );
     }
 
     [Fact]
     public void AFromScratchRunAskingForATeacherIsRefused()
     {
         using var dir = new TempDir();
-        var config = TrainConfig.Load(null, TinySetup.Write(dir).Concat(["method=\"softclip\"", "loss.intra_source=\"teacher\"", "steps=2", "run_name=\"t\""]));
+        var config = TrainConfig.Load(
+            null,
+            TinySetup
+                .Write(dir)
+                .Concat(["method=\"softclip\"", "loss.intra_source=\"teacher\"", "steps=2", "run_name=\"t\""])
+        );
         var e = Assert.Throws<ArgumentException>(() => new TrainingSession(config, resume: false));
         Assert.Contains("intra_source: teacher", e.Message);
     }
@@ -45,7 +55,10 @@ public class TeacherSourceTests
         var common = WithPretrained(dir);
         Dictionary<string, double> Parts(string method, string run, params string[] extra)
         {
-            var config = TrainConfig.Load(null, common.Concat([$"method=\"{method}\"", "steps=1", $"run_name=\"{run}\"", "workers=1", .. extra]));
+            var config = TrainConfig.Load(
+                null,
+                common.Concat([$"method=\"{method}\"", "steps=1", $"run_name=\"{run}\"", "workers=1", .. extra])
+            );
             using var session = new TrainingSession(config, resume: false);
             using var batch = session.Loader.Batches(new SemiClip.Data.LoaderPosition(0, 0), 1).First();
             return session.Trainer.ComputeGradients(batch, 0);
@@ -59,15 +72,23 @@ public class TeacherSourceTests
     public void TheTeacherNeverChangesAndRecordsItsSourceInTheRunConfig()
     {
         using var dir = new TempDir();
-        var config = TrainConfig.Load(null, WithPretrained(dir).Concat(["method=\"softclip\"", "steps=4", "run_name=\"teach\"", "lr=1e-2"]));
+        var config = TrainConfig.Load(
+            null,
+            WithPretrained(dir).Concat(["method=\"softclip\"", "steps=4", "run_name=\"teach\"", "lr=1e-2"])
+        );
         using var session = new TrainingSession(config, resume: false);
         Assert.Equal(IntraModalSource.Teacher, session.Config.Loss.IntraSource);
         var teacher = session.Trainer.Teacher!;
         var before = teacher.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         var studentBefore = session.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         session.Train();
-        Assert.All(teacher.state_dict(), kv => Assert.True(kv.Value.equal(before[kv.Key]).all().item<bool>(), $"teacher {kv.Key} changed"));
+        Assert.All(teacher.state_dict(), kv =>
+            Assert.True(kv.Value.equal(before[kv.Key]).all().item<bool>(), $"teacher {kv.Key} changed")
+        );
         Assert.Contains(session.Model.state_dict(), kv => !kv.Value.equal(studentBefore[kv.Key]).all().item<bool>());
-        Assert.Contains("\"intra_source\": \"teacher\"", File.ReadAllText(Path.Combine(session.Run.Root, "config.json")));
+        Assert.Contains(
+            "\"intra_source\": \"teacher\"",
+            File.ReadAllText(Path.Combine(session.Run.Root, "config.json"))
+        );
     }
 }

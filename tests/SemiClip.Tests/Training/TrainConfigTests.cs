@@ -10,9 +10,15 @@ public class TrainConfigTests
     public void YamlJsonAndOverridesResolveTheSameWay()
     {
         using var dir = new TempDir();
-        File.WriteAllText(dir.File("c.yaml"), "method: sclip\nbatch_size: 48\nlr: 0.001\nloss:\n  caption_weight: 0.5\n  pseudo_label: hard_nearest\n");
-        File.WriteAllText(dir.File("c.json"),
-            "{\"method\": \"sclip\", \"batch_size\": 48, \"lr\": 0.001, \"loss\": {\"caption_weight\": 0.5, \"pseudo_label\": \"hard_nearest\"}}");
+        File.WriteAllText(
+            dir.File("c.yaml"),
+            "method: sclip\nbatch_size: 48\nlr: 0.001\nloss:\n  caption_weight: 0.5\n  pseudo_label: hard_nearest\n"
+        );
+        File.WriteAllText(
+            dir.File("c.json"),
+            "{\"method\": \"sclip\", \"batch_size\": 48, \"lr\": 0.001, \"loss\": {\"caption_weight\": 0.5, "
+                + "\"pseudo_label\": \"hard_nearest\"}}"
+        );
         var y = TrainConfig.Load(dir.File("c.yaml"));
         var j = TrainConfig.Load(dir.File("c.json"));
         Assert.Equal(j.ToJson(), y.ToJson());
@@ -30,7 +36,8 @@ public class TrainConfigTests
     {
         using var dir = new TempDir();
         var config = TrainConfig.Load(null, ["split_seed=3", "lock_image=true"]);
-        File.WriteAllText(dir.File("saved.json"), config.ToJson());   // holds effective_split_seed, which is written, not read
+        // holds effective_split_seed, which is written, not read
+        File.WriteAllText(dir.File("saved.json"), config.ToJson());
         Assert.Equal(config.ToJson(), TrainConfig.Load(dir.File("saved.json")).ToJson());
     }
 
@@ -39,7 +46,10 @@ public class TrainConfigTests
     {
         var built = TrainConfig.Load(null) with { Steps = 7, RunName = "mine" };
         var changed = built.WithOverrides(["lr=0.01", "loss.caption_weight=0.5", "lock_image=true"]);
-        Assert.Equal((7L, "mine", 0.01, 0.5, true), (changed.Steps, changed.RunName, changed.Lr, changed.Loss.CaptionWeight, changed.LockImage));
+        Assert.Equal(
+            (7L, "mine", 0.01, 0.5, true),
+            (changed.Steps, changed.RunName, changed.Lr, changed.Loss.CaptionWeight, changed.LockImage)
+        );
         // The same checks as a file's: the field is named, with a did-you-mean.
         var e = Assert.Throws<InvalidDataException>(() => built.WithOverrides(["lock_imag=true"]));
         Assert.Contains("lock_imag", e.Message);
@@ -53,10 +63,19 @@ public class TrainConfigTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("bad.json"), "{\"batch_sise\": 3}");
-        Assert.Contains("batch_sise", Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("bad.json"))).Message);
+        Assert.Contains(
+            "batch_sise",
+            Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("bad.json"))).Message
+        );
         File.WriteAllText(dir.File("broken.yaml"), "method: [unclosed\n");
-        Assert.Contains("broken.yaml", Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("broken.yaml"))).Message);
-        Assert.Contains("not key=value", Assert.Throws<ArgumentException>(() => TrainConfig.Load(null, new[] { "oops" })).Message);
+        Assert.Contains(
+            "broken.yaml",
+            Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("broken.yaml"))).Message
+        );
+        Assert.Contains(
+            "not key=value",
+            Assert.Throws<ArgumentException>(() => TrainConfig.Load(null, new[] { "oops" })).Message
+        );
     }
 }
 

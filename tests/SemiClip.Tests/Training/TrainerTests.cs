@@ -19,12 +19,19 @@ public class TrainerTests
         tokens[.., 6..] = 0;
         return new TrainBatch
         {
-            Position = new LoaderPosition(0, 0), Next = new LoaderPosition(0, 1), Images = randn(new long[] { b, 3, 16, 16 }, generator: g), Tokens = tokens,
+            Position = new LoaderPosition(0, 0),
+            Next = new LoaderPosition(0, 1),
+            Images = randn(new long[] { b, 3, 16, 16 }, generator: g),
+            Tokens = tokens,
             Unpaired = u > 0 ? randn(new long[] { u, 3, 16, 16 }, generator: g) : null,
         };
     }
 
-    static ClipModel NewModel(int seed) { manual_seed(seed); return new ClipModel(TinySetup.Model(100)); }
+    static ClipModel NewModel(int seed)
+    {
+        manual_seed(seed);
+        return new ClipModel(TinySetup.Model(100));
+    }
 
     /// <summary>Two models with equal weights. Copying (rather than seeding twice) keeps them equal when another
     /// test running in parallel draws from the global generator between the two constructions.</summary>
@@ -43,11 +50,21 @@ public class TrainerTests
         var init = randn(4, 3);
         var mine = new TorchSharp.Modules.Parameter(init.clone());
         var theirs = new TorchSharp.Modules.Parameter(init.clone());
-        var ours = new AdamW(new[] { ("w", mine) }) { Beta1 = 0.9, Beta2 = 0.98, Eps = 1e-6, WeightDecay = 0.2 };
+        var ours = new AdamW(new[] { ("w", mine) })
+        {
+            Beta1 = 0.9,
+            Beta2 = 0.98,
+            Eps = 1e-6,
+            WeightDecay = 0.2,
+        };
         var reference = optim.AdamW(new[] { theirs }, lr: 0.01, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: 0.2);
         for (int step = 0; step < 5; step++)
         {
-            foreach (var p in new[] { mine, theirs }) { p.grad?.zero_(); (p * p * (step + 1)).sum().backward(); }
+            foreach (var p in new[] { mine, theirs })
+            {
+                p.grad?.zero_();
+                (p * p * (step + 1)).sum().backward();
+            }
             ours.Update(0.01);
             reference.step();
         }
@@ -80,17 +97,26 @@ public class TrainerTests
         Assert.Equal(0.0, LearningRateSchedule.At(110, 1.0, 10, 110), 12);
     }
 
-    static Dictionary<string, Tensor> Weights(ClipModel m) => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+    static Dictionary<string, Tensor> Weights(ClipModel m) =>
+        m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
 
     [Theory]
     [InlineData("clip")]
     [InlineData("sclip")]
     public void AccumulationKeepsNegativesAcrossMicroBatchesAndMatchesOneBigStep(string method)
     {
-        var config = TrainConfig.Load(null) with { Method = method, AccumSteps = 1, WarmupSteps = 1, Lr = 1e-3, GradClipNorm = 0 };
+        var config = TrainConfig.Load(null) with
+        {
+            Method = method,
+            AccumSteps = 1,
+            WarmupSteps = 1,
+            Lr = 1e-3,
+            GradClipNorm = 0,
+        };
         var loss = new TrainingObjective(config.ToLossConfig() with { KeywordWeight = 0 });
         var (a, b) = Twins(3);
-        using var _a = a; using var _b = b;
+        using var _a = a;
+        using var _b = b;
         using var ta = new Trainer(a, loss, config, CPU, 10);
         using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10);
         var pa = ta.ComputeGradients(RandomBatch(8, 8, 1), 0);
@@ -98,25 +124,41 @@ public class TrainerTests
         Assert.Equal(pa.Values.Sum(), pb.Values.Sum(), 5);
         var ga = a.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!);
         var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!);
-        foreach (var (k, g) in ga) Assert.True(g.allclose(gb[k], 1e-4, 1e-6), $"{k}: max diff {(g - gb[k]).abs().max().item<float>()}");
+        foreach (var (k, g) in ga)
+            Assert.True(g.allclose(gb[k], 1e-4, 1e-6), $"{k}: max diff {(g - gb[k]).abs().max().item<float>()}");
         Assert.True(ga["visual.proj"].abs().sum().item<float>() > 0);
     }
 
     [Fact]
     public void AccumulationWithAFrozenTeacherMatchesOneBigStep()
     {
-        var config = TrainConfig.Load(null) with { Method = "softclip", AccumSteps = 1, WarmupSteps = 1, Lr = 1e-3, GradClipNorm = 0 };
-        var loss = new TrainingObjective(config.ToLossConfig() with { IntraSource = IntraModalSource.Teacher, SoftAlpha = 0.5 });
+        var config = TrainConfig.Load(null) with
+        {
+            Method = "softclip",
+            AccumSteps = 1,
+            WarmupSteps = 1,
+            Lr = 1e-3,
+            GradClipNorm = 0,
+        };
+        var loss = new TrainingObjective(
+            config.ToLossConfig() with
+            {
+                IntraSource = IntraModalSource.Teacher,
+                SoftAlpha = 0.5,
+            }
+        );
         var (a, b) = Twins(3);
         var (teacherA, teacherB) = Twins(5);
-        using var _a = a; using var _b = b;
+        using var _a = a;
+        using var _b = b;
         using var ta = new Trainer(a, loss, config, CPU, 10, teacher: teacherA);
         using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10, teacher: teacherB);
         var pa = ta.ComputeGradients(RandomBatch(8, 8, 1), 0);
         var pb = tb.ComputeGradients(RandomBatch(8, 8, 1), 0);
         Assert.Equal(pa.Values.Sum(), pb.Values.Sum(), 5);
         var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!);
-        foreach (var (k, p) in a.named_parameters()) Assert.True(p.grad!.allclose(gb[k], 1e-4, 1e-6), $"{k} differs");
+        foreach (var (k, p) in a.named_parameters())
+            Assert.True(p.grad!.allclose(gb[k], 1e-4, 1e-6), $"{k} differs");
     }
 
     [Fact]
@@ -145,7 +187,9 @@ public class TrainerTests
         Assert.Equal(LearningRateSchedule.At(0, config.Lr, config.WarmupSteps, 10), result.Lr);
         Assert.Equal(Math.Exp(model.LogitScaleParameter.to(ScalarType.Float32).item<float>()), result.LogitScale, 12);
         Assert.Equal(ScalarType.BFloat16, model.LogitScaleParameter.dtype);
-        Assert.Contains(trainer.Optimizer.StateTensors(), kv => kv.Key.StartsWith("optim.master.") && kv.Value.dtype == ScalarType.Float32);
+        Assert.Contains(trainer.Optimizer.StateTensors(), kv =>
+            kv.Key.StartsWith("optim.master.") && kv.Value.dtype == ScalarType.Float32
+        );
     }
 }
 
@@ -156,20 +200,40 @@ public sealed class MemoryCollection;
 [Collection("memory")]
 public class TrainerMemoryTests
 {
-    static ClipModel NewModel(int seed) { manual_seed(seed); return new ClipModel(TinySetup.Model(100)); }
+    static ClipModel NewModel(int seed)
+    {
+        manual_seed(seed);
+        return new ClipModel(TinySetup.Model(100));
+    }
 
     [Fact]
     public void NativeMemoryStaysFlatOverAThousandSteps()
     {
         var config = TrainConfig.Load(null) with { Method = "sclip", WarmupSteps = 1, Lr = 1e-4 };
         using var model = NewModel(6);
-        using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig() with { KeywordWeight = 0 }), config, CPU, 2000);
+        using var trainer = new Trainer(
+            model,
+            new TrainingObjective(config.ToLossConfig() with { KeywordWeight = 0 }),
+            config,
+            CPU,
+            2000
+        );
         var batch = TrainerTests.RandomBatch(8, 8, 4);
-        long Rss() { GC.Collect(); GC.WaitForPendingFinalizers(); var p = Process.GetCurrentProcess(); p.Refresh(); return p.WorkingSet64; }
+        long Rss()
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var p = Process.GetCurrentProcess();
+            p.Refresh();
+            return p.WorkingSet64;
+        }
         long Live() => DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (int s = 0; s < 200; s++) trainer.Step(batch, s);
-        long before = Rss(), liveBefore = Live();
-        for (int s = 200; s < 1000; s++) trainer.Step(batch, s);
+        for (int s = 0; s < 200; s++)
+            trainer.Step(batch, s);
+        long before = Rss(),
+            liveBefore = Live();
+        for (int s = 200; s < 1000; s++)
+            trainer.Step(batch, s);
         long growth = Rss() - before;
         Assert.Equal(liveBefore, Live()); // every tensor a step creates is disposed by its scope
         Assert.True(growth < 64L << 20, $"resident memory grew by {growth >> 20} MiB over 800 steps");

@@ -1,8 +1,8 @@
-using SemiClip.Runs;
 using System.Text.Json.Nodes;
 using SemiClip.Data;
 using SemiClip.Evaluation;
 using SemiClip.Model;
+using SemiClip.Runs;
 using SemiClip.Tests.Support;
 using SemiClip.Tokenization;
 using SemiClip.Training;
@@ -14,21 +14,38 @@ namespace SemiClip.Tests.Training;
 /// dropped silently, and a resumed run refuses settings it would otherwise ignore.</summary>
 public class TrustworthyRunTests
 {
-    static TrainConfig Config(TempDir dir, List<string> common, params string[] extra) => TrainConfig.Load(null, common.Concat(extra));
+    static TrainConfig Config(TempDir dir, List<string> common, params string[] extra) =>
+        TrainConfig.Load(null, common.Concat(extra));
 
     [Fact]
     public void SClipWithoutAKeywordFileIsAnErrorThatSaysHowToFixIt()
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir).Where(o => !o.StartsWith("keywords=", StringComparison.Ordinal)).ToList();
-        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "method=\"sclip\"",
-            "label_ratio=0.5", "steps=2", "run_name=\"k\""), false));
+        var e = Assert.Throws<ArgumentException>(() =>
+            new TrainingSession(
+                Config(dir, common, "method=\"sclip\"", "label_ratio=0.5", "steps=2", "run_name=\"k\""),
+                false
+            )
+        );
         Assert.Contains("keywords", e.Message);
         Assert.Contains("loss.keyword_weight=0", e.Message);
         Assert.False(Directory.Exists(dir.File("runs/k")), "a refused start must leave no run folder");
 
-        using (var session = new TrainingSession(Config(dir, common, "method=\"sclip\"", "label_ratio=0.5", "steps=1",
-            "run_name=\"k0\"", "loss.keyword_weight=0"), false))
+        using (
+            var session = new TrainingSession(
+                Config(
+                    dir,
+                    common,
+                    "method=\"sclip\"",
+                    "label_ratio=0.5",
+                    "steps=1",
+                    "run_name=\"k0\"",
+                    "loss.keyword_weight=0"
+                ),
+                false
+            )
+        )
             session.Train();
         var saved = JsonNode.Parse(File.ReadAllText(dir.File("runs/k0/config.json")))!;
         Assert.Equal(0.0, saved["loss"]!["keyword_weight"]!.GetValue<double>());
@@ -39,21 +56,37 @@ public class TrustworthyRunTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        foreach (var (setting, field) in new[] { ("precision=\"fp16\"", "precision"), ("batch_composition=\"half\"", "batch_composition"), ("lr=0", "lr"),
-                                                  ("label_ratio=1.5", "label_ratio"), ("keywords=\"missing.txt\"",
-                                                      "keywords"), ("pretrained=\"nowhere\"", "pretrained"),
-                                                  ("loss.soft_alpha=2", "loss.soft_alpha"), ("csv_separator=\"ab\"", "csv_separator") })
+        foreach (
+            var (setting, field) in new[]
+            {
+                ("precision=\"fp16\"", "precision"),
+                ("batch_composition=\"half\"", "batch_composition"),
+                ("lr=0", "lr"),
+                ("label_ratio=1.5", "label_ratio"),
+                ("keywords=\"missing.txt\"", "keywords"),
+                ("pretrained=\"nowhere\"", "pretrained"),
+                ("loss.soft_alpha=2", "loss.soft_alpha"),
+                ("csv_separator=\"ab\"", "csv_separator"),
+            }
+        )
         {
-            // Values of the wrong kind are refused while the config is read, bad combinations when the session validates it.
-            var e = Assert.ThrowsAny<Exception>(() => new TrainingSession(Config(dir, common, setting, "steps=1", "run_name=\"bad\""), false));
+            // Values of the wrong kind are refused while the config is read, bad combinations when the session
+            // validates it.
+            var e = Assert.ThrowsAny<Exception>(() =>
+                new TrainingSession(Config(dir, common, setting, "steps=1", "run_name=\"bad\""), false)
+            );
             Assert.True(e is ArgumentException or InvalidDataException, e.ToString());
             Assert.Contains($"config field {field}", e.Message);
             Assert.False(Directory.Exists(dir.File("runs/bad")), setting);
         }
         // Data that fails while being read (after validation passed) also leaves nothing behind.
         File.WriteAllText(dir.File("broken.jsonl"), "{\"image\": \"nope.png\", \"captions\": [\"a\"]}\n");
-        Assert.ThrowsAny<Exception>(() => new TrainingSession(Config(dir, common,
-            $"train_data=\"{dir.File("broken.jsonl")}\"", "steps=1", "run_name=\"bad\""), false));
+        Assert.ThrowsAny<Exception>(() =>
+            new TrainingSession(
+                Config(dir, common, $"train_data=\"{dir.File("broken.jsonl")}\"", "steps=1", "run_name=\"bad\""),
+                false
+            )
+        );
         Assert.False(Directory.Exists(dir.File("runs/bad")));
     }
 
@@ -62,32 +95,59 @@ public class TrustworthyRunTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        using (var first = new TrainingSession(Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\""), false))
+        using (
+            var first = new TrainingSession(
+                Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\""),
+                false
+            )
+        )
         {
-            first.Trainer.BeforeStep = step => { if (step == 3) throw new OperationCanceledException("stop"); };
+            first.Trainer.BeforeStep = step =>
+            {
+                if (step == 3)
+                    throw new OperationCanceledException("stop");
+            };
             Assert.Throws<OperationCanceledException>(() => first.Train());
         }
         // Only bookkeeping changed: the run continues as saved. (Not threads: set_num_threads is process-wide and would
         // change the reduction order of tests running beside this one.)
-        using (var same = new TrainingSession(Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"", "workers=2", "device=\"cpu\""), true))
+        using (
+            var same = new TrainingSession(
+                Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"", "workers=2", "device=\"cpu\""),
+                true
+            )
+        )
             Assert.Equal(2, same.StartStep);
         // A bare resume (only the run named) takes everything from the saved config.
-        using (var bare = new TrainingSession(TrainConfig.Load(null, [$"runs_dir=\"{dir.File("runs")}\"", "run_name=\"r\""]), true))
+        using (
+            var bare = new TrainingSession(
+                TrainConfig.Load(null, [$"runs_dir=\"{dir.File("runs")}\"", "run_name=\"r\""]),
+                true
+            )
+        )
             Assert.Equal(8, bare.Config.BatchSize); // the saved value, not the default 32
 
-        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "steps=4",
-            "checkpoint_every=2", "run_name=\"r\"", "lr=0.01"), true));
+        var e = Assert.Throws<ArgumentException>(() =>
+            new TrainingSession(Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"", "lr=0.01"), true)
+        );
         Assert.Contains("lr was 0.0005, now 0.01", e.Message);
         Assert.Contains("allow_config_change", e.Message);
 
-        using (var changed = new TrainingSession(Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"",
-            "lr=0.01"), true, allowConfigChange: true))
+        using (
+            var changed = new TrainingSession(
+                Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"", "lr=0.01"),
+                true,
+                allowConfigChange: true
+            )
+        )
         {
             Assert.Equal(0.01, changed.Config.Lr);
             changed.Train();
         }
-        var events = File.ReadLines(dir.File("runs/r/metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Where(n
-            => n["kind"]!.GetValue<string>() == "config_change").ToList();
+        var events = File.ReadLines(dir.File("runs/r/metrics.jsonl"))
+            .Select(l => JsonNode.Parse(l)!)
+            .Where(n => n["kind"]!.GetValue<string>() == "config_change")
+            .ToList();
         var change = Assert.Single(events)["payload"]!["changes"]!.AsArray().Single()!;
         Assert.Equal("lr", change["field"]!.GetValue<string>());
         Assert.Equal(0.01, JsonNode.Parse(File.ReadAllText(dir.File("runs/r/config.json")))!["lr"]!.GetValue<double>());
@@ -98,11 +158,19 @@ public class TrustworthyRunTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        using (var s = new TrainingSession(Config(dir, common, "steps=1", "run_name=\"base\""), false)) s.Train();
-        using var session = new TrainingSession(Config(dir, common, "steps=1", "run_name=\"next\"", $"pretrained=\"{dir.File("runs/base")}\""), false);
+        using (var s = new TrainingSession(Config(dir, common, "steps=1", "run_name=\"base\""), false))
+            s.Train();
+        using var session = new TrainingSession(
+            Config(dir, common, "steps=1", "run_name=\"next\"", $"pretrained=\"{dir.File("runs/base")}\""),
+            false
+        );
         Assert.Equal(Path.Combine(dir.File("runs/base"), "model.safetensors"), session.Config.Pretrained);
-        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(Config(dir, common, "steps=1",
-            "run_name=\"x\"", $"pretrained=\"{dir.File("data")}\""), false));
+        var e = Assert.Throws<ArgumentException>(() =>
+            new TrainingSession(
+                Config(dir, common, "steps=1", "run_name=\"x\"", $"pretrained=\"{dir.File("data")}\""),
+                false
+            )
+        );
         Assert.Contains("without model.safetensors", e.Message);
     }
 
@@ -112,8 +180,10 @@ public class TrustworthyRunTests
         using var dir = new TempDir();
         TinySetup.Write(dir);
         int vocab = ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize;
-        using (var model = new ClipModel(TinySetup.Model(vocab))) ClipCheckpoint.Save(model, dir.File("w.safetensors"));
-        var e = Assert.Throws<ArgumentException>(() => ModelBundle.Load(dir.File("w.safetensors"))); // OpenAI's 49,408-token vocabulary
+        using (var model = new ClipModel(TinySetup.Model(vocab)))
+            ClipCheckpoint.Save(model, dir.File("w.safetensors"));
+        // OpenAI's 49,408-token vocabulary
+        var e = Assert.Throws<ArgumentException>(() => ModelBundle.Load(dir.File("w.safetensors")));
         Assert.Contains($"{vocab} rows", e.Message);
         Assert.Contains("49408 tokens", e.Message);
         using var ok = ModelBundle.Load(dir.File("w.safetensors"), dir.File("merges.txt"));
@@ -126,14 +196,30 @@ public class TrustworthyRunTests
         using var dir = new TempDir();
         TestImages.Png(dir.File("a.png"));
         File.WriteAllText(dir.File("caps.csv"), "img;text\na.png;a red square\n");
-        var config = TrainConfig.Load(null, [$"train_data=\"{dir.File("caps.csv")}\"", "csv_img_key=\"img\"",
-            "csv_caption_key=\"text\"", "csv_separator=\";\""]);
-        var samples = CaptionDatasetReader.Read(config.TrainData!, config.CaptionOptions(), new BadInputReport(BadInputPolicy.FailFast));
+        var config = TrainConfig.Load(
+            null,
+            [
+                $"train_data=\"{dir.File("caps.csv")}\"",
+                "csv_img_key=\"img\"",
+                "csv_caption_key=\"text\"",
+                "csv_separator=\";\"",
+            ]
+        );
+        var samples = CaptionDatasetReader.Read(
+            config.TrainData!,
+            config.CaptionOptions(),
+            new BadInputReport(BadInputPolicy.FailFast)
+        );
         Assert.Equal("a red square", Assert.Single(samples).Captions.Single());
 
         var wrong = TrainConfig.Load(null, [$"train_data=\"{dir.File("caps.csv")}\"", "csv_separator=\";\""]);
-        var e = Assert.Throws<InvalidDataException>(() => CaptionDatasetReader.Read(wrong.TrainData!,
-            wrong.CaptionOptions(), new BadInputReport(BadInputPolicy.FailFast)));
+        var e = Assert.Throws<InvalidDataException>(() =>
+            CaptionDatasetReader.Read(
+                wrong.TrainData!,
+                wrong.CaptionOptions(),
+                new BadInputReport(BadInputPolicy.FailFast)
+            )
+        );
         Assert.Contains("csv_img_key", e.Message);
         Assert.DoesNotContain("--image-column", e.Message);
         Assert.Contains("--csv-img-key", SemiClip.Cli.FlagHints.Annotate(e.Message));
@@ -146,7 +232,10 @@ public class TrustworthyRunTests
         TinySetup.Write(dir);
         int vocab = ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize;
         manual_seed(3);
-        using var bundle = new ModelBundle(new ClipModel(TinySetup.Model(vocab)), ClipTokenizer.FromMergesFile(dir.File("merges.txt")));
+        using var bundle = new ModelBundle(
+            new ClipModel(TinySetup.Model(vocab)),
+            ClipTokenizer.FromMergesFile(dir.File("merges.txt"))
+        );
         var suite = new EvaluationSuite(bundle, CPU, workers: 1);
         var templates = new[] { "a photo of a {}." };
         var clean = suite.ZeroShot(dir.File("data/test"), templates, new BadInputReport(BadInputPolicy.Skip));
@@ -164,11 +253,18 @@ public class TrustworthyRunTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        using var session = new TrainingSession(Config(dir, common, "steps=2", "run_name=\"b\"", "precision=\"bf16\"", "lr=0.1", "warmup_steps=0"), false);
+        using var session = new TrainingSession(
+            Config(dir, common, "steps=2", "run_name=\"b\"", "precision=\"bf16\"", "lr=0.1", "warmup_steps=0"),
+            false
+        );
         using var high = tensor(4.7f); // above ln 100 = 4.605
-        using (no_grad()) session.Model.LogitScaleParameter.copy_(high);
+        using (no_grad())
+            session.Model.LogitScaleParameter.copy_(high);
         // The master copy was taken when the optimiser was built; put it above the bound as well.
-        using (no_grad()) foreach (var (name, t) in session.Trainer.Optimizer.StateTensors()) if (name == "optim.master.logit_scale") t.copy_(high);
+        using (no_grad())
+            foreach (var (name, t) in session.Trainer.Optimizer.StateTensors())
+                if (name == "optim.master.logit_scale")
+                    t.copy_(high);
         using var batch = session.Loader.Batches(new LoaderPosition(0, 0), 1).First();
         session.Trainer.Step(batch, 0);
         var master = session.Trainer.Optimizer.StateTensors().Single(kv => kv.Key == "optim.master.logit_scale").Value;

@@ -3,33 +3,45 @@ using SkiaSharp;
 namespace SemiClip.Data.Images;
 
 /// <summary>How thoroughly <see cref="ImageCheck"/> looks at each image.</summary>
-public enum ImageCheckDepth { None, Headers, Full }
+public enum ImageCheckDepth
+{
+    None,
+    Headers,
+    Full,
+}
 
 /// <summary>The pre-flight pass over every image a run, an inspection or a shard will use, so a file that is not an
 /// image, or (with <see cref="ImageCheckDepth.Full"/>) a truncated one, is found in seconds before training, not when
 /// a batch draws it hours in. Returns every problem at once, each naming the file.</summary>
 public static class ImageCheck
 {
-    public static ImageCheckDepth ParseDepth(string text) => text switch
-    {
-        "headers" => ImageCheckDepth.Headers,
-        "full" => ImageCheckDepth.Full,
-        "none" => ImageCheckDepth.None,
-        _ => throw new ArgumentException($"image check '{text}' is not headers, full or none."),
-    };
+    public static ImageCheckDepth ParseDepth(string text) =>
+        text switch
+        {
+            "headers" => ImageCheckDepth.Headers,
+            "full" => ImageCheckDepth.Full,
+            "none" => ImageCheckDepth.None,
+            _ => throw new ArgumentException($"image check '{text}' is not headers, full or none."),
+        };
 
     /// <param name="progress">Called with (checked, total) from worker threads, now and then.</param>
-    public static IReadOnlyList<BadInput> Run(IReadOnlyList<string> paths, ImageCheckDepth depth, int workers = 2,
-                                              Action<long, long>? progress = null)
+    public static IReadOnlyList<BadInput> Run(
+        IReadOnlyList<string> paths,
+        ImageCheckDepth depth,
+        int workers = 2,
+        Action<long, long>? progress = null
+    )
     {
         var problems = new BadInput?[paths.Count];
-        if (depth == ImageCheckDepth.None) return [];
+        if (depth == ImageCheckDepth.None)
+            return [];
         long done = 0;
         Parallel.For(0, paths.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, i =>
         {
             problems[i] = Problem(paths[i], depth) is { } p ? new BadInput(paths[i], p) : null;
             long n = Interlocked.Increment(ref done);
-            if (n % 64 == 0 || n == paths.Count) progress?.Invoke(n, paths.Count);
+            if (n % 64 == 0 || n == paths.Count)
+                progress?.Invoke(n, paths.Count);
         });
         return problems.OfType<BadInput>().ToList();
     }
@@ -39,7 +51,8 @@ public static class ImageCheck
     {
         try
         {
-            if (!File.Exists(path)) return "image file does not exist.";
+            if (!File.Exists(path))
+                return "image file does not exist.";
             if (depth == ImageCheckDepth.Full)
             {
                 using var _ = ImageDecoder.Decode(path);
@@ -47,8 +60,10 @@ public static class ImageCheck
             }
             var head = new byte[4];
             using (var f = File.OpenRead(path))
-                if (f.Read(head, 0, 4) < 4) return "not an image (fewer than 4 bytes).";
-            if (head[0] == 'I' && head[1] == 'I' && head[2] == 42 || head[0] == 'M' && head[1] == 'M' && head[3] == 42) return null; // TIFF
+                if (f.Read(head, 0, 4) < 4)
+                    return "not an image (fewer than 4 bytes).";
+            if (head[0] == 'I' && head[1] == 'I' && head[2] == 42 || head[0] == 'M' && head[1] == 'M' && head[3] == 42)
+                return null; // TIFF
             using var data = SKData.Create(path);
             using var codec = data is null ? null : SKCodec.Create(data);
             if (codec is null || codec.Info.Width <= 0 || codec.Info.Height <= 0)
@@ -62,14 +77,23 @@ public static class ImageCheck
         }
     }
 
-    /// <summary>The pre-flight pass as train, data inspect and shard run it: under fail-fast every problem at once in one
-    /// error (ending with <paramref name="howToGoOn"/>); under skip each is reported and left out. Returns the bad images.</summary>
-    public static HashSet<string> Screen(IReadOnlyList<string> images, ImageCheckDepth depth, BadInputReport report, string howToGoOn,
-                                         int workers = 2, Action<long, long>? progress = null)
+    /// <summary>The pre-flight pass as train, data inspect and shard run it: under fail-fast every problem at once in
+    /// one error (ending with <paramref name="howToGoOn"/>); under skip each is reported and left out. Returns the bad
+    /// images.</summary>
+    public static HashSet<string> Screen(
+        IReadOnlyList<string> images,
+        ImageCheckDepth depth,
+        BadInputReport report,
+        string howToGoOn,
+        int workers = 2,
+        Action<long, long>? progress = null
+    )
     {
         var problems = Run(images.Distinct(StringComparer.Ordinal).ToList(), depth, workers, progress);
-        if (problems.Count > 0 && report.Policy == BadInputPolicy.FailFast) throw new InvalidDataException(Describe(problems, howToGoOn));
-        foreach (var p in problems) report.Report(p.Location, p.Problem);
+        if (problems.Count > 0 && report.Policy == BadInputPolicy.FailFast)
+            throw new InvalidDataException(Describe(problems, howToGoOn));
+        foreach (var p in problems)
+            report.Report(p.Location, p.Problem);
         return problems.Select(p => p.Location).ToHashSet(StringComparer.Ordinal);
     }
 

@@ -17,11 +17,13 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
     readonly float[] _std = Floats((preprocessing ?? new ImagePreprocessing()).Std);
 
     static float[] Floats((double R, double G, double B) v) => [(float)v.R, (float)v.G, (float)v.B];
+
     /// <summary>PIL's bicubic kernel (a = −0.5), used wherever SemiClip resizes.</summary>
     public static readonly SKSamplingOptions Bicubic = new(SKCubicResampler.CatmullRom);
 
     public int ImageSize { get; } = imageSize;
     public bool HorizontalFlip { get; init; }
+
     /// <summary>The training augmentation beyond the flip: crop scale and ratio, colour jitter, grey-scale.</summary>
     public Augmentation Augment { get; init; } = new();
 
@@ -30,7 +32,8 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
     /// <summary>Deterministic evaluation transform, by the model's resize mode.</summary>
     public void Eval(SKBitmap source, Span<float> destination)
     {
-        int w = source.Width, h = source.Height;
+        int w = source.Width,
+            h = source.Height;
         var whole = new SKRect(0, 0, w, h);
         switch (Preprocessing.ResizeMode)
         {
@@ -40,17 +43,21 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
             case "longest":
                 {
                     double s = (double)ImageSize / Math.Max(w, h);
-                    float rw = (float)(w * s), rh = (float)(h * s);
-                    float x = (ImageSize - rw) / 2, y = (ImageSize - rh) / 2;
+                    float rw = (float)(w * s),
+                        rh = (float)(h * s);
+                    float x = (ImageSize - rw) / 2,
+                        y = (ImageSize - rh) / 2;
                     Render(source, whole, new SKRect(x, y, x + rw, y + rh), flip: false, destination);
                     return;
                 }
             default:
                 {
                     double scale = (double)ImageSize / Math.Min(w, h);
-                    int rw = Math.Max(ImageSize, (int)Math.Round(w * scale)), rh = Math.Max(ImageSize, (int)Math.Round(h * scale));
+                    int rw = Math.Max(ImageSize, (int)Math.Round(w * scale)),
+                        rh = Math.Max(ImageSize, (int)Math.Round(h * scale));
                     // Centre crop of the resized image, expressed as a source rectangle.
-                    float cx = (rw - ImageSize) / 2f / (float)scale, cy = (rh - ImageSize) / 2f / (float)scale;
+                    float cx = (rw - ImageSize) / 2f / (float)scale,
+                        cy = (rh - ImageSize) / 2f / (float)scale;
                     var src = new SKRect(cx, cy, cx + ImageSize / (float)scale, cy + ImageSize / (float)scale);
                     Render(source, src, new SKRect(0, 0, ImageSize, ImageSize), flip: false, destination);
                     return;
@@ -61,7 +68,8 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
     /// <summary>Training augmentation drawn from <paramref name="rng"/>.</summary>
     public void Train(SKBitmap source, Random rng, Span<float> destination)
     {
-        int w = source.Width, h = source.Height;
+        int w = source.Width,
+            h = source.Height;
         double area = (double)w * h;
         SKRect crop = new(0, 0, w, h);
         for (int attempt = 0; attempt < 10; attempt++)
@@ -71,28 +79,46 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
             double target = area * (minScale + rng.NextDouble() * (maxScale - minScale));
             double logRatio = Math.Log(minRatio) + rng.NextDouble() * (Math.Log(maxRatio) - Math.Log(minRatio));
             double ratio = Math.Exp(logRatio);
-            int cw = (int)Math.Round(Math.Sqrt(target * ratio)), ch = (int)Math.Round(Math.Sqrt(target / ratio));
+            int cw = (int)Math.Round(Math.Sqrt(target * ratio)),
+                ch = (int)Math.Round(Math.Sqrt(target / ratio));
             if (cw > 0 && ch > 0 && cw <= w && ch <= h)
             {
-                int x = rng.Next(0, w - cw + 1), y = rng.Next(0, h - ch + 1);
+                int x = rng.Next(0, w - cw + 1),
+                    y = rng.Next(0, h - ch + 1);
                 crop = new SKRect(x, y, x + cw, y + ch);
                 break;
             }
         }
         bool flip = HorizontalFlip && rng.NextDouble() < 0.5;
-        Render(source, crop, new SKRect(0, 0, ImageSize, ImageSize), flip, destination, pixels => Augment.Colour(pixels, rng));
+        Render(source, crop, new SKRect(0, 0, ImageSize, ImageSize), flip, destination, pixels =>
+            Augment.Colour(pixels, rng)
+        );
     }
 
-    void Render(SKBitmap source, SKRect sourceRect, SKRect targetRect, bool flip, Span<float> destination, Action<Span<byte>>? adjust = null)
+    void Render(
+        SKBitmap source,
+        SKRect sourceRect,
+        SKRect targetRect,
+        bool flip,
+        Span<float> destination,
+        Action<Span<byte>>? adjust = null
+    )
     {
-        if (destination.Length != FloatsPerImage) throw new ArgumentException($"destination holds {destination.Length} floats, expected {FloatsPerImage}.");
-        using var target = new SKBitmap(new SKImageInfo(ImageSize, ImageSize, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        if (destination.Length != FloatsPerImage)
+            throw new ArgumentException($"destination holds {destination.Length} floats, expected {FloatsPerImage}.");
+        using var target = new SKBitmap(
+            new SKImageInfo(ImageSize, ImageSize, SKColorType.Rgba8888, SKAlphaType.Unpremul)
+        );
         using (var canvas = new SKCanvas(target))
         using (var image = SKImage.FromBitmap(source))
         {
             byte fill = (byte)Preprocessing.FillColor;
             canvas.Clear(new SKColor(fill, fill, fill));
-            if (flip) { canvas.Translate(ImageSize, 0); canvas.Scale(-1, 1); }
+            if (flip)
+            {
+                canvas.Translate(ImageSize, 0);
+                canvas.Scale(-1, 1);
+            }
             canvas.DrawImage(image, sourceRect, targetRect, Preprocessing.Sampling, null);
         }
         adjust?.Invoke(target.GetPixelSpan());
@@ -108,8 +134,11 @@ public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preproc
         for (int i = 0; i < plane; i++)
         {
             int o = i * 4;
-            float r = pixels[o] / 255f, g = pixels[o + 1] / 255f, b = pixels[o + 2] / 255f;
-            if (grey) r = g = b = Luma(pixels[o], pixels[o + 1], pixels[o + 2]) / 255f;
+            float r = pixels[o] / 255f,
+                g = pixels[o + 1] / 255f,
+                b = pixels[o + 2] / 255f;
+            if (grey)
+                r = g = b = Luma(pixels[o], pixels[o + 1], pixels[o + 2]) / 255f;
             destination[i] = (r - _mean[0]) / _std[0];
             destination[plane + i] = (g - _mean[1]) / _std[1];
             destination[2 * plane + i] = (b - _mean[2]) / _std[2];

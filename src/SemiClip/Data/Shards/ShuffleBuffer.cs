@@ -13,13 +13,18 @@ public static class ShuffleBuffer
         var buffer = new List<T>(Math.Min(capacity, 1 << 16));
         foreach (var item in source)
         {
-            if (buffer.Count < capacity) { buffer.Add(item); continue; }
+            if (buffer.Count < capacity)
+            {
+                buffer.Add(item);
+                continue;
+            }
             int slot = rng.Next(capacity);
             yield return buffer[slot];
             buffer[slot] = item;
         }
         var rest = CollectionsMarshal.AsSpan(buffer).ToArray();
         rng.Shuffle(rest);
-        foreach (var item in rest) yield return item;
+        foreach (var item in rest)
+            yield return item;
     }
 }

@@ -17,45 +17,71 @@ public static class WebDatasetShard
     public static IEnumerable<ShardSample> Samples(string shard, BadInputReport report)
     {
         using var stream = new FileStream(shard, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        if (IsGzip(stream)) throw new InvalidDataException($"{shard}: a compressed tar; SemiClip streams uncompressed .tar shards (gunzip it first).");
+        if (IsGzip(stream))
+            throw new InvalidDataException(
+                $"{shard}: a compressed tar; SemiClip streams uncompressed .tar shards (gunzip it first)."
+            );
         using var tar = new TarReader(stream);
         string? key = null;
-        ShardMember? image = null, text = null, json = null;
+        ShardMember? image = null,
+            text = null,
+            json = null;
         while (true)
         {
             TarEntry? entry;
-            try { entry = tar.GetNextEntry(); }
+            try
+            {
+                entry = tar.GetNextEntry();
+            }
             catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
             {
                 report.Report(shard, $"tar is truncated or corrupt after member '{key}' ({e.Message}).");
                 break;
             }
-            if (entry is null) break;
-            if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile)) continue;
+            if (entry is null)
+                break;
+            if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
+                continue;
             var (memberKey, extension) = Split(entry.Name);
             if (memberKey != key)
             {
-                if (Finish(shard, key, image, text, json, report) is { } done) yield return done;
+                if (Finish(shard, key, image, text, json, report) is { } done)
+                    yield return done;
                 (key, image, text, json) = (memberKey, null, null, null);
             }
             var member = new ShardMember(entry.DataOffset, entry.Length, extension);
-            var kind = extension[(extension.LastIndexOf('.') + 1)..];   // "seg.png" is a png, as webdataset's decoders see it
-            if (ImageExtensions.Contains(kind)) image = member;
-            else if (kind == "txt") text = member;
-            else if (kind == "json") json = member;
+            // "seg.png" is a png, as webdataset's decoders see it
+            var kind = extension[(extension.LastIndexOf('.') + 1)..];
+            if (ImageExtensions.Contains(kind))
+                image = member;
+            else if (kind == "txt")
+                text = member;
+            else if (kind == "json")
+                json = member;
         }
-        if (Finish(shard, key, image, text, json, report) is { } last) yield return last;
+        if (Finish(shard, key, image, text, json, report) is { } last)
+            yield return last;
     }
 
-    static ShardSample? Finish(string shard, string? key, ShardMember? image, ShardMember? text, ShardMember? json, BadInputReport report)
+    static ShardSample? Finish(
+        string shard,
+        string? key,
+        ShardMember? image,
+        ShardMember? text,
+        ShardMember? json,
+        BadInputReport report
+    )
     {
-        if (key is null) return null;
-        if (image is { } img) return new ShardSample(shard, key, img, text, json);
+        if (key is null)
+            return null;
+        if (image is { } img)
+            return new ShardSample(shard, key, img, text, json);
         report.Report($"{shard}:{key}", "sample has no image member (.jpg, .png, .webp, …).");
         return null;
     }
 
-    /// <summary>webdataset's split of a member name: key = directory + name up to the first dot; extension = the rest, lower-case.</summary>
+    /// <summary>webdataset's split of a member name: key = directory + name up to the first dot; extension = the rest,
+    /// lower-case.</summary>
     public static (string Key, string Extension) Split(string name)
     {
         int slash = name.LastIndexOf('/');
@@ -65,7 +91,8 @@ public static class WebDatasetShard
 
     static bool IsGzip(FileStream s)
     {
-        int a = s.ReadByte(), b = s.ReadByte();
+        int a = s.ReadByte(),
+            b = s.ReadByte();
         s.Position = 0;
         return a == 0x1f && b == 0x8b;
     }
@@ -91,17 +118,35 @@ public static class WebDatasetShard
             {
                 using var doc = JsonDocument.Parse(bytes);
                 var root = doc.RootElement;
-                if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("captions", out var many) && many.ValueKind == JsonValueKind.Array)
-                    captions.AddRange(many.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.String).Select(c => c.GetString()!));
-                else if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("caption", out var one) && one.ValueKind == JsonValueKind.String)
+                if (
+                    root.ValueKind == JsonValueKind.Object
+                    && root.TryGetProperty("captions", out var many)
+                    && many.ValueKind == JsonValueKind.Array
+                )
+                    captions.AddRange(
+                        many.EnumerateArray()
+                            .Where(c => c.ValueKind == JsonValueKind.String)
+                            .Select(c => c.GetString()!)
+                    );
+                else if (
+                    root.ValueKind == JsonValueKind.Object
+                    && root.TryGetProperty("caption", out var one)
+                    && one.ValueKind == JsonValueKind.String
+                )
                     captions.Add(one.GetString()!);
             }
-            catch (JsonException e) { throw new InvalidDataException($"{sample.Location}.json: invalid JSON ({e.Message})."); }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{sample.Location}.json: invalid JSON ({e.Message}).");
+            }
         }
-        if (captions.Count == 0 && sample.Text is { } text) captions.Add(Encoding.UTF8.GetString(ReadMember(sample.Shard, text)));
+        if (captions.Count == 0 && sample.Text is { } text)
+            captions.Add(Encoding.UTF8.GetString(ReadMember(sample.Shard, text)));
         captions = captions.Select(c => c.Trim()).Where(c => c.Length > 0).ToList();
         if (captions.Count == 0)
-            throw new InvalidDataException($"{sample.Location}: no caption (expected a non-empty .txt, or .json with \"caption\" or \"captions\").");
+            throw new InvalidDataException(
+                $"{sample.Location}: no caption (expected a non-empty .txt, or .json with \"caption\" or \"captions\")."
+            );
         return captions;
     }
 }

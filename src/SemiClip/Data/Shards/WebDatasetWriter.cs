@@ -14,33 +14,42 @@ namespace SemiClip.Data.Shards;
 public sealed class WebDatasetWriter(string directory, string prefix, int samplesPerShard) : IDisposable
 {
     TarWriter? _tar;
-    string? _temporary, _final;
+    string? _temporary,
+        _final;
     int _inShard;
 
     public int ShardCount { get; private set; }
     public long SampleCount { get; private set; }
 
     /// <summary>The brace pattern naming every shard written so far, as <c>train_data</c> takes it.</summary>
-    public string Pattern => Path.Combine(directory, ShardCount == 1 ? $"{prefix}000000.tar" : $"{prefix}{{000000..{ShardCount - 1:000000}}}.tar");
+    public string Pattern =>
+        Path.Combine(
+            directory,
+            ShardCount == 1 ? $"{prefix}000000.tar" : $"{prefix}{{000000..{ShardCount - 1:000000}}}.tar"
+        );
 
     public void Add(string imagePath, IReadOnlyList<string> captions, string? label)
     {
         var extension = Path.GetExtension(imagePath).TrimStart('.').ToLowerInvariant();
-        if (extension.Length == 0) throw new InvalidDataException($"{imagePath}: image file has no extension to name its member by.");
+        if (extension.Length == 0)
+            throw new InvalidDataException($"{imagePath}: image file has no extension to name its member by.");
         Add(File.ReadAllBytes(imagePath), extension, captions, label);
     }
 
-    /// <summary>Adds an encoded image held in memory; <paramref name="extension"/> (png, jpg, …) names its member.</summary>
+    /// <summary>Adds an encoded image held in memory; <paramref name="extension"/> (png, jpg, …) names its
+    /// member.</summary>
     public void Add(byte[] image, string extension, IReadOnlyList<string> captions, string? label)
     {
-        if (_tar is null || _inShard == samplesPerShard) Open();
+        if (_tar is null || _inShard == samplesPerShard)
+            Open();
         var key = SampleCount.ToString("000000000", CultureInfo.InvariantCulture);
         Write($"{key}.{extension}", image);
-        if (captions.Count > 0)   // an image without captions is an unpaired sample: no caption member at all
+        if (captions.Count > 0) // an image without captions is an unpaired sample: no caption member at all
         {
             Write($"{key}.txt", Encoding.UTF8.GetBytes(captions[0]));
             var json = new Dictionary<string, object?> { ["captions"] = captions };
-            if (label is not null) json["label"] = label;
+            if (label is not null)
+                json["label"] = label;
             Write($"{key}.json", JsonSerializer.SerializeToUtf8Bytes(json));
         }
         _inShard++;
@@ -71,7 +80,8 @@ public sealed class WebDatasetWriter(string directory, string prefix, int sample
 
     void Close()
     {
-        if (_tar is null) return;
+        if (_tar is null)
+            return;
         _tar.Dispose();
         File.Move(_temporary!, _final!, overwrite: true);
         _tar = null;

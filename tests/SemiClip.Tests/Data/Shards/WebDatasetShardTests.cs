@@ -17,13 +17,17 @@ public class WebDatasetShardTests
     {
         using var dir = new TempDir();
         var png = TestImages.Png(dir.File("a.png"), 12, 10, SKColors.Red);
-        var jpg = TestImages.Encode(dir.File("b.jpg"), TestImages.Halves(9, 7, SKColors.Blue, SKColors.Green), SKEncodedImageFormat.Jpeg);
+        var jpg = TestImages.Encode(
+            dir.File("b.jpg"),
+            TestImages.Halves(9, 7, SKColors.Blue, SKColors.Green),
+            SKEncodedImageFormat.Jpeg
+        );
         string pattern;
         using (var writer = new WebDatasetWriter(dir.File("shards"), "train-", samplesPerShard: 2))
         {
             writer.Add(png, ["a red square.", "something red."], "Red");
             writer.Add(jpg, ["blue and green halves."], null);
-            writer.Add(png, [], null);   // an unpaired image
+            writer.Add(png, [], null); // an unpaired image
             writer.Dispose();
             pattern = writer.Pattern;
             Assert.Equal(2, writer.ShardCount);
@@ -38,7 +42,10 @@ public class WebDatasetShardTests
         Assert.Equal(["a red square.", "something red."], WebDatasetShard.Captions(samples[0]));
         Assert.Equal(["blue and green halves."], WebDatasetShard.Captions(samples[1]));
         Assert.True(samples[0].HasCaption);
-        using var decoded = ImageDecoder.Decode(WebDatasetShard.ReadMember(samples[1].Shard, samples[1].Image), samples[1].Location);
+        using var decoded = ImageDecoder.Decode(
+            WebDatasetShard.ReadMember(samples[1].Shard, samples[1].Image),
+            samples[1].Location
+        );
         Assert.Equal((9, 7), (decoded.Width, decoded.Height));
         Assert.False(samples[2].HasCaption);
         Assert.Throws<InvalidDataException>(() => WebDatasetShard.Captions(samples[2]));
@@ -52,7 +59,8 @@ public class WebDatasetShardTests
         var shard = dir.File("foreign.tar");
         using (var tar = new TarWriter(File.Create(shard)))
         {
-            void Add(string name, byte[] data) => tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
+            void Add(string name, byte[] data) =>
+                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
             tar.WriteEntry(new PaxTarEntry(TarEntryType.Directory, "part1/"));
             Add("part1/img_7.seg.png", image);
             Add("part1/img_7.seg.txt", Encoding.UTF8.GetBytes("  a field with a road \n"));
@@ -75,9 +83,18 @@ public class WebDatasetShardTests
         var shard = dir.File("bad.tar");
         using (var tar = new TarWriter(File.Create(shard)))
         {
-            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "k1.txt") { DataStream = new MemoryStream("no image"u8.ToArray()) });
-            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "k2.png")
-            { DataStream = new MemoryStream(File.ReadAllBytes(TestImages.Png(dir.File("p.png")))) });
+            tar.WriteEntry(
+                new PaxTarEntry(TarEntryType.RegularFile, "k1.txt")
+                {
+                    DataStream = new MemoryStream("no image"u8.ToArray()),
+                }
+            );
+            tar.WriteEntry(
+                new PaxTarEntry(TarEntryType.RegularFile, "k2.png")
+                {
+                    DataStream = new MemoryStream(File.ReadAllBytes(TestImages.Png(dir.File("p.png")))),
+                }
+            );
         }
         var e = Assert.Throws<BadInputException>(() => WebDatasetShard.Samples(shard, Strict).ToList());
         Assert.Contains($"{shard}:k1", e.Message);
@@ -93,6 +110,9 @@ public class WebDatasetShardTests
 
         var gz = dir.File("c.tar");
         File.WriteAllBytes(gz, [0x1f, 0x8b, 8, 0, 0, 0]);
-        Assert.Contains("compressed", Assert.Throws<InvalidDataException>(() => WebDatasetShard.Samples(gz, Strict).ToList()).Message);
+        Assert.Contains(
+            "compressed",
+            Assert.Throws<InvalidDataException>(() => WebDatasetShard.Samples(gz, Strict).ToList()).Message
+        );
     }
 }
