@@ -303,7 +303,7 @@ public static class RealDataBenchmark
             TrainData = data.PretrainCaptionFile,
             ImageRoot = null,
             Split = null,
-            Method = "clip",
+            Method = Losses.TrainingMethod.Clip,
             Steps = o.PretrainSteps,
             Lr = o.PretrainLr,
             WarmupSteps = 50,
@@ -331,7 +331,7 @@ public static class RealDataBenchmark
             Directory.Delete(runDir, true); // an interrupted run starts over
         var baseConfig = BaseConfig(o, data, name, seed) with
         {
-            Method = variant.Method,
+            Method = Losses.LossConfig.ParseMethod(variant.Method),
             LabelRatio = ratio,
             Steps = o.Steps,
             Lr = o.Lr,

@@ -159,10 +159,16 @@ public static class RealDataReport
                         + $"{D("pseudo_label_precision")} | {D("no_partner_fraction")} | {D("plan_entropy")} | "
                         + $"{D("keyword_target_precision")} | {rs.Average(r => r.FinalLogitScale):F1} | "
                         + $"{rs.Average(r => r.Seconds):F0} | "
-                        + (rs.All(r => double.IsFinite(r.StepSeconds))
-                            ? rs.Average(r => r.StepSeconds).ToString("F2", CultureInfo.InvariantCulture) : "–")
-                        + (rs.All(r => r.BestStep is not null)
-                            ? $" (kept steps {string.Join("/", rs.Select(r => r.BestStep))})" : "")
+                        + (
+                            rs.All(r => double.IsFinite(r.StepSeconds))
+                                ? rs.Average(r => r.StepSeconds).ToString("F2", CultureInfo.InvariantCulture)
+                                : "–"
+                        )
+                        + (
+                            rs.All(r => r.BestStep is not null)
+                                ? $" (kept steps {string.Join("/", rs.Select(r => r.BestStep))})"
+                                : ""
+                        )
                         + " |\n"
                 );
             }

@@ -183,7 +183,7 @@ static class ShardMemoryBenchmark
             RunName = $"run-{Environment.ProcessId}",
             Model = "tiny-vit",
             TrainData = pattern,
-            Method = "sclip",
+            Method = Losses.TrainingMethod.SClip,
             LabelRatio = 0.5,
             Keywords = keywords,
             BatchSize = 64,

@@ -373,7 +373,7 @@ public static class SpeedBenchmark
         using var model = new ClipModel(config);
         var train = TrainConfig.Load(null) with
         {
-            Method = method == "softclip-pooled" ? "softclip" : method,
+            Method = Losses.LossConfig.ParseMethod(method == "softclip-pooled" ? "softclip" : method),
             WarmupSteps = 1,
             Lr = 1e-4,
             Precision = precision == "bf16" ? Precision.Bf16 : Precision.Fp32,

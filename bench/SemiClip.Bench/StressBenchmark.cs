@@ -66,7 +66,12 @@ public static class StressBenchmark
             var method = objectives[trainSteps / 20 % objectives.Length];
             try
             {
-                var train = TrainConfig.Load(null) with { Method = method, WarmupSteps = 1, Lr = 1e-4 };
+                var train = TrainConfig.Load(null) with
+                {
+                    Method = Losses.LossConfig.ParseMethod(method),
+                    WarmupSteps = 1,
+                    Lr = 1e-4,
+                };
                 using var trainer = new Trainer(
                     model,
                     new TrainingObjective(train.ToLossConfig()),

@@ -166,7 +166,8 @@ public static class TrainCommand
             var name = Path.GetFileName(session.Run.Root);
             ConsoleUi.Line($"run folder: {session.Run.Root}");
             ConsoleUi.Line(
-                $"method {session.Config.Method}: {session.Loader.BatchesPerEpoch} batches/epoch, steps "
+                $"method {Losses.LossConfig.MethodName(session.Config.Method)}: "
+                    + $"{session.Loader.BatchesPerEpoch} batches/epoch, steps "
                     + $"{session.StartStep} → "
                     + $"{session.TotalSteps}{(session.StartStep > 0 ? " (resumed)" : "")}, "
                     + $"{session.Model.ParameterCount():N0} parameters"

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SemiClip.Data;
 using SemiClip.Evaluation;
+using SemiClip.Losses;
 using SemiClip.Model;
 using SemiClip.Runs;
 using SemiClip.Synthetic;
@@ -209,7 +210,7 @@ public sealed class DomainAdaptationExperiment
         var cfg = BaseConfig(Path.GetFileName(PretrainedRun)) with
         {
             TrainData = PretrainFile,
-            Method = "clip",
+            Method = TrainingMethod.Clip,
             Steps = Config.PretrainSteps,
             Lr = 1e-3,
             Seed = 0,
@@ -250,7 +251,7 @@ public sealed class DomainAdaptationExperiment
         {
             TrainData = trainFile,
             Pretrained = pretrained,
-            Method = method,
+            Method = LossConfig.ParseMethod(method),
             LabelRatio = labelRatio,
             BatchSize = batch,
             Keywords = Path.Combine(AerialDir, "keywords.txt"),

@@ -1,10 +1,13 @@
 using System.ComponentModel;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace SemiClip.Losses;
 
 /// <summary>Which training objective: the CLIP baseline, S-CLIP, SoftCLIP, or S-CLIP's pseudo-label
-/// terms on top of SoftCLIP's soft paired targets.</summary>
+/// terms on top of SoftCLIP's soft paired targets. Written in configs as clip, sclip, softclip,
+/// sclip+softclip.</summary>
+[JsonConverter(typeof(TrainingMethodConverter))]
 public enum TrainingMethod
 {
     Clip,
@@ -147,4 +150,26 @@ public sealed record LossConfig
             TrainingMethod.SoftClip => "softclip",
             _ => "sclip+softclip",
         };
+}
+
+/// <summary>Reads a method as configs and <c>--method</c> spell it (<see cref="LossConfig.ParseMethod"/>, aliases
+/// included) and writes its canonical name.</summary>
+public sealed class TrainingMethodConverter : JsonConverter<TrainingMethod>
+{
+    public override TrainingMethod Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+            throw new JsonException("a method is text");
+        try
+        {
+            return LossConfig.ParseMethod(reader.GetString()!);
+        }
+        catch (ArgumentException e)
+        {
+            throw new JsonException(e.Message);
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, TrainingMethod value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(LossConfig.MethodName(value));
 }

@@ -142,7 +142,7 @@ public sealed class TrainingSession : IDisposable
                     {
                         step = StartStep,
                         checkpoint = Path.GetFileName(checkpoint),
-                        method = config.Method,
+                        method = Losses.LossConfig.MethodName(config.Method),
                     }
                 );
                 if (changes.Count > 0)
@@ -347,7 +347,7 @@ public sealed class TrainingSession : IDisposable
             unpaired.AddRange(extraUnpaired);
             if (unpaired.Count == 0)
                 throw new ArgumentException(
-                    $"config field label_ratio: method {config.Method} "
+                    $"config field label_ratio: method {Losses.LossConfig.MethodName(config.Method)} "
                         + $"needs unpaired images, and {config.TrainData} left none (set label_ratio below 1, or "
                         + $"unpaired)."
                 );

@@ -21,6 +21,7 @@ public sealed record ConfigField(string Name, Type Type)
             var t when t == typeof(double) => "a number",
             var t when t == typeof(bool) => "true or false",
             var t when t == typeof(double[]) => "a list of numbers ([0.5, 0.5, 0.5])",
+            var t when t == typeof(TrainingMethod) => "one of clip, sclip, softclip, sclip+softclip",
             var t when t.IsEnum => "one of "
                 + string.Join(", ", Enum.GetNames(t).Select(n => JsonNamingPolicy.SnakeCaseLower.ConvertName(n))),
             _ => "text",

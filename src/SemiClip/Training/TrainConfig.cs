@@ -157,7 +157,7 @@ public sealed record TrainConfig
 
     // Objective
     [Description("clip | sclip | softclip | sclip+softclip")]
-    public string Method { get; init; } = "clip";
+    public TrainingMethod Method { get; init; } = TrainingMethod.Clip;
     public LossConfig Loss { get; init; } = new();
 
     // Optimisation
@@ -311,7 +311,8 @@ public sealed record TrainConfig
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        // The method's own spelling (sclip+softclip, aliases) first: the first converter that handles a type wins.
+        Converters = { new TrainingMethodConverter(), new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
@@ -542,7 +543,7 @@ public sealed record TrainConfig
         node[keys[^1]] = value;
     }
 
-    public LossConfig ToLossConfig() => Loss with { Method = LossConfig.ParseMethod(Method) };
+    public LossConfig ToLossConfig() => Loss with { Method = Method };
 
     [Description("(written by a run, not read) the split seed in effect: split_seed, else seed")]
     public int EffectiveSplitSeed => SplitSeed ?? Seed;

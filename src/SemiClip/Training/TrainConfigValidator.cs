@@ -36,6 +36,7 @@ public static class TrainConfigValidator
             }
         }
 
+        var method = LossConfig.MethodName(c.Method);
         var loss = Try("method", c.ToLossConfig);
         Require(
             c.Activation is "auto" or "quick_gelu" or "gelu",
@@ -116,7 +117,7 @@ public static class TrainConfigValidator
         Require(
             !(loss is { UsesUnpaired: true } && c.BatchComposition == BatchComposition.Split && c.BatchSize < 2),
             "batch_size",
-            $"must be at least 2 for method {c.Method} with batch_composition split (half paired, half unpaired)"
+            $"must be at least 2 for method {method} with batch_composition split (half paired, half unpaired)"
         );
         Require(
             c.UnpairedBatchSize is null or >= 1,
@@ -304,13 +305,13 @@ public static class TrainConfigValidator
 
         if (loss is { UsesUnpaired: true } && c.LabelRatio >= 1 && c.Unpaired is null)
             problems.Add(
-                $"config field label_ratio: method {c.Method} needs unpaired images: set label_ratio below 1, or "
+                $"config field label_ratio: method {method} needs unpaired images: set label_ratio below 1, or "
                     + $"unpaired: FOLDER_OR_LIST"
             );
         if (loss is { UsesKeywords: true } && loss.KeywordWeight > 0 && c.Keywords is null)
             problems.Add(
                 "config field keywords: "
-                    + $"method {c.Method} trains keyword pseudo-labels (loss.keyword_weight = {loss.KeywordWeight}) "
+                    + $"method {method} trains keyword pseudo-labels (loss.keyword_weight = {loss.KeywordWeight}) "
                     + $"but no keyword file is set: "
                     + "set keywords: FILE (one keyword per line, e.g. the class names; `semiclip keywords` extracts "
                     + "them from captions), "

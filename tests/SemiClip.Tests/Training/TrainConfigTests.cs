@@ -85,9 +85,29 @@ public class ShippedConfigTests
     public void TheExampleConfigInTheRepositoryParses()
     {
         var cfg = TrainConfig.Load(Path.Combine(SharedFiles.RepoRoot, "configs", "rsicd-sclip.yaml"));
-        Assert.Equal("sclip", cfg.Method);
+        Assert.Equal(SemiClip.Losses.TrainingMethod.SClip, cfg.Method);
         Assert.Equal(0.1, cfg.LabelRatio);
         Assert.Equal(SemiClip.Losses.PseudoLabelKind.OptimalTransport, cfg.Loss.PseudoLabel);
         Assert.Equal(SemiClip.Losses.IntraModalSource.Pooled, cfg.Loss.IntraSource);
+    }
+}
+
+public class TrainingMethodFieldTests
+{
+    [Fact]
+    public void TheMethodIsTypedAliasesReadAndAnUnvalidatedConfigKeepsIt()
+    {
+        var config = TrainConfig.Load(null, ["method=\"s-clip+softclip\""]);
+        Assert.Equal(SemiClip.Losses.TrainingMethod.SClipSoftClip, config.Method);
+        Assert.Equal(
+            "sclip+softclip",
+            System.Text.Json.Nodes.JsonNode.Parse(config.ToJson())!["method"]!.GetValue<string>()
+        );
+        // Built in code, never validated: the loss still trains the method the config names.
+        var built = new TrainConfig { Method = SemiClip.Losses.TrainingMethod.SClip };
+        Assert.Equal(SemiClip.Losses.TrainingMethod.SClip, built.ToLossConfig().Method);
+        var e = Assert.ThrowsAny<Exception>(() => TrainConfig.Load(null, ["method=\"sclipp\""]));
+        Assert.Contains("config field method", e.Message);
+        Assert.Contains("clip, sclip, softclip, sclip+softclip", e.Message);
     }
 }

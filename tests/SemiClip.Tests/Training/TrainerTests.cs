@@ -107,7 +107,7 @@ public class TrainerTests
     {
         var config = TrainConfig.Load(null) with
         {
-            Method = method,
+            Method = SemiClip.Losses.LossConfig.ParseMethod(method),
             AccumSteps = 1,
             WarmupSteps = 1,
             Lr = 1e-3,
@@ -134,7 +134,7 @@ public class TrainerTests
     {
         var config = TrainConfig.Load(null) with
         {
-            Method = "softclip",
+            Method = SemiClip.Losses.TrainingMethod.SoftClip,
             AccumSteps = 1,
             WarmupSteps = 1,
             Lr = 1e-3,
@@ -164,7 +164,7 @@ public class TrainerTests
     [Fact]
     public void NonFiniteLossStopsWithStepAndParts()
     {
-        var config = TrainConfig.Load(null) with { Method = "clip" };
+        var config = TrainConfig.Load(null) with { Method = SemiClip.Losses.TrainingMethod.Clip };
         using var model = NewModel(4);
         using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
         var batch = RandomBatch(4, 0, 2);
@@ -178,7 +178,12 @@ public class TrainerTests
     [Fact]
     public void Bf16TrainingKeepsFloat32MasterWeights()
     {
-        var config = TrainConfig.Load(null) with { Method = "softclip", Precision = Precision.Bf16, WarmupSteps = 1 };
+        var config = TrainConfig.Load(null) with
+        {
+            Method = SemiClip.Losses.TrainingMethod.SoftClip,
+            Precision = Precision.Bf16,
+            WarmupSteps = 1,
+        };
         using var model = NewModel(5);
         using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
         var result = trainer.Step(RandomBatch(4, 0, 3), 0);
@@ -209,7 +214,12 @@ public class TrainerMemoryTests
     [Fact]
     public void NativeMemoryStaysFlatOverAThousandSteps()
     {
-        var config = TrainConfig.Load(null) with { Method = "sclip", WarmupSteps = 1, Lr = 1e-4 };
+        var config = TrainConfig.Load(null) with
+        {
+            Method = SemiClip.Losses.TrainingMethod.SClip,
+            WarmupSteps = 1,
+            Lr = 1e-4,
+        };
         using var model = NewModel(6);
         using var trainer = new Trainer(
             model,
