@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -45,6 +46,7 @@ public sealed record TrainConfig
     [Description(
         "input resolution (unset: the model's); with pretrained, the position grid is interpolated bicubically"
     )]
+    [Range(8, double.PositiveInfinity)]
     public int? ImageSize { get; init; }
 
     [Description("text context in tokens (unset: the model's); with pretrained, text positions are interpolated")]
@@ -67,6 +69,7 @@ public sealed record TrainConfig
     public string? Unpaired { get; init; }
 
     [Description("fraction of images kept paired; the rest become unpaired")]
+    [Range(0, 1, MinimumIsExclusive = true)]
     public double LabelRatio { get; init; } = 1.0;
 
     /// <summary>Which images are paired (the label-ratio split); defaults to <see cref="Seed"/>, so the
@@ -98,6 +101,7 @@ public sealed record TrainConfig
     /// <summary>Memory budget of the decoded-image cache in MiB; unset: a quarter of the memory available to the
     /// process. Images past the budget are decoded again each time they are drawn.</summary>
     [Description("image cache budget in MiB (unset: a quarter of available memory)")]
+    [Range(0, double.PositiveInfinity)]
     public int? CacheImagesMb { get; init; }
 
     /// <summary>CSV/TSV columns and separator, as open_clip names them (<c>--csv-img-key</c> and so on).</summary>
@@ -125,9 +129,11 @@ public sealed record TrainConfig
     public double[] ColorJitter { get; init; } = [0, 0, 0];
 
     [Description("training: probability an image is colour-jittered")]
+    [Range(0, 1)]
     public double ColorJitterProb { get; init; }
 
     [Description("training: probability an image is turned grey")]
+    [Range(0, 1)]
     public double GrayScaleProb { get; init; }
 
     // Image preprocessing of the model (unset: the starting model's record, else OpenAI's); saved with the model.
@@ -150,9 +156,11 @@ public sealed record TrainConfig
 
     /// <summary>Samples held by the bounded shuffle when <see cref="TrainData"/> names webdataset shards.</summary>
     [Description("webdataset shards: samples held by the bounded shuffle (memory stays bounded by it)")]
+    [Range(1, double.PositiveInfinity)]
     public int ShuffleBuffer { get; init; } = 5000;
 
     [Description("threads that decode and augment images")]
+    [Range(1, double.PositiveInfinity)]
     public int Workers { get; init; } = 2;
 
     // Objective
@@ -165,9 +173,11 @@ public sealed record TrainConfig
     public int Epochs { get; init; } = 1;
 
     [Description("optimisation steps (unset: epochs × batches per epoch)")]
+    [Range(1, double.PositiveInfinity)]
     public long? Steps { get; init; }
 
     [Description("images per step; with split, half paired and half unpaired for S-CLIP")]
+    [Range(1, double.PositiveInfinity)]
     public int BatchSize { get; init; } = 32;
 
     /// <summary>"split" (the reference, default): for methods that use unpaired images, <c>batch_size</c> is
@@ -177,9 +187,11 @@ public sealed record TrainConfig
     public BatchComposition BatchComposition { get; init; } = BatchComposition.Split;
 
     [Description("with add: unpaired images per step (unset: batch_size)")]
+    [Range(1, double.PositiveInfinity)]
     public int? UnpairedBatchSize { get; init; }
 
     [Description("gradient accumulation micro-batches per step (negatives still span the whole batch)")]
+    [Range(1, double.PositiveInfinity)]
     public int AccumSteps { get; init; } = 1;
 
     [Description("peak learning rate (AdamW, linear warm-up then cosine)")]
@@ -193,6 +205,7 @@ public sealed record TrainConfig
         "with lock_image: the top N groups stay trainable (ViT: ln_post + proj, then blocks; ResNet: attnpool, "
             + "layer4, …)"
     )]
+    [Range(0, double.PositiveInfinity)]
     public int LockImageUnlockedGroups { get; init; }
 
     [Description("with lock_image: BatchNorm statistics of the locked groups stay fixed (eval mode)")]
@@ -202,35 +215,44 @@ public sealed record TrainConfig
     public bool LockText { get; init; }
 
     [Description("with lock_text: the top N groups stay trainable (ln_final + projection, then blocks)")]
+    [Range(0, double.PositiveInfinity)]
     public int LockTextUnlockedLayers { get; init; }
 
     [Description("with lock_text: LayerNorms stay frozen in the unlocked groups too")]
     public bool LockTextFreezeLayerNorm { get; init; }
 
     [Description("layer-wise lr decay of the image tower: lr × decay^(groups from the top) (1: off)")]
+    [Range(0, 1, MinimumIsExclusive = true)]
     public double ImageLayerDecay { get; init; } = 1.0;
 
     [Description("layer-wise lr decay of the text tower: lr × decay^(groups from the top) (1: off)")]
+    [Range(0, 1, MinimumIsExclusive = true)]
     public double TextLayerDecay { get; init; } = 1.0;
 
     [Description("AdamW decoupled weight decay (not on gains, biases or logit_scale)")]
+    [Range(0, double.PositiveInfinity)]
     public double WeightDecay { get; init; } = 0.2;
 
     [Description("AdamW β1")]
+    [Range(0, 1, MaximumIsExclusive = true)]
     public double Beta1 { get; init; } = 0.9;
 
     /// <summary>Unset: open_clip's rule, 0.98 / 1e-6 for a ViT image tower and 0.999 / 1e-8 for a ResNet one.</summary>
     [Description("AdamW β2 (unset: 0.98 for a ViT image tower, 0.999 for a ResNet one, as open_clip)")]
+    [Range(0, 1, MaximumIsExclusive = true)]
     public double? Beta2 { get; init; }
 
     [Description("AdamW ε (unset: 1e-6 for ViT, 1e-8 for ResNet)")]
+    [Range(0, double.PositiveInfinity, MinimumIsExclusive = true)]
     public double? Eps { get; init; }
 
     [Description("linear warm-up steps")]
+    [Range(0, double.PositiveInfinity)]
     public long WarmupSteps { get; init; } = 50;
 
     /// <summary>0 (default, as the reference): no gradient clipping.</summary>
     [Description("clip the gradient's global norm (0: no clipping, as the reference)")]
+    [Range(0, double.PositiveInfinity)]
     public double GradClipNorm { get; init; }
 
     [Description("fp32 or bf16 (bf16 weights with float32 master copies and losses)")]
@@ -241,11 +263,13 @@ public sealed record TrainConfig
 
     // Evaluation during training (0 = off): zero-shot on a class dataset and/or retrieval on a caption file.
     [Description("evaluate during training every N epochs (0: never)")]
+    [Range(0, double.PositiveInfinity)]
     public int EvalEveryEpochs { get; init; }
 
     /// <summary>Also evaluate every N steps (0: only by epochs); the few-caption runs peak early, so steps are the
     /// finer clock.</summary>
     [Description("also evaluate every N steps (0: only by epochs)")]
+    [Range(0, double.PositiveInfinity)]
     public long EvalEverySteps { get; init; }
 
     /// <summary>A validation metric (val_zero_shot_top1, val_mean_recall, val_loss, …): the weights of the step where
@@ -279,9 +303,11 @@ public sealed record TrainConfig
 
     // Bookkeeping
     [Description("steps between checkpoints (0: only the final weights)")]
+    [Range(0, double.PositiveInfinity)]
     public long CheckpointEvery { get; init; } = 100;
 
     [Description("steps between metrics lines")]
+    [Range(1, double.PositiveInfinity)]
     public long LogEvery { get; init; } = 10;
 
     [Description("auto | cpu | cuda | cuda:N")]

@@ -1,3 +1,7 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
 using SemiClip.Losses;
 using SemiClip.Model;
 using SemiClip.Runtime;
@@ -38,6 +42,8 @@ public static class TrainConfigValidator
 
         var method = LossConfig.MethodName(c.Method);
         var loss = Try("method", c.ToLossConfig);
+        problems.AddRange(OutOfRange(c, ""));
+        Require(c.Threads >= 0, "threads", $"must be 0 (TorchSharp's default) or more (got {c.Threads})");
         Require(
             c.Activation is "auto" or "quick_gelu" or "gelu",
             "activation",
@@ -92,17 +98,10 @@ public static class TrainConfigValidator
             $"must be [brightness, contrast, saturation], each 0 or more (got {List(c.ColorJitter)})"
         );
         Require(
-            c.ColorJitterProb is >= 0 and <= 1,
-            "color_jitter_prob",
-            $"must be in [0, 1] (got {c.ColorJitterProb})"
-        );
-        Require(c.GrayScaleProb is >= 0 and <= 1, "gray_scale_prob", $"must be in [0, 1] (got {c.GrayScaleProb})");
-        Require(
             c.ColorJitterProb == 0 || c.ColorJitter?.Any(v => v > 0) == true,
             "color_jitter_prob",
             "is set but color_jitter is [0, 0, 0]: set the strengths too"
         );
-        Require(c.ImageSize is null or >= 8, "image_size", $"must be at least 8 pixels (got {c.ImageSize})");
         Require(
             c.ContextLength is null or >= 2,
             "context_length",
@@ -113,37 +112,18 @@ public static class TrainConfigValidator
             "check_images",
             $"'{c.CheckImages}' is not headers, full or none"
         );
-        Require(c.BatchSize >= 1, "batch_size", $"must be at least 1 (got {c.BatchSize})");
         Require(
             !(loss is { UsesUnpaired: true } && c.BatchComposition == BatchComposition.Split && c.BatchSize < 2),
             "batch_size",
             $"must be at least 2 for method {method} with batch_composition split (half paired, half unpaired)"
         );
         Require(
-            c.UnpairedBatchSize is null or >= 1,
-            "unpaired_batch_size",
-            $"must be at least 1 (got {c.UnpairedBatchSize})"
-        );
-        Require(c.AccumSteps >= 1, "accum_steps", $"must be at least 1 (got {c.AccumSteps})");
-        Require(
             c.AccumSteps < 1 || c.AccumSteps == 1 || c.BatchSize % c.AccumSteps == 0,
             "accum_steps",
             $"{c.AccumSteps} does not divide batch_size {c.BatchSize}"
         );
-        Require(c.LabelRatio is > 0 and <= 1, "label_ratio", $"must be in (0, 1] (got {c.LabelRatio})");
-        Require(c.Steps is null or >= 1, "steps", $"must be at least 1 (got {c.Steps})");
         Require(c.Steps is not null || c.Epochs >= 1, "epochs", $"must be at least 1 (got {c.Epochs})");
         Require(c.Lr > 0 && double.IsFinite(c.Lr), "lr", $"must be a positive number (got {c.Lr})");
-        Require(
-            c.LockImageUnlockedGroups >= 0,
-            "lock_image_unlocked_groups",
-            $"must not be negative (got {c.LockImageUnlockedGroups})"
-        );
-        Require(
-            c.LockTextUnlockedLayers >= 0,
-            "lock_text_unlocked_layers",
-            $"must not be negative (got {c.LockTextUnlockedLayers})"
-        );
         Require(
             c.LockImage || c.LockImageUnlockedGroups == 0 && !c.LockImageFreezeBnStats,
             "lock_image",
@@ -154,21 +134,6 @@ public static class TrainConfigValidator
             "lock_text",
             "lock_text_unlocked_layers and lock_text_freeze_layer_norm apply only with lock_text: true"
         );
-        Require(c.ImageLayerDecay is > 0 and <= 1, "image_layer_decay", $"must be in (0, 1] (got {c.ImageLayerDecay})");
-        Require(c.TextLayerDecay is > 0 and <= 1, "text_layer_decay", $"must be in (0, 1] (got {c.TextLayerDecay})");
-        Require(c.WeightDecay >= 0, "weight_decay", $"must not be negative (got {c.WeightDecay})");
-        Require(c.Beta1 is >= 0 and < 1, "beta1", $"must be in [0, 1) (got {c.Beta1})");
-        Require(c.Beta2 is null or (>= 0 and < 1), "beta2", $"must be in [0, 1) (got {c.Beta2})");
-        Require(c.Eps is null or > 0, "eps", $"must be positive (got {c.Eps})");
-        Require(c.WarmupSteps >= 0, "warmup_steps", $"must not be negative (got {c.WarmupSteps})");
-        Require(c.GradClipNorm >= 0, "grad_clip_norm", $"must not be negative (got {c.GradClipNorm})");
-        Require(c.Workers >= 1, "workers", $"must be at least 1 (got {c.Workers})");
-        Require(c.Threads >= 0, "threads", $"must be 0 (TorchSharp's default) or more (got {c.Threads})");
-        Require(c.ShuffleBuffer >= 1, "shuffle_buffer", $"must be at least 1 (got {c.ShuffleBuffer})");
-        Require(c.CheckpointEvery >= 0, "checkpoint_every", $"must not be negative (got {c.CheckpointEvery})");
-        Require(c.LogEvery >= 1, "log_every", $"must be at least 1 (got {c.LogEvery})");
-        Require(c.EvalEveryEpochs >= 0, "eval_every_epochs", $"must not be negative (got {c.EvalEveryEpochs})");
-        Require(c.CacheImagesMb is null or >= 0, "cache_images_mb", $"must not be negative (got {c.CacheImagesMb})");
         Require(
             c.CsvSeparator is null || c.CsvSeparator.Length == 1,
             "csv_separator",
@@ -262,7 +227,6 @@ public static class TrainConfigValidator
             $"is {c.EvalEveryEpochs} but there is nothing to evaluate: set eval_classification and/or eval_captions, "
                 + $"or 0"
         );
-        Require(c.EvalEverySteps >= 0, "eval_every_steps", $"must not be negative (got {c.EvalEverySteps})");
         Require(
             c.EvalEverySteps == 0 || c.EvalClassification != null || c.EvalCaptions != null,
             "eval_every_steps",
@@ -396,5 +360,38 @@ public static class TrainConfigValidator
     {
         if (path != null && !Directory.Exists(path))
             problems.Add($"config field {field}: folder {path} not found");
+    }
+
+    /// <summary>The simple bounds declared at the fields (<see cref="RangeAttribute"/>), checked for every field of
+    /// the config and its sections, so a field's bound lives where the field does.</summary>
+    static IEnumerable<string> OutOfRange(object section, string prefix)
+    {
+        foreach (var p in section.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var name = prefix + JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name);
+            if (p.PropertyType == typeof(LossConfig))
+            {
+                foreach (var problem in OutOfRange(p.GetValue(section)!, name + "."))
+                    yield return problem;
+                continue;
+            }
+            if (p.GetCustomAttribute<RangeAttribute>() is not { } range || p.GetValue(section) is not { } value)
+                continue;
+            var invariant = CultureInfo.InvariantCulture;
+            double v = Convert.ToDouble(value, invariant),
+                lo = Convert.ToDouble(range.Minimum, invariant),
+                hi = Convert.ToDouble(range.Maximum, invariant);
+            bool above = range.MinimumIsExclusive ? v > lo : v >= lo;
+            bool below = range.MaximumIsExclusive ? v < hi : v <= hi;
+            if (above && below)
+                continue;
+            string bound = double.IsPositiveInfinity(hi)
+                ? lo == 0
+                    ? (range.MinimumIsExclusive ? "must be positive" : "must not be negative")
+                    : $"must be at least {lo.ToString(invariant)}"
+                : $"must be in {(range.MinimumIsExclusive ? "(" : "[")}{lo.ToString(invariant)}, "
+                    + $"{hi.ToString(invariant)}{(range.MaximumIsExclusive ? ")" : "]")}";
+            yield return $"config field {name}: {bound} (got {Convert.ToString(value, invariant)})";
+        }
     }
 }
