@@ -592,6 +592,7 @@ public sealed class TrainingSession : IDisposable
                         Model,
                         Trainer.Optimizer,
                         Config,
+                        keep: Config.KeepCheckpoints,
                         crossStep: Trainer.CrossStepState()
                     );
                 _lastCheckpoint = TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone);

@@ -306,6 +306,13 @@ public sealed record TrainConfig
     [Range(0, double.PositiveInfinity)]
     public long CheckpointEvery { get; init; } = 100;
 
+    [Description(
+        "newest checkpoints kept; older ones are deleted once a newer one is written (with 1, a checkpoint "
+            + "cut short leaves no older one to resume from)"
+    )]
+    [Range(1, double.PositiveInfinity)]
+    public int KeepCheckpoints { get; init; } = 2;
+
     [Description("steps between metrics lines")]
     [Range(1, double.PositiveInfinity)]
     public long LogEvery { get; init; } = 10;
@@ -328,6 +335,7 @@ public sealed record TrainConfig
     {
         "runs_dir",
         "run_name",
+        "keep_checkpoints",
         "device",
         "threads",
         "workers",
