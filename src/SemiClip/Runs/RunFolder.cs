@@ -118,10 +118,18 @@ public sealed class RunFolder : IDisposable
                     kind,
                     time = DateTime.UtcNow.ToString("O"),
                     payload,
-                }
+                },
+                EventJson
             )
         );
     }
+
+    /// <summary>Every event's fields in snake_case, whatever type carries them; absent values are left out.</summary>
+    static readonly JsonSerializerOptions EventJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     public void Dispose()
     {

@@ -273,7 +273,12 @@ public sealed class TrainingSession : IDisposable
         return (tokenizer, model, origin);
     }
 
-    sealed record TrainingData(ITrainingLoader Loader, Tensor? KeywordTokens, object Split, int EmptyCaptions = 0);
+    sealed record TrainingData(
+        ITrainingLoader Loader,
+        Tensor? KeywordTokens,
+        DataSplitEvent Split,
+        int EmptyCaptions = 0
+    );
 
     /// <summary>Reads the captions, splits paired from unpaired images, checks every image the run will use (evaluation
     /// data included), reads the keywords and builds the loader. Nothing is written: this runs before the run folder
@@ -354,15 +359,15 @@ public sealed class TrainingSession : IDisposable
         }
         if (split.Paired.Count == 0)
             throw new ArgumentException($"config field train_data: {config.TrainData} has no usable captioned images.");
-        var splitSummary = new Dictionary<string, object>
+        var splitSummary = new DataSplitEvent
         {
-            ["label_ratio"] = split.LabelRatio,
-            ["seed"] = split.Seed,
-            ["paired_images"] = split.Paired.Count,
-            ["paired_captions"] = split.Paired.Sum(s => s.Captions.Count),
-            ["unpaired_images"] = unpaired.Count,
-            ["empty_captions_dropped"] = stats.EmptyCaptions,
-            ["skipped"] = badInputs.Items.Select(b => b.ToString()).ToList(),
+            LabelRatio = split.LabelRatio,
+            Seed = split.Seed,
+            PairedImages = split.Paired.Count,
+            PairedCaptions = split.Paired.Sum(s => s.Captions.Count),
+            UnpairedImages = unpaired.Count,
+            EmptyCaptionsDropped = stats.EmptyCaptions,
+            Skipped = badInputs.Items.Select(b => b.ToString()).ToList(),
         };
 
         var classes = usesUnpaired ? ClassLabels.From(samples, keywords) : null;
@@ -428,7 +433,7 @@ public sealed class TrainingSession : IDisposable
         );
 
     /// <summary>train_data names webdataset shards: stream them (unpaired may name shards of images too).</summary>
-    static (ITrainingLoader, object) ShardedLoader(
+    static (ITrainingLoader, DataSplitEvent) ShardedLoader(
         TrainConfig config,
         bool usesUnpaired,
         ClipTokenizer tokenizer,
@@ -464,14 +469,14 @@ public sealed class TrainingSession : IDisposable
             options,
             badInputs
         );
-        var summary = new Dictionary<string, object>
+        var summary = new DataSplitEvent
         {
-            ["label_ratio"] = config.LabelRatio,
-            ["seed"] = config.EffectiveSplitSeed,
-            ["shards"] = sources.Shards.Count,
-            ["paired_images"] = loader.PairedCount,
-            ["unpaired_images"] = usesUnpaired ? loader.UnpairedCount : 0,
-            ["shuffle_buffer"] = options.ShuffleBuffer,
+            LabelRatio = config.LabelRatio,
+            Seed = config.EffectiveSplitSeed,
+            Shards = sources.Shards.Count,
+            PairedImages = loader.PairedCount,
+            UnpairedImages = usesUnpaired ? loader.UnpairedCount : 0,
+            ShuffleBuffer = options.ShuffleBuffer,
         };
         return (loader, summary);
     }
@@ -788,4 +793,19 @@ public sealed class TrainingInterruptedException(long step, string checkpoint)
 {
     public long Step { get; } = step;
     public string Checkpoint { get; } = checkpoint;
+}
+
+/// <summary>metrics.jsonl's <c>data_split</c> event, one schema whether the captions come from a file or from shards
+/// (what a source does not have is left out, never spelled another way).</summary>
+public sealed record DataSplitEvent
+{
+    public double LabelRatio { get; init; }
+    public int Seed { get; init; }
+    public long PairedImages { get; init; }
+    public long? PairedCaptions { get; init; }
+    public long UnpairedImages { get; init; }
+    public int? EmptyCaptionsDropped { get; init; }
+    public IReadOnlyList<string>? Skipped { get; init; }
+    public int? Shards { get; init; }
+    public int? ShuffleBuffer { get; init; }
 }

@@ -69,6 +69,14 @@ public class ShardTrainingTests
         var split = File.ReadLines(dir.File("runs/straight/metrics.jsonl"))
             .First(l => l.Contains("data_split", StringComparison.Ordinal));
         Assert.Contains("\"shards\":", split);
+        // One schema for both sources: the keys a caption-file run writes, plus what only shards have.
+        var keys = System
+            .Text.Json.JsonDocument.Parse(split)
+            .RootElement.GetProperty("payload")
+            .EnumerateObject()
+            .Select(p => p.Name)
+            .ToList();
+        Assert.Equal(["label_ratio", "seed", "paired_images", "unpaired_images", "shards", "shuffle_buffer"], keys);
     }
 
     [Fact]
