@@ -62,7 +62,7 @@ public sealed class Collection : IDisposable
 
         var index = options.Index is null
             ? null
-            : EmbeddingIndexFile.Read(options.Index, ModelFingerprint.Of(bundle.Model));
+            : ImageIndexFile.Read(options.Index, ModelFingerprint.Of(bundle.Model));
         var features = EmbedAll(images, embedder, index, progress);
 
         double scale;
@@ -225,7 +225,7 @@ public sealed class Collection : IDisposable
     static Tensor EmbedAll(
         List<ImageItem> images,
         Embedder embedder,
-        EmbeddingIndexFile? index,
+        ImageIndexFile? index,
         Action<string, long, long> progress
     )
     {

@@ -120,7 +120,7 @@ public static class EmbedCommand
                 {
                     ["semiclip.kind"] = kind,
                     ["semiclip.model"] = p.GetValue(model)!,
-                    [ModelHashKey] = encoder.Fingerprint,
+                    [ImageIndexFile.ModelHashKey] = encoder.Fingerprint,
                 }
             );
             AtomicFile.WriteAllText(
@@ -167,9 +167,6 @@ public static class EmbedCommand
             to = (int)((long)sorted.Count * (i + 1) / n);
         return sorted.GetRange(from, to - from);
     }
-
-    /// <summary>Index metadata: <see cref="ModelFingerprint"/> of the model that made it.</summary>
-    public const string ModelHashKey = "semiclip.model_hash";
 
     public static Command CreateSearch()
     {
@@ -233,28 +230,14 @@ public static class EmbedCommand
             var ids = new List<string>();
             foreach (var file in p.GetValue(index)!)
             {
-                using var reader = new SafeTensorsReader(file);
-                if (!reader.Contains("embeddings"))
-                    throw new InvalidDataException($"--index {file}: not an index from semiclip embed.");
-                reader.Metadata.TryGetValue("semiclip.kind", out var kind);
-                if (kind == "text")
-                    throw new ArgumentException(
-                        $"--index {file}: holds text embeddings; search ranks images (embed --images)."
-                    );
-                reader.Metadata.TryGetValue(ModelHashKey, out var made);
-                if (made != fingerprint && !p.GetValue(otherModel))
-                    throw new ArgumentException(
-                        $"--index {file}: made by "
-                            + (made is null ? "an unrecorded model (an index from an older SemiClip)"
-                                : $"another model (fingerprint {made}, --model has {fingerprint})")
-                            + "; its rankings would be wrong. Embed the images again with this --model, or pass "
-                            + "--allow-other-model."
-                    );
-                parts.Add(reader.Read("embeddings"));
-                ids.AddRange(
-                    File.ReadAllLines(Path.ChangeExtension(file, ".jsonl"))
-                        .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!)
+                var read = ImageIndexFile.Read(
+                    file,
+                    fingerprint,
+                    p.GetValue(otherModel),
+                    ", or pass --allow-other-model"
                 );
+                parts.Add(read.Embeddings);
+                ids.AddRange(read.Ids);
             }
             using var embeddings = cat(parts.ToArray(), 0).to(dev);
             foreach (var t in parts)

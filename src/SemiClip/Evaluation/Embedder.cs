@@ -40,7 +40,6 @@ public sealed class Embedder(
     {
         var prep = new ImagePreprocessor(Model.Config.Vision.ImageSize, Model.Config.Preprocess);
         int floats = prep.FloatsPerImage;
-        var dtype = Model.LogitScaleParameter.dtype;
         var batches = Enumerable.Range(0, (paths.Count + batchSize - 1) / batchSize).Select(i => (long)i);
         using var batcher = new PrefetchingBatcher<(float[] Data, int Count)>(
             batches,
@@ -80,15 +79,7 @@ public sealed class Embedder(
                     () =>
                     {
                         BeforeBatch?.Invoke("images", batch);
-                        using var scope = NewDisposeScope();
-                        using var _ = no_grad();
-                        var images = tensor(data, new long[] { count, 3, prep.ImageSize, prep.ImageSize })
-                            .to(device)
-                            .to(dtype);
-                        return nn
-                            .functional.normalize(Model.EncodeImage(images).to(float32), dim: -1)
-                            .cpu()
-                            .MoveToOuterDisposeScope();
+                        return EncodePixels(data, count, prep.ImageSize);
                     },
                     Warn,
                     $"image batch {batch}"
@@ -128,9 +119,15 @@ public sealed class Embedder(
         var data = new float[prep.FloatsPerImage];
         prep.Eval(bitmap, data);
         Model.eval();
+        return EncodePixels(data, 1, prep.ImageSize);
+    }
+
+    /// <summary>Normalised features of <paramref name="count"/> preprocessed images (CPU float32).</summary>
+    Tensor EncodePixels(float[] data, int count, int imageSize)
+    {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var images = tensor(data, new long[] { 1, 3, prep.ImageSize, prep.ImageSize })
+        var images = tensor(data, new long[] { count, 3, imageSize, imageSize })
             .to(device)
             .to(Model.LogitScaleParameter.dtype);
         return nn.functional.normalize(Model.EncodeImage(images).to(float32), dim: -1).cpu().MoveToOuterDisposeScope();

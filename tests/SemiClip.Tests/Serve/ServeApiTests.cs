@@ -268,7 +268,7 @@ public class ServeIndexTests(ServeFixture f)
             );
 
         using var other = new ClipModel(TinySetup.Model(indexed.State.Collection!.Bundle.Tokenizer.VocabSize));
-        var e = Assert.Throws<ArgumentException>(() => EmbeddingIndexFile.Read(index, ModelFingerprint.Of(other)));
+        var e = Assert.Throws<ArgumentException>(() => ImageIndexFile.Read(index, ModelFingerprint.Of(other)));
         Assert.Contains("another model", e.Message);
     }
 }
