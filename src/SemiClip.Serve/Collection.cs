@@ -75,7 +75,7 @@ public sealed class Collection : IDisposable
             progress("embedding the class names", 0, classNames.Count);
             var templates = PromptTemplates.Load(options.Templates);
             using var prompts = embedder.EncodeTexts(ZeroShotClassifier.Prompts(classNames, templates));
-            classEmbeddings = ZeroShotClassifier.ClassEmbeddings(prompts, classNames.Count, templates.Length);
+            classEmbeddings = ZeroShotClassifier.ClassEmbeddings(prompts, classNames.Count, templates.Count);
         }
         var keywordsFile = options.Keywords ?? (options.Captions is null ? run?.Keywords : null);
         var keywords = keywordsFile is null

@@ -4,17 +4,11 @@ namespace SemiClip.Data;
 /// (paths relative to the list). Used for unpaired images and for embedding a folder.</summary>
 public static class ImageFiles
 {
-    public static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ".jpg",
-        ".jpeg",
-        ".png",
-        ".bmp",
-        ".webp",
-        ".gif",
-        ".tif",
-        ".tiff",
-    };
+    public static readonly System.Collections.Frozen.FrozenSet<string> Extensions =
+        System.Collections.Frozen.FrozenSet.ToFrozenSet(
+            [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"],
+            StringComparer.OrdinalIgnoreCase
+        );
 
     public static bool IsImage(string path) => Extensions.Contains(Path.GetExtension(path));
 

@@ -5,11 +5,10 @@ namespace SemiClip.Evaluation;
 public static class PromptTemplates
 {
     /// <summary>The S-CLIP reference's remote-sensing template.</summary>
-    public static readonly string[] RemoteSensing = { "an aerial photograph of {}." };
+    public static readonly IReadOnlyList<string> RemoteSensing = Array.AsReadOnly(["an aerial photograph of {}."]);
 
     /// <summary>OpenAI's 80 ImageNet templates (CLIP's notebook "Prompt_Engineering_for_ImageNet").</summary>
-    public static readonly string[] ImageNet =
-    {
+    public static readonly IReadOnlyList<string> ImageNet = Array.AsReadOnly<string>([
         "a bad photo of a {}.",
         "a photo of many {}.",
         "a sculpture of a {}.",
@@ -90,9 +89,9 @@ public static class PromptTemplates
         "a photo of a cool {}.",
         "a photo of a small {}.",
         "a tattoo of the {}.",
-    };
+    ]);
 
-    public static string[] Load(string nameOrPath)
+    public static IReadOnlyList<string> Load(string nameOrPath)
     {
         switch (nameOrPath.ToLowerInvariant())
         {

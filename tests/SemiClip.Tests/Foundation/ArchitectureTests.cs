@@ -38,6 +38,27 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void SharedStaticCollectionsCannotBeChangedByACaller()
+    {
+        // A public static array or mutable collection is process-wide state any caller can change for every other.
+        static bool Mutable(Type t) =>
+            t.IsArray
+            || t.IsGenericType
+                && t.GetGenericTypeDefinition() is var g
+                && (g == typeof(List<>) || g == typeof(HashSet<>) || g == typeof(Dictionary<,>));
+        var assemblies = new[] { typeof(SemiClip.Model.ClipModel).Assembly, typeof(SemiClip.Serve.ServeApp).Assembly };
+        var offenders = assemblies
+            .SelectMany(a => a.GetExportedTypes())
+            .SelectMany(t =>
+                t.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+                    .Where(f => f.IsInitOnly && Mutable(f.FieldType) && f.FieldType != typeof(string))
+                    .Select(f => $"{t.FullName}.{f.Name} ({f.FieldType.Name})")
+            )
+            .ToList();
+        Assert.True(offenders.Count == 0, "mutable shared collections:\n" + string.Join("\n", offenders));
+    }
+
+    [Fact]
     public void FindsACycle()
     {
         var graph = new Dictionary<string, SortedSet<string>>

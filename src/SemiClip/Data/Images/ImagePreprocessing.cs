@@ -30,9 +30,17 @@ public sealed record ImagePreprocessing
     /// <summary>The padding grey level (0–255) of resize mode longest.</summary>
     public int FillColor { get; init; }
 
-    public static readonly string[] Interpolations = ["bicubic", "bilinear", "nearest"];
-    public static readonly string[] ResizeModes = ["shortest", "squash", "longest"];
-    public static readonly string[] Modes = ["RGB", "L"];
+    public static readonly IReadOnlyList<string> Interpolations = Array.AsReadOnly<string>([
+        "bicubic",
+        "bilinear",
+        "nearest",
+    ]);
+    public static readonly IReadOnlyList<string> ResizeModes = Array.AsReadOnly<string>([
+        "shortest",
+        "squash",
+        "longest",
+    ]);
+    public static readonly IReadOnlyList<string> Modes = Array.AsReadOnly<string>(["RGB", "L"]);
 
     /// <summary>The problems of this setting, each naming its open_clip field; empty when it is usable.</summary>
     public IReadOnlyList<string> Problems()

@@ -9,8 +9,8 @@ namespace SemiClip.Data.Images;
 public sealed class ImagePreprocessor(int imageSize, ImagePreprocessing? preprocessing = null)
 {
     /// <summary>OpenAI's statistics, the default of <see cref="ImagePreprocessing"/>.</summary>
-    public static readonly float[] Mean = { 0.48145466f, 0.4578275f, 0.40821073f };
-    public static readonly float[] Std = { 0.26862954f, 0.26130258f, 0.27577711f };
+    public static readonly IReadOnlyList<float> Mean = Array.AsReadOnly<float>([0.48145466f, 0.4578275f, 0.40821073f]);
+    public static readonly IReadOnlyList<float> Std = Array.AsReadOnly<float>([0.26862954f, 0.26130258f, 0.27577711f]);
 
     public ImagePreprocessing Preprocessing { get; } = preprocessing ?? new ImagePreprocessing();
     readonly float[] _mean = Floats((preprocessing ?? new ImagePreprocessing()).Mean);
