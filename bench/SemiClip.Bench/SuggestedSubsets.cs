@@ -41,9 +41,7 @@ static class SuggestedSubsets
         using var scope = NewDisposeScope();
         var startFeatures = embedder.EncodeImages(start.Select(i => train[i].ImagePath).ToList());
         var restFeatures = embedder.EncodeImages(rest.Select(i => train[i].ImagePath).ToList());
-        double scale;
-        using (no_grad())
-            scale = Math.Exp(bundle.Model.LogitScaleParameter.to(float32).item<float>());
+        double scale = bundle.Model.LogitScale();
         var suggested = CaptionSuggester
             .Rank(startFeatures, restFeatures, scale, fivePercent)
             .Select(s => rest[s.Index])

@@ -65,9 +65,7 @@ public sealed class Collection : IDisposable
             : ImageIndexFile.Read(options.Index, ModelFingerprint.Of(bundle.Model));
         var features = EmbedAll(images, embedder, index, progress);
 
-        double scale;
-        using (no_grad())
-            scale = Math.Exp(bundle.Model.LogitScaleParameter.to(float32).cpu().item<float>());
+        double scale = bundle.Model.LogitScale();
         var classNames = ClassList(options.Classes, images);
         Tensor? classEmbeddings = null;
         if (classNames.Count > 0)

@@ -113,9 +113,7 @@ public static class SuggestCommand
                 candidates.Count,
                 update => embedder.Readable(candidates, report, done => update(done, ""))
             );
-            double scale;
-            using (no_grad())
-                scale = Math.Exp(bundle.Model.LogitScaleParameter.to(float32).item<float>());
+            double scale = bundle.Model.LogitScale();
             var ranked = CaptionSuggester.Rank(
                 pairedFeatures,
                 unpairedFeatures,

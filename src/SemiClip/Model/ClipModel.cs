@@ -51,6 +51,15 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
     }
 
     public Parameter LogitScaleParameter => logit_scale;
+
+    /// <summary>The learned temperature's current value, exp(logit_scale), as a number.</summary>
+    public double LogitScale()
+    {
+        using var _ = no_grad();
+        using var value = logit_scale.to(float32).cpu();
+        return Math.Exp(value.item<float>());
+    }
+
     public IVisionTower Visual => (IVisionTower)visual;
 
     /// <summary>Un-normalised image embeddings [B, embed].</summary>

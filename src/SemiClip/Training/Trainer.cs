@@ -190,7 +190,7 @@ public sealed class Trainer : IDisposable
         Optimizer.Update(lr);
         Optimizer.ZeroGrad();
         Optimizer.Clamp(_model.LogitScaleParameter, 0, MaxLogitScale);
-        return new StepResult(parts, diagnostics, lr, Math.Exp(_model.LogitScaleParameter.to(float32).item<float>()));
+        return new StepResult(parts, diagnostics, lr, _model.LogitScale());
     }
 
     /// <summary>Forward and backward over the batch, leaving the gradients in the parameters; returns the

@@ -17,7 +17,11 @@ public class KeepCheckpointsTests
         );
         using (var session = new TrainingSession(config, resume: false))
             session.Train();
-        var kept = Directory.GetFiles(dir.File("runs/k/checkpoints")).Select(Path.GetFileName).Order().ToArray();
+        var kept = Directory
+            .GetFiles(dir.File("runs/k/checkpoints"))
+            .Select(f => Path.GetFileName(f))
+            .Order()
+            .ToArray();
         Assert.Equal(["step-00000003.safetensors", "step-00000004.safetensors", "step-00000005.safetensors"], kept);
         var e = Assert.ThrowsAny<Exception>(() =>
             TrainConfigValidator.Validate(TrainConfig.Load(null, common.Append("keep_checkpoints=0")))
