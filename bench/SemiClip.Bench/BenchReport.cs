@@ -36,6 +36,11 @@ public static class BenchReport
         return d?.FullName ?? Directory.GetCurrentDirectory();
     }
 
+    /// <summary>The benchmark command as typed after the bench entry point, for a report to say what made it.</summary>
+    public static string CommandLine() =>
+        "dotnet run --project bench/SemiClip.Bench -c Release -- "
+        + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+
     public static void Write(string dir, string name, object report, string markdown)
     {
         File.WriteAllText(Path.Combine(dir, name + ".json"), JsonSerializer.Serialize(report, Json));

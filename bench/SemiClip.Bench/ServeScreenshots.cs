@@ -48,8 +48,34 @@ public static class ServeScreenshots
         await server.Loaded;
         if (server.State.Error is { } error)
             throw new InvalidOperationException(error);
-        Console.WriteLine(
-            $"loaded {server.State.Collection!.Images.Count} images in {clock.Elapsed.TotalSeconds:F0} s"
+        double loadSeconds = clock.Elapsed.TotalSeconds;
+        var loaded = server.State.Collection!;
+        Console.WriteLine($"loaded {loaded.Images.Count} images in {loadSeconds:F0} s");
+        var labelled = loaded.PseudoLabels.Rows.Where(r => r.ClassRight != null).ToList();
+        int right = labelled.Count(r => r.ClassRight == true);
+        var summary = new
+        {
+            model = options.Model,
+            images = loaded.Images.Count,
+            captioned = loaded.PairedIndices.Count,
+            unpaired = loaded.UnpairedIndices.Count,
+            load_seconds = loadSeconds,
+            planned = loaded.PseudoLabels.Rows.Count,
+            labelled = labelled.Count,
+            top_caption_class_right = right,
+        };
+        BenchReport.Write(
+            BenchReport.ResultsDir([]),
+            "serve-rsicd",
+            summary,
+            $"# `semiclip serve` on RSICD-10k\n\nModel: `{options.Model}` (its own split of its training data).\n\n"
+                + "| images | captioned | unpaired | load s (embed + plan, 2 cores) | top caption's class right |\n"
+                + "|---|---|---|---|---|\n"
+                + $"| {loaded.Images.Count} | {loaded.PairedIndices.Count} | {loaded.UnpairedIndices.Count} "
+                + $"| {loadSeconds:F0} | {right} of {labelled.Count} "
+                + $"({100.0 * right / Math.Max(1, labelled.Count):F1}%) |\n\n"
+                + "Screenshots: docs/serve/.\n\n"
+                + $"Made by `{BenchReport.CommandLine()}`.\n"
         );
         await using var browser = await Puppeteer.LaunchAsync(
             new LaunchOptions

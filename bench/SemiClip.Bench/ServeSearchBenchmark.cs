@@ -52,7 +52,8 @@ public static class ServeSearchBenchmark
                 );
                 md.Append($"| {modelName} | {size:N0} | {median:F1} | {p95:F1} | {max:F1} | {server:F1} |\n");
             }
-        md.Append("\nTarget (issue #31): under 100 ms at 100k embeddings.\n");
+        md.Append("\nTarget (issue #31): under 100 ms at 100k embeddings.\n")
+            .Append($"\nMade by `{BenchReport.CommandLine()}`.\n");
         BenchReport.Write(BenchReport.ResultsDir(args), "serve-search", new { rows }, md.ToString());
         return 0;
     }
