@@ -43,7 +43,7 @@ public static class RetrievalScaleBenchmark
             var clock = Stopwatch.StartNew();
             var r = RetrievalResult.Compute(images, texts, owner);
             double seconds = clock.Elapsed.TotalSeconds;
-            double peakMb = PeakResidentMb();
+            double peakMb = ProcessMemory.PeakResidentMb();
             double fullGb = n * (double)m * 8 / (1L << 30);
             Console.WriteLine(
                 $"{n} × {m}: {seconds:F1} s, peak {peakMb:F0} MiB (full matrix {fullGb:F0} GiB), mean recall "
@@ -65,15 +65,5 @@ public static class RetrievalScaleBenchmark
         }
         BenchReport.Write(BenchReport.ResultsDir(args), "retrieval-scale", new { rows }, md.ToString());
         return 0;
-    }
-
-    static double PeakResidentMb()
-    {
-        var line = File.ReadLines("/proc/self/status")
-            .FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null
-            ? double.NaN
-            : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)
-                / 1024.0;
     }
 }

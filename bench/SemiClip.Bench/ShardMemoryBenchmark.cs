@@ -211,9 +211,7 @@ static class ShardMemoryBenchmark
             session.Train();
         }
         Console.WriteLine($"seconds {clock.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)}");
-        var hwm = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        long kb = long.Parse(hwm.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-        Console.WriteLine($"peak_mib {kb / 1024}");
+        Console.WriteLine($"peak_mib {(long)ProcessMemory.PeakResidentMb()}");
         return 0;
     }
 }

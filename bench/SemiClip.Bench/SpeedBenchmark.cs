@@ -24,6 +24,8 @@ public static class SpeedBenchmark
 {
     sealed record MethodRow(
         string Model,
+        int ImageSize,
+        int ImagesPerStep,
         string Method,
         string Precision,
         double StepMs,
@@ -33,8 +35,19 @@ public static class SpeedBenchmark
         double Mfu,
         double RatioToClip,
         double AdamWMs,
-        double Bf16Speedup
+        double Bf16Speedup,
+        double PeakMemoryMb,
+        double PytorchStepMs,
+        double RatioToPeer
     );
+
+    sealed record TimedModel(string Name, ClipConfig Config, int Batch, int Steps, int Warmup, string[] Methods);
+
+    static readonly string[] AllMethods = ["clip", "sclip", "softclip", "softclip-pooled", "sclip+softclip"];
+    static readonly string[] RealSizeMethods = ["clip", "sclip", "softclip", "clip-lock-image"];
+    const string PeerScript = "bench/reference/clip_step_peer.py";
+
+    static string Cell(double value, string format) => double.IsNaN(value) ? "" : value.ToString(format, Inv);
 
     const int Batch = 64,
         Keywords = 28,
@@ -77,36 +90,37 @@ public static class SpeedBenchmark
         {
             Text = ClipConfig.Load("tiny-vit").Text with { VocabSize = Vocab },
         };
+        bool cudaDevice = device.type == TorchSharp.DeviceType.CUDA;
+        // A convolution peak beside the matmul one: RN50's MFU is measured against what convolutions reach here.
+        double convPeak = Enumerable.Range(0, 3).Max(_ => MeasureConvGflops(device, cudaDevice ? 128 : 16));
+        Console.WriteLine($"conv peak {convPeak:F1} GFLOP/s");
         var methods = new List<MethodRow>();
         md.Append(
-            $"## Training step at equal images per step (batch_composition split): {Batch} images, S-CLIP "
-                + $"{Batch / 2} paired + {Batch / 2} unpaired + {Keywords} keywords\n\n"
+            $"## Training step at equal images per step (batch_composition split): S-CLIP half paired, half "
+                + $"unpaired, {Keywords} keywords\n\n"
         );
         md.Append(
-            "| model | method | precision | step ms | images/s | GFLOP/step | achieved GFLOP/s | MFU "
-                + "(same-precision peak) | step / CLIP step | bf16 speed-up | AdamW ms "
-                + "|\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+            "| model | px | images/step | method | precision | step ms | images/s | GFLOP/step | achieved GFLOP/s | MFU "
+                + "(same-precision peak) | step / CLIP step | bf16 speed-up | AdamW ms | peak MiB | PyTorch step ms "
+                + "| step / PyTorch step |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         );
-        var models = new List<(string Name, ClipConfig Config, int Batch, int Steps)>
-        {
-            ("tiny-vit", config, Batch, 12),
-        };
-        if (args.Contains("--big"))
-            models.Add(
-                (
-                    "ViT-B-32",
-                    ClipConfig.Load("ViT-B-32") with
-                    {
-                        Text = ClipConfig.Load("ViT-B-32").Text with { VocabSize = Vocab },
-                    },
-                    32,
-                    2
-                )
-            );
+        var models = new List<TimedModel> { new("tiny-vit", config, Batch, 12, 2, AllMethods) };
+        var realSizes = BenchReport.Option(args, "--models", args.Contains("--big") ? "ViT-B-32,ViT-B-16,RN50" : "");
+        int realBatch = int.Parse(BenchReport.Option(args, "--big-batch", "64"), Inv),
+            realSteps = int.Parse(BenchReport.Option(args, "--big-steps", cudaDevice ? "10" : "2"), Inv);
+        foreach (var name in realSizes.Split(',', StringSplitOptions.RemoveEmptyEntries))
+            // One untimed step at real sizes: the second step already runs at the steady rate, and on a CPU each costs ~1 min.
+            models.Add(new(name, ClipConfig.Load(name), realBatch, realSteps, cudaDevice ? 2 : 1, RealSizeMethods));
+        if (args.Contains("--no-tiny"))
+            models.RemoveAt(0);
+        string? peer = args.Contains("--peer") ? BenchReport.Option(args, "--peer", "python3") : null;
         double clipStep = 0;
-        foreach (var (modelName, modelConfig, batch, steps) in models)
+        bool peakPerRow = ProcessMemory.ResetPeak();
+        foreach (var timed in models)
         {
+            var (modelName, modelConfig, batch, steps, warmup, modelMethods) = timed;
             var fp32Steps = new Dictionary<string, double>();
+            double peerMs = peer is null ? double.NaN : PeerStepMs(peer, modelConfig, batch, steps, warmup, device);
             // bf16 steps are timed only where bf16 matmuls are not far slower than fp32 ones: on a CPU without
             // AVX512-BF16/AMX, LibTorch's bf16 GEMM is a scalar fallback (measured 0.8 GFLOP/s here, a step ~29×
             // slower).
@@ -114,11 +128,11 @@ public static class SpeedBenchmark
             foreach (var precision in bf16Pays ? new[] { "fp32", "bf16" } : new[] { "fp32" })
             {
                 double clipHere = 0;
-                foreach (var method in new[] { "clip", "sclip", "softclip", "softclip-pooled", "sclip+softclip" })
+                foreach (var method in modelMethods)
                 {
-                    if (modelName != "tiny-vit" && method is "softclip-pooled" or "sclip+softclip")
-                        continue;
-                    var (stepMs, adamMs) = TimeSteps(modelConfig, method, device, precision, batch, steps);
+                    ProcessMemory.ResetPeak();
+                    var (stepMs, adamMs) = TimeSteps(modelConfig, method, device, precision, batch, steps, warmup);
+                    double memoryMb = cudaDevice ? ProcessMemory.GpuUsedMb() : ProcessMemory.PeakResidentMb();
                     if (method == "clip")
                         clipHere = stepMs;
                     if (method == "clip" && precision == "fp32" && modelName == "tiny-vit")
@@ -133,19 +147,26 @@ public static class SpeedBenchmark
                             unpaired ? batch - paired : 0,
                             unpaired ? Keywords : 0
                         )
+                        - (method == "clip-lock-image" ? paired * 2 * ModelFlops.ImageForward(modelConfig) : 0)
                         + (
                             teacher
                                 ? paired * (ModelFlops.ImageForward(modelConfig) + ModelFlops.TextForward(modelConfig))
                                 : 0
                         );
                     double achieved = flops / (stepMs / 1000) / 1e9;
-                    double peakHere = precision == "bf16" ? peakBf16 : peak;
+                    double peakHere =
+                        precision == "bf16" ? peakBf16
+                        : modelConfig.Vision.IsResNet ? Math.Max(peak, convPeak)
+                        : peak;
                     if (precision == "fp32")
                         fp32Steps[method] = stepMs;
                     double speedup =
                         precision == "bf16" && fp32Steps.TryGetValue(method, out var f) ? f / stepMs : double.NaN;
+                    double peerHere = method == "clip" && precision == "fp32" ? peerMs : double.NaN;
                     var row = new MethodRow(
                         modelName,
+                        modelConfig.Vision.ImageSize,
+                        batch,
                         method,
                         precision,
                         stepMs,
@@ -155,18 +176,41 @@ public static class SpeedBenchmark
                         achieved / peakHere,
                         stepMs / clipHere,
                         adamMs,
-                        speedup
+                        speedup,
+                        memoryMb,
+                        peerHere,
+                        stepMs / peerHere
                     );
                     methods.Add(row);
                     md.Append(
-                        $"| {modelName} | {method} | {precision} | {stepMs:F0} | {row.ImagesPerS:F1} | "
-                            + $"{flops / 1e9:F1} | {achieved:F1} | {100 * row.Mfu:F0}% | {row.RatioToClip:F2} | "
-                            + $"{(double.IsNaN(speedup) ? "" : speedup.ToString("F2", Inv) + "×")} | {adamMs:F1} |\n"
+                        $"| {modelName} | {row.ImageSize} | {batch} | {method} | {precision} | {stepMs:F0} | "
+                            + $"{row.ImagesPerS:F1} | {flops / 1e9:F1} | {achieved:F1} | {100 * row.Mfu:F0}% | "
+                            + $"{row.RatioToClip:F2} | "
+                            + $"{(double.IsNaN(speedup) ? "" : speedup.ToString("F2", Inv) + "×")} | {adamMs:F1} | "
+                            + $"{memoryMb:F0} | {Cell(peerHere, "F0")} | {Cell(row.RatioToPeer, "F2")} |\n"
                     );
-                    Console.WriteLine($"{modelName} {method} {precision}: {stepMs:F0} ms/step, AdamW {adamMs:F1} ms");
+                    Console.WriteLine(
+                        $"{modelName} {method} {precision}: {stepMs:F0} ms/step, AdamW {adamMs:F1} ms, "
+                            + $"{memoryMb:F0} MiB, PyTorch {peerHere:F0} ms"
+                    );
                 }
             }
         }
+        md.Append(
+            $"\nConvolution peak measured in this process (3×3, 128→128 channels, 28×28): **{convPeak:F1} GFLOP/s**; "
+                + "ResNet rows' MFU uses the larger of it and the matmul peak. Peak MiB: "
+                + (
+                    cudaDevice
+                        ? "GPU memory nvidia-smi gives this process after the row (LibTorch's caching allocator keeps "
+                            + "its largest reserve, so a row shows the most any row so far needed). "
+                        : peakPerRow
+                            ? "the process's peak resident memory during the row (VmHWM, reset before each row). "
+                            : "the process's peak resident memory so far (VmHWM; this kernel refused the reset). "
+                )
+                + "clip-lock-image = CLIP with lock_image (the image tower frozen, no image backward). PyTorch step: "
+                + (peer is null ? "not run (--peer)" : $"`{PeerScript}` under `{peer}`")
+                + ", the same architecture, batch and AdamW, CLIP loss, fp32, same threads.\n"
+        );
         if (!(peakBf16 >= 0.5 * peak))
             md.Append(
                     string.Create(
@@ -187,6 +231,40 @@ public static class SpeedBenchmark
                 + "faster than fp32 on tiny-vit; "
                 + "S-CLIP / CLIP ≤ 1.15 at equal images per step.\n\n"
         );
+        // Startup, loader, evaluation and search run on the host whatever the device; --steps-only leaves them out.
+        object? host = args.Contains("--steps-only") ? null : HostSections(md, work, device, config, clipStep);
+
+        double peakAtEnd = NativeRuntimeInfo.MeasureMatmulGflops(device, n, 10);
+        md.Insert(
+            md.ToString().IndexOf("## Training step", StringComparison.Ordinal),
+            $"fp32 matmul peak measured in this process ({n}³, best of 30 at the start, {peakAtEnd:F1} at the end): "
+                + $"**{peak:F1} GFLOP/s**; MFU below uses it.\n\n"
+        );
+        long peakMb = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
+        md.Append($"Peak resident memory of the benchmark process: {peakMb} MiB.\n");
+        BenchReport.Write(
+            outDir,
+            $"speed-{device.type.ToString().ToLowerInvariant()}",
+            new
+            {
+                device = device.ToString(),
+                threads = get_num_threads(),
+                matmul_peak_gflops = peak,
+                matmul_peak_bf16_gflops = peakBf16,
+                conv_peak_gflops = convPeak,
+                methods,
+                host,
+                peak_memory_mib = peakMb,
+            },
+            md.ToString()
+        );
+        return 0;
+    }
+
+    /// <summary>Startup, loader, evaluation and search sections (Markdown appended to <paramref name="md"/>);
+    /// returns their JSON record.</summary>
+    static object HostSections(StringBuilder md, string work, Device device, ClipConfig config, double clipStep)
+    {
         md.Append(StartupSection(work, out var startup));
 
         // Loader: decode + augment + collate, no model.
@@ -325,39 +403,19 @@ public static class SpeedBenchmark
         );
         Console.WriteLine($"search 1 query {one:F1} ms, 100 queries {hundred:F1} ms");
 
-        double peakAtEnd = NativeRuntimeInfo.MeasureMatmulGflops(device, n, 10);
-        md.Insert(
-            md.ToString().IndexOf("## Training step", StringComparison.Ordinal),
-            $"fp32 matmul peak measured in this process ({n}³, best of 30 at the start, {peakAtEnd:F1} at the end): "
-                + $"**{peak:F1} GFLOP/s**; MFU below uses it.\n\n"
-        );
-        long peakMb = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
-        md.Append($"Peak resident memory of the benchmark process: {peakMb} MiB.\n");
-        BenchReport.Write(
-            outDir,
-            $"speed-{device.type.ToString().ToLowerInvariant()}",
-            new
+        return new
+        {
+            startup,
+            loader = loaderRows,
+            eval = new { images = files.Length, seconds = evalSeconds },
+            search = new
             {
-                device = device.ToString(),
-                threads = get_num_threads(),
-                matmul_peak_gflops = peak,
-                matmul_peak_bf16_gflops = peakBf16,
-                methods,
-                startup,
-                loader = loaderRows,
-                eval = new { images = files.Length, seconds = evalSeconds },
-                search = new
-                {
-                    embeddings = 100_000,
-                    dim = 512,
-                    single_query_ms = one,
-                    batch100_ms = hundred,
-                },
-                peak_memory_mib = peakMb,
+                embeddings = 100_000,
+                dim = 512,
+                single_query_ms = one,
+                batch100_ms = hundred,
             },
-            md.ToString()
-        );
-        return 0;
+        };
     }
 
     static (double StepMs, double AdamMs) TimeSteps(
@@ -366,14 +424,23 @@ public static class SpeedBenchmark
         Device device,
         string precision,
         int batchSize,
-        int steps
+        int steps,
+        int warmup
     )
     {
         manual_seed(0);
         using var model = new ClipModel(config);
         var train = TrainConfig.Load(null) with
         {
-            Method = Losses.LossConfig.ParseMethod(method == "softclip-pooled" ? "softclip" : method),
+            Method = Losses.LossConfig.ParseMethod(
+                method switch
+                {
+                    "softclip-pooled" => "softclip",
+                    "clip-lock-image" => "clip",
+                    _ => method,
+                }
+            ),
+            LockImage = method == "clip-lock-image",
             WarmupSteps = 1,
             Lr = 1e-4,
             Precision = precision == "bf16" ? Precision.Bf16 : Precision.Fp32,
@@ -415,13 +482,13 @@ public static class SpeedBenchmark
             };
         }
         using var batch = Batch();
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < warmup; s++)
             trainer.Step(batch, s);
         if (device.type == TorchSharp.DeviceType.CUDA)
             cuda.synchronize();
         var sw = Stopwatch.StartNew();
         for (int s = 0; s < steps; s++)
-            trainer.Step(batch, 2 + s);
+            trainer.Step(batch, warmup + s);
         if (device.type == TorchSharp.DeviceType.CUDA)
             cuda.synchronize();
         double stepMs = sw.Elapsed.TotalMilliseconds / steps;
@@ -434,6 +501,86 @@ public static class SpeedBenchmark
             cuda.synchronize();
         teacher?.Dispose();
         return (stepMs, adam.Elapsed.TotalMilliseconds / 10);
+    }
+
+    /// <summary>Best time of a 3×3 convolution (128→128 channels on 28×28 maps, RN50's third stage) in GFLOP/s.
+    /// </summary>
+    static double MeasureConvGflops(Device device, int batch)
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(batch, 128, 28, 28, device: device);
+        var w = randn(128, 128, 3, 3, device: device);
+        for (int i = 0; i < 2; i++)
+            nn.functional.conv2d(x, w, padding: [1, 1]).Dispose();
+        double best = double.MaxValue;
+        for (int r = 0; r < 5; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            using (nn.functional.conv2d(x, w, padding: [1, 1]))
+                if (device.type == TorchSharp.DeviceType.CUDA)
+                    cuda.synchronize(device);
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * batch * 28 * 28 * 9 * 128 * 128 / best / 1e9;
+    }
+
+    /// <summary>The PyTorch peer's CLIP step on the same architecture, batch, optimiser and threads, run as a child
+    /// process of this benchmark; NaN (with the reason printed) when the peer cannot run.</summary>
+    static double PeerStepMs(string python, ClipConfig config, int batch, int steps, int warmup, Device device)
+    {
+        var configPath = Path.Combine(Path.GetTempPath(), $"semiclip-peer-{Environment.ProcessId}.json");
+        File.WriteAllText(configPath, config.ToJson());
+        var start = new ProcessStartInfo(python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (
+            var a in new[]
+            {
+                Path.Combine(BenchReport.RepoRoot(), PeerScript),
+                "--config",
+                configPath,
+                "--batch",
+                batch.ToString(Inv),
+                "--steps",
+                steps.ToString(Inv),
+                "--warmup",
+                warmup.ToString(Inv),
+                "--threads",
+                get_num_threads().ToString(Inv),
+                "--device",
+                device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu",
+            }
+        )
+            start.ArgumentList.Add(a);
+        // OPENBLAS_CORETYPE pins Debian's OpenBLAS to a slower kernel where a session sets it; the peer runs without.
+        start.Environment.Remove("OPENBLAS_CORETYPE");
+        try
+        {
+            using var child = Process.Start(start)!;
+            var errors = child.StandardError.ReadToEndAsync();
+            var output = child.StandardOutput.ReadToEnd();
+            child.WaitForExit();
+            var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+            if (child.ExitCode != 0 || last is null)
+            {
+                Console.WriteLine($"PyTorch peer failed ({child.ExitCode}): {errors.Result}");
+                return double.NaN;
+            }
+            using var doc = System.Text.Json.JsonDocument.Parse(last);
+            Console.WriteLine($"PyTorch peer: {last}");
+            return doc.RootElement.GetProperty("step_ms").GetDouble();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Console.WriteLine($"PyTorch peer not started ({python}): {e.Message}");
+            return double.NaN;
+        }
+        finally
+        {
+            File.Delete(configPath);
+        }
     }
 
     /// <summary>Time from a training command's start to its first finished step, split into its phases, on 2,000
