@@ -14,8 +14,11 @@ public static class ProcessMemory
             .FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return line is null
             ? double.NaN
-            : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)
-                / 1024.0;
+            // "VmHWM:\t 123456 kB": a tab, then the number padded to eight columns, so split on both.
+            : long.Parse(
+                line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1],
+                CultureInfo.InvariantCulture
+            ) / 1024.0;
     }
 
     /// <summary>Starts a new peak at the current resident size (writing 5 to clear_refs resets VmHWM); returns false
@@ -40,10 +43,7 @@ public static class ProcessMemory
         try
         {
             using var smi = Process.Start(
-                new ProcessStartInfo(
-                    "nvidia-smi",
-                    "--query-compute-apps=pid,used_memory --format=csv,noheader,nounits"
-                )
+                new ProcessStartInfo("nvidia-smi", "--query-compute-apps=pid,used_memory --format=csv,noheader,nounits")
                 {
                     RedirectStandardOutput = true,
                 }

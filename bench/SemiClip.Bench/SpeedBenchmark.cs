@@ -44,7 +44,14 @@ public static class SpeedBenchmark
     sealed record TimedModel(string Name, ClipConfig Config, int Batch, int Steps, int Warmup, string[] Methods);
 
     static readonly string[] AllMethods = ["clip", "sclip", "softclip", "softclip-pooled", "sclip+softclip"];
-    static readonly string[] RealSizeMethods = ["clip", "sclip", "softclip", "clip-lock-image"];
+    static readonly string[] RealSizeMethods =
+    [
+        "clip",
+        "sclip",
+        "softclip",
+        "clip-lock-image",
+        "clip-grad-checkpointing",
+    ];
     const string PeerScript = "bench/reference/clip_step_peer.py";
 
     static string Cell(double value, string format) => double.IsNaN(value) ? "" : value.ToString(format, Inv);
@@ -100,17 +107,20 @@ public static class SpeedBenchmark
                 + $"unpaired, {Keywords} keywords\n\n"
         );
         md.Append(
-            "| model | px | images/step | method | precision | step ms | images/s | GFLOP/step | achieved GFLOP/s | MFU "
-                + "(same-precision peak) | step / CLIP step | bf16 speed-up | AdamW ms | peak MiB | PyTorch step ms "
+            "| model | px | images/step | method | precision | step ms | images/s | GFLOP/step | achieved GFLOP/s "
+                + "| MFU (same-precision peak) | step / CLIP step | bf16 speed-up | AdamW ms | peak MiB "
+                + "| PyTorch step ms "
                 + "| step / PyTorch step |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         );
         var models = new List<TimedModel> { new("tiny-vit", config, Batch, 12, 2, AllMethods) };
         var realSizes = BenchReport.Option(args, "--models", args.Contains("--big") ? "ViT-B-32,ViT-B-16,RN50" : "");
         int realBatch = int.Parse(BenchReport.Option(args, "--big-batch", "64"), Inv),
             realSteps = int.Parse(BenchReport.Option(args, "--big-steps", cudaDevice ? "10" : "2"), Inv);
+        var realMethods = BenchReport.Option(args, "--methods", string.Join(',', RealSizeMethods)).Split(',');
+        // One untimed step at real sizes: the second step already runs at the steady rate, and on a CPU each costs a
+        // minute.
         foreach (var name in realSizes.Split(',', StringSplitOptions.RemoveEmptyEntries))
-            // One untimed step at real sizes: the second step already runs at the steady rate, and on a CPU each costs ~1 min.
-            models.Add(new(name, ClipConfig.Load(name), realBatch, realSteps, cudaDevice ? 2 : 1, RealSizeMethods));
+            models.Add(new(name, ClipConfig.Load(name), realBatch, realSteps, cudaDevice ? 2 : 1, realMethods));
         if (args.Contains("--no-tiny"))
             models.RemoveAt(0);
         string? peer = args.Contains("--peer") ? BenchReport.Option(args, "--peer", "python3") : null;
@@ -203,13 +213,15 @@ public static class SpeedBenchmark
                     cudaDevice
                         ? "GPU memory nvidia-smi gives this process after the row (LibTorch's caching allocator keeps "
                             + "its largest reserve, so a row shows the most any row so far needed). "
-                        : peakPerRow
-                            ? "the process's peak resident memory during the row (VmHWM, reset before each row). "
-                            : "the process's peak resident memory so far (VmHWM; this kernel refused the reset). "
+                    : peakPerRow ? "the process's peak resident memory during the row (VmHWM, reset before each row). "
+                    : "the process's peak resident memory so far (VmHWM; this kernel refused the reset). "
                 )
-                + "clip-lock-image = CLIP with lock_image (the image tower frozen, no image backward). PyTorch step: "
+                + "clip-lock-image = CLIP with lock_image (the image tower frozen, no image backward); "
+                + "clip-grad-checkpointing = CLIP with grad_checkpointing (blocks recomputed in the backward pass; "
+                + "GFLOP/step counts the model's FLOPs, not the recomputation). PyTorch step: "
                 + (peer is null ? "not run (--peer)" : $"`{PeerScript}` under `{peer}`")
-                + ", the same architecture, batch and AdamW, CLIP loss, fp32, same threads.\n"
+                + ", the same architecture, batch and AdamW, CLIP loss, fp32, same threads and the same heap policy "
+                + "(glibc keeps freed memory: `NativeHeap.KeepFreedMemory`, `MALLOC_MMAP_MAX_=0` for the peer).\n"
         );
         if (!(peakBf16 >= 0.5 * peak))
             md.Append(
@@ -244,7 +256,7 @@ public static class SpeedBenchmark
         md.Append($"Peak resident memory of the benchmark process: {peakMb} MiB.\n");
         BenchReport.Write(
             outDir,
-            $"speed-{device.type.ToString().ToLowerInvariant()}",
+            BenchReport.Option(args, "--report", $"speed-{device.type.ToString().ToLowerInvariant()}"),
             new
             {
                 device = device.ToString(),
@@ -436,16 +448,17 @@ public static class SpeedBenchmark
                 method switch
                 {
                     "softclip-pooled" => "softclip",
-                    "clip-lock-image" => "clip",
+                    "clip-lock-image" or "clip-grad-checkpointing" => "clip",
                     _ => method,
                 }
             ),
             LockImage = method == "clip-lock-image",
+            GradCheckpointing = method == "clip-grad-checkpointing",
             WarmupSteps = 1,
             Lr = 1e-4,
             Precision = precision == "bf16" ? Precision.Bf16 : Precision.Fp32,
         };
-        var lossConfig = train.ToLossConfig() with
+        var lossConfig = train.Loss with
         {
             IntraSource = method == "softclip-pooled" ? IntraModalSource.Pooled : IntraModalSource.Teacher,
         };
@@ -530,11 +543,7 @@ public static class SpeedBenchmark
     {
         var configPath = Path.Combine(Path.GetTempPath(), $"semiclip-peer-{Environment.ProcessId}.json");
         File.WriteAllText(configPath, config.ToJson());
-        var start = new ProcessStartInfo(python)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (
             var a in new[]
             {
@@ -556,6 +565,10 @@ public static class SpeedBenchmark
             start.ArgumentList.Add(a);
         // OPENBLAS_CORETYPE pins Debian's OpenBLAS to a slower kernel where a session sets it; the peer runs without.
         start.Environment.Remove("OPENBLAS_CORETYPE");
+        // The same heap policy as this process (NativeHeap.KeepFreedMemory), through glibc's environment variables:
+        // the comparison is of the steps, not of two allocator settings.
+        start.Environment["MALLOC_MMAP_MAX_"] = "0";
+        start.Environment["MALLOC_TRIM_THRESHOLD_"] = "68719476736";
         try
         {
             using var child = Process.Start(start)!;

@@ -74,7 +74,7 @@ public static class StressBenchmark
                 };
                 using var trainer = new Trainer(
                     model,
-                    new TrainingObjective(train.ToLossConfig()),
+                    new TrainingObjective(train.Loss),
                     train,
                     CPU,
                     1000,

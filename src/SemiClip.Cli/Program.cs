@@ -46,6 +46,7 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        Runtime.NativeHeap.KeepFreedMemory();
         try
         {
             var parse = BuildRoot().Parse(args);

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Data;
@@ -26,12 +27,13 @@ public sealed class HostBatch
     public int UnpairedCount { get; init; }
     public required IReadOnlyList<string> Captions { get; init; }
 
-    /// <summary>Class ids of the paired and unpaired images (−1 unknown) and, per unpaired image, the index
-    /// of the keyword naming its class (−1 none); present when the data has labels. Diagnostics only.</summary>
-    public long[]? PairedClasses { get; init; }
-    public long[]? UnpairedClasses { get; init; }
-    public long[]? UnpairedClassKeyword { get; init; }
+    /// <summary>The images' classes as <see cref="BatchClasses"/> holds them, as arrays; present when the data has
+    /// labels. Diagnostics only.</summary>
+    public HostBatchClasses? Labels { get; init; }
 }
+
+/// <summary>Host arrays of <see cref="BatchClasses"/>.</summary>
+public sealed record HostBatchClasses(long[] Paired, long[]? Unpaired, long[]? UnpairedKeyword);
 
 /// <summary>One training step's tensors (on the CPU; the trainer moves them).</summary>
 public sealed class TrainBatch : IDisposable
@@ -44,9 +46,7 @@ public sealed class TrainBatch : IDisposable
     public required Tensor Tokens { get; init; }
     public Tensor? KeywordLabels { get; init; }
     public Tensor? Unpaired { get; init; }
-    public Tensor? PairedClasses { get; init; }
-    public Tensor? UnpairedClasses { get; init; }
-    public Tensor? UnpairedClassKeyword { get; init; }
+    public BatchClasses? Labels { get; init; }
 
     /// <summary>Copies the host arrays into new tensors and hands the image buffers back to the pool.</summary>
     public static TrainBatch FromHost(HostBatch h, int imageSize, int contextLength, int keywordCount)
@@ -71,9 +71,7 @@ public sealed class TrainBatch : IDisposable
                     h.UnpairedCount * 3 * imageSize * imageSize,
                     new long[] { h.UnpairedCount, 3, imageSize, imageSize }
                 ),
-            PairedClasses = h.PairedClasses is null ? null : tensor(h.PairedClasses),
-            UnpairedClasses = h.UnpairedClasses is null ? null : tensor(h.UnpairedClasses),
-            UnpairedClassKeyword = h.UnpairedClassKeyword is null ? null : tensor(h.UnpairedClassKeyword),
+            Labels = h.Labels is { } l ? BatchClasses.FromArrays(l.Paired, l.Unpaired, l.UnpairedKeyword) : null,
         };
         ImageBuffers.Return(h.Images);
         if (h.Unpaired != null)
@@ -101,8 +99,6 @@ public sealed class TrainBatch : IDisposable
         Tokens.Dispose();
         KeywordLabels?.Dispose();
         Unpaired?.Dispose();
-        PairedClasses?.Dispose();
-        UnpairedClasses?.Dispose();
-        UnpairedClassKeyword?.Dispose();
+        Labels?.Dispose();
     }
 }

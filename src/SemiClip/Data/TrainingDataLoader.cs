@@ -91,13 +91,7 @@ public sealed class TrainingDataLoader : ITrainingLoader
     public IEnumerable<TrainBatch> Batches(LoaderPosition start, long steps)
     {
         long first = (long)start.Epoch * BatchesPerEpoch + start.Batch;
-        using var batcher = new PrefetchingBatcher<HostBatch>(
-            Enumerable.Range(0, (int)steps).Select(i => first + i),
-            BuildHost,
-            Options.Prefetch
-        );
-        foreach (var host in batcher.Read())
-            yield return TrainBatch.FromHost(host, ImageSize, _contextLength, KeywordCount);
+        return BatchAssembly.Stream(first, steps, BuildHost, Options.Prefetch, ImageSize, _contextLength, KeywordCount);
     }
 
     /// <summary>Builds global step <paramref name="step"/>'s batch on the host (public for benchmarks).</summary>
@@ -106,12 +100,9 @@ public sealed class TrainingDataLoader : ITrainingLoader
         int epoch = (int)(step / BatchesPerEpoch),
             batch = (int)(step % BatchesPerEpoch);
         int b = Options.BatchSize,
-            floats = _preprocess.FloatsPerImage,
-            k = KeywordCount;
+            floats = _preprocess.FloatsPerImage;
         var order = DeterministicRandom.Permutation(_paired.Count, Options.Seed, epoch, RandomStream.PairedOrder);
         var images = TrainBatch.ImageBuffers.Rent(b * floats); // returned by TrainBatch.FromHost
-        var tokens = new long[b * _contextLength];
-        var keywords = _keywords is null ? null : new float[b * k];
         var captions = new string[b];
         var pairedClasses = _classes is null ? null : new long[b];
         Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
@@ -126,12 +117,8 @@ public sealed class TrainingDataLoader : ITrainingLoader
             captions[i] = caption;
             if (pairedClasses != null)
                 pairedClasses[i] = _classes!.Of(sample.ImagePath);
-            var ids = _tokenizer.TokenizeToArray(new[] { caption }, _contextLength);
-            for (int j = 0; j < _contextLength; j++)
-                tokens[i * _contextLength + j] = ids[0, j];
-            if (keywords != null)
-                _keywords!.Label(caption).CopyTo(keywords, i * k);
         });
+        var (tokens, keywords) = BatchAssembly.EncodeCaptions(captions, _tokenizer, _contextLength, _keywords);
 
         float[]? unpaired = null;
         long[]? unpairedClasses = null,
@@ -184,9 +171,9 @@ public sealed class TrainingDataLoader : ITrainingLoader
             Count = b,
             UnpairedCount = u,
             Captions = captions,
-            PairedClasses = pairedClasses,
-            UnpairedClasses = unpairedClasses,
-            UnpairedClassKeyword = unpairedKeyword,
+            Labels = pairedClasses is null
+                ? null
+                : new HostBatchClasses(pairedClasses, unpairedClasses, unpairedKeyword),
         };
     }
 

@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using static TorchSharp.torch;
 
 namespace SemiClip.Losses;
@@ -20,11 +21,8 @@ public sealed record LossInputs(Tensor ImageFeatures, Tensor TextFeatures, Tenso
     public Tensor? TextTokens { get; init; }
     public Tensor? TextTokenMask { get; init; }
 
-    /// <summary>Class ids (−1 unknown) of paired and unpaired images and the keyword index naming each
-    /// unpaired image's class (−1 none): diagnostics only, never part of a loss.</summary>
-    public Tensor? PairedClasses { get; init; }
-    public Tensor? UnpairedClasses { get; init; }
-    public Tensor? UnpairedClassKeyword { get; init; }
+    /// <summary>The batch's image classes, for diagnostics only (never part of a loss).</summary>
+    public BatchClasses? Labels { get; init; }
 
     /// <summary>Recent paired features that widen S-CLIP's transport step (<see
     /// cref="LossConfig.SupportQueueSize"/>).</summary>

@@ -97,7 +97,7 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
                 x.ImageFeatures,
                 x.TextFeatures,
                 x.KeywordLabels,
-                x.PairedClasses
+                x.Labels?.Paired
             );
             if (x.Support is { Count: > 0 } queue)
             {
@@ -124,9 +124,9 @@ public sealed class TrainingObjective(LossConfig config) : ITrainingObjective
                 Config.DetachPlan,
                 Config.SinkhornEpsilon
             );
-            PseudoLabelDiagnostics.Measure(plan, supportClasses, x.UnpairedClasses, output.Diagnostics);
-            var unpairedClasses = x.UnpairedClasses;
-            var unpairedClassKeyword = x.UnpairedClassKeyword;
+            PseudoLabelDiagnostics.Measure(plan, supportClasses, x.Labels?.Unpaired, output.Diagnostics);
+            var unpairedClasses = x.Labels?.Unpaired;
+            var unpairedClassKeyword = x.Labels?.UnpairedKeyword;
             if (Config.PseudoLabelKeep < 1)
             {
                 var kept = ConfidentPseudoLabels.Rows(plan, Config.PseudoLabelKeep);

@@ -16,22 +16,22 @@ public sealed class AttentionPool2d : nn.Module<Tensor, Tensor>
         c_proj;
     readonly int _heads;
 
-    public AttentionPool2d(int spacialDim, int embedDim, int heads, int outputDim)
+    public AttentionPool2d(int spacialDim, int embedDim, int heads, int outputDim, Generator? generator = null)
         : base("AttentionPool2d")
     {
         _heads = heads;
         positional_embedding = nn.Parameter(
-            randn(spacialDim * spacialDim + 1, embedDim).DividedBy(Math.Sqrt(embedDim))
+            randn([spacialDim * spacialDim + 1, embedDim], generator: generator).DividedBy(Math.Sqrt(embedDim))
         );
-        k_proj = nn.Linear(embedDim, embedDim);
-        q_proj = nn.Linear(embedDim, embedDim);
-        v_proj = nn.Linear(embedDim, embedDim);
-        c_proj = nn.Linear(embedDim, outputDim);
+        k_proj = InitialWeights.Linear(embedDim, embedDim, generator);
+        q_proj = InitialWeights.Linear(embedDim, embedDim, generator);
+        v_proj = InitialWeights.Linear(embedDim, embedDim, generator);
+        c_proj = InitialWeights.Linear(embedDim, outputDim, generator);
         RegisterComponents();
         using var _ = no_grad();
         double std = Math.Pow(embedDim, -0.5);
         foreach (var l in new[] { q_proj, k_proj, v_proj, c_proj })
-            nn.init.normal_(l.weight!, 0, std);
+            l.weight!.normal_(0, std, generator);
     }
 
     public override Tensor forward(Tensor x) => PoolWithTokens(x).Pooled;

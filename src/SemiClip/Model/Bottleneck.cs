@@ -22,23 +22,23 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
     readonly nn.Module<Tensor, Tensor> avgpool;
     readonly Sequential? downsample;
 
-    public Bottleneck(int inplanes, int planes, int stride)
+    public Bottleneck(int inplanes, int planes, int stride, Generator? generator = null)
         : base("Bottleneck")
     {
-        conv1 = nn.Conv2d(inplanes, planes, 1, bias: false);
+        conv1 = InitialWeights.Conv2d(inplanes, planes, 1, generator);
         bn1 = nn.BatchNorm2d(planes);
         relu1 = nn.ReLU(inplace: true);
-        conv2 = nn.Conv2d(planes, planes, 3, padding: 1, bias: false);
+        conv2 = InitialWeights.Conv2d(planes, planes, 3, generator, padding: 1);
         bn2 = nn.BatchNorm2d(planes);
         relu2 = nn.ReLU(inplace: true);
         avgpool = stride > 1 ? nn.AvgPool2d(stride) : nn.Identity();
-        conv3 = nn.Conv2d(planes, planes * Expansion, 1, bias: false);
+        conv3 = InitialWeights.Conv2d(planes, planes * Expansion, 1, generator);
         bn3 = nn.BatchNorm2d(planes * Expansion);
         relu3 = nn.ReLU(inplace: true);
         if (stride > 1 || inplanes != planes * Expansion)
             downsample = nn.Sequential(
                 ("-1", nn.AvgPool2d(stride)),
-                ("0", nn.Conv2d(inplanes, planes * Expansion, 1, stride: 1, bias: false)),
+                ("0", InitialWeights.Conv2d(inplanes, planes * Expansion, 1, generator)),
                 ("1", nn.BatchNorm2d(planes * Expansion))
             );
         RegisterComponents();

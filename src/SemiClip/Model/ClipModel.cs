@@ -27,30 +27,50 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
     public void SetPreprocessing(Data.Images.ImagePreprocessing preprocessing) =>
         Config = Config with { Preprocess = preprocessing };
 
-    public ClipModel(ClipConfig config)
+    /// <summary>A model with open_clip's initialisation, drawn from <paramref name="generator"/> (a run passes one
+    /// seeded by its config; see <see cref="InitialWeights"/>) or, without one, from LibTorch's global
+    /// generator.</summary>
+    public ClipModel(ClipConfig config, Generator? generator = null)
         : base("CLIP")
     {
         Config = config;
         visual = config.Vision.IsResNet
-            ? new ModifiedResNet(config.Vision, config.EmbedDim)
-            : new VisionTransformer(config.Vision, config.EmbedDim, config.QuickGelu);
+            ? new ModifiedResNet(config.Vision, config.EmbedDim, generator)
+            : new VisionTransformer(config.Vision, config.EmbedDim, config.QuickGelu, generator);
         var t = config.Text;
         token_embedding = nn.Embedding(t.VocabSize, t.Width);
         positional_embedding = nn.Parameter(empty(t.ContextLength, t.Width));
-        transformer = new Transformer(t.Width, t.Layers, t.Heads, t.MlpRatio, config.QuickGelu, causal: true);
+        transformer = new Transformer(
+            t.Width,
+            t.Layers,
+            t.Heads,
+            t.MlpRatio,
+            config.QuickGelu,
+            causal: true,
+            generator
+        );
         ln_final = nn.LayerNorm(t.Width);
         text_projection = nn.Parameter(empty(t.Width, config.EmbedDim));
         logit_scale = nn.Parameter(tensor(Math.Log(1 / 0.07), float32));
         using (no_grad())
         {
-            nn.init.normal_(token_embedding.weight!, 0, 0.02);
-            nn.init.normal_(positional_embedding, 0, 0.01);
-            nn.init.normal_(text_projection, 0, Math.Pow(t.Width, -0.5));
+            token_embedding.weight!.normal_(0, 0.02, generator);
+            positional_embedding.normal_(0, 0.01, generator);
+            text_projection.normal_(0, Math.Pow(t.Width, -0.5), generator);
         }
         RegisterComponents();
     }
 
     public Parameter LogitScaleParameter => logit_scale;
+
+    /// <summary>Recomputes the transformer blocks' activations in the backward pass instead of keeping them (both
+    /// towers' blocks; a ResNet image tower is left as it is, as open_clip leaves it).</summary>
+    public void SetGradCheckpointing(bool enable)
+    {
+        transformer.GradCheckpointing = enable;
+        if (visual is VisionTransformer vit)
+            vit.SetGradCheckpointing(enable);
+    }
 
     /// <summary>The learned temperature's current value, exp(logit_scale), as a number.</summary>
     public double LogitScale()

@@ -24,18 +24,18 @@ public sealed class ModifiedResNet : nn.Module<Tensor, Tensor>, IVisionTower
         layer4;
     readonly AttentionPool2d attnpool;
 
-    public ModifiedResNet(VisionConfig cfg, int embedDim)
+    public ModifiedResNet(VisionConfig cfg, int embedDim, Generator? generator = null)
         : base("ModifiedResNet")
     {
         int width = cfg.Width;
         var layers = cfg.ResNetLayers ?? throw new ArgumentException("ResNet config needs a list of layers.");
-        conv1 = nn.Conv2d(3, width / 2, 3, stride: 2, padding: 1, bias: false);
+        conv1 = InitialWeights.Conv2d(3, width / 2, 3, generator, stride: 2, padding: 1);
         bn1 = nn.BatchNorm2d(width / 2);
         relu1 = nn.ReLU(inplace: true);
-        conv2 = nn.Conv2d(width / 2, width / 2, 3, padding: 1, bias: false);
+        conv2 = InitialWeights.Conv2d(width / 2, width / 2, 3, generator, padding: 1);
         bn2 = nn.BatchNorm2d(width / 2);
         relu2 = nn.ReLU(inplace: true);
-        conv3 = nn.Conv2d(width / 2, width, 3, padding: 1, bias: false);
+        conv3 = InitialWeights.Conv2d(width / 2, width, 3, generator, padding: 1);
         bn3 = nn.BatchNorm2d(width);
         relu3 = nn.ReLU(inplace: true);
         avgpool = nn.AvgPool2d(2);
@@ -44,12 +44,15 @@ public sealed class ModifiedResNet : nn.Module<Tensor, Tensor>, IVisionTower
         {
             var list = new List<(string, nn.Module<Tensor, Tensor>)>
             {
-                ("0", new Bottleneck(inplanes, planes, stride)),
+                ("0", new Bottleneck(inplanes, planes, stride, generator)),
             };
             inplanes = planes * Bottleneck.Expansion;
             for (int i = 1; i < blocks; i++)
                 list.Add(
-                    (i.ToString(System.Globalization.CultureInfo.InvariantCulture), new Bottleneck(inplanes, planes, 1))
+                    (
+                        i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        new Bottleneck(inplanes, planes, 1, generator)
+                    )
                 );
             return nn.Sequential(list);
         }
@@ -57,7 +60,7 @@ public sealed class ModifiedResNet : nn.Module<Tensor, Tensor>, IVisionTower
         layer2 = Stage(width * 2, layers[1], 2);
         layer3 = Stage(width * 4, layers[2], 2);
         layer4 = Stage(width * 8, layers[3], 2);
-        attnpool = new AttentionPool2d(cfg.ImageSize / 32, width * 32, cfg.Heads, embedDim);
+        attnpool = new AttentionPool2d(cfg.ImageSize / 32, width * 32, cfg.Heads, embedDim, generator);
         RegisterComponents();
     }
 

@@ -17,23 +17,25 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IVisionTower
     readonly LayerNorm ln_post;
     readonly Parameter proj;
 
-    public VisionTransformer(VisionConfig cfg, int embedDim, bool quickGelu)
+    public VisionTransformer(VisionConfig cfg, int embedDim, bool quickGelu, Generator? generator = null)
         : base("VisionTransformer")
     {
         int w = cfg.Width,
             grid = cfg.ImageSize / cfg.PatchSize;
         double scale = Math.Pow(w, -0.5);
-        conv1 = nn.Conv2d(3, w, cfg.PatchSize, stride: cfg.PatchSize, bias: false);
-        class_embedding = nn.Parameter(randn(w).Times(scale));
-        positional_embedding = nn.Parameter(randn(grid * grid + 1, w).Times(scale));
+        conv1 = InitialWeights.Conv2d(3, w, cfg.PatchSize, generator, stride: cfg.PatchSize);
+        class_embedding = nn.Parameter(randn([w], generator: generator).Times(scale));
+        positional_embedding = nn.Parameter(randn([grid * grid + 1, w], generator: generator).Times(scale));
         ln_pre = nn.LayerNorm(w);
-        transformer = new Transformer(w, cfg.Layers, cfg.Heads, cfg.MlpRatio, quickGelu, causal: false);
+        transformer = new Transformer(w, cfg.Layers, cfg.Heads, cfg.MlpRatio, quickGelu, causal: false, generator);
         ln_post = nn.LayerNorm(w);
-        proj = nn.Parameter(randn(w, embedDim).Times(scale));
+        proj = nn.Parameter(randn([w, embedDim], generator: generator).Times(scale));
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor images) => EncodeWithTokens(images).Pooled;
+
+    public void SetGradCheckpointing(bool enable) => transformer.GradCheckpointing = enable;
 
     /// <summary>The pooled embedding and every patch token projected the same way (open_clip's
     /// output_tokens), used for token-level intra-modal similarity.</summary>

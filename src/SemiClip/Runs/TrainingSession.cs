@@ -86,7 +86,6 @@ public sealed class TrainingSession : IDisposable
         TrainingData data;
         try
         {
-            manual_seed(config.Seed);
             (Tokenizer, model, activation) = BuildModel(config);
             if (activation is { Assumed: true })
                 _notices.Add($"note: {activation.Describe(config.Pretrained!)}");
@@ -258,7 +257,9 @@ public sealed class TrainingSession : IDisposable
             {
                 throw new ArgumentException(e.Message);
             }
-            model = new ClipModel(modelConfig);
+            // A new model's weights come from the run's seed alone, not from whatever drew from LibTorch before.
+            using var generator = new Generator(unchecked((ulong)config.Seed));
+            model = new ClipModel(modelConfig, generator);
         }
         model.SetPreprocessing(config.PreprocessingOver(model.Config.Preprocess));
         if (tokenizer.VocabSize > model.Config.Text.VocabSize)

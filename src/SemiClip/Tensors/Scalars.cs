@@ -100,6 +100,20 @@ public static class Scalars
         return a.mul_(s);
     }
 
+    /// <summary>In place: a ← a / v.</summary>
+    public static Tensor DividedBy_(this Tensor a, double v)
+    {
+        using var s = v.ToScalar();
+        return a.div_(s);
+    }
+
+    /// <summary>In place: a ← a + v.</summary>
+    public static Tensor Plus_(this Tensor a, double v)
+    {
+        using var s = v.ToScalar();
+        return a.add_(s);
+    }
+
     /// <summary>In place: a ← a + b · alpha.</summary>
     public static Tensor PlusScaled_(this Tensor a, Tensor b, double alpha)
     {

@@ -87,7 +87,9 @@ public sealed class AdamW : IDisposable
                 weights.Times_(1 - slotLr * WeightDecay);
             s.ExpAvg.Times_(Beta1).PlusScaled_(g, 1 - Beta1);
             s.ExpAvgSq.Times_(Beta2).PlusProduct_(g, g, 1 - Beta2);
-            var denom = s.ExpAvgSq.sqrt().DividedBy(Math.Sqrt(bc2)).Plus(Eps);
+            // One temporary, updated in place (as torch.optim.AdamW does): at 150M parameters each extra temporary
+            // is another pass over the optimiser's memory.
+            var denom = s.ExpAvgSq.sqrt().DividedBy_(Math.Sqrt(bc2)).Plus_(Eps);
             weights.PlusQuotient_(s.ExpAvg, denom, -slotLr / bc1);
             if (s.Master is not null)
                 s.Parameter.copy_(s.Master);

@@ -166,7 +166,16 @@ public sealed record TrainConfig
     // Objective
     [Description("clip | sclip | softclip | sclip+softclip")]
     public TrainingMethod Method { get; init; } = TrainingMethod.Clip;
-    public LossConfig Loss { get; init; } = new();
+
+    readonly LossConfig _loss = new();
+
+    /// <summary>The <c>loss</c> section. Its method is always <see cref="Method"/> (one field, read through both), so
+    /// an objective built from a config nobody validated still trains the method the config names.</summary>
+    public LossConfig Loss
+    {
+        get => _loss.Method == Method ? _loss : _loss with { Method = Method };
+        init => _loss = value;
+    }
 
     // Optimisation
     [Description("passes over the paired set (ignored when steps is set)")]
@@ -258,6 +267,12 @@ public sealed record TrainConfig
     [Description("fp32 or bf16 (bf16 weights with float32 master copies and losses)")]
     public Precision Precision { get; init; } = Precision.Fp32;
 
+    [Description(
+        "recompute the transformer blocks' activations in the backward pass (open_clip's --grad-checkpointing): "
+            + "less memory for one more forward of each block; results are unchanged"
+    )]
+    public bool GradCheckpointing { get; init; }
+
     [Description("initialisation, data order, captions drawn and augmentation")]
     public int Seed { get; init; } = 0;
 
@@ -336,6 +351,7 @@ public sealed record TrainConfig
         "runs_dir",
         "run_name",
         "keep_checkpoints",
+        "grad_checkpointing",
         "device",
         "threads",
         "workers",
@@ -576,8 +592,6 @@ public sealed record TrainConfig
         }
         node[keys[^1]] = value;
     }
-
-    public LossConfig ToLossConfig() => Loss with { Method = Method };
 
     [Description("(written by a run, not read) the split seed in effect: split_seed, else seed")]
     public int EffectiveSplitSeed => SplitSeed ?? Seed;

@@ -41,7 +41,7 @@ public static class TrainConfigValidator
         }
 
         var method = LossConfig.MethodName(c.Method);
-        var loss = Try("method", c.ToLossConfig);
+        var loss = Try("method", () => c.Loss);
         problems.AddRange(OutOfRange(c, ""));
         Require(c.Threads >= 0, "threads", $"must be 0 (TorchSharp's default) or more (got {c.Threads})");
         Require(

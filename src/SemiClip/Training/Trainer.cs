@@ -57,6 +57,7 @@ public sealed class Trainer : IDisposable
         (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
         _dtype = config.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
         _model.to(device);
+        _model.SetGradCheckpointing(config.GradCheckpointing);
         if (_dtype != ScalarType.Float32)
             _model.to(_dtype);
         if (objective.Needs.Has(ObjectiveInput.TeacherFeatures))
@@ -137,7 +138,7 @@ public sealed class Trainer : IDisposable
         };
     }
 
-    LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, long step, TrainBatch? labels = null)
+    LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, long step, BatchClasses? labels = null)
     {
         var scale = _model.LogitScaleParameter.to(float32).exp();
         Tensor? kw = null;
@@ -160,9 +161,7 @@ public sealed class Trainer : IDisposable
                 ImageTokens = f.ImageTokens,
                 TextTokens = f.TextTokens,
                 TextTokenMask = f.TextMask,
-                PairedClasses = labels?.PairedClasses,
-                UnpairedClasses = labels?.UnpairedClasses,
-                UnpairedClassKeyword = labels?.UnpairedClassKeyword,
+                Labels = labels,
                 Support = _support,
                 Step = step,
                 TeacherImageFeatures = f.TeacherImage,
@@ -221,11 +220,11 @@ public sealed class Trainer : IDisposable
         if (micro == 1)
         {
             var features = Encode(images, tokens, unpaired);
-            var output = Loss(features, kwLabels, keywordAndScaleGrad: true, step, batch);
+            var output = Loss(features, kwLabels, keywordAndScaleGrad: true, step, batch.Labels);
             parts = CheckFinite(output, step);
             diagnostics = new Dictionary<string, double>(output.Diagnostics);
             output.Total().backward();
-            _support?.Push(features.Image, features.Text, kwLabels, batch.PairedClasses);
+            _support?.Push(features.Image, features.Text, kwLabels, batch.Labels?.Paired);
         }
         else
         {
@@ -259,7 +258,7 @@ public sealed class Trainer : IDisposable
                         ? null
                         : cat(cached.Select(f => f.TeacherText!).ToArray(), 0),
                 };
-                var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch);
+                var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch.Labels);
                 var values = CheckFinite(output, step);
                 if (j == 0)
                 {
@@ -268,7 +267,7 @@ public sealed class Trainer : IDisposable
                 }
                 output.Total().backward();
                 if (j == micro - 1)
-                    _support?.Push(full.Image, full.Text, kwLabels, batch.PairedClasses);
+                    _support?.Push(full.Image, full.Text, kwLabels, batch.Labels?.Paired);
             }
         }
         return (parts, diagnostics);

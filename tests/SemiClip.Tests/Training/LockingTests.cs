@@ -45,7 +45,7 @@ public class LockingTests
     )
     {
         var before = Snapshot(model);
-        var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
+        var trainer = new Trainer(model, new TrainingObjective(config.Loss), config, CPU, 10);
         var random = TrainerTests.RandomBatch(8, 0, 1);
         using var batch = new SemiClip.Data.TrainBatch
         {

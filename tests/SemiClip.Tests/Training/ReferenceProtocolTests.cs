@@ -119,8 +119,8 @@ public class ReferenceProtocolTests
         Assert.Equal(4, session.Loader.Options.BatchSize);
         Assert.Equal(4, session.Loader.UnpairedPerStep);
         var host = ((TrainingDataLoader)session.Loader).BuildHost(0);
-        Assert.NotNull(host.PairedClasses); // the synthetic data records labels, so diagnostics are on
-        Assert.All(host.UnpairedClasses!, c => Assert.True(c >= 0));
+        Assert.NotNull(host.Labels); // the synthetic data records labels, so diagnostics are on
+        Assert.All(host.Labels.Unpaired!, c => Assert.True(c >= 0));
     }
 
     [Fact]

@@ -28,7 +28,21 @@ public class TrainConfigTests
         Assert.Equal(16, o.BatchSize);
         Assert.Equal(2.0, o.Loss.CaptionWeight);
         Assert.Equal("x", o.RunName);
-        Assert.Equal(TrainingMethod.SClip, o.ToLossConfig().Method);
+        Assert.Equal(TrainingMethod.SClip, o.Loss.Method);
+    }
+
+    /// <summary>The method is one field: a config a program builds and never validates, loss section replaced or
+    /// not, hands its objective the method it names (it once handed S-CLIP's settings over as CLIP).</summary>
+    [Fact]
+    public void TheLossSectionAlwaysCarriesTheConfigsMethod()
+    {
+        var built = TrainConfig.Load(null) with { Method = TrainingMethod.SClip };
+        Assert.Equal(TrainingMethod.SClip, built.Loss.Method);
+        var replaced = built with { Loss = new LossConfig { CaptionWeight = 0.25 } };
+        Assert.Equal((TrainingMethod.SClip, 0.25), (replaced.Loss.Method, replaced.Loss.CaptionWeight));
+        Assert.True(new TrainingObjective(replaced.Loss).Config.UsesUnpaired);
+        var changedBack = replaced with { Method = TrainingMethod.SoftClip };
+        Assert.Equal(TrainingMethod.SoftClip, changedBack.Loss.Method);
     }
 
     [Fact]
@@ -105,7 +119,7 @@ public class TrainingMethodFieldTests
         );
         // Built in code, never validated: the loss still trains the method the config names.
         var built = new TrainConfig { Method = SemiClip.Losses.TrainingMethod.SClip };
-        Assert.Equal(SemiClip.Losses.TrainingMethod.SClip, built.ToLossConfig().Method);
+        Assert.Equal(SemiClip.Losses.TrainingMethod.SClip, built.Loss.Method);
         var e = Assert.ThrowsAny<Exception>(() => TrainConfig.Load(null, ["method=\"sclipp\""]));
         Assert.Contains("config field method", e.Message);
         Assert.Contains("clip, sclip, softclip, sclip+softclip", e.Message);

@@ -113,7 +113,7 @@ public class TrainerTests
             Lr = 1e-3,
             GradClipNorm = 0,
         };
-        var loss = new TrainingObjective(config.ToLossConfig() with { KeywordWeight = 0 });
+        var loss = new TrainingObjective(config.Loss with { KeywordWeight = 0 });
         var (a, b) = Twins(3);
         using var _a = a;
         using var _b = b;
@@ -140,13 +140,7 @@ public class TrainerTests
             Lr = 1e-3,
             GradClipNorm = 0,
         };
-        var loss = new TrainingObjective(
-            config.ToLossConfig() with
-            {
-                IntraSource = IntraModalSource.Teacher,
-                SoftAlpha = 0.5,
-            }
-        );
+        var loss = new TrainingObjective(config.Loss with { IntraSource = IntraModalSource.Teacher, SoftAlpha = 0.5 });
         var (a, b) = Twins(3);
         var (teacherA, teacherB) = Twins(5);
         using var _a = a;
@@ -166,7 +160,7 @@ public class TrainerTests
     {
         var config = TrainConfig.Load(null) with { Method = SemiClip.Losses.TrainingMethod.Clip };
         using var model = NewModel(4);
-        using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
+        using var trainer = new Trainer(model, new TrainingObjective(config.Loss), config, CPU, 10);
         var batch = RandomBatch(4, 0, 2);
         batch.Images[0, 0, 0, 0] = float.NaN;
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.Step(batch, 7));
@@ -185,7 +179,7 @@ public class TrainerTests
             WarmupSteps = 1,
         };
         using var model = NewModel(5);
-        using var trainer = new Trainer(model, new TrainingObjective(config.ToLossConfig()), config, CPU, 10);
+        using var trainer = new Trainer(model, new TrainingObjective(config.Loss), config, CPU, 10);
         var result = trainer.Step(RandomBatch(4, 0, 3), 0);
         Assert.True(result.Losses.Values.All(double.IsFinite));
         // The step says which learning rate it used and the temperature it left.
@@ -223,7 +217,7 @@ public class TrainerMemoryTests
         using var model = NewModel(6);
         using var trainer = new Trainer(
             model,
-            new TrainingObjective(config.ToLossConfig() with { KeywordWeight = 0 }),
+            new TrainingObjective(config.Loss with { KeywordWeight = 0 }),
             config,
             CPU,
             2000

@@ -162,21 +162,25 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
                 ? UnpairedFrom(first * UnpairedPerStep + start.UnpairedSkipped).GetEnumerator()
                 : null,
         };
-        using var batcher = new PrefetchingBatcher<HostBatch>(
-            Enumerable.Range(0, (int)steps).Select(i => first + i),
-            _ => Build(cursor),
-            Options.Prefetch
-        );
-        foreach (var host in batcher.Read())
-            yield return TrainBatch.FromHost(host, _preprocess.ImageSize, _contextLength, KeywordCount);
+        foreach (
+            var batch in BatchAssembly.Stream(
+                first,
+                steps,
+                _ => Build(cursor),
+                Options.Prefetch,
+                _preprocess.ImageSize,
+                _contextLength,
+                KeywordCount
+            )
+        )
+            yield return batch;
     }
 
     HostBatch Build(Cursor cursor)
     {
         var position = cursor.Position;
         int b = Options.BatchSize,
-            floats = _preprocess.FloatsPerImage,
-            k = KeywordCount;
+            floats = _preprocess.FloatsPerImage;
         var images = TrainBatch.ImageBuffers.Rent(b * floats);
         var captions = new string[b];
         long pairedExtra = Fill(cursor.Paired, images, b, (i, sample, rng) =>
@@ -184,16 +188,7 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
             var all = WebDatasetShard.Captions(sample);
             captions[i] = all[rng.Next(all.Count)];
         });
-        var tokens = new long[b * _contextLength];
-        var ids = _tokenizer.TokenizeToArray(captions, _contextLength);
-        Buffer.BlockCopy(ids, 0, tokens, 0, tokens.Length * sizeof(long));
-        float[]? keywords = null;
-        if (_keywords is not null)
-        {
-            keywords = new float[b * k];
-            for (int i = 0; i < b; i++)
-                _keywords.Label(captions[i]).CopyTo(keywords, i * k);
-        }
+        var (tokens, keywords) = BatchAssembly.EncodeCaptions(captions, _tokenizer, _contextLength, _keywords);
         float[]? unpairedImages = null;
         long unpairedExtra = 0;
         if (cursor.Unpaired is not null)
