@@ -17,6 +17,7 @@ return args.FirstOrDefault() switch
     "export-check" => ExportCheck.Run(args.Skip(1).ToArray()),
     "reference-export" => ReferenceExport.Run(args.Skip(1).ToArray()),
     "paper-recipe" => PaperRecipeBenchmark.Run(args.Skip(1).ToArray()),
+    "profile" => ProfileBenchmark.Run(args.Skip(1).ToArray()),
     "retrieval-scale" => RetrievalScaleBenchmark.Run(args.Skip(1).ToArray()),
     "serve-search" => ServeSearchBenchmark.Run(args.Skip(1).ToArray()),
     "serve-screenshots" => ServeScreenshots.Run(args.Skip(1).ToArray()),
@@ -28,7 +29,7 @@ static int Usage()
     Console.WriteLine(
         "usage: SemiClip.Bench speed [--device cpu|cuda] [--big | --models ViT-B-32,RN50] [--methods clip,...] "
             + "[--big-batch 64] [--big-steps N] [--peer python3] [--steps-only] [--no-tiny] [--report NAME] "
-            + "[--out bench/results] | paper-recipe [--steps 3] [--data DIR] | accuracy [--quick] "
+            + "[--out bench/results] | paper-recipe [--steps 3] [--data DIR] | profile [--batches 32,64] | accuracy [--quick] "
             + "[--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] "
             + "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T] | memory | shards [--sizes "
             + "10000,100000] [--steps 150] "

@@ -63,6 +63,8 @@ public static class SpeedBenchmark
 
     public static int Run(string[] args)
     {
+        if (args.Contains("--row"))
+            return RunRow(args);
         var device = DeviceSelector.Parse(BenchReport.Option(args, "--device", "cpu"));
         var outDir = BenchReport.ResultsDir(args);
         var work = Path.Combine(Path.GetTempPath(), "semiclip-bench");
@@ -125,7 +127,9 @@ public static class SpeedBenchmark
             models.RemoveAt(0);
         string? peer = args.Contains("--peer") ? BenchReport.Option(args, "--peer", "python3") : null;
         double clipStep = 0;
-        bool peakPerRow = ProcessMemory.ResetPeak();
+        // Real-size rows on the CPU run one per child process: the heap keeps freed memory (NativeHeap), so only a fresh
+        // process's peak says what a row needs, and the PyTorch peer then has the machine's memory to itself.
+        bool isolate = !cudaDevice && !args.Contains("--in-process");
         foreach (var timed in models)
         {
             var (modelName, modelConfig, batch, steps, warmup, modelMethods) = timed;
@@ -140,9 +144,10 @@ public static class SpeedBenchmark
                 double clipHere = 0;
                 foreach (var method in modelMethods)
                 {
-                    ProcessMemory.ResetPeak();
-                    var (stepMs, adamMs) = TimeSteps(modelConfig, method, device, precision, batch, steps, warmup);
-                    double memoryMb = cudaDevice ? ProcessMemory.GpuUsedMb() : ProcessMemory.PeakResidentMb();
+                    var (stepMs, adamMs, memoryMb) =
+                        isolate && modelName != "tiny-vit"
+                            ? TimeInChild(modelName, method, precision, batch, steps, warmup)
+                            : TimeHere(modelConfig, method, device, precision, batch, steps, warmup);
                     if (method == "clip")
                         clipHere = stepMs;
                     if (method == "clip" && precision == "fp32" && modelName == "tiny-vit")
@@ -213,8 +218,10 @@ public static class SpeedBenchmark
                     cudaDevice
                         ? "GPU memory nvidia-smi gives this process after the row (LibTorch's caching allocator keeps "
                             + "its largest reserve, so a row shows the most any row so far needed). "
-                    : peakPerRow ? "the process's peak resident memory during the row (VmHWM, reset before each row). "
-                    : "the process's peak resident memory so far (VmHWM; this kernel refused the reset). "
+                    : isolate
+                        ? "peak resident memory (VmHWM) of a fresh process that built the model and ran the row "
+                            + "(tiny-vit rows: this process's peak so far). "
+                    : "this process's peak resident memory so far (VmHWM; the heap keeps freed memory). "
                 )
                 + "clip-lock-image = CLIP with lock_image (the image tower frozen, no image backward); "
                 + "clip-grad-checkpointing = CLIP with grad_checkpointing (blocks recomputed in the backward pass; "
@@ -428,6 +435,85 @@ public static class SpeedBenchmark
                 batch100_ms = hundred,
             },
         };
+    }
+
+    /// <summary>A row timed in this process, with the memory reading that fits the device.</summary>
+    static (double StepMs, double AdamMs, double MemoryMb) TimeHere(
+        ClipConfig config,
+        string method,
+        Device device,
+        string precision,
+        int batch,
+        int steps,
+        int warmup
+    )
+    {
+        var (stepMs, adamMs) = TimeSteps(config, method, device, precision, batch, steps, warmup);
+        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
+        return (stepMs, adamMs, cuda ? ProcessMemory.GpuUsedMb() : ProcessMemory.PeakResidentMb());
+    }
+
+    /// <summary>Child side of <see cref="TimeInChild"/>: <c>speed --row MODEL,METHOD,PRECISION,BATCH,STEPS,WARMUP</c>
+    /// prints one JSON line.</summary>
+    static int RunRow(string[] args)
+    {
+        var f = BenchReport.Option(args, "--row", "").Split(',');
+        var device = DeviceSelector.Parse(BenchReport.Option(args, "--device", "cpu"));
+        var (stepMs, adamMs, memoryMb) = TimeHere(
+            ClipConfig.Load(f[0]),
+            f[1],
+            device,
+            f[2],
+            int.Parse(f[3], Inv),
+            int.Parse(f[4], Inv),
+            int.Parse(f[5], Inv)
+        );
+        Console.WriteLine(
+            System.Text.Json.JsonSerializer.Serialize(
+                new
+                {
+                    step_ms = stepMs,
+                    adam_ms = adamMs,
+                    memory_mb = memoryMb,
+                }
+            )
+        );
+        return 0;
+    }
+
+    static (double StepMs, double AdamMs, double MemoryMb) TimeInChild(
+        string model,
+        string method,
+        string precision,
+        int batch,
+        int steps,
+        int warmup
+    )
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
+        foreach (
+            var a in new[]
+            {
+                typeof(SpeedBenchmark).Assembly.Location,
+                "speed",
+                "--row",
+                string.Join(',', model, method, precision, batch, steps, warmup),
+            }
+        )
+            start.ArgumentList.Add(a);
+        using var child = Process.Start(start)!;
+        var lines = child.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        child.WaitForExit();
+        var last = lines.LastOrDefault(l => l.StartsWith('{'));
+        if (child.ExitCode != 0 || last is null)
+            throw new InvalidOperationException($"row {model} {method} {precision} failed ({child.ExitCode})");
+        using var doc = System.Text.Json.JsonDocument.Parse(last);
+        var r = doc.RootElement;
+        return (
+            r.GetProperty("step_ms").GetDouble(),
+            r.GetProperty("adam_ms").GetDouble(),
+            r.GetProperty("memory_mb").GetDouble()
+        );
     }
 
     static (double StepMs, double AdamMs) TimeSteps(

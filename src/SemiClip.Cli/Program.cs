@@ -44,9 +44,13 @@ public static class Program
         return root;
     }
 
+    /// <summary>Whether this process's C heap keeps freed memory (<see cref="Runtime.NativeHeap"/>), set once at
+    /// start; <c>semiclip doctor</c> reports it.</summary>
+    public static bool HeapKeepsFreedMemory { get; private set; }
+
     public static int Main(string[] args)
     {
-        Runtime.NativeHeap.KeepFreedMemory();
+        HeapKeepsFreedMemory = Runtime.NativeHeap.KeepFreedMemory();
         try
         {
             var parse = BuildRoot().Parse(args);

@@ -46,6 +46,13 @@ public static class DoctorCommand
                     new[] { "CUDA available", info.CudaAvailable ? $"yes ({info.CudaDevices} device(s))" : "no" },
                     new[] { "selected device", dev.ToString() },
                     new[] { "threads", info.Threads.ToString(inv) },
+                    new[]
+                    {
+                        "native heap",
+                        Program.HeapKeepsFreedMemory
+                            ? "keeps freed memory (large tensors are not mapped and unmapped every step)"
+                            : "returns freed memory to the system (SEMICLIP_KEEP_FREED_MEMORY=0, or not glibc)",
+                    },
                     new[] { "system libstdc++", info.SystemLibStdCxx ?? "(none found)" },
                     new[] { "libLibTorchSharp.so", info.LibTorchSharpPath },
                     new[] { "GLIBCXX_3.4.32 patch", patch },

@@ -24,7 +24,10 @@ public static class CliProcess
         return p;
     }
 
-    public static (int ExitCode, string Output) Run(params string[] args)
+    public static (int ExitCode, string Output) Run(params string[] args) => Run(null, args);
+
+    /// <summary>As <see cref="Run(string[])"/>, with extra environment variables for the child.</summary>
+    public static (int ExitCode, string Output) Run(IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "SemiClip.Cli.dll");
         var psi = new ProcessStartInfo("dotnet")
@@ -37,6 +40,8 @@ public static class CliProcess
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         psi.Environment["CI"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
