@@ -29,7 +29,8 @@ static int Usage()
     Console.WriteLine(
         "usage: SemiClip.Bench speed [--device cpu|cuda] [--big | --models ViT-B-32,RN50] [--methods clip,...] "
             + "[--big-batch 64] [--big-steps N] [--peer python3] [--steps-only] [--no-tiny] [--report NAME] "
-            + "[--out bench/results] | paper-recipe [--steps 3] [--data DIR] | profile [--batches 32,64] | accuracy [--quick] "
+            + "[--out bench/results] | paper-recipe [--steps 3] [--data DIR] [--set k=v;...] "
+            + "| profile [--batches 32,64] | accuracy [--quick] "
             + "[--out bench/results] | stress [--minutes 10] [--control] | real [--quick] [--data DIR] [--seeds 0,1,2] "
             + "[--regimes pretrained,scratch] [--steps N] [--set key=v;...] [--tag T] | memory | shards [--sizes "
             + "10000,100000] [--steps 150] "

@@ -127,8 +127,8 @@ public static class SpeedBenchmark
             models.RemoveAt(0);
         string? peer = args.Contains("--peer") ? BenchReport.Option(args, "--peer", "python3") : null;
         double clipStep = 0;
-        // Real-size rows on the CPU run one per child process: the heap keeps freed memory (NativeHeap), so only a fresh
-        // process's peak says what a row needs, and the PyTorch peer then has the machine's memory to itself.
+        // Real-size rows on the CPU run one per child process: the heap keeps freed memory (NativeHeap), so only a
+        // fresh process's peak says what a row needs, and the PyTorch peer then has the machine's memory to itself.
         bool isolate = !cudaDevice && !args.Contains("--in-process");
         foreach (var timed in models)
         {
