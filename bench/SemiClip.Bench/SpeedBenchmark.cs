@@ -501,12 +501,9 @@ public static class SpeedBenchmark
             }
         )
             start.ArgumentList.Add(a);
-        using var child = Process.Start(start)!;
-        var lines = child.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        child.WaitForExit();
-        var last = lines.LastOrDefault(l => l.StartsWith('{'));
-        if (child.ExitCode != 0 || last is null)
-            throw new InvalidOperationException($"row {model} {method} {precision} failed ({child.ExitCode})");
+        var (last, exitCode, errors) = JsonResultOf(start);
+        if (last is null)
+            throw new InvalidOperationException($"row {model} {method} {precision} failed ({exitCode}): {errors}");
         using var doc = System.Text.Json.JsonDocument.Parse(last);
         var r = doc.RootElement;
         return (
@@ -514,6 +511,20 @@ public static class SpeedBenchmark
             r.GetProperty("adam_ms").GetDouble(),
             r.GetProperty("memory_mb").GetDouble()
         );
+    }
+
+    /// <summary>Runs a child process that prints its result as its last JSON line (a row child, the PyTorch peer);
+    /// the line is null when the child failed or printed none.</summary>
+    static (string? Json, int ExitCode, string Errors) JsonResultOf(ProcessStartInfo start)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        using var child = Process.Start(start)!;
+        var errors = child.StandardError.ReadToEndAsync();
+        var output = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
+        return (child.ExitCode == 0 ? last : null, child.ExitCode, errors.Result);
     }
 
     static (double StepMs, double AdamMs) TimeSteps(
@@ -657,14 +668,10 @@ public static class SpeedBenchmark
         start.Environment["MALLOC_TRIM_THRESHOLD_"] = "68719476736";
         try
         {
-            using var child = Process.Start(start)!;
-            var errors = child.StandardError.ReadToEndAsync();
-            var output = child.StandardOutput.ReadToEnd();
-            child.WaitForExit();
-            var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
-            if (child.ExitCode != 0 || last is null)
+            var (last, exitCode, errors) = JsonResultOf(start);
+            if (last is null)
             {
-                Console.WriteLine($"PyTorch peer failed ({child.ExitCode}): {errors.Result}");
+                Console.WriteLine($"PyTorch peer failed ({exitCode}): {errors}");
                 return double.NaN;
             }
             using var doc = System.Text.Json.JsonDocument.Parse(last);
