@@ -19,6 +19,7 @@ return args.FirstOrDefault() switch
     "paper-recipe" => PaperRecipeBenchmark.Run(args.Skip(1).ToArray()),
     "profile" => ProfileBenchmark.Run(args.Skip(1).ToArray()),
     "retrieval-scale" => RetrievalScaleBenchmark.Run(args.Skip(1).ToArray()),
+    "encode" => EncodeThroughputBenchmark.Run(args.Skip(1).ToArray()),
     "serve-search" => ServeSearchBenchmark.Run(args.Skip(1).ToArray()),
     "serve-screenshots" => ServeScreenshots.Run(args.Skip(1).ToArray()),
     _ => Usage(),
@@ -36,7 +37,8 @@ static int Usage()
             + "10000,100000] [--steps 150] "
             + "| onnx [--models tiny-vit,ViT-B-32] [--images 64] [--texts 128] | export-check [--out DIR] "
             + "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py) "
-            + "| retrieval-scale [--sizes 10000x50000,100000x500000] | serve-search [--sizes 100000] [--models "
+            + "| retrieval-scale [--sizes 10000x50000,100000x500000] | encode [--images DIR] [--count 512] "
+            + "[--models ViT-B-32] | serve-search [--sizes 100000] [--models "
             + "tiny-vit,ViT-B-32] | serve-screenshots --model RUN"
     );
     return 2;

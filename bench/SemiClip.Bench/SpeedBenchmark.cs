@@ -572,7 +572,15 @@ public static class SpeedBenchmark
             teacher = new ClipModel(config);
             teacher.load_state_dict(model.state_dict());
         }
-        using var trainer = new Trainer(model, loss, train, device, 1000, keywordTokens, teacher);
+        using var trainer = new Trainer(
+            model,
+            loss,
+            TrainConfigValidator.ValidateSettings(train, startsFromWeights: teacher is not null),
+            device,
+            1000,
+            keywordTokens,
+            teacher
+        );
         bool unpaired = loss.Config.UsesUnpaired;
         int paired = unpaired ? batchSize / 2 : batchSize,
             size = config.Vision.ImageSize;

@@ -75,7 +75,7 @@ public static class StressBenchmark
                 using var trainer = new Trainer(
                     model,
                     new TrainingObjective(train.Loss),
-                    train,
+                    TrainConfigValidator.ValidateSettings(train),
                     CPU,
                     1000,
                     Keywords(config)

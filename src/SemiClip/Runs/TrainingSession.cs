@@ -68,14 +68,13 @@ public sealed class TrainingSession : IDisposable
                     + $"run aside (it is kept)."
             );
         var (checkpoint, resumeState) = resume ? FindResumePoint(runRoot, _notices) : (null, null);
-        var changes =
-            Array.Empty<(string Field, string Saved, string Now)>()
-            as IReadOnlyList<(string Field, string Saved, string Now)>;
-        if (resumeState != null)
-            (config, changes) = Reconcile(config, resumeState.TrainConfig, allowConfigChange);
-        else
-            config = TrainConfigValidator.Validate(config);
-        Config = config;
+        IReadOnlyList<(string Field, string Saved, string Now)> changes = [];
+        // Every way into a run goes through the validator, and only its result reaches the trainer.
+        var validated =
+            resumeState != null
+                ? Reconcile(config, resumeState.TrainConfig, allowConfigChange, out changes)
+                : TrainConfigValidator.Validate(config);
+        Config = config = validated.Values;
 
         // Everything that can fail on the user's input happens before the run folder exists.
         IO.WritableFolder.Require(config.RunsDir, "config field runs_dir");
@@ -121,7 +120,7 @@ public sealed class TrainingSession : IDisposable
             Trainer = new Trainer(
                 Model,
                 objective,
-                config,
+                validated,
                 DeviceSelector.Parse(config.Device),
                 TotalSteps,
                 data.KeywordTokens,
@@ -210,14 +209,15 @@ public sealed class TrainingSession : IDisposable
     /// <summary>The config a resumed run continues with: the saved one, with the fields the user gave laid over
     /// it. Given fields that change the run (anything but where and how fast it computes) are refused unless
     /// allowed, naming each field with its saved and new value.</summary>
-    static (TrainConfig, IReadOnlyList<(string Field, string Saved, string Now)>) Reconcile(
+    static ValidatedTrainConfig Reconcile(
         TrainConfig given,
         TrainConfig saved,
-        bool allow
+        bool allow,
+        out IReadOnlyList<(string Field, string Saved, string Now)> differences
     )
     {
         var merged = TrainConfigValidator.Validate(given.OverSaved(saved));
-        var differences = merged.DifferencesFrom(saved);
+        differences = merged.Values.DifferencesFrom(saved);
         if (differences.Count > 0 && !allow)
             throw new ArgumentException(
                 "resume with settings that differ from the run's saved config: "
@@ -225,7 +225,7 @@ public sealed class TrainingSession : IDisposable
                     + ". Drop them to continue the run as it was, or set allow_config_change to continue with the "
                     + "new values."
             );
-        return (merged, differences);
+        return merged;
     }
 
     static (ClipTokenizer, ClipModel, ActivationOrigin?) BuildModel(TrainConfig config)

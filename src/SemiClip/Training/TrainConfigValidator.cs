@@ -10,11 +10,24 @@ namespace SemiClip.Training;
 
 /// <summary>Checks a whole training config before anything is written or read: every error names the config
 /// field (as files spell it) and says how to fix it, so a failed start leaves no run folder behind. Returns
-/// the config with its effective values filled in (the method's loss section, the intra-modal source, a
-/// <c>pretrained</c> run folder resolved to its weights file), which is what <c>config.json</c> records.</summary>
+/// a <see cref="ValidatedTrainConfig"/>: the config with its effective values filled in (the method's loss section,
+/// the intra-modal source, a <c>pretrained</c> run folder resolved to its weights file), which is what
+/// <c>config.json</c> records and the only form the trainer accepts.</summary>
 public static class TrainConfigValidator
 {
-    public static TrainConfig Validate(TrainConfig c)
+    /// <summary>Every setting and every file the run names (what <c>semiclip train</c> and the session
+    /// check).</summary>
+    public static ValidatedTrainConfig Validate(TrainConfig c) =>
+        Check(c, withFiles: true, startsFromWeights: c.Pretrained != null);
+
+    /// <summary>The settings alone, for a <see cref="Trainer"/> built in code around a model, batches, keyword tokens
+    /// and a teacher the caller made: the files a run would read are not looked at, and nothing is resolved from
+    /// them. <paramref name="startsFromWeights"/> says whether the caller's model comes from trained weights, which
+    /// decides the default of <c>loss.intra_source</c> as it does for a run with <c>pretrained</c>.</summary>
+    public static ValidatedTrainConfig ValidateSettings(TrainConfig c, bool startsFromWeights = false) =>
+        Check(c, withFiles: false, startsFromWeights);
+
+    static ValidatedTrainConfig Check(TrainConfig c, bool withFiles, bool startsFromWeights)
     {
         var problems = new List<string>();
         void Require(bool ok, string field, string problem)
@@ -191,6 +204,13 @@ public static class TrainConfigValidator
             );
         }
         Try("device", () => DeviceSelector.Parse(c.Device));
+        var resolved = loss is null ? null : Try("loss.intra_source", () => loss.ResolveIntraSource(startsFromWeights));
+        if (!withFiles)
+        {
+            if (problems.Count > 0)
+                throw new ArgumentException(ConfigProblems.Message(null, problems));
+            return new ValidatedTrainConfig(c with { Loss = resolved! }, filesChecked: false);
+        }
 
         if (Data.Shards.ShardPattern.IsShards(c.TrainData))
             Try("train_data", () => Data.Shards.ShardPattern.ExpandExisting(c.TrainData!));
@@ -281,12 +301,9 @@ public static class TrainConfigValidator
                     + "them from captions), "
                     + "or set loss.keyword_weight=0 to train without them"
             );
-        var resolved = loss is null
-            ? null
-            : Try("loss.intra_source", () => loss.ResolveIntraSource(startsFromWeights: c.Pretrained != null));
         if (problems.Count > 0)
             throw new ArgumentException(ConfigProblems.Message(null, problems));
-        return c with { Loss = resolved!, Pretrained = pretrained };
+        return new ValidatedTrainConfig(c with { Loss = resolved!, Pretrained = pretrained }, filesChecked: true);
     }
 
     /// <summary>Settings that are legal but probably not what was meant, given the run's length in steps.</summary>

@@ -42,22 +42,24 @@ public sealed class Trainer : IDisposable
     /// <summary>SoftCLIP's frozen teacher, when the objective uses one.</summary>
     public ClipModel? Teacher => _teacher;
 
+    /// <param name="config">A checked config (<see cref="TrainConfigValidator"/>): the settings alone suffice, since
+    /// the caller brings the model, the batches, the keyword tokens and the teacher.</param>
     /// <param name="teacher">SoftCLIP's frozen teacher (a copy of the starting model) when the objective needs
     /// one; the trainer moves it to the device and never updates it.</param>
     public Trainer(
         ClipModel model,
         ITrainingObjective objective,
-        TrainConfig config,
+        ValidatedTrainConfig config,
         Device device,
         long totalSteps,
         Tensor? keywordTokens = null,
         ClipModel? teacher = null
     )
     {
-        (_model, _objective, _config, _device, TotalSteps) = (model, objective, config, device, totalSteps);
-        _dtype = config.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        (_model, _objective, _config, _device, TotalSteps) = (model, objective, config.Values, device, totalSteps);
+        _dtype = _config.Precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
         _model.to(device);
-        _model.SetGradCheckpointing(config.GradCheckpointing);
+        _model.SetGradCheckpointing(_config.GradCheckpointing);
         if (_dtype != ScalarType.Float32)
             _model.to(_dtype);
         if (objective.Needs.Has(ObjectiveInput.TeacherFeatures))
@@ -76,31 +78,48 @@ public sealed class Trainer : IDisposable
         _keywordTokens = keywordTokens?.to(device);
         if (objective.Needs.SupportQueueSize > 0)
             _support = new SupportQueue(objective.Needs.SupportQueueSize);
-        var (beta2, eps) = config.AdamMoments(model.Config.Vision.IsResNet);
-        _frozenNorms = ModelLocks.Apply(_model, config); // before the optimiser: locked parameters get no state
+        var (beta2, eps) = _config.AdamMoments(model.Config.Vision.IsResNet);
+        _frozenNorms = ModelLocks.Apply(_model, _config); // before the optimiser: locked parameters get no state
         Optimizer = new AdamW(
             _model.named_parameters().Select(p => (p.name, p.parameter)),
-            ModelLocks.LearningRateScales(_model, config)
+            ModelLocks.LearningRateScales(_model, _config)
         )
         {
-            Beta1 = config.Beta1,
+            Beta1 = _config.Beta1,
             Beta2 = beta2,
             Eps = eps,
-            WeightDecay = config.WeightDecay,
+            WeightDecay = _config.WeightDecay,
         };
     }
 
-    sealed record Features(
-        Tensor Image,
-        Tensor Text,
-        Tensor? Unpaired,
-        Tensor? ImageTokens,
-        Tensor? TextTokens,
-        Tensor? TextMask
-    )
+    /// <summary>What one pass encoded, by name (open_clip's feature dict): the parts an objective does not need are
+    /// absent, and accumulation joins micro-batches with one loop over whatever is present.</summary>
+    sealed class Features(IReadOnlyDictionary<string, Tensor> parts)
     {
-        public Tensor? TeacherImage { get; init; }
-        public Tensor? TeacherText { get; init; }
+        readonly IReadOnlyDictionary<string, Tensor> _parts = parts;
+
+        public Tensor Image => _parts[nameof(Image)];
+        public Tensor Text => _parts[nameof(Text)];
+        public Tensor? Unpaired => _parts.GetValueOrDefault(nameof(Unpaired));
+        public Tensor? ImageTokens => _parts.GetValueOrDefault(nameof(ImageTokens));
+        public Tensor? TextTokens => _parts.GetValueOrDefault(nameof(TextTokens));
+        public Tensor? TextMask => _parts.GetValueOrDefault(nameof(TextMask));
+        public Tensor? TeacherImage => _parts.GetValueOrDefault(nameof(TeacherImage));
+        public Tensor? TeacherText => _parts.GetValueOrDefault(nameof(TeacherText));
+
+        /// <summary>The full batch's features for the gradient pass of micro-batch <paramref name="j"/>: its fresh
+        /// features (with gradient) in its place, the cached ones elsewhere; parts the fresh pass did not compute (the
+        /// frozen teacher's) come from the cache for every micro-batch.</summary>
+        public static Features Join(IReadOnlyList<Features> cached, int j, Features fresh)
+        {
+            Tensor Part(int k, string name) =>
+                k == j && fresh._parts.TryGetValue(name, out var own) ? own : cached[k]._parts[name];
+            var micro = Enumerable.Range(0, cached.Count);
+            return new(
+                cached[0]
+                    ._parts.Keys.ToDictionary(name => name, name => cat(micro.Select(k => Part(k, name)).ToArray(), 0))
+            );
+        }
     }
 
     /// <param name="withTeacher">False when the frozen teacher's features of these images are already at hand (the
@@ -131,11 +150,23 @@ public sealed class Trainer : IDisposable
         if (_teacher is not null && withTeacher)
             using (no_grad())
                 (teacherImage, teacherText) = (N(_teacher.EncodeImage(images)), N(_teacher.EncodeText(tokens)));
-        return new Features(N(img), N(txt), q is null ? null : N(q), imgTok?.to(float32), txtTok?.to(float32), mask)
+        var parts = new Dictionary<string, Tensor>
         {
-            TeacherImage = teacherImage,
-            TeacherText = teacherText,
+            [nameof(Features.Image)] = N(img),
+            [nameof(Features.Text)] = N(txt),
         };
+        void Add(string name, Tensor? part)
+        {
+            if (part is not null)
+                parts[name] = part;
+        }
+        Add(nameof(Features.Unpaired), q is null ? null : N(q));
+        Add(nameof(Features.ImageTokens), imgTok?.to(float32));
+        Add(nameof(Features.TextTokens), txtTok?.to(float32));
+        Add(nameof(Features.TextMask), mask);
+        Add(nameof(Features.TeacherImage), teacherImage);
+        Add(nameof(Features.TeacherText), teacherText);
+        return new Features(parts);
     }
 
     LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, long step, BatchClasses? labels = null)
@@ -240,24 +271,7 @@ public sealed class Trainer : IDisposable
             for (int j = 0; j < micro; j++)
             {
                 var fresh = Encode(imgChunks[j], tokChunks[j], qChunks?[j], withTeacher: false);
-                Tensor Join(Func<Features, Tensor?> pick) =>
-                    cat(Enumerable.Range(0, micro).Select(k => k == j ? pick(fresh)! : pick(cached[k])!).ToArray(), 0);
-                var full = new Features(
-                    Join(f => f.Image),
-                    Join(f => f.Text),
-                    unpaired is null ? null : Join(f => f.Unpaired),
-                    fresh.ImageTokens is null ? null : Join(f => f.ImageTokens),
-                    fresh.TextTokens is null ? null : Join(f => f.TextTokens),
-                    fresh.TextMask is null ? null : Join(f => f.TextMask)
-                )
-                {
-                    TeacherImage = cached[j].TeacherImage is null
-                        ? null
-                        : cat(cached.Select(f => f.TeacherImage!).ToArray(), 0),
-                    TeacherText = cached[j].TeacherText is null
-                        ? null
-                        : cat(cached.Select(f => f.TeacherText!).ToArray(), 0),
-                };
+                var full = Features.Join(cached, j, fresh);
                 var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch.Labels);
                 var values = CheckFinite(output, step);
                 if (j == 0)

@@ -45,7 +45,13 @@ public class LockingTests
     )
     {
         var before = Snapshot(model);
-        var trainer = new Trainer(model, new TrainingObjective(config.Loss), config, CPU, 10);
+        var trainer = new Trainer(
+            model,
+            new TrainingObjective(config.Loss),
+            TrainConfigValidator.ValidateSettings(config),
+            CPU,
+            10
+        );
         var random = TrainerTests.RandomBatch(8, 0, 1);
         using var batch = new SemiClip.Data.TrainBatch
         {

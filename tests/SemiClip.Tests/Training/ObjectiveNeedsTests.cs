@@ -55,7 +55,15 @@ public class ObjectiveNeedsTests
         }
         using var keywords = zeros(new long[] { 3, 24 }, int64);
         var config = TrainConfig.Load(null) with { WarmupSteps = 1 };
-        using var trainer = new Trainer(model, toy, config, CPU, 4, keywords, teacher);
+        using var trainer = new Trainer(
+            model,
+            toy,
+            TrainConfigValidator.ValidateSettings(config),
+            CPU,
+            4,
+            keywords,
+            teacher
+        );
         var random = TrainerTests.RandomBatch(8, 8, 1);
         using var batch = new TrainBatch
         {

@@ -86,6 +86,8 @@ public class ReferenceProtocolTests
         Assert.NotNull(unpaired.grad);
         Assert.True(unpaired.grad!.abs().sum().item<float>() > 0);
         Assert.False(new LossConfig().DetachPlan);
+        // Called without saying, the labeler keeps the gradient as the config (and the reference) do by default.
+        Assert.True(PseudoLabeler.Assign(unpaired, paired, scale, PseudoLabelKind.OptimalTransport, 10).requires_grad);
     }
 
     [Fact]

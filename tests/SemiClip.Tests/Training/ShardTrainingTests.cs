@@ -91,5 +91,5 @@ public class ShardTrainingTests
     }
 
     static TrainConfig TrainingConfigOf(TempDir dir, string setting) =>
-        TrainConfigValidator.Validate(TrainConfig.Load(null, [$"runs_dir=\"{dir.File("runs")}\"", setting]));
+        TrainConfigValidator.Validate(TrainConfig.Load(null, [$"runs_dir=\"{dir.File("runs")}\"", setting])).Values;
 }

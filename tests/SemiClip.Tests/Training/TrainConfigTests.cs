@@ -45,6 +45,39 @@ public class TrainConfigTests
         Assert.Equal(TrainingMethod.SoftClip, changedBack.Loss.Method);
     }
 
+    /// <summary>Only the validator makes the config a trainer takes: a config nobody checked cannot reach training.
+    /// The settings-only check refuses bad settings as the full one does but leaves files to the caller.</summary>
+    [Fact]
+    public void OnlyACheckedConfigReachesTheTrainer()
+    {
+        Assert.All(typeof(Trainer).GetConstructors(), c =>
+            Assert.Contains(c.GetParameters(), p => p.ParameterType == typeof(ValidatedTrainConfig))
+        );
+        Assert.DoesNotContain(typeof(Trainer).GetConstructors(), c =>
+            c.GetParameters().Any(p => p.ParameterType == typeof(TrainConfig))
+        );
+        Assert.Empty(typeof(ValidatedTrainConfig).GetConstructors()); // public ones
+        var sclip = TrainConfig.Load(null) with { Method = TrainingMethod.SClip, BatchSize = 6, AccumSteps = 4 };
+        var e = Assert.Throws<ArgumentException>(() => TrainConfigValidator.ValidateSettings(sclip));
+        Assert.Contains("config field accum_steps: 4 does not divide batch_size 6", e.Message);
+        Assert.DoesNotContain("train_data", e.Message); // files are the caller's
+        var settings = TrainConfigValidator.ValidateSettings(sclip with { AccumSteps = 2 });
+        Assert.False(settings.FilesChecked);
+        Assert.Equal(TrainingMethod.SClip, settings.Values.Loss.Method);
+        // The run's check names the missing files too.
+        var run = Assert.Throws<ArgumentException>(() => TrainConfigValidator.Validate(sclip with { AccumSteps = 2 }));
+        Assert.Contains("config field train_data: not set", run.Message);
+        // The default intra-modal source follows where the model came from, as it does for a run.
+        var softclip = TrainConfig.Load(null) with { Method = TrainingMethod.SoftClip };
+        Assert.Equal(
+            (IntraModalSource.Pooled, IntraModalSource.Teacher),
+            (
+                TrainConfigValidator.ValidateSettings(softclip).Values.Loss.IntraSource,
+                TrainConfigValidator.ValidateSettings(softclip, startsFromWeights: true).Values.Loss.IntraSource
+            )
+        );
+    }
+
     [Fact]
     public void ARunsSavedConfigReadsBack()
     {

@@ -33,6 +33,8 @@ public class TrainerTests
         return new ClipModel(TinySetup.Model(100));
     }
 
+    static ValidatedTrainConfig Checked(TrainConfig config) => TrainConfigValidator.ValidateSettings(config);
+
     /// <summary>Two models with equal weights. Copying (rather than seeding twice) keeps them equal when another
     /// test running in parallel draws from the global generator between the two constructions.</summary>
     static (ClipModel, ClipModel) Twins(int seed)
@@ -117,8 +119,8 @@ public class TrainerTests
         var (a, b) = Twins(3);
         using var _a = a;
         using var _b = b;
-        using var ta = new Trainer(a, loss, config, CPU, 10);
-        using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10);
+        using var ta = new Trainer(a, loss, Checked(config), CPU, 10);
+        using var tb = new Trainer(b, loss, Checked(config with { AccumSteps = 2 }), CPU, 10);
         var pa = ta.ComputeGradients(RandomBatch(8, 8, 1), 0);
         var pb = tb.ComputeGradients(RandomBatch(8, 8, 1), 0);
         Assert.Equal(pa.Values.Sum(), pb.Values.Sum(), 5);
@@ -145,8 +147,8 @@ public class TrainerTests
         var (teacherA, teacherB) = Twins(5);
         using var _a = a;
         using var _b = b;
-        using var ta = new Trainer(a, loss, config, CPU, 10, teacher: teacherA);
-        using var tb = new Trainer(b, loss, config with { AccumSteps = 2 }, CPU, 10, teacher: teacherB);
+        using var ta = new Trainer(a, loss, Checked(config), CPU, 10, teacher: teacherA);
+        using var tb = new Trainer(b, loss, Checked(config with { AccumSteps = 2 }), CPU, 10, teacher: teacherB);
         var pa = ta.ComputeGradients(RandomBatch(8, 8, 1), 0);
         var pb = tb.ComputeGradients(RandomBatch(8, 8, 1), 0);
         Assert.Equal(pa.Values.Sum(), pb.Values.Sum(), 5);
@@ -160,7 +162,7 @@ public class TrainerTests
     {
         var config = TrainConfig.Load(null) with { Method = SemiClip.Losses.TrainingMethod.Clip };
         using var model = NewModel(4);
-        using var trainer = new Trainer(model, new TrainingObjective(config.Loss), config, CPU, 10);
+        using var trainer = new Trainer(model, new TrainingObjective(config.Loss), Checked(config), CPU, 10);
         var batch = RandomBatch(4, 0, 2);
         batch.Images[0, 0, 0, 0] = float.NaN;
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.Step(batch, 7));
@@ -179,7 +181,7 @@ public class TrainerTests
             WarmupSteps = 1,
         };
         using var model = NewModel(5);
-        using var trainer = new Trainer(model, new TrainingObjective(config.Loss), config, CPU, 10);
+        using var trainer = new Trainer(model, new TrainingObjective(config.Loss), Checked(config), CPU, 10);
         var result = trainer.Step(RandomBatch(4, 0, 3), 0);
         Assert.True(result.Losses.Values.All(double.IsFinite));
         // The step says which learning rate it used and the temperature it left.
@@ -218,7 +220,7 @@ public class TrainerMemoryTests
         using var trainer = new Trainer(
             model,
             new TrainingObjective(config.Loss with { KeywordWeight = 0 }),
-            config,
+            TrainConfigValidator.ValidateSettings(config),
             CPU,
             2000
         );
