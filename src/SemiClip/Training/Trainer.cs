@@ -39,9 +39,6 @@ public sealed class Trainer : IDisposable
 
     readonly ClipModel? _teacher;
 
-    /// <summary>SoftCLIP's frozen teacher, when the objective uses one.</summary>
-    public ClipModel? Teacher => _teacher;
-
     /// <param name="config">A checked config (<see cref="TrainConfigValidator"/>): the settings alone suffice, since
     /// the caller brings the model, the batches, the keyword tokens and the teacher.</param>
     /// <param name="teacher">SoftCLIP's frozen teacher (a copy of the starting model) when the objective needs
