@@ -74,6 +74,8 @@ public class NothingLostTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         var metrics = dir.File("runs/sig/metrics.jsonl");
+        InheritedSignals.RestoreInterrupt();
+        Assert.False(InheritedSignals.InterruptIgnored());
         using (
             var p = CliProcess.Start(
                 Train(common, "sig", "steps=100000", "checkpoint_every=100000", "method=\"sclip\"", "label_ratio=0.5")
@@ -133,6 +135,8 @@ public class NothingLostTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         var metrics = dir.File("runs/twice/metrics.jsonl");
+        InheritedSignals.RestoreInterrupt();
+        Assert.False(InheritedSignals.InterruptIgnored());
         using var p = CliProcess.Start(Train(common, "twice", "steps=100000", "checkpoint_every=100000"));
         WaitForATrainingStep(p, metrics, () => "");
         Process.Start("kill", $"-INT {p.Id}").WaitForExit();
