@@ -491,15 +491,10 @@ public static class SpeedBenchmark
     )
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
-        foreach (
-            var a in new[]
-            {
-                typeof(SpeedBenchmark).Assembly.Location,
-                "speed",
-                "--row",
-                string.Join(',', model, method, precision, batch, steps, warmup),
-            }
-        )
+        // Under `dotnet SemiClip.Bench.dll` the child needs the assembly named; the SemiClip.Bench app host does not.
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            start.ArgumentList.Add(typeof(SpeedBenchmark).Assembly.Location);
+        foreach (var a in new[] { "speed", "--row", string.Join(',', model, method, precision, batch, steps, warmup) })
             start.ArgumentList.Add(a);
         var (last, exitCode, errors) = JsonResultOf(start);
         if (last is null)
