@@ -541,13 +541,11 @@ public static class SpeedBenchmark
                 {
                     "softclip-pooled" => "softclip",
                     "clip-lock-image" or "clip-grad-checkpointing" => "clip",
-                    _ when method.StartsWith("clip-chunk", StringComparison.Ordinal) => "clip",
                     _ => method,
                 }
             ),
             LockImage = method == "clip-lock-image",
             GradCheckpointing = method == "clip-grad-checkpointing",
-            ImageChunk = method.StartsWith("clip-chunk", StringComparison.Ordinal) ? int.Parse(method[10..], Inv) : 0,
             WarmupSteps = 1,
             Lr = 1e-4,
             Precision = precision == "bf16" ? Precision.Bf16 : Precision.Fp32,

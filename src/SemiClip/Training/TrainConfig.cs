@@ -273,13 +273,6 @@ public sealed record TrainConfig
     )]
     public bool GradCheckpointing { get; init; }
 
-    [Description(
-        "ViT image towers: images per pass in a training step (0: the whole batch at once); smaller passes keep each "
-            + "operation's tensors smaller on a CPU, with the same features and gradients"
-    )]
-    [Range(0, double.PositiveInfinity)]
-    public int ImageChunk { get; init; }
-
     [Description("initialisation, data order, captions drawn and augmentation")]
     public int Seed { get; init; } = 0;
 

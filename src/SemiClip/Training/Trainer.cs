@@ -75,11 +75,6 @@ public sealed class Trainer : IDisposable
         _keywordTokens = keywordTokens?.to(device);
         if (objective.Needs.SupportQueueSize > 0)
             _support = new SupportQueue(objective.Needs.SupportQueueSize);
-        if (_config.ImageChunk > 0 && model.Config.Vision.IsResNet)
-            throw new ArgumentException(
-                "config field image_chunk: a ResNet image tower normalises over the batch (batch norm), so passes "
-                    + "of fewer images would change what it computes; set image_chunk to 0 for this model."
-            );
         var (beta2, eps) = _config.AdamMoments(model.Config.Vision.IsResNet);
         _frozenNorms = ModelLocks.Apply(_model, _config); // before the optimiser: locked parameters get no state
         Optimizer = new AdamW(
@@ -142,16 +137,16 @@ public sealed class Trainer : IDisposable
         }
         else
         {
-            img = EncodeImages(_model, images);
+            img = _model.EncodeImage(images);
             txt = _model.EncodeText(tokens);
         }
-        var q = unpaired is null ? null : EncodeImages(_model, unpaired);
+        var q = unpaired is null ? null : _model.EncodeImage(unpaired);
         Tensor N(Tensor t) => nn.functional.normalize(t.to(float32), dim: -1);
         Tensor? teacherImage = null,
             teacherText = null;
         if (_teacher is not null && withTeacher)
             using (no_grad())
-                (teacherImage, teacherText) = (N(EncodeImages(_teacher, images)), N(_teacher.EncodeText(tokens)));
+                (teacherImage, teacherText) = (N(_teacher.EncodeImage(images)), N(_teacher.EncodeText(tokens)));
         var parts = new Dictionary<string, Tensor>
         {
             [nameof(Features.Image)] = N(img),
@@ -170,12 +165,6 @@ public sealed class Trainer : IDisposable
         Add(nameof(Features.TeacherText), teacherText);
         return new Features(parts);
     }
-
-    /// <summary>The image tower over <paramref name="images"/> in passes of <c>image_chunk</c> images.</summary>
-    Tensor EncodeImages(ClipModel model, Tensor images) =>
-        _config.ImageChunk <= 0 || images.shape[0] <= _config.ImageChunk
-            ? model.EncodeImage(images)
-            : cat(images.split(_config.ImageChunk).Select(model.EncodeImage).ToArray(), 0);
 
     LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, long step, BatchClasses? labels = null)
     {

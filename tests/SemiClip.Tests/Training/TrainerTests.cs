@@ -131,48 +131,6 @@ public class TrainerTests
         Assert.True(ga["visual.proj"].abs().sum().item<float>() > 0);
     }
 
-    /// <summary>image_chunk: the image tower runs in passes of a few images (paired and unpaired alike), and the loss
-    /// and every gradient equal the whole-batch step's; a ResNet tower, whose batch norm sees the batch, is
-    /// refused.</summary>
-    [Fact]
-    public void ImageChunksGiveTheWholeBatchsGradients()
-    {
-        var config = TrainConfig.Load(null) with { Method = TrainingMethod.SClip, WarmupSteps = 1, GradClipNorm = 0 };
-        var loss = new TrainingObjective(config.Loss with { KeywordWeight = 0 });
-        var (a, b) = Twins(7);
-        using var _a = a;
-        using var _b = b;
-        using var whole = new Trainer(a, loss, Checked(config), CPU, 10);
-        using var chunked = new Trainer(b, loss, Checked(config with { ImageChunk = 3 }), CPU, 10);
-        var pa = whole.ComputeGradients(RandomBatch(8, 8, 2), 0);
-        var pb = chunked.ComputeGradients(RandomBatch(8, 8, 2), 0);
-        Assert.Equal(pa["caption"], pb["caption"], 5);
-        Assert.Equal(pa["contrastive"], pb["contrastive"], 5);
-        var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!);
-        foreach (var (k, p) in a.named_parameters()) // float round-off of another summation order, not more
-            Assert.True(
-                p.grad!.allclose(gb[k], 1e-4, 1e-6 * Math.Max(1, p.grad!.abs().max().item<float>())),
-                $"{k}: max diff {(p.grad! - gb[k]).abs().max().item<float>()} of {p.grad!.abs().max().item<float>()}"
-            );
-        Assert.True(gb["visual.conv1.weight"].abs().sum().item<float>() > 0);
-
-        var resnet = TinySetup.Model(100) with
-        {
-            Vision = new VisionConfig
-            {
-                ImageSize = 32,
-                Width = 8,
-                ResNetLayers = [1, 1, 1, 1],
-                HeadWidth = 32,
-            },
-        };
-        using var rn = new ClipModel(resnet, new Generator(1));
-        var e = Assert.Throws<ArgumentException>(() =>
-            new Trainer(rn, loss, Checked(config with { ImageChunk = 3 }), CPU, 10)
-        );
-        Assert.Contains("config field image_chunk", e.Message);
-    }
-
     [Fact]
     public void AccumulationWithAFrozenTeacherMatchesOneBigStep()
     {
