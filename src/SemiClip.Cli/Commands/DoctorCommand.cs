@@ -15,7 +15,7 @@ public static class DoctorCommand
         var threads = CommonOptions.Threads();
         var cmd = new Command(
             "doctor",
-            "Print TorchSharp/LibTorch versions, devices, threads, the libstdc++ patch state and a measured matmul rate"
+            "Print TorchSharp/LibTorch versions, devices, threads, the libstdc++ patch state and measured fp32/bf16 matmul rates"
         )
         {
             device,
@@ -27,6 +27,11 @@ public static class DoctorCommand
             var dev = DeviceSelector.Parse(parse.GetValue(device)!);
             var info = NativeRuntimeInfo.Collect();
             var gflops = NativeRuntimeInfo.MeasureMatmulGflops(dev);
+            // Smaller than the fp32 probe: where bf16 is a scalar fallback (1–2 GFLOP/s) a 1024³ product takes a second.
+            var bf16 = NativeRuntimeInfo.MeasureMatmulGflops(dev, n: 512, dtype: TorchSharp.torch.ScalarType.BFloat16);
+            // The rule bench speed uses to decide whether bf16 rows are worth timing.
+            string bf16Verdict =
+                bf16 >= 0.5 * gflops ? "native: precision bf16 pays here" : "a fallback: keep precision fp32 here";
             string patch = info.PatchState switch
             {
                 PatchState.AlreadyPatched => "applied (system libstdc++ lacks GLIBCXX_3.4.32)",
@@ -57,6 +62,7 @@ public static class DoctorCommand
                     new[] { "libLibTorchSharp.so", info.LibTorchSharpPath },
                     new[] { "GLIBCXX_3.4.32 patch", patch },
                     new[] { "fp32 matmul 1024^3", $"{gflops.ToString("F1", inv)} GFLOP/s (best of 10)" },
+                    new[] { "bf16 matmul 512^3", $"{bf16.ToString("F1", inv)} GFLOP/s ({bf16Verdict})" },
                 }
             );
             return 0;

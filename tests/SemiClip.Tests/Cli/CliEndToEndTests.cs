@@ -130,6 +130,10 @@ public class CliEndToEndTests
         (code, output) = CliProcess.Run("doctor", "--device", "cpu");
         Assert.True(code == 0, output);
         Assert.Matches(@"fp32 matmul 1024\^3\s+\d+\.\d GFLOP/s", output);
+        Assert.Matches(
+            @"bf16 matmul 512\^3\s+\d+\.\d GFLOP/s \((native: precision bf16 pays|a fallback: keep)",
+            output
+        );
         Assert.Contains("keeps freed memory", output); // glibc: the CLI sets its heap policy at start
         (code, output) = CliProcess.Run(
             new Dictionary<string, string> { ["SEMICLIP_KEEP_FREED_MEMORY"] = "0" },
