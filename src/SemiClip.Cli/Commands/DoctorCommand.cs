@@ -15,7 +15,8 @@ public static class DoctorCommand
         var threads = CommonOptions.Threads();
         var cmd = new Command(
             "doctor",
-            "Print TorchSharp/LibTorch versions, devices, threads, the libstdc++ patch state and measured fp32/bf16 matmul rates"
+            "Print TorchSharp/LibTorch versions, devices, threads, the libstdc++ patch state and measured fp32/bf16 "
+                + "matmul rates"
         )
         {
             device,
@@ -27,7 +28,7 @@ public static class DoctorCommand
             var dev = DeviceSelector.Parse(parse.GetValue(device)!);
             var info = NativeRuntimeInfo.Collect();
             var gflops = NativeRuntimeInfo.MeasureMatmulGflops(dev);
-            // Smaller than the fp32 probe: where bf16 is a scalar fallback (1–2 GFLOP/s) a 1024³ product takes a second.
+            // Smaller than the fp32 probe: where bf16 is a scalar fallback (1–2 GFLOP/s), 1024³ takes a second.
             var bf16 = NativeRuntimeInfo.MeasureMatmulGflops(dev, n: 512, dtype: TorchSharp.torch.ScalarType.BFloat16);
             // The rule bench speed uses to decide whether bf16 rows are worth timing.
             string bf16Verdict =
