@@ -26,15 +26,13 @@ public static class EncodeThroughputBenchmark
         int batch = int.Parse(BenchReport.Option(args, "--batch", "64"), CultureInfo.InvariantCulture);
         int workers = int.Parse(BenchReport.Option(args, "--workers", "2"), CultureInfo.InvariantCulture);
         var models = BenchReport.Option(args, "--models", "ViT-B-32").Split(',');
-        if (!Directory.Exists(folder))
+        if (!Directory.Exists(folder) && !File.Exists(folder))
         {
-            Console.Error.WriteLine($"--images {folder}: folder not found (real images to encode, e.g. AID's).");
+            Console.Error.WriteLine($"--images {folder}: not found (a folder or list of real images, e.g. AID's).");
             return 2;
         }
-        var files = Directory
-            .EnumerateFiles(folder)
-            .Where(Data.ImageFiles.IsImage)
-            .Order(StringComparer.Ordinal)
+        var files = Data
+            .ImageFiles.FromFolderOrList(folder, new Data.BadInputReport(Data.BadInputPolicy.FailFast))
             .Take(count)
             .ToList();
         var sizes = files

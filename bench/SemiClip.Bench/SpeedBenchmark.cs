@@ -138,7 +138,7 @@ public static class SpeedBenchmark
             // bf16 steps are timed only where bf16 matmuls are not far slower than fp32 ones: on a CPU without
             // AVX512-BF16/AMX, LibTorch's bf16 GEMM is a scalar fallback (measured 0.8 GFLOP/s here, a step ~29×
             // slower).
-            bool bf16Pays = peakBf16 >= 0.5 * peak;
+            bool bf16Pays = NativeRuntimeInfo.Bf16IsNative(peak, peakBf16);
             foreach (var precision in bf16Pays ? new[] { "fp32", "bf16" } : new[] { "fp32" })
             {
                 double clipHere = 0;

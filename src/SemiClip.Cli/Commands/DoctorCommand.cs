@@ -30,9 +30,9 @@ public static class DoctorCommand
             var gflops = NativeRuntimeInfo.MeasureMatmulGflops(dev);
             // Smaller than the fp32 probe: where bf16 is a scalar fallback (1–2 GFLOP/s), 1024³ takes a second.
             var bf16 = NativeRuntimeInfo.MeasureMatmulGflops(dev, n: 512, dtype: TorchSharp.torch.ScalarType.BFloat16);
-            // The rule bench speed uses to decide whether bf16 rows are worth timing.
-            string bf16Verdict =
-                bf16 >= 0.5 * gflops ? "native: precision bf16 pays here" : "a fallback: keep precision fp32 here";
+            string bf16Verdict = NativeRuntimeInfo.Bf16IsNative(gflops, bf16)
+                ? "native: precision bf16 pays here"
+                : "a fallback: keep precision fp32 here";
             string patch = info.PatchState switch
             {
                 PatchState.AlreadyPatched => "applied (system libstdc++ lacks GLIBCXX_3.4.32)",

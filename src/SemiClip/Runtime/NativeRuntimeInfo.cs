@@ -57,6 +57,11 @@ public sealed record NativeRuntimeInfo(
         return null;
     }
 
+    /// <summary>Whether bf16 is worth training in on this device: its matmul at least half as fast as fp32's. Where
+    /// bf16 is a scalar fallback (CPUs without AVX512-BF16 or AMX) it is two orders of magnitude slower, so the line
+    /// between the two cases is wide.</summary>
+    public static bool Bf16IsNative(double fp32Gflops, double bf16Gflops) => bf16Gflops >= 0.5 * fp32Gflops;
+
     /// <summary>Measures square matmul throughput (fp32 unless <paramref name="dtype"/> says otherwise) on <paramref
     /// name="device"/> in GFLOP/s (best of several timed repetitions after a warm-up).</summary>
     public static double MeasureMatmulGflops(

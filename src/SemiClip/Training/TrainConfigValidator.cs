@@ -209,7 +209,7 @@ public static class TrainConfigValidator
         {
             if (problems.Count > 0)
                 throw new ArgumentException(ConfigProblems.Message(null, problems));
-            return new ValidatedTrainConfig(c with { Loss = resolved! }, filesChecked: false);
+            return new ValidatedTrainConfig(c with { Loss = resolved! });
         }
 
         if (Data.Shards.ShardPattern.IsShards(c.TrainData))
@@ -303,7 +303,7 @@ public static class TrainConfigValidator
             );
         if (problems.Count > 0)
             throw new ArgumentException(ConfigProblems.Message(null, problems));
-        return new ValidatedTrainConfig(c with { Loss = resolved!, Pretrained = pretrained }, filesChecked: true);
+        return new ValidatedTrainConfig(c with { Loss = resolved!, Pretrained = pretrained });
     }
 
     /// <summary>Settings that are legal but probably not what was meant, given the run's length in steps.</summary>

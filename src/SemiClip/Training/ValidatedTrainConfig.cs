@@ -5,13 +5,8 @@ namespace SemiClip.Training;
 /// resolved, an accumulation that does not divide the batch) cannot reach a <see cref="Trainer"/> or a run.</summary>
 public sealed class ValidatedTrainConfig
 {
-    internal ValidatedTrainConfig(TrainConfig values, bool filesChecked) =>
-        (Values, FilesChecked) = (values, filesChecked);
+    internal ValidatedTrainConfig(TrainConfig values) => Values = values;
 
     /// <summary>The effective values: what <c>config.json</c> records.</summary>
     public TrainConfig Values { get; }
-
-    /// <summary>True when the files the run names were checked too (<see cref="TrainConfigValidator.Validate"/>),
-    /// false for the settings alone (<see cref="TrainConfigValidator.ValidateSettings"/>).</summary>
-    public bool FilesChecked { get; }
 }

@@ -74,14 +74,13 @@ public class NothingLostTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         var metrics = dir.File("runs/sig/metrics.jsonl");
-        InheritedSignals.RestoreInterrupt();
-        Assert.False(InheritedSignals.InterruptIgnored());
         using (
             var p = CliProcess.Start(
                 Train(common, "sig", "steps=100000", "checkpoint_every=100000", "method=\"sclip\"", "label_ratio=0.5")
             )
         )
         {
+            Assert.False(InheritedSignals.InterruptIgnored());
             var output = new System.Text.StringBuilder();
             p.OutputDataReceived += (_, e) =>
             {
@@ -135,9 +134,8 @@ public class NothingLostTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         var metrics = dir.File("runs/twice/metrics.jsonl");
-        InheritedSignals.RestoreInterrupt();
-        Assert.False(InheritedSignals.InterruptIgnored());
         using var p = CliProcess.Start(Train(common, "twice", "steps=100000", "checkpoint_every=100000"));
+        Assert.False(InheritedSignals.InterruptIgnored());
         WaitForATrainingStep(p, metrics, () => "");
         Process.Start("kill", $"-INT {p.Id}").WaitForExit();
         Process.Start("kill", $"-INT {p.Id}").WaitForExit();

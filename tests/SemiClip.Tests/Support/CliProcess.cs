@@ -5,8 +5,11 @@ namespace SemiClip.Tests.Support;
 /// <summary>Starts the real <c>semiclip</c> CLI (SemiClip.Cli.dll beside the tests) as a child process.</summary>
 public static class CliProcess
 {
+    /// <summary>Starts the CLI for a test that signals it: SIGINT inherited as ignored is made the default first (see
+    /// <see cref="InheritedSignals"/>), so the child hears Ctrl-C however the suite was launched.</summary>
     public static Process Start(params string[] args)
     {
+        InheritedSignals.RestoreInterrupt();
         var dll = Path.Combine(AppContext.BaseDirectory, "SemiClip.Cli.dll");
         var psi = new ProcessStartInfo("dotnet")
         {

@@ -62,7 +62,6 @@ public class TrainConfigTests
         Assert.Contains("config field accum_steps: 4 does not divide batch_size 6", e.Message);
         Assert.DoesNotContain("train_data", e.Message); // files are the caller's
         var settings = TrainConfigValidator.ValidateSettings(sclip with { AccumSteps = 2 });
-        Assert.False(settings.FilesChecked);
         Assert.Equal(TrainingMethod.SClip, settings.Values.Loss.Method);
         // The run's check names the missing files too.
         var run = Assert.Throws<ArgumentException>(() => TrainConfigValidator.Validate(sclip with { AccumSteps = 2 }));
