@@ -36,6 +36,7 @@ public sealed class ServeApp : IAsyncDisposable
     readonly object _modelGate = new();
     readonly ImageRoots _roots;
     readonly CaptionJournal? _journal;
+    SemiClip.IO.OutputLock? _journalLock;
     readonly ServeOptions _options;
     public Uri Address { get; }
     public LoadState State => _state;
@@ -100,9 +101,27 @@ public sealed class ServeApp : IAsyncDisposable
     /// <summary>Starts listening (port 0 picks a free one) and begins loading in the background.</summary>
     public static async Task<ServeApp> StartAsync(ServeOptions options, CollectionLoader? load = null)
     {
-        var roots = new ImageRoots(ImageFolders(options));
         var journalPath = options.SaveCaptions
             ?? (options.Captions is { } c && c.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) ? c : null);
+        // One writer per caption file: each save rewrites the whole file, so a second server would drop the first
+        // one's captions.
+        var journalLock = journalPath is null ? null : SemiClip.IO.OutputLock.Acquire(journalPath);
+        try
+        {
+            var server = await Start(options, journalPath, load);
+            server._journalLock = journalLock;
+            return server;
+        }
+        catch
+        {
+            journalLock?.Dispose();
+            throw;
+        }
+    }
+
+    static async Task<ServeApp> Start(ServeOptions options, string? journalPath, CollectionLoader? load)
+    {
+        var roots = new ImageRoots(ImageFolders(options));
         var journal = journalPath is null ? null : new CaptionJournal(journalPath);
         if (!IPAddress.TryParse(options.Host, out var ip) && options.Host != "localhost")
             throw new ArgumentException(
@@ -533,6 +552,7 @@ public sealed class ServeApp : IAsyncDisposable
         }
         catch (Exception) { }
         _state.Collection?.Dispose();
+        _journalLock?.Dispose();
     }
 }
 

@@ -47,6 +47,20 @@ public static class CommonOptions
     /// <summary>Checks before any work that <paramref name="folder"/> can be written, naming the option.</summary>
     public static void RequireWritableFolder(string folder, string option) => IO.WritableFolder.Require(folder, option);
 
+    /// <summary>The one-writer lock (<see cref="IO.OutputLock"/>) on what <paramref name="option"/> names, held
+    /// until the command ends; another process writing it is named in the refusal.</summary>
+    public static IO.OutputLock LockOutput(string path, string option)
+    {
+        try
+        {
+            return IO.OutputLock.Acquire(path);
+        }
+        catch (IO.OutputBusyException e)
+        {
+            throw new IO.OutputBusyException(e.Output, e.Holder, $"{option} {e.Message}");
+        }
+    }
+
     /// <summary>Where a file is written: its folder must be writable.</summary>
     public static void RequireWritableFile(string file, string option) =>
         RequireWritableFolder(Path.GetDirectoryName(Path.GetFullPath(file))!, option);

@@ -77,6 +77,7 @@ public static class EmbedCommand
         cmd.SetAction(p =>
         {
             CommonOptions.RequireWritableFile(p.GetValue(output)!, "--out");
+            using var writer = CommonOptions.LockOutput(p.GetValue(output)!, "--out");
             using var encoder = ModelEncoder.Open(
                 p.GetValue(model)!,
                 p.GetValue(vocab),

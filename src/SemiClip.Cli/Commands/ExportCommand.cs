@@ -57,6 +57,7 @@ public static class ExportCommand
             var outDir = p.GetValue(output)!;
             var parent = Path.GetDirectoryName(Path.GetFullPath(outDir))!;
             CommonOptions.RequireWritableFolder(parent, "--out");
+            using var writer = CommonOptions.LockOutput(outDir, "--out");
             using var bundle = CommonOptions.LoadModel(p.GetValue(model)!, p.GetValue(vocab), p.GetValue(activation)!);
             var files = ModelExport.Write(
                 bundle,

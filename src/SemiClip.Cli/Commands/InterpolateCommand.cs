@@ -64,6 +64,7 @@ public static class InterpolateCommand
         cmd.SetAction(p =>
         {
             CommonOptions.RequireWritableFolder(p.GetValue(output)!, "--out");
+            using var writer = CommonOptions.LockOutput(p.GetValue(output)!, "--out");
             using var a = CommonOptions.LoadModel(p.GetValue(from)!, p.GetValue(vocab), p.GetValue(activation)!);
             using var b = CommonOptions.LoadModel(p.GetValue(to)!, p.GetValue(vocab), p.GetValue(activation)!);
             using var mixed = WeightInterpolation.Interpolate(

@@ -16,19 +16,19 @@ namespace SemiClip.Runs;
 /// With <c>resume</c>, continues from the newest checkpoint of that run folder.</summary>
 public sealed class TrainingSession : IDisposable
 {
-    public TrainConfig Config { get; }
-    public RunFolder Run { get; }
-    public ClipModel Model { get; }
-    public ClipTokenizer Tokenizer { get; }
-    public ITrainingLoader Loader { get; }
-    public Trainer Trainer { get; }
-    public BadInputReport BadInputs { get; }
-    public long StartStep { get; }
-    public long TotalSteps { get; }
+    public TrainConfig Config { get; private set; } = null!;
+    public RunFolder Run { get; private set; } = null!;
+    public ClipModel Model { get; private set; } = null!;
+    public ClipTokenizer Tokenizer { get; private set; } = null!;
+    public ITrainingLoader Loader { get; private set; } = null!;
+    public Trainer Trainer { get; private set; } = null!;
+    public BadInputReport BadInputs { get; private set; } = null!;
+    public long StartStep { get; private set; }
+    public long TotalSteps { get; private set; }
 
     /// <summary>Settings that are legal but probably not meant (warm-up longer than the run…); logged as
     /// "warning".</summary>
-    public IReadOnlyList<string> Warnings { get; }
+    public IReadOnlyList<string> Warnings { get; private set; } = [];
 
     /// <summary>What the start said: checkpoints skipped on resume, a run moved aside, empty captions
     /// dropped.</summary>
@@ -38,6 +38,7 @@ public sealed class TrainingSession : IDisposable
     /// captions).</summary>
     public int EmptyCaptions { get; private set; }
     readonly List<string> _notices = new();
+    readonly IO.OutputLock _lock;
     LoaderPosition _start;
 
     public string FinalWeightsPath => Path.Combine(Run.Root, "model.safetensors");
@@ -61,6 +62,53 @@ public sealed class TrainingSession : IDisposable
                     + "'..'): runs live directly under runs_dir."
             );
         var runRoot = RunFolder.PathFor(config.RunsDir, config.RunName);
+        // The run's name is locked before anything looks at its folder, so the existence check, the move-aside and
+        // every later write belong to this process alone.
+        _lock = LockRun(runRoot, resume, overwrite);
+        try
+        {
+            Start(config, runRoot, resume, allowConfigChange, overwrite, imageCheckProgress);
+        }
+        catch
+        {
+            _lock.Dispose();
+            throw;
+        }
+    }
+
+    static IO.OutputLock LockRun(string runRoot, bool resume, bool overwrite)
+    {
+        try
+        {
+            return IO.OutputLock.Acquire(runRoot);
+        }
+        catch (IO.OutputBusyException e)
+        {
+            var what = resume
+                ? "--resume continues a run only once it has stopped"
+                : overwrite
+                    ? "--overwrite never moves a live run aside"
+                    : "choose another run_name";
+            throw new IO.OutputBusyException(
+                e.Output,
+                e.Holder,
+                $"run {Path.GetFileName(runRoot)} is still being written: {e.Message} {Capitalised(what)}; wait for "
+                    + "it to end or stop it (Ctrl-C saves a checkpoint to resume from)."
+            );
+        }
+    }
+
+    static string Capitalised(string s) => char.ToUpperInvariant(s[0]) + s[1..];
+
+    void Start(
+        TrainConfig config,
+        string runRoot,
+        bool resume,
+        bool allowConfigChange,
+        bool overwrite,
+        Action<long, long>? imageCheckProgress
+    )
+    {
         if (!resume && Directory.Exists(runRoot) && !overwrite)
             throw new ArgumentException(
                 $"run folder {runRoot} already exists. Continue that run with --resume (run_name "
@@ -762,6 +810,7 @@ public sealed class TrainingSession : IDisposable
         Loader.Dispose();
         Run.Dispose();
         Model.Dispose();
+        _lock.Dispose();
     }
 }
 

@@ -7,7 +7,11 @@ public static class CliProcess
 {
     /// <summary>Starts the CLI for a test that signals it: SIGINT inherited as ignored is made the default first (see
     /// <see cref="InheritedSignals"/>), so the child hears Ctrl-C however the suite was launched.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(null, args);
+
+    /// <summary>As <see cref="Start(string[])"/>, with every line of stdout and stderr passed to
+    /// <paramref name="onLine"/> from the first one on.</summary>
+    public static Process Start(Action<string?>? onLine, params string[] args)
     {
         InheritedSignals.RestoreInterrupt();
         var dll = Path.Combine(AppContext.BaseDirectory, "SemiClip.Cli.dll");
@@ -21,7 +25,13 @@ public static class CliProcess
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         psi.Environment["CI"] = "1"; // plain output
-        var p = Process.Start(psi)!;
+        var p = new Process { StartInfo = psi };
+        if (onLine != null)
+        {
+            p.OutputDataReceived += (_, e) => onLine(e.Data);
+            p.ErrorDataReceived += (_, e) => onLine(e.Data);
+        }
+        p.Start();
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
