@@ -32,6 +32,19 @@ public static class CommonOptions
         return option;
     }
 
+    /// <summary>Refuses an integer outside [<paramref name="min"/>, <paramref name="max"/>] at parse time, naming the
+    /// option.</summary>
+    public static Option<int> Between(this Option<int> option, int min, int max)
+    {
+        option.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<int>();
+            if (v < min || v > max)
+                r.AddError($"{option.Name} must be in [{min}, {max}] (got {v}).");
+        });
+        return option;
+    }
+
     /// <summary>Refuses a value outside [<paramref name="min"/>, <paramref name="max"/>] at parse time.</summary>
     public static Option<double> Within(this Option<double> option, double min, double max)
     {
@@ -59,6 +72,22 @@ public static class CommonOptions
         {
             throw new IO.OutputBusyException(e.Output, e.Holder, $"{option} {e.Message}");
         }
+    }
+
+    /// <summary><c>--overwrite</c> for a command that writes one output: without it an existing output is
+    /// refused.</summary>
+    public static Option<bool> Overwrite() =>
+        new("--overwrite") { Description = "replace --out if it exists (without this an existing --out is refused)" };
+
+    /// <summary>Refuses an existing output (a file, or a folder with anything in it) unless
+    /// <paramref name="overwrite"/>.</summary>
+    public static void RefuseExisting(string path, string option, bool overwrite)
+    {
+        bool exists = File.Exists(path) || Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any();
+        if (exists && !overwrite)
+            throw new ArgumentException(
+                $"{option} {path} already exists; pass --overwrite to replace it, or write to another path."
+            );
     }
 
     /// <summary>Where a file is written: its folder must be writable.</summary>

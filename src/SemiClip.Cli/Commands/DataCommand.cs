@@ -42,6 +42,11 @@ public static class DataCommand
         inspect.SetAction(p =>
         {
             var path = p.GetValue(dataset)!;
+            if (!File.Exists(path) && !Directory.Exists(path))
+                throw new FileNotFoundException(
+                    $"{path}: not found (data inspect takes a caption file, a class folder tree or an image folder).",
+                    path
+                );
             var report = new BadInputReport(BadInputPolicy.Skip);
             var inv = CultureInfo.InvariantCulture;
             var rows = new List<string[]>();
@@ -136,7 +141,13 @@ public static class DataCommand
                 ConsoleUi.Line("  " + b);
             if (report.Count > 20)
                 ConsoleUi.Line($"  … and {report.Count - 20} more");
-            return 0;
+            if (p.GetValue(imageRoot) is null && report.Items.Any(b => b.Problem.Contains("does not exist")))
+                ConsoleUi.Line(
+                    "  images are looked up beside the caption file (or the folder it names); if they live "
+                        + "elsewhere, pass --image-root FOLDER."
+                );
+            // Problems make a non-zero exit, so a script (or CI) that inspects data before training stops there.
+            return report.Count == 0 ? 0 : 1;
         });
         return new Command("data", "Inspect datasets") { inspect };
     }

@@ -47,8 +47,10 @@ public static class EmbedCommand
         var backend = OnnxBackend.Option();
         var device = CommonOptions.Device();
         var activation = CommonOptions.Activation();
+        var overwrite = CommonOptions.Overwrite();
         var cmd = new Command("embed", "Write image or text embeddings to a safetensors index")
         {
+            overwrite,
             model,
             vocab,
             images,
@@ -78,6 +80,7 @@ public static class EmbedCommand
         {
             CommonOptions.RequireWritableFile(p.GetValue(output)!, "--out");
             using var writer = CommonOptions.LockOutput(p.GetValue(output)!, "--out");
+            CommonOptions.RefuseExisting(p.GetValue(output)!, "--out", p.GetValue(overwrite));
             using var encoder = ModelEncoder.Open(
                 p.GetValue(model)!,
                 p.GetValue(vocab),
@@ -113,6 +116,13 @@ public static class EmbedCommand
                 features = embedder.EncodeTexts(ids);
                 kind = "text";
             }
+            if (ids.Count == 0)
+                throw new InvalidDataException(
+                    kind == "image"
+                        ? $"--images {p.GetValue(images)}: no readable image to embed"
+                            + (report.Count > 0 ? $" (all {report.Count} were skipped: {report.Items[0]})." : ".")
+                        : $"--texts {p.GetValue(texts)}: no text to embed (every line is empty)."
+                );
             var path = p.GetValue(output)!;
             SafeTensorsWriter.Write(
                 path,
@@ -144,6 +154,10 @@ public static class EmbedCommand
                 $"wrote {ids.Count} {kind} embeddings of size {features.shape[1]} to "
                     + $"{path}{(report.Count > 0 ? $" ({report.Count} skipped)" : "")}"
             );
+            foreach (var skipped in report.Items.Take(20))
+                ConsoleUi.Line($"  skipped {skipped}");
+            if (report.Count > 20)
+                ConsoleUi.Line($"  … and {report.Count - 20} more");
             return 0;
         });
         return cmd;

@@ -127,6 +127,17 @@ public static class EvalCommand
                 r.AddError("--wise-to interpolates weights: it needs --backend torch.");
             if (r.GetValue(alphas) is { } a && r.GetResult(alphas) is { Implicit: false } && r.GetValue(wiseTo) is null)
                 r.AddError($"--alphas {a} needs --wise-to.");
+            if (r.GetValue(alphas) is { } given)
+            {
+                try
+                {
+                    WiseSweep.ParseAlphas(given); // refused before any model is read
+                }
+                catch (ArgumentException e)
+                {
+                    r.AddError(e.Message);
+                }
+            }
         });
         cmd.SetAction(p =>
         {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using SemiClip.Cli.Ui;
 using SemiClip.IO;
 using SemiClip.Model;
+using SemiClip.Runs;
 
 namespace SemiClip.Cli.Commands;
 
@@ -38,11 +39,13 @@ public static class InterpolateCommand
             Description = "folder to write (model.safetensors, config.json, vocab/)",
         };
         var activation = CommonOptions.Activation();
+        var overwrite = CommonOptions.Overwrite();
         var cmd = new Command(
             "interpolate",
             "Weight-space interpolation (WiSE-FT) between a model and its fine-tuned version"
         )
         {
+            overwrite,
             from,
             to,
             alpha,
@@ -63,8 +66,10 @@ public static class InterpolateCommand
         });
         cmd.SetAction(p =>
         {
-            CommonOptions.RequireWritableFolder(p.GetValue(output)!, "--out");
-            using var writer = CommonOptions.LockOutput(p.GetValue(output)!, "--out");
+            var folder = Path.GetFullPath(p.GetValue(output)!).TrimEnd(Path.DirectorySeparatorChar);
+            CommonOptions.RequireWritableFolder(Path.GetDirectoryName(folder)!, "--out");
+            using var writer = CommonOptions.LockOutput(folder, "--out");
+            CommonOptions.RefuseExisting(folder, "--out", p.GetValue(overwrite));
             using var a = CommonOptions.LoadModel(p.GetValue(from)!, p.GetValue(vocab), p.GetValue(activation)!);
             using var b = CommonOptions.LoadModel(p.GetValue(to)!, p.GetValue(vocab), p.GetValue(activation)!);
             using var mixed = WeightInterpolation.Interpolate(
@@ -74,24 +79,41 @@ public static class InterpolateCommand
                 p.GetValue(from)!,
                 p.GetValue(to)!
             );
-            var folder = p.GetValue(output)!;
-            Directory.CreateDirectory(folder);
-            ClipCheckpoint.Save(mixed, Path.Combine(folder, "model.safetensors"));
-            var vocabulary = p.GetValue(vocab) ?? ModelBundle.RunVocabulary(p.GetValue(from)!) ?? "openai";
-            AtomicFile.WriteAllText(
-                Path.Combine(folder, "config.json"),
-                JsonSerializer.Serialize(
-                    new
-                    {
-                        vocab = vocabulary,
-                        interpolated_from = p.GetValue(from),
-                        interpolated_to = p.GetValue(to),
-                        alpha = p.GetValue(alpha),
-                    },
-                    new JsonSerializerOptions { WriteIndented = true }
-                )
-            );
-            ModelBundle.KeepVocabulary(vocabulary, folder);
+            // Written beside --out and moved into place whole, so a failure leaves no half-made folder.
+            var staging = $"{folder}.partial-{Environment.ProcessId}";
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
+            try
+            {
+                Directory.CreateDirectory(staging);
+                ClipCheckpoint.Save(mixed, Path.Combine(staging, "model.safetensors"));
+                var vocabulary = p.GetValue(vocab) ?? ModelBundle.RunVocabulary(p.GetValue(from)!) ?? "openai";
+                AtomicFile.WriteAllText(
+                    Path.Combine(staging, "config.json"),
+                    JsonSerializer.Serialize(
+                        new
+                        {
+                            vocab = vocabulary,
+                            interpolated_from = p.GetValue(from),
+                            interpolated_to = p.GetValue(to),
+                            alpha = p.GetValue(alpha),
+                        },
+                        new JsonSerializerOptions { WriteIndented = true }
+                    )
+                );
+                ModelBundle.KeepVocabulary(vocabulary, staging);
+                if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+                    Directory.Delete(folder);
+                else if (Directory.Exists(folder))
+                    RunFolder.MoveAside(folder); // --overwrite: the old output is kept beside, never deleted
+                Directory.Move(staging, folder);
+            }
+            catch
+            {
+                if (Directory.Exists(staging))
+                    Directory.Delete(staging, recursive: true);
+                throw;
+            }
             ConsoleUi.Line(
                 $"wrote {Path.Combine(folder, "model.safetensors")} (alpha "
                     + $"{p.GetValue(alpha).ToString(CultureInfo.InvariantCulture)})"

@@ -73,7 +73,7 @@ public static class ServeCommand
         {
             Description = "port (0: any free one)",
             DefaultValueFactory = _ => 7860,
-        }.AtLeast(0);
+        }.Between(0, 65535);
         var maxUpload = new Option<int>("--max-upload-mb")
         {
             Description = "largest image upload accepted",

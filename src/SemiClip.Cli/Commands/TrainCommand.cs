@@ -11,6 +11,8 @@ namespace SemiClip.Cli.Commands;
 /// <summary><c>semiclip train</c>: CLIP, S-CLIP, SoftCLIP or both, from a JSON/YAML config plus overrides.</summary>
 public static class TrainCommand
 {
+    static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "JSON or YAML training config (see README)" };
@@ -181,7 +183,10 @@ public static class TrainCommand
                                 + string.Join(
                                     ", ",
                                     metrics.Select(m =>
-                                        string.Create(CultureInfo.InvariantCulture, $"{m.Key} {100 * m.Value:F1}%")
+                                        // Rates as percentages; a loss is a number, not a rate.
+                                        m.Key.EndsWith("loss", StringComparison.Ordinal)
+                                            ? string.Create(Invariant, $"{m.Key} {m.Value:F4}")
+                                            : string.Create(Invariant, $"{m.Key} {100 * m.Value:F1}%")
                                     )
                                 )
                         )

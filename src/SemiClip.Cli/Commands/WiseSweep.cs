@@ -18,7 +18,12 @@ public static class WiseSweep
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(a =>
                 double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
-                    ? v
+                    ? v is >= 0 and <= 1
+                        ? v
+                        : throw new ArgumentException(
+                            $"--alphas: {a} is outside [0, 1] (0 is the model, 1 is --wise-to), as interpolate's "
+                                + "--alpha."
+                        )
                     : throw new ArgumentException($"--alphas: '{a}' is not a number.")
             )
             .ToArray();

@@ -46,6 +46,9 @@ public sealed class BadInputReport(BadInputPolicy policy)
     /// <summary>Throws under fail-fast; otherwise records the problem so the caller can skip it.</summary>
     public void Report(string location, string problem)
     {
+        // Errors from the decoder already start with the file; the location is said once.
+        if (problem.StartsWith(location + ": ", StringComparison.Ordinal))
+            problem = problem[(location.Length + 2)..];
         var bad = new BadInput(location, problem);
         if (Policy == BadInputPolicy.FailFast)
             throw new BadInputException(bad);

@@ -64,6 +64,7 @@ public sealed class TrainingSession : IDisposable
         var runRoot = RunFolder.PathFor(config.RunsDir, config.RunName);
         // The run's name is locked before anything looks at its folder, so the existence check, the move-aside and
         // every later write belong to this process alone.
+        IO.WritableFolder.Require(config.RunsDir, "config field runs_dir"); // the lock file lives there
         _lock = LockRun(runRoot, resume, overwrite);
         try
         {

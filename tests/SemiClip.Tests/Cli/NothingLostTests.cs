@@ -188,7 +188,7 @@ public class NothingLostTests
         Assert.Contains(Path.GetFileName(images[1]), output);
 
         (code, output) = CliProcess.Run("data", "inspect", dir.File("data/train.jsonl"), "--check-images", "full");
-        Assert.True(code == 0, output);
+        Assert.True(code == 1, output); // problems make a non-zero exit
         Assert.Matches(@"problems\s+2", output);
 
         (code, output) = CliProcess.Run("shard", dir.File("data/train.jsonl"), "--out", dir.File("shards"));

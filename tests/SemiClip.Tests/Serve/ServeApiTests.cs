@@ -207,6 +207,16 @@ public class ServeApiTests(ServeFixture f)
     }
 
     [Fact]
+    public async Task ASecondServerSavingToTheSameCaptionFileIsRefused()
+    {
+        var e = await Assert.ThrowsAsync<SemiClip.IO.OutputBusyException>(() => ServeApp.StartAsync(f.Options()));
+        Assert.Equal(Path.GetFullPath(f.SaveFile), e.Output);
+        Assert.Equal(Environment.ProcessId, e.Holder!.Pid);
+        // The refusal took nothing from the first server: it still saves.
+        Assert.Null(f.Server.State.Error);
+    }
+
+    [Fact]
     public async Task APortInUseIsNamed()
     {
         var taken = new TcpListener(IPAddress.Loopback, 0);
@@ -215,7 +225,7 @@ public class ServeApiTests(ServeFixture f)
         {
             int port = ((IPEndPoint)taken.LocalEndpoint).Port;
             var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-                ServeApp.StartAsync(f.Options() with { Port = port })
+                ServeApp.StartAsync(f.Options(f.Dir.File("second.jsonl")) with { Port = port })
             );
             Assert.Contains($"--port {port}", e.Message);
             Assert.Contains("in use", e.Message);
@@ -253,7 +263,7 @@ public class ServeIndexTests(ServeFixture f)
             "cpu"
         );
         Assert.True(code == 0, output);
-        await using var indexed = await ServeApp.StartAsync(f.Options() with { Index = index });
+        await using var indexed = await ServeApp.StartAsync(f.Options(f.Dir.File("indexed.jsonl")) with { Index = index });
         await indexed.Loaded;
         Assert.Null(indexed.State.Error);
         using var http = new HttpClient { BaseAddress = indexed.Address };

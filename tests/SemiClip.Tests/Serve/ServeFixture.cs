@@ -30,12 +30,14 @@ public sealed class ServeFixture : IAsyncLifetime
         Assert.True(Server.State.Error is null, Server.State.Error);
     }
 
-    public ServeOptions Options() =>
+    /// <summary>The fixture server's options; a second server started beside it saves its captions to
+    /// <paramref name="saveFile"/>, since the first one holds <see cref="SaveFile"/> (one writer per file).</summary>
+    public ServeOptions Options(string? saveFile = null) =>
         new()
         {
             Model = Run,
             Images = Dir.File("data/test"),
-            SaveCaptions = SaveFile,
+            SaveCaptions = saveFile ?? SaveFile,
             Port = 0,
             Device = "cpu",
             Workers = 1,

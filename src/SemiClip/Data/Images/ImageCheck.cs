@@ -68,6 +68,7 @@ public static class ImageCheck
             using var codec = data is null ? null : SKCodec.Create(data);
             if (codec is null || codec.Info.Width <= 0 || codec.Info.Height <= 0)
                 return "not a decodable image (unknown or corrupt format).";
+            ImageDecoder.CheckSize(path, codec.Info.Width, codec.Info.Height);
             return null;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)

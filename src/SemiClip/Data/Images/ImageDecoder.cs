@@ -8,6 +8,25 @@ namespace SemiClip.Data.Images;
 /// shipped, and it reads the 8-bit RGB/RGBA/grey TIFFs remote-sensing sets use). Returns RGBA pixels.</summary>
 public static class ImageDecoder
 {
+    /// <summary>The most pixels an image may have. Decoding holds 4 bytes a pixel, so a small file that claims a huge
+    /// size (a 2 MB PNG of 50000×50000 is 10 GB decoded) is refused from its header, before anything is allocated.
+    /// The budget is about PIL's own decompression-bomb limit, far above any photograph or remote-sensing
+    /// tile.</summary>
+    public const long MaxPixels = 150_000_000;
+
+    /// <summary>Refuses dimensions over <see cref="MaxPixels"/> or not positive, naming the file and its
+    /// size.</summary>
+    public static void CheckSize(string path, long width, long height)
+    {
+        if (width <= 0 || height <= 0)
+            throw new InvalidDataException($"{path}: image has no pixels ({width}×{height}).");
+        if (width * height > MaxPixels)
+            throw new InvalidDataException(
+                $"{path}: image is {width}×{height} pixels ({width * height / 1e6:0.#} megapixels), over the "
+                    + $"{MaxPixels / 1e6:0} megapixel budget; resize it or leave it out (skip_bad / --skip-bad)."
+            );
+    }
+
     public static SKBitmap Decode(string path)
     {
         if (!File.Exists(path))
@@ -30,6 +49,7 @@ public static class ImageDecoder
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data)
             ?? throw new InvalidDataException($"{path}: not a decodable image (unknown or corrupt format).");
+        CheckSize(path, codec.Info.Width, codec.Info.Height);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
@@ -90,6 +110,7 @@ public static class ImageDecoder
             ?? throw new InvalidDataException($"{path}: TIFF without IMAGEWIDTH.");
         int h = tiff.GetField(TiffTag.IMAGELENGTH)?[0].ToInt()
             ?? throw new InvalidDataException($"{path}: TIFF without IMAGELENGTH.");
+        CheckSize(path, w, h);
         var raster = new int[w * h];
         if (!tiff.ReadRGBAImageOriented(w, h, raster, Orientation.TOPLEFT))
             throw new InvalidDataException(

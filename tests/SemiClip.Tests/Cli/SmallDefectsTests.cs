@@ -1,0 +1,99 @@
+using SemiClip.IO;
+using SemiClip.Tests.Support;
+using TorchSharp;
+
+namespace SemiClip.Tests.Cli;
+
+/// <summary>User input that used to reach the "this is a bug" path or pass silently, each through the real
+/// CLI.</summary>
+public class SmallDefectsTests
+{
+    [Fact]
+    public void EmptyIndexesAndOutOfRangePortsAreRefusedByName()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        var (code, output) = CliProcess.Run(
+            new[] { "train", "--run-name", "m" }
+                .Concat(common.Append("steps=1").SelectMany(o => new[] { "--set", o }))
+                .ToArray()
+        );
+        Assert.True(code == 0, output);
+        var model = dir.File("runs/m");
+
+        // embed of a folder with no images writes nothing and says so.
+        Directory.CreateDirectory(dir.File("empty"));
+        (code, output) = CliProcess.Run(
+            "embed", "--model", model, "--images", dir.File("empty"), "--out", dir.File("empty.safetensors")
+        );
+        Assert.NotEqual(0, code);
+        Assert.DoesNotContain("this is a bug", output);
+        Assert.False(File.Exists(dir.File("empty.safetensors")));
+
+        // An empty index made by hand (or by an older SemiClip) is refused at search.
+        SafeTensorsWriter.Write(
+            dir.File("hand.safetensors"),
+            new Dictionary<string, torch.Tensor> { ["embeddings"] = torch.zeros(0, 16) },
+            new Dictionary<string, string> { ["semiclip.kind"] = "image" }
+        );
+        File.WriteAllText(dir.File("hand.jsonl"), "");
+        (code, output) = CliProcess.Run(
+            "search", "a river", "--model", model, "--index", dir.File("hand.safetensors"), "--allow-other-model"
+        );
+        Assert.NotEqual(0, code);
+        Assert.Contains("the index is empty", output);
+        Assert.DoesNotContain("this is a bug", output);
+
+        (code, output) = CliProcess.Run("eval", "--model", model, "--wise-to", model, "--alphas", "0,7");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--alphas: 7 is outside [0, 1]", output);
+
+        (code, output) = CliProcess.Run("serve", "--model", model, "--port", "70000");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--port must be in [0, 65535] (got 70000)", output);
+    }
+
+    [Fact]
+    public void InterpolateAndEmbedRefuseAnExistingOutputAndAFailureLeavesNone()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        var (code, output) = CliProcess.Run(
+            new[] { "train", "--run-name", "m" }
+                .Concat(common.Append("steps=1").SelectMany(o => new[] { "--set", o }))
+                .ToArray()
+        );
+        Assert.True(code == 0, output);
+        var model = dir.File("runs/m");
+        string[] Interpolate(string to, params string[] extra) =>
+            ["interpolate", "--from", model, "--to", to, "--alpha", "0.5", "--out", dir.File("mixed"), .. extra];
+
+        (code, output) = CliProcess.Run(Interpolate(dir.File("no-such-run")));
+        Assert.NotEqual(0, code);
+        Assert.False(Directory.Exists(dir.File("mixed")), "a failed interpolate left its output folder");
+        Assert.Empty(Directory.GetDirectories(dir.Path, "mixed.partial-*"));
+
+        (code, output) = CliProcess.Run(Interpolate(model));
+        Assert.True(code == 0, output);
+        var first = File.ReadAllBytes(dir.File("mixed/model.safetensors"));
+        (code, output) = CliProcess.Run(Interpolate(model));
+        Assert.NotEqual(0, code);
+        Assert.Contains("already exists; pass --overwrite", output);
+        (code, output) = CliProcess.Run(Interpolate(model, "--overwrite"));
+        Assert.True(code == 0, output);
+        var aside = Assert.Single(Directory.GetDirectories(dir.Path, "mixed.replaced-*"));
+        Assert.Equal(first, File.ReadAllBytes(Path.Combine(aside, "model.safetensors")));
+
+        string[] embed =
+        [
+            "embed", "--model", model, "--texts", dir.File("data/keywords.txt"), "--out", dir.File("t.st"),
+        ];
+        (code, output) = CliProcess.Run(embed);
+        Assert.True(code == 0, output);
+        (code, output) = CliProcess.Run(embed);
+        Assert.NotEqual(0, code);
+        Assert.Contains("already exists; pass --overwrite", output);
+        (code, output) = CliProcess.Run([.. embed, "--overwrite"]);
+        Assert.True(code == 0, output);
+    }
+}
