@@ -53,7 +53,7 @@ public sealed class OutputLock : IDisposable
         {
             if (!IsSharingViolation(e))
                 throw;
-            throw new OutputBusyException(full, ReadHolder(lockPath + ".holder"));
+            throw new OutputBusyException(full, WaitForHolder(lockPath + ".holder"));
         }
         var holder = new OutputHolder(
             Environment.ProcessId,
@@ -85,6 +85,18 @@ public sealed class OutputLock : IDisposable
         OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) == 32
         : OperatingSystem.IsMacOS() ? e.HResult == 35
         : e.HResult == 11;
+
+    // The holder writes who it is just after it takes the lock; a writer refused in that moment waits for it briefly.
+    static OutputHolder? WaitForHolder(string path)
+    {
+        for (int attempt = 0; attempt < 40; attempt++)
+        {
+            if (ReadHolder(path) is { } holder)
+                return holder;
+            Thread.Sleep(25);
+        }
+        return null;
+    }
 
     static OutputHolder? ReadHolder(string path)
     {

@@ -263,7 +263,8 @@ public class ServeIndexTests(ServeFixture f)
             "cpu"
         );
         Assert.True(code == 0, output);
-        await using var indexed = await ServeApp.StartAsync(f.Options(f.Dir.File("indexed.jsonl")) with { Index = index });
+        var options = f.Options(f.Dir.File("indexed.jsonl")) with { Index = index };
+        await using var indexed = await ServeApp.StartAsync(options);
         await indexed.Loaded;
         Assert.Null(indexed.State.Error);
         using var http = new HttpClient { BaseAddress = indexed.Address };

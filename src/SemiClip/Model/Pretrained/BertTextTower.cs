@@ -123,8 +123,7 @@ public sealed class BertTextTower : nn.Module<Tensor, Tensor, Tensor>
     {
         var named = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, value) in onnx.Initialisers)
-            if (name.StartsWith("embeddings.", StringComparison.Ordinal) || name.StartsWith("encoder.", StringComparison.Ordinal)
-            )
+            if (name.Split('.')[0] is "embeddings" or "encoder")
                 named[name] = value;
         var consumers = onnx
             .Nodes.SelectMany(n => n.Input.Select(i => (Input: i, Node: n)))
@@ -177,7 +176,7 @@ sealed class BertEmbeddings : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor ids)
     {
         using var scope = NewDisposeScope();
-        var positions = arange(ids.shape[1], device: ids.device);
+        var positions = Scalars.Range(ids.shape[1], ids.device);
         var x = word_embeddings
             .forward(ids)
             .Plus(position_embeddings.forward(positions))

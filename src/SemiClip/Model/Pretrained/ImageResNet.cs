@@ -1,3 +1,4 @@
+using SemiClip.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -244,7 +245,7 @@ public sealed class ResNetBlock : nn.Module<Tensor, Tensor>
         if (conv3 != null)
             y = bn3!.forward(conv3.forward(nn.functional.relu(y)));
         var shortcut = downsample is null ? x : downsample.forward(x);
-        return nn.functional.relu(y.add_(shortcut)).MoveToOuterDisposeScope();
+        return nn.functional.relu(y.Plus(shortcut)).MoveToOuterDisposeScope();
     }
 }
 
