@@ -20,6 +20,7 @@ return args.FirstOrDefault() switch
     "profile" => ProfileBenchmark.Run(args.Skip(1).ToArray()),
     "retrieval-scale" => RetrievalScaleBenchmark.Run(args.Skip(1).ToArray()),
     "encode" => EncodeThroughputBenchmark.Run(args.Skip(1).ToArray()),
+    "pretrained-start" => PretrainedStartBenchmark.Run(args.Skip(1).ToArray()),
     "serve-search" => ServeSearchBenchmark.Run(args.Skip(1).ToArray()),
     "serve-screenshots" => ServeScreenshots.Run(args.Skip(1).ToArray()),
     _ => Usage(),
@@ -38,6 +39,7 @@ static int Usage()
             + "| onnx [--models tiny-vit,ViT-B-32] [--images 64] [--texts 128] | export-check [--out DIR] "
             + "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py) "
             + "| retrieval-scale [--sizes 10000x50000,100000x500000] | encode [--images DIR] [--count 512] "
+            + "| pretrained-start [--data DIR] [--steps 300] [--seeds 0,1,2] [--methods clip,sclip] "
             + "[--models ViT-B-32] | serve-search [--sizes 100000] [--models "
             + "tiny-vit,ViT-B-32] | serve-screenshots --model RUN"
     );

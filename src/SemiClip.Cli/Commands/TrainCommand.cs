@@ -149,7 +149,6 @@ public static class TrainCommand
                 return 0;
             }
             using var stop = new CancellationTokenSource();
-            using var signals = StopSignals.Install(stop);
             // Threads are the process's to set, so the CLI sets them (the library never does); a resumed run's saved
             // value applies once the session has reconciled it.
             CommonOptions.ApplyThreads(cfg.Threads);
@@ -160,6 +159,9 @@ public static class TrainCommand
                 p.GetValue(overwrite),
                 update
             ));
+            // Only now does Ctrl-C mean "save and stop": during the pre-flight nothing exists yet, so the default
+            // handling ends the process at once.
+            using var signals = StopSignals.Install(stop);
             CommonOptions.ApplyThreads(session.Config.Threads);
             foreach (var notice in session.Notices)
                 ConsoleUi.Line(notice);

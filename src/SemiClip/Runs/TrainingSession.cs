@@ -440,7 +440,7 @@ public sealed class TrainingSession : IDisposable
     static List<string> EvaluationImages(TrainConfig config, BadInputReport badInputs)
     {
         var images = new List<string>();
-        if (config.EvalEveryEpochs <= 0)
+        if (config.EvalEveryEpochs <= 0 && config.EvalEverySteps <= 0)
             return images;
         if (config.EvalCaptions != null)
             images.AddRange(

@@ -144,6 +144,55 @@ public class NothingLostTests
     }
 
     [Fact]
+    public void CtrlCDuringThePreflightEndsAtOnceAndCreatesNothing()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        // A named pipe in place of one image: reading it blocks until a writer comes, so the pre-flight is
+        // certainly under way when the signal arrives.
+        var image = Directory
+            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)
+            .First();
+        File.Delete(image);
+        Process.Start("mkfifo", [image])!.WaitForExit();
+        var output = new System.Text.StringBuilder();
+        using var p = CliProcess.Start(
+            line =>
+            {
+                lock (output)
+                    output.AppendLine(line);
+            },
+            Train(common, "early", "steps=3").Concat(["--check-images", "full"]).ToArray()
+        );
+        // The pre-flight waits on the pipe for good once it reaches it; a few seconds is ample to get there.
+        Thread.Sleep(TimeSpan.FromSeconds(6));
+        Assert.False(p.HasExited, "the run ended before the signal: " + output);
+        Process.Start("kill", $"-INT {p.Id}")!.WaitForExit();
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(15)), "Ctrl-C during the pre-flight was not obeyed at once");
+        Assert.NotEqual(0, p.ExitCode);
+        Assert.False(Directory.Exists(dir.File("runs/early")), "a run folder was made: " + output);
+        Assert.DoesNotContain("saving a checkpoint", output.ToString());
+    }
+
+    [Fact]
+    public void EvaluationDataIsCheckedBeforeTrainingWhenEvaluationIsScheduledBySteps()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        File.WriteAllText(
+            dir.File("eval.jsonl"),
+            "{\"image\": \"data/train/missing-eval.png\", \"caption\": \"a field\", \"split\": \"val\"}\n"
+        );
+        var (code, output) = CliProcess.Run(
+            Train(common, "evalcheck", "steps=4", "eval_every_steps=2", $"eval_captions=\"{dir.File("eval.jsonl")}\"")
+        );
+        Assert.NotEqual(0, code);
+        Assert.Contains("missing-eval.png", output);
+        Assert.False(Directory.Exists(dir.File("runs/evalcheck")), output);
+    }
+
+    [Fact]
     public void ResumeFallsBackToTheNewestIntactCheckpointAndSaysWhichItSkipped()
     {
         using var dir = new TempDir();
