@@ -604,10 +604,62 @@ public sealed class TrainingSession : IDisposable
         long samples = 0,
             savedAt = -1;
         var diagnostics = new DiagnosticsAverager();
-        foreach (var batch in Loader.Batches(start, TotalSteps - stepsDone))
+        LoaderPosition next = start;
+        void Save()
         {
+            if (savedAt == stepsDone)
+                return;
+            // The scope frees what the save makes for itself (the support queue's position tensor).
+            using (NewDisposeScope())
+                TrainCheckpoint.Save(
+                    Run.CheckpointDir,
+                    stepsDone,
+                    next,
+                    Model,
+                    Trainer.Optimizer,
+                    Config,
+                    keep: Config.KeepCheckpoints,
+                    crossStep: Trainer.CrossStepState()
+                );
+            _lastCheckpoint = TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone);
+            savedAt = stepsDone;
+        }
+        using var batches = Loader.Batches(start, TotalSteps - stepsDone).GetEnumerator();
+        while (true)
+        {
+            TrainBatch batch;
+            try
+            {
+                if (!batches.MoveNext())
+                    break;
+                batch = batches.Current;
+            }
+            catch (Exception e) when (BadImageIn(e) is { } bad)
+            {
+                // An image the pre-flight let through (check_images headers sees no truncation): the steps done so
+                // far are saved before the run stops, and the message says which file and what to do.
+                const string Finds = "--check-images full finds such files before training.";
+                if (stepsDone == 0)
+                {
+                    // Nothing trained and nothing saved: the new run's folder goes, so its name is free again.
+                    Run.Dispose();
+                    Directory.Delete(Run.Root, recursive: true);
+                    throw new InvalidDataException(
+                        $"{bad.Location}: {bad.Problem} Training stopped before its first step; no run folder was "
+                            + $"kept. Replace or remove the file, or leave it out with --skip-bad; {Finds}",
+                        e
+                    );
+                }
+                Save();
+                Run.LogEvent("bad_input", new { step = stepsDone, error = bad.ToString() });
+                throw new InvalidDataException(
+                    $"{bad.Location}: {bad.Problem} Training stopped at step {stepsDone} and saved "
+                        + $"{Path.GetFileName(_lastCheckpoint)}. Replace or remove the file and continue with "
+                        + $"--resume, or continue without it with --resume --skip-bad --allow-config-change; {Finds}",
+                    e
+                );
+            }
             StepResult result;
-            LoaderPosition next;
             using (batch)
             {
                 samples += batch.Images.shape[0] + (batch.Unpaired?.shape[0] ?? 0);
@@ -634,25 +686,6 @@ public sealed class TrainingSession : IDisposable
             onStep?.Invoke(report);
             if (Due(Config.LogEvery))
                 Log(report, diagnostics.Drain());
-            void Save()
-            {
-                if (savedAt == stepsDone)
-                    return;
-                // The scope frees what the save makes for itself (the support queue's position tensor).
-                using (NewDisposeScope())
-                    TrainCheckpoint.Save(
-                        Run.CheckpointDir,
-                        stepsDone,
-                        next,
-                        Model,
-                        Trainer.Optimizer,
-                        Config,
-                        keep: Config.KeepCheckpoints,
-                        crossStep: Trainer.CrossStepState()
-                    );
-                _lastCheckpoint = TrainCheckpoint.PathFor(Run.CheckpointDir, stepsDone);
-                savedAt = stepsDone;
-            }
             // checkpoint_every 0: never (only the final weights); otherwise every N steps and at the end (so a finished
             // run can be extended).
             if (Config.CheckpointEvery > 0 && (stepsDone % Config.CheckpointEvery == 0 || stepsDone == TotalSteps))
@@ -706,6 +739,20 @@ public sealed class TrainingSession : IDisposable
     }
 
     string? _lastCheckpoint;
+
+    /// <summary>The bad image behind a loader failure (it may arrive wrapped by the prefetching thread), or
+    /// null.</summary>
+    static BadInput? BadImageIn(Exception e)
+    {
+        for (Exception? x = e; x != null; x = x.InnerException)
+        {
+            if (x is BadInputException bad)
+                return bad.Problem;
+            if (x is AggregateException { InnerExceptions.Count: > 0 } many)
+                return many.InnerExceptions.Select(BadImageIn).FirstOrDefault(b => b != null);
+        }
+        return null;
+    }
 
     /// <summary>The one way back to a checkpoint (a resume, or the recovery from a native failure): weights, optimiser,
     /// the trainer's cross-step state; returns where the loop continues.</summary>

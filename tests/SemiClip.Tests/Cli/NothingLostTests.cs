@@ -193,6 +193,38 @@ public class NothingLostTests
     }
 
     [Fact]
+    public void ABadImageMetMidRunIsNamedAfterTheRunIsSaved()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        // A PNG cut short passes the default header check and fails when a batch decodes it.
+        var image = Directory
+            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)
+            .Last();
+        var bytes = File.ReadAllBytes(image);
+        File.WriteAllBytes(image, bytes[..(bytes.Length / 2)]);
+        var (code, output) = CliProcess.Run(Train(common, "cut", "steps=20", "checkpoint_every=1000"));
+        Assert.NotEqual(0, code);
+        Assert.Contains(Path.GetFileName(image), output);
+        Assert.Contains("--skip-bad", output);
+        Assert.Contains("--check-images full", output);
+        Assert.DoesNotContain("this is a bug", output);
+        if (output.Contains("before its first step"))
+            Assert.False(Directory.Exists(dir.File("runs/cut")), "an untrained run kept its name: " + output);
+        else
+        {
+            // Saved at the step it reached (checkpoint_every alone would have saved nothing), and it goes on.
+            Assert.Matches("saved step-\\d+\\.safetensors", output);
+            Assert.Single(Directory.GetFiles(dir.File("runs/cut/checkpoints")));
+            string[] resume = ["--resume", "--skip-bad", "--allow-config-change"];
+            Assert.Contains(string.Join(' ', resume), output);
+            (code, output) = CliProcess.Run(Train(common, "cut", "steps=20").Concat(resume).ToArray());
+            Assert.True(code == 0, output);
+        }
+    }
+
+    [Fact]
     public void ResumeFallsBackToTheNewestIntactCheckpointAndSaysWhichItSkipped()
     {
         using var dir = new TempDir();
