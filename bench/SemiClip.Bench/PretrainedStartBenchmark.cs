@@ -72,7 +72,8 @@ public static class PretrainedStartBenchmark
             }
         );
         text.eval();
-        var prompts = ZeroShotClassifier.Prompts(classes.Select(ClassNames.Humanise).ToList(), PromptTemplates.RemoteSensing);
+        var classNames = classes.Select(ClassNames.Humanise).ToList();
+        var prompts = ZeroShotClassifier.Prompts(classNames, PromptTemplates.RemoteSensing);
         using var promptFeatures = EncodeTexts(text, tokenizer, prompts);
         Console.WriteLine($"image features: {imageSeconds:F0} s (cached in {cache})");
 
@@ -246,11 +247,9 @@ public static class PretrainedStartBenchmark
             var inputs = new LossInputs(image, textEmbedded, logitScale.exp()) { Step = step };
             if (objective.Config.UsesUnpaired)
             {
-                var u = tensor(Enumerable.Range(0, 32).Select(_ => (long)unpaired[rng.Next(unpaired.Length)]).ToArray());
-                inputs = inputs with
-                {
-                    UnpairedFeatures = nn.functional.normalize(train.index_select(0, u).matmul(imageProjection), dim: 1),
-                };
+                var drawn = Enumerable.Range(0, 32).Select(_ => (long)unpaired[rng.Next(unpaired.Length)]).ToArray();
+                var u = train.index_select(0, tensor(drawn)).matmul(imageProjection);
+                inputs = inputs with { UnpairedFeatures = nn.functional.normalize(u, dim: 1) };
             }
             var loss = objective.Compute(inputs).Total();
             optimizer.zero_grad();

@@ -11,7 +11,7 @@ static class BatchAssembly
     /// labels.</summary>
     public static (long[] Tokens, float[]? KeywordLabels) EncodeCaptions(
         IReadOnlyList<string> captions,
-        ClipTokenizer tokenizer,
+        ITextTokenizer tokenizer,
         int contextLength,
         KeywordLabeler? keywords
     )

@@ -35,7 +35,7 @@ public sealed class TrainingDataLoader : ITrainingLoader
 {
     readonly IReadOnlyList<CaptionSample> _paired;
     readonly IReadOnlyList<string> _unpaired;
-    readonly ClipTokenizer _tokenizer;
+    readonly ITextTokenizer _tokenizer;
     readonly int _contextLength;
     readonly ImagePreprocessor _preprocess;
     readonly KeywordLabeler? _keywords;
@@ -53,7 +53,7 @@ public sealed class TrainingDataLoader : ITrainingLoader
     public TrainingDataLoader(
         IReadOnlyList<CaptionSample> paired,
         IReadOnlyList<string> unpaired,
-        ClipTokenizer tokenizer,
+        ITextTokenizer tokenizer,
         int contextLength,
         int imageSize,
         KeywordLabeler? keywords,

@@ -13,7 +13,7 @@ namespace SemiClip.Evaluation;
 /// (reported through <see cref="Warn"/>), so one transient native error does not end an evaluation.</summary>
 public sealed class Embedder(
     ClipModel model,
-    ClipTokenizer tokenizer,
+    ITextTokenizer tokenizer,
     Device device,
     int batchSize = 256,
     int workers = 2
@@ -149,10 +149,10 @@ public sealed class Embedder(
                         using var scope = NewDisposeScope();
                         using var _ = no_grad();
                         var tokens = tokenizer.Tokenize(chunk, Model.Config.Text.ContextLength);
-                        // The text tower is causal: a position never sees the padding after its text's end token, so
+                        // Padding changes no text's features (CLIP's tower is causal, a BERT tower masks it), so
                         // cutting the batch after its longest text gives the same features for a fraction of the work
                         // (a search query).
-                        long used = tokens.argmax(-1).max().item<long>() + 1;
+                        long used = Model.TokensUsed(tokens);
                         tokens = tokens.narrow(1, 0, used).to(device);
                         return nn
                             .functional.normalize(Model.EncodeText(tokens).to(float32), dim: -1)

@@ -46,6 +46,11 @@ public static class ModelExport
         bool halfWeights = false
     )
     {
+        if (bundle.Model.Config.Text.Bert != null || bundle.Model.Config.Vision.ImageNet != null)
+            throw new NotSupportedException(
+                "this model has a web-pretrained tower (ImageNet ResNet or BERT); export writes CLIP's own towers "
+                    + "only so far."
+            );
         outDir = Path.GetFullPath(outDir);
         if (File.Exists(outDir) || Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
             throw new ArgumentException(
@@ -142,7 +147,7 @@ public static class ModelExport
         }
         var config = new JsonObject { ["model_cfg"] = modelCfg, ["preprocess_cfg"] = preprocess };
         // open_clip reads a custom tokenizer from the HF files named in text_cfg; OpenAI's is its default.
-        if (!IsOpenAiVocabulary(bundle.Tokenizer))
+        if (!IsOpenAiVocabulary(bundle.ClipTokenizer))
         {
             WriteTokenizerFiles(bundle, dir);
             modelCfg["text_cfg"]!["hf_tokenizer_name"] = ".";
@@ -162,7 +167,7 @@ public static class ModelExport
             Path.Combine(dir, "semiclip_model.json"),
             new JsonObject { ["fingerprint"] = ModelFingerprint.Of(bundle.Model) }.ToJsonString(Indented)
         );
-        var t = bundle.Tokenizer;
+        var t = bundle.ClipTokenizer;
         var vocab = new JsonObject();
         foreach (var (token, id) in t.Vocabulary().OrderBy(kv => kv.Value))
             vocab[token] = id;
@@ -253,8 +258,8 @@ public static class ModelExport
     public static JsonObject HuggingFaceConfig(ModelBundle bundle) =>
         HuggingFaceConfig(
             bundle.Model.Config,
-            bundle.Tokenizer.StartOfTextId,
-            bundle.Tokenizer.EndOfTextId,
+            bundle.ClipTokenizer.StartOfTextId,
+            bundle.ClipTokenizer.EndOfTextId,
             bundle.Model.LogitScaleParameter.detach().cpu().item<float>()
         );
 

@@ -17,6 +17,10 @@ public sealed record VisionConfig
     public int HeadWidth { get; init; } = 64;
     public double MlpRatio { get; init; } = 4.0;
     public bool IsResNet => ResNetLayers != null;
+
+    /// <summary>An ImageNet ResNet trunk with a linear head instead of CLIP's own towers (open_clip's timm
+    /// towers).</summary>
+    public Pretrained.ImageNetResNetVision? ImageNet { get; init; }
     public int Heads => IsResNet ? Width * 32 / HeadWidth : Width / HeadWidth;
 
     // Records compare arrays by reference; stage counts are compared by value.
@@ -26,6 +30,7 @@ public sealed record VisionConfig
         && Width == other.Width
         && HeadWidth == other.HeadWidth
         && MlpRatio == other.MlpRatio
+        && Pretrained.ImageNetResNetVision.Json(ImageNet) == Pretrained.ImageNetResNetVision.Json(other.ImageNet)
         && (
             IsResNet
                 ? other.IsResNet && ResNetLayers!.SequenceEqual(other.ResNetLayers!)
@@ -49,6 +54,10 @@ public sealed record TextConfig
     public int Heads { get; init; } = 8;
     public int Layers { get; init; } = 12;
     public double MlpRatio { get; init; } = 4.0;
+
+    /// <summary>A BERT-family encoder (Hugging Face's BertModel) with a linear projection instead of CLIP's causal
+    /// transformer (open_clip's HF text towers); its tokenizer is WordPiece.</summary>
+    public Pretrained.BertConfig? Bert { get; init; }
 }
 
 /// <summary>A CLIP architecture in open_clip's <c>model_configs</c> JSON shape.</summary>
@@ -133,6 +142,7 @@ public sealed record ClipConfig
             layers = Int(v, "layers", 12);
         var vision = new VisionConfig
         {
+            ImageNet = Pretrained.ImageNetResNetVision.Parse(v["imagenet_resnet"], source),
             ImageSize = Int(v, "image_size", 224),
             Width = Int(v, "width", 768),
             Layers = layers,
@@ -149,6 +159,9 @@ public sealed record ClipConfig
             Heads = Int(t, "heads", 8),
             Layers = Int(t, "layers", 12),
             MlpRatio = Dbl(t, "mlp_ratio", 4.0),
+            Bert = t["hf_bert"] is { } bert
+                ? Pretrained.BertConfig.FromHuggingFace(bert, $"{source} text_cfg.hf_bert")
+                : null,
         };
         var cfg = new ClipConfig
         {
@@ -207,6 +220,8 @@ public sealed record ClipConfig
             ["head_width"] = Vision.HeadWidth,
             ["mlp_ratio"] = Vision.MlpRatio,
         };
+        if (Vision.ImageNet != null)
+            vision["imagenet_resnet"] = JsonNode.Parse(Pretrained.ImageNetResNetVision.Json(Vision.ImageNet));
         if (Vision.IsResNet)
             vision["layers"] = new JsonArray(Vision.ResNetLayers!.Select(x => (JsonNode)x).ToArray());
         else
@@ -230,6 +245,8 @@ public sealed record ClipConfig
             },
             ["preprocess_cfg"] = Preprocess.ToJson(),
         };
+        if (Text.Bert != null)
+            root["text_cfg"]!["hf_bert"] = Text.Bert.ToHuggingFace();
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }

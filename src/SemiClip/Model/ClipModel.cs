@@ -13,11 +13,14 @@ public sealed record ClipOutput(Tensor ImageFeatures, Tensor TextFeatures, Tenso
 public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
 {
     readonly nn.Module<Tensor, Tensor> visual;
-    readonly Embedding token_embedding;
-    readonly Parameter positional_embedding;
-    readonly Transformer transformer;
-    readonly LayerNorm ln_final;
-    readonly Parameter text_projection;
+
+    // CLIP's own causal text transformer, at the top level as OpenAI names it; or, instead, a BERT-family tower.
+    readonly Embedding? token_embedding;
+    readonly Parameter? positional_embedding;
+    readonly Transformer? transformer;
+    readonly LayerNorm? ln_final;
+    readonly Parameter? text_projection;
+    readonly Pretrained.HfTextTower? text;
     readonly Parameter logit_scale;
 
     public ClipConfig Config { get; private set; }
@@ -34,30 +37,37 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
         : base("CLIP")
     {
         Config = config;
-        visual = config.Vision.IsResNet
-            ? new ModifiedResNet(config.Vision, config.EmbedDim, generator)
+        visual =
+            config.Vision.ImageNet is { } imageNet
+                ? new Pretrained.ImageNetVisionTower(imageNet, config.Vision.ImageSize, config.EmbedDim, generator)
+            : config.Vision.IsResNet ? new ModifiedResNet(config.Vision, config.EmbedDim, generator)
             : new VisionTransformer(config.Vision, config.EmbedDim, config.QuickGelu, generator);
         var t = config.Text;
-        token_embedding = nn.Embedding(t.VocabSize, t.Width);
-        positional_embedding = nn.Parameter(empty(t.ContextLength, t.Width));
-        transformer = new Transformer(
-            t.Width,
-            t.Layers,
-            t.Heads,
-            t.MlpRatio,
-            config.QuickGelu,
-            causal: true,
-            generator
-        );
-        ln_final = nn.LayerNorm(t.Width);
-        text_projection = nn.Parameter(empty(t.Width, config.EmbedDim));
-        logit_scale = nn.Parameter(tensor(Math.Log(1 / 0.07), float32));
-        using (no_grad())
+        if (t.Bert is { } bert)
+            text = new Pretrained.HfTextTower(bert with { VocabSize = t.VocabSize }, config.EmbedDim, generator);
+        else
         {
-            token_embedding.weight!.normal_(0, 0.02, generator);
-            positional_embedding.normal_(0, 0.01, generator);
-            text_projection.normal_(0, Math.Pow(t.Width, -0.5), generator);
+            token_embedding = nn.Embedding(t.VocabSize, t.Width);
+            positional_embedding = nn.Parameter(empty(t.ContextLength, t.Width));
+            transformer = new Transformer(
+                t.Width,
+                t.Layers,
+                t.Heads,
+                t.MlpRatio,
+                config.QuickGelu,
+                causal: true,
+                generator
+            );
+            ln_final = nn.LayerNorm(t.Width);
+            text_projection = nn.Parameter(empty(t.Width, config.EmbedDim));
+            using (no_grad())
+            {
+                token_embedding.weight!.normal_(0, 0.02, generator);
+                positional_embedding.normal_(0, 0.01, generator);
+                text_projection.normal_(0, Math.Pow(t.Width, -0.5), generator);
+            }
         }
+        logit_scale = nn.Parameter(tensor(Math.Log(1 / 0.07), float32));
         RegisterComponents();
     }
 
@@ -67,7 +77,8 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
     /// towers' blocks; a ResNet image tower is left as it is, as open_clip leaves it).</summary>
     public void SetGradCheckpointing(bool enable)
     {
-        transformer.GradCheckpointing = enable;
+        if (transformer != null)
+            transformer.GradCheckpointing = enable;
         if (visual is VisionTransformer vit)
             vit.SetGradCheckpointing(enable);
     }
@@ -92,14 +103,24 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
     /// <summary>The pooled text embedding plus every position projected the same way.</summary>
     public (Tensor Pooled, Tensor Tokens) EncodeTextWithTokens(Tensor tokens)
     {
+        if (text != null)
+            return text.EncodeWithTokens(tokens);
         using var scope = NewDisposeScope();
-        var x = token_embedding.forward(tokens).Plus(positional_embedding.narrow(0, 0, tokens.shape[1]));
-        x = ln_final.forward(transformer.forward(x));
+        var x = token_embedding!.forward(tokens).Plus(positional_embedding!.narrow(0, 0, tokens.shape[1]));
+        x = ln_final!.forward(transformer!.forward(x));
         var eot = tokens.argmax(-1);
-        var pooled = x[Scalars.Range(x.shape[0], x.device), eot].matmul(text_projection);
-        var all = x.matmul(text_projection);
+        var pooled = x[Scalars.Range(x.shape[0], x.device), eot].matmul(text_projection!);
+        var all = x.matmul(text_projection!);
         return (pooled.MoveToOuterDisposeScope(), all.MoveToOuterDisposeScope());
     }
+
+    /// <summary>How many columns of a zero-padded token batch hold text: up to each row's end token for CLIP's tower
+    /// (the highest id; a real token may be 0), up to the last non-[PAD] for a BERT tower.</summary>
+    public long TokensUsed(Tensor tokens) =>
+        text != null ? tokens.to(@bool).sum(-1).max().item<long>() : tokens.argmax(-1).max().item<long>() + 1;
+
+    /// <summary>The BERT-family text tower, when the model has one instead of CLIP's own.</summary>
+    public Pretrained.HfTextTower? HfText => text;
 
     public override ClipOutput forward(Tensor images, Tensor tokens)
     {

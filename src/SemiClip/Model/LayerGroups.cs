@@ -11,8 +11,10 @@ public enum Tower
 /// <summary>A tower's parameters in open_clip's lock groups, bottom to top: for a ViT the stem (patch convolution,
 /// class and position embeddings, ln_pre), each residual block, then ln_post with the projection; for a ModifiedResNet
 /// the stem, layer1–4 and the attention pool; for the text tower the token and position embeddings, each block, then
-/// ln_final with the projection. Locking leaves the top groups trainable; layer-wise learning-rate decay scales each
-/// group by its depth from the top. <c>logit_scale</c> belongs to neither tower.</summary>
+/// ln_final with the projection. Web-pretrained towers follow open_clip's timm and HF groups: an ImageNet ResNet's
+/// stem, its four stages and the projection; a BERT's embeddings, each layer and the projection. Locking leaves the top
+/// groups trainable; layer-wise learning-rate decay scales each group by its depth from the top. <c>logit_scale</c>
+/// belongs to neither tower.</summary>
 public static partial class LayerGroups
 {
     /// <summary>Parameter names per group, bottom group first.</summary>
@@ -20,8 +22,8 @@ public static partial class LayerGroups
     {
         var c = model.Config;
         int count =
-            tower == Tower.Text ? c.Text.Layers + 2
-            : c.Vision.IsResNet ? 6
+            tower == Tower.Text ? (c.Text.Bert?.NumHiddenLayers ?? c.Text.Layers) + 2
+            : c.Vision.IsResNet || c.Vision.ImageNet != null ? 6
             : c.Vision.Layers + 2;
         var groups = Enumerable.Range(0, count).Select(_ => new List<string>()).ToArray();
         foreach (var (name, _) in model.named_parameters())
@@ -38,6 +40,12 @@ public static partial class LayerGroups
         {
             if (name.StartsWith("visual.", StringComparison.Ordinal) || name == "logit_scale")
                 return null;
+            if (c.Text.Bert is { } bert)
+            {
+                if (BertLayer().Match(name) is { Success: true } layer)
+                    return 1 + int.Parse(layer.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                return name.StartsWith("text.proj.", StringComparison.Ordinal) ? bert.NumHiddenLayers + 1 : 0;
+            }
             if (Block().Match(name) is { Success: true } text)
                 return 1 + int.Parse(text.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             return name.StartsWith("ln_final.", StringComparison.Ordinal) || name == "text_projection"
@@ -46,6 +54,12 @@ public static partial class LayerGroups
         }
         if (!name.StartsWith("visual.", StringComparison.Ordinal))
             return null;
+        if (c.Vision.ImageNet != null)
+        {
+            if (TrunkStage().Match(name) is { Success: true } stage)
+                return int.Parse(stage.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            return name.StartsWith("visual.proj.", StringComparison.Ordinal) ? 5 : 0;
+        }
         if (c.Vision.IsResNet)
         {
             if (Stage().Match(name) is { Success: true } stage)
@@ -67,4 +81,10 @@ public static partial class LayerGroups
 
     [GeneratedRegex(@"^visual\.layer([1-4])\.")]
     private static partial Regex Stage();
+
+    [GeneratedRegex(@"^visual\.trunk\.layer([1-4])\.")]
+    private static partial Regex TrunkStage();
+
+    [GeneratedRegex(@"^text\.transformer\.encoder\.layer\.(\d+)\.")]
+    private static partial Regex BertLayer();
 }

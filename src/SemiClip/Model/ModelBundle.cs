@@ -6,10 +6,18 @@ namespace SemiClip.Model;
 /// <summary>A model with the tokenizer it was trained with. Accepts a run folder (its <c>model.safetensors</c> and its
 /// vocabulary: the copy in vocab/, else the one named in its <c>config.json</c>) or a weights file (with <paramref
 /// name="vocab"/>, default OpenAI's).</summary>
-public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDisposable
+public sealed class ModelBundle(ClipModel model, ITextTokenizer tokenizer) : IDisposable
 {
     public ClipModel Model { get; } = model;
-    public ClipTokenizer Tokenizer { get; } = tokenizer;
+    public ITextTokenizer Tokenizer { get; } = tokenizer;
+
+    /// <summary>The CLIP BPE tokenizer, for what only CLIP's own text tower has (exports of its vocabulary).</summary>
+    public ClipTokenizer ClipTokenizer =>
+        Tokenizer as ClipTokenizer
+        ?? throw new NotSupportedException(
+            "this model has a BERT-family text tower; exporting it is not supported yet (export handles CLIP's own "
+                + "text transformer)."
+        );
 
     /// <summary>Where the model's activation came from (see <see cref="ClipCheckpoint.Load(string, out
     /// ActivationOrigin, ClipConfig?, string)"/>).</summary>
@@ -26,15 +34,31 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
                     weights
                 );
             var runModel = ClipCheckpoint.Load(weights, out var runOrigin, activation: activation);
-            return Checked(
-                runModel,
-                ClipTokenizer.Load(vocab ?? RunVocabulary(path) ?? KeptBy(weights)),
-                weights,
-                runOrigin
-            );
+            return Checked(runModel, TokenizerFor(runModel, vocab ?? RunVocabulary(path) ?? KeptBy(weights)), weights,
+                runOrigin);
         }
         var model = ClipCheckpoint.Load(path, out var origin, activation: activation);
-        return Checked(model, ClipTokenizer.Load(vocab ?? KeptBy(path)), path, origin);
+        return Checked(model, TokenizerFor(model, vocab ?? KeptBy(path)), path, origin);
+    }
+
+    /// <summary>The tokenizer of <paramref name="model"/>'s text tower: CLIP's BPE with <paramref name="vocab"/>, or
+    /// for a BERT-family tower WordPiece with its vocab.txt (without one, the packaged start's, the only BERT tower
+    /// SemiClip makes).</summary>
+    public static ITextTokenizer TokenizerFor(ClipModel model, string? vocab)
+    {
+        if (model.Config.Text.Bert is null)
+            return ClipTokenizer.Load(vocab);
+        return vocab != null && vocab.EndsWith(".txt", StringComparison.OrdinalIgnoreCase)
+            ? WordPieceTokenizer.FromVocabFile(vocab)
+            : Pretrained.PackagedStart.Tokenizer();
+    }
+
+    /// <summary>Keeps a BERT tower's vocab.txt in <paramref name="folder"/>/vocab/, as <see cref="KeepVocabulary"/>
+    /// does for CLIP's.</summary>
+    public static void KeepWordPieceVocabulary(string vocabText, string folder)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(folder, VocabularyFolder)).FullName;
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, "vocab.txt"), vocabText);
     }
 
     /// <summary>The vocabulary of the run that keeps <paramref name="weights"/> in one of its own folders
@@ -94,7 +118,7 @@ public sealed class ModelBundle(ClipModel model, ClipTokenizer tokenizer) : IDis
 
     /// <summary>A tokenizer whose vocabulary does not match the model's token embedding would feed it ids it was
     /// never trained on (or out of range): refuse, naming both sizes.</summary>
-    static ModelBundle Checked(ClipModel model, ClipTokenizer tokenizer, string weights, ActivationOrigin origin)
+    static ModelBundle Checked(ClipModel model, ITextTokenizer tokenizer, string weights, ActivationOrigin origin)
     {
         if (tokenizer.VocabSize != model.Config.Text.VocabSize)
         {

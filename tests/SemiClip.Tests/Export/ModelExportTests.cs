@@ -80,7 +80,7 @@ public class ModelExportTests(TrainedRunFixture f) : IClassFixture<TrainedRunFix
         int context = bundle.Model.Config.Text.ContextLength;
         Assert.Equal(bundle.Tokenizer.TokenizeToArray(Captions, context), exported.TokenizeToArray(Captions, context));
         // A learned vocabulary ends with its end token too, so the graph's highest-id pooling reads the right position.
-        Assert.Equal(bundle.Tokenizer.VocabSize - 1, bundle.Tokenizer.EndOfTextId);
+        Assert.Equal(bundle.Tokenizer.VocabSize - 1, bundle.ClipTokenizer.EndOfTextId);
 
         using var ids = bundle.Tokenizer.Tokenize(Captions, context);
         using var text = new InferenceSession(Path.Combine(outDir, "text_model.onnx"));
@@ -153,10 +153,10 @@ public class ModelExportTests(TrainedRunFixture f) : IClassFixture<TrainedRunFix
             Assert.True(File.Exists(Path.Combine(outDir, name)), name);
         using var bundle = ModelBundle.Load(f.Run);
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "config.json")))!;
-        Assert.Equal(bundle.Tokenizer.EndOfTextId, config["text_config"]!["eos_token_id"]!.GetValue<int>());
-        Assert.Equal(bundle.Tokenizer.StartOfTextId, config["text_config"]!["bos_token_id"]!.GetValue<int>());
+        Assert.Equal(bundle.ClipTokenizer.EndOfTextId, config["text_config"]!["eos_token_id"]!.GetValue<int>());
+        Assert.Equal(bundle.ClipTokenizer.StartOfTextId, config["text_config"]!["bos_token_id"]!.GetValue<int>());
         // a learned vocabulary: OpenAI's id would pool at the wrong place
-        Assert.NotEqual(49407, bundle.Tokenizer.EndOfTextId);
+        Assert.NotEqual(49407, bundle.ClipTokenizer.EndOfTextId);
 
         // HF naming, no SemiClip metadata needed: the config.json beside it gives heads and activation.
         using (var reader = new SemiClip.IO.SafeTensorsReader(Path.Combine(outDir, "model.safetensors")))
@@ -168,7 +168,7 @@ public class ModelExportTests(TrainedRunFixture f) : IClassFixture<TrainedRunFix
 
         var tokenizer = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "tokenizer.json")))!;
         Assert.Equal(bundle.Tokenizer.VocabSize, tokenizer["model"]!["vocab"]!.AsObject().Count);
-        Assert.Equal(bundle.Tokenizer.EndOfTextId, tokenizer["post_processor"]!["sep"]![1]!.GetValue<int>());
+        Assert.Equal(bundle.ClipTokenizer.EndOfTextId, tokenizer["post_processor"]!["sep"]![1]!.GetValue<int>());
     }
 
     [Fact]

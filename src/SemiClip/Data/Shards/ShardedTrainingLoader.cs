@@ -35,7 +35,7 @@ public sealed record ShardSources(
 public sealed class ShardedTrainingLoader : ITrainingLoader
 {
     readonly ShardSources _sources;
-    readonly ClipTokenizer _tokenizer;
+    readonly ITextTokenizer _tokenizer;
     readonly int _contextLength;
     readonly ImagePreprocessor _preprocess;
     readonly KeywordLabeler? _keywords;
@@ -53,7 +53,7 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
     public ShardedTrainingLoader(
         ShardSources sources,
         bool usesUnpaired,
-        ClipTokenizer tokenizer,
+        ITextTokenizer tokenizer,
         int contextLength,
         int imageSize,
         KeywordLabeler? keywords,

