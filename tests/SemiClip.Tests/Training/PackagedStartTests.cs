@@ -112,5 +112,39 @@ public class PackagedStartTests
         (code, output) = CliProcess.Run("info", dir.File("runs/cli"));
         Assert.True(code == 0, output);
         Assert.Contains("BERT 6 layers", output);
+
+        // The run folder serves embed and search like any run's.
+        var index = dir.File("index.safetensors");
+        (code, output) = CliProcess.Run(
+            "embed", "--model", dir.File("runs/cli"), "--images", dir.File("data/test"), "--out", index
+        );
+        Assert.True(code == 0, output);
+        (code, output) = CliProcess.Run(
+            "search", "a river between fields", "--model", dir.File("runs/cli"), "--index", index
+        );
+        Assert.True(code == 0, output);
+        Assert.Contains(".png", output);
+    }
+
+    [Fact]
+    public void SoftClipTakesTheFrozenPackagedStartAsItsTeacher()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir, perClass: 1).Where(o => !o.StartsWith("model=", StringComparison.Ordinal));
+        var config = TrainConfig.Load(
+            null,
+            [
+                .. common,
+                "pretrained=\"resnet18-imagenet+minilm-l6\"",
+                "method=\"softclip\"",
+                "loss.intra_source=\"teacher\"",
+                "context_length=24",
+                "run_name=\"soft\"",
+                "steps=1",
+            ]
+        );
+        using var session = new TrainingSession(config, resume: false);
+        session.Train();
+        Assert.True(File.Exists(session.FinalWeightsPath));
     }
 }
