@@ -11,10 +11,11 @@ public enum Tower
 /// <summary>A tower's parameters in open_clip's lock groups, bottom to top: for a ViT the stem (patch convolution,
 /// class and position embeddings, ln_pre), each residual block, then ln_post with the projection; for a ModifiedResNet
 /// the stem, layer1–4 and the attention pool; for the text tower the token and position embeddings, each block, then
-/// ln_final with the projection. Web-pretrained towers follow open_clip's timm and HF groups: an ImageNet ResNet's
-/// stem, its four stages and the projection; a BERT's embeddings, each layer and the projection. Locking leaves the top
-/// groups trainable; layer-wise learning-rate decay scales each group by its depth from the top. <c>logit_scale</c>
-/// belongs to neither tower.</summary>
+/// ln_final with the projection. Web-pretrained towers follow open_clip's timm and HF towers: an ImageNet ResNet's
+/// stem and its four stages, a BERT's embeddings and each layer; their new projection is in no group, so locking never
+/// freezes it (open_clip locks the trunk, not the head). Locking leaves the top groups trainable; layer-wise
+/// learning-rate decay scales each group by its depth from the top. <c>logit_scale</c> belongs to neither
+/// tower.</summary>
 public static partial class LayerGroups
 {
     /// <summary>Parameter names per group, bottom group first.</summary>
@@ -22,8 +23,9 @@ public static partial class LayerGroups
     {
         var c = model.Config;
         int count =
-            tower == Tower.Text ? (c.Text.Bert?.NumHiddenLayers ?? c.Text.Layers) + 2
-            : c.Vision.IsResNet || c.Vision.ImageNet != null ? 6
+            tower == Tower.Text ? (c.Text.Bert is { } bert ? bert.NumHiddenLayers + 1 : c.Text.Layers + 2)
+            : c.Vision.ImageNet != null ? 5
+            : c.Vision.IsResNet ? 6
             : c.Vision.Layers + 2;
         var groups = Enumerable.Range(0, count).Select(_ => new List<string>()).ToArray();
         foreach (var (name, _) in model.named_parameters())
@@ -44,7 +46,7 @@ public static partial class LayerGroups
             {
                 if (BertLayer().Match(name) is { Success: true } layer)
                     return 1 + int.Parse(layer.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-                return name.StartsWith("text.proj.", StringComparison.Ordinal) ? bert.NumHiddenLayers + 1 : 0;
+                return name.StartsWith("text.proj.", StringComparison.Ordinal) ? null : 0;
             }
             if (Block().Match(name) is { Success: true } text)
                 return 1 + int.Parse(text.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -58,7 +60,7 @@ public static partial class LayerGroups
         {
             if (TrunkStage().Match(name) is { Success: true } stage)
                 return int.Parse(stage.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            return name.StartsWith("visual.proj.", StringComparison.Ordinal) ? 5 : 0;
+            return name.StartsWith("visual.proj.", StringComparison.Ordinal) ? null : 0;
         }
         if (c.Vision.IsResNet)
         {

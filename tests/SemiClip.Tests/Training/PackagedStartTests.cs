@@ -30,9 +30,18 @@ public class PackagedStartTests
         }
         Assert.Contains("visual.input_mean", sa.Keys); // the mean image travels with the weights
         Assert.Contains("text.transformer.encoder.layer.5.output.LayerNorm.weight", sa.Keys);
-        Assert.Equal(6, LayerGroups.Of(a, Tower.Image).Count);
-        Assert.Equal(8, LayerGroups.Of(a, Tower.Text).Count);
-        Assert.All(LayerGroups.Of(a, Tower.Image).Concat(LayerGroups.Of(a, Tower.Text)), g => Assert.NotEmpty(g));
+        // open_clip's groups for timm and HF towers: stem + four stages, embeddings + six layers; the new projections
+        // are in none, so no lock freezes them.
+        Assert.Equal(5, LayerGroups.Of(a, Tower.Image).Count);
+        Assert.Equal(7, LayerGroups.Of(a, Tower.Text).Count);
+        var grouped = LayerGroups.Of(a, Tower.Image).Concat(LayerGroups.Of(a, Tower.Text)).ToList();
+        Assert.All(grouped, g => Assert.NotEmpty(g));
+        Assert.DoesNotContain(grouped.SelectMany(g => g), n => n.EndsWith("proj.weight", StringComparison.Ordinal));
+
+        // Both towers locked (LiT): only the projections and the temperature learn.
+        ModelLocks.Apply(a, new TrainConfig { LockImage = true, LockText = true });
+        var learning = a.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).Order();
+        Assert.Equal(["logit_scale", "text.proj.weight", "visual.proj.weight"], learning);
     }
 
     [Fact]
