@@ -13,13 +13,9 @@ public class SmallDefectsTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var (code, output) = CliProcess.Run(
-            new[] { "train", "--run-name", "m" }
-                .Concat(common.Append("steps=1").SelectMany(o => new[] { "--set", o }))
-                .ToArray()
-        );
-        Assert.True(code == 0, output);
-        var model = dir.File("runs/m");
+        var model = CliProcess.TrainTiny(dir, common);
+        int code;
+        string output;
 
         // embed of a folder with no images writes nothing and says so.
         Directory.CreateDirectory(dir.File("empty"));
@@ -58,13 +54,9 @@ public class SmallDefectsTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var (code, output) = CliProcess.Run(
-            new[] { "train", "--run-name", "m" }
-                .Concat(common.Append("steps=1").SelectMany(o => new[] { "--set", o }))
-                .ToArray()
-        );
-        Assert.True(code == 0, output);
-        var model = dir.File("runs/m");
+        var model = CliProcess.TrainTiny(dir, common);
+        int code;
+        string output;
         string[] Interpolate(string to, params string[] extra) =>
             ["interpolate", "--from", model, "--to", to, "--alpha", "0.5", "--out", dir.File("mixed"), .. extra];
 

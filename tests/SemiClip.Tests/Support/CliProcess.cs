@@ -39,6 +39,19 @@ public static class CliProcess
 
     public static (int ExitCode, string Output) Run(params string[] args) => Run(null, args);
 
+    /// <summary>Trains run <paramref name="run"/> for one step through the CLI on <see cref="TinySetup.Write"/>'s
+    /// data (its settings in <paramref name="common"/>) and returns its folder; a failure fails the test.</summary>
+    public static string TrainTiny(TempDir dir, List<string> common, string run = "m")
+    {
+        var (code, output) = Run(
+            new[] { "train", "--run-name", run }
+                .Concat(common.Append("steps=1").SelectMany(o => new[] { "--set", o }))
+                .ToArray()
+        );
+        Assert.True(code == 0, output);
+        return dir.File($"runs/{run}");
+    }
+
     /// <summary>As <see cref="Run(string[])"/>, with extra environment variables for the child.</summary>
     public static (int ExitCode, string Output) Run(IReadOnlyDictionary<string, string>? environment, string[] args)
     {
