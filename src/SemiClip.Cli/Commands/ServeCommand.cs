@@ -140,20 +140,21 @@ public static class ServeCommand
                 ConsoleUi.Line(
                     $"serving on {server.Address} (Ctrl-C stops; pages: / search, /pseudo, /caption, /runs)"
                 );
-                var loaded = server.Loaded.ContinueWith(
-                    _ =>
-                        ConsoleUi.Line(
-                            server.State.Error is { } error
-                                ? $"loading failed: {error}"
-                                : $"ready: {server.State.Collection!.Images.Count} images"
-                        ),
-                    TaskScheduler.Default
-                );
-                try
+                var stopped = Task.Delay(Timeout.Infinite, token);
+                await Task.WhenAny(server.Loaded, stopped);
+                if (server.Loaded.IsCompleted)
                 {
-                    await Task.Delay(Timeout.Infinite, token);
+                    // A server whose model or collection failed to load would only show error pages: it stops, and
+                    // a script that started it sees the failure.
+                    if (server.State.Error is { } error)
+                        throw new InvalidOperationException($"loading failed: {error}");
+                    ConsoleUi.Line($"ready: {server.State.Collection!.Images.Count} images");
+                    try
+                    {
+                        await stopped;
+                    }
+                    catch (OperationCanceledException) { }
                 }
-                catch (OperationCanceledException) { }
                 ConsoleUi.Line("stopped");
                 return 0;
             }

@@ -88,4 +88,20 @@ public class SmallDefectsTests
         (code, output) = CliProcess.Run([.. embed, "--overwrite"]);
         Assert.True(code == 0, output);
     }
+
+    [Fact]
+    public void ServeExitsNonZeroWhenItsModelFailsToLoad()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("images"));
+        TestImages.Png(dir.File("images/a.png"));
+        File.WriteAllText(dir.File("broken.safetensors"), "not weights");
+        var (code, output) = CliProcess.Run(
+            "serve", "--model", dir.File("broken.safetensors"), "--images", dir.File("images"), "--port", "0"
+        );
+        Assert.NotEqual(0, code);
+        Assert.Contains("loading failed", output);
+        Assert.Contains("broken.safetensors", output);
+        Assert.DoesNotContain("this is a bug", output);
+    }
 }
