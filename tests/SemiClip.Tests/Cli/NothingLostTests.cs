@@ -380,6 +380,8 @@ public class NothingLostTests
         Assert.True(code == 0, output);
         Assert.Contains("eval at step", output);
         Assert.Contains("mean_recall", output);
+        Assert.Matches(@"val_loss \d+\.\d{4}(,|\s)", output); // a loss is a number, not a percentage
+        Assert.DoesNotMatch(@"val_loss [\d.]+%", output);
         Assert.Equal(
             2,
             File.ReadLines(dir.File("runs/rsicd/metrics.jsonl")).Count(l => l.Contains("\"kind\":\"eval\""))
