@@ -60,7 +60,7 @@ public class PackagedStartTests
                     "lock_image=true",
                     "lock_image_freeze_bn_stats=true",
                     "context_length=32",
-                    "checkpoint_every=2",
+                    "checkpoint_every=1",
                 ]
             )
             .ToList();
@@ -72,9 +72,9 @@ public class PackagedStartTests
             using var session = new TrainingSession(config, resume, allowConfigChange: resume);
             session.Train();
         }
-        Train("whole", 4, resume: false);
-        Train("cut", 2, resume: false);
-        Train("cut", 4, resume: true);
+        Train("whole", 2, resume: false);
+        Train("cut", 1, resume: false);
+        Train("cut", 2, resume: true);
         Assert.Equal(Weights("whole"), Weights("cut"));
 
         // The locked ResNet trunk, its batch-norm statistics included, is the package's to the bit.
