@@ -26,10 +26,7 @@ public static class FlagHints
 
     public static string Annotate(string message)
     {
-        var hints = Map.Where(m =>
-                Regex.IsMatch(message, $@"(?<![\w-]){Regex.Escape(m.Field)}(?![\w-])")
-                && !message.Contains(m.Flag, StringComparison.Ordinal)
-            )
+        var hints = Map.Where(m => Names(message, m.Field) && !message.Contains(m.Flag, StringComparison.Ordinal))
             .Select(m =>
                 m.Field is "resume" or "allow_config_change"
                     ? $"{m.Field}: {m.Flag}"
@@ -37,5 +34,15 @@ public static class FlagHints
             )
             .ToList();
         return hints.Count == 0 ? message : $"{message} [on the command line, {string.Join("; ", hints)}]";
+    }
+
+    // A field with an underscore is never an English word; a one-word field (device, method, vocab…) counts only where
+    // a message names it as a field ("field device", "device:", "device was …"), not in "No space left on device".
+    static bool Names(string message, string field)
+    {
+        var name = Regex.Escape(field);
+        return field.Contains('_')
+            ? Regex.IsMatch(message, $@"(?<![\w-]){name}(?![\w-])")
+            : Regex.IsMatch(message, $@"(field |\()({name})(?![\w-])|(?<![\w-]){name}(:| was | must | is | =|=)");
     }
 }

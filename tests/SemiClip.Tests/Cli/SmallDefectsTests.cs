@@ -104,4 +104,16 @@ public class SmallDefectsTests
         Assert.Contains("broken.safetensors", output);
         Assert.DoesNotContain("this is a bug", output);
     }
+
+    [Fact]
+    public void FlagHintsNameAFieldOnlyWhereAMessageNamesIt()
+    {
+        Assert.Equal(
+            "Could not write: No space left on device",
+            SemiClip.Cli.FlagHints.Annotate("Could not write: No space left on device")
+        );
+        Assert.Contains("--device", SemiClip.Cli.FlagHints.Annotate("config field device: 'cudax' is not a device."));
+        Assert.Contains("--skip-bad", SemiClip.Cli.FlagHints.Annotate("resume with settings: skip_bad was false"));
+        Assert.Contains("--method", SemiClip.Cli.FlagHints.Annotate("method was clip, now sclip"));
+    }
 }

@@ -73,12 +73,6 @@ public sealed class ImageResNet : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The blocks in order, stage by stage.</summary>
-    public IReadOnlyList<ResNetBlock> Blocks => _blocks;
-
-    public Conv2d Stem => conv1;
-    public BatchNorm2d StemNorm => bn1;
-
     public override Tensor forward(Tensor x) => Pool(SpatialFeatures(x));
 
     /// <summary>The last stage's feature map [B, FeatureWidth, h, w].</summary>
