@@ -24,14 +24,22 @@ public static class FlagHints
         ("vocab", "--vocab"),
     ];
 
-    public static string Annotate(string message)
+    /// <param name="commandOptions">The options of the command that failed (with their aliases); a hint names only
+    /// what that command has (<c>search</c> has no <c>--set</c>). Null: every hint, as for <c>train</c>.</param>
+    public static string Annotate(string message, IReadOnlyCollection<string>? commandOptions = null)
     {
+        bool Has(string option) => commandOptions is null || commandOptions.Contains(option);
         var hints = Map.Where(m => Names(message, m.Field) && !message.Contains(m.Flag, StringComparison.Ordinal))
             .Select(m =>
-                m.Field is "resume" or "allow_config_change"
-                    ? $"{m.Field}: {m.Flag}"
-                    : $"{m.Field}: {m.Flag} or --set {m.Field}=…"
-            )
+            {
+                var ways = new List<string>();
+                if (Has(m.Flag))
+                    ways.Add(m.Flag);
+                if (m.Field is not ("resume" or "allow_config_change") && Has("--set"))
+                    ways.Add($"--set {m.Field}=…");
+                return ways.Count == 0 ? null : $"{m.Field}: {string.Join(" or ", ways)}";
+            })
+            .OfType<string>()
             .ToList();
         return hints.Count == 0 ? message : $"{message} [on the command line, {string.Join("; ", hints)}]";
     }

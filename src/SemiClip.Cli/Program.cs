@@ -51,20 +51,21 @@ public static class Program
     public static int Main(string[] args)
     {
         HeapKeepsFreedMemory = Runtime.NativeHeap.KeepFreedMemory();
+        ParseResult? parse = null;
         try
         {
-            var parse = BuildRoot().Parse(args);
+            parse = BuildRoot().Parse(args);
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
             foreach (var inner in e.Flatten().InnerExceptions.Take(5))
-                Report(inner);
+                Report(inner, parse);
             return 1;
         }
         catch (Exception e)
         {
-            Report(e);
+            Report(e, parse);
             return 1;
         }
     }
@@ -72,14 +73,16 @@ public static class Program
     /// <summary>SemiClip's own errors name the file, line or field and say how to fix it: they are printed as they are.
     /// Anything else (a .NET or LibTorch failure SemiClip did not anticipate) is said in one line, without its
     /// runtime text; SEMICLIP_TRACE=1 prints the whole exception for a bug report.</summary>
-    static void Report(Exception e)
+    static void Report(Exception e, ParseResult? parse)
     {
-        Console.Error.WriteLine($"semiclip: {UserMessage(e)}");
+        var options = parse?.CommandResult.Command.Options.SelectMany(o => o.Aliases.Append(o.Name)).ToHashSet();
+        Console.Error.WriteLine($"semiclip: {UserMessage(e, options)}");
         if (Environment.GetEnvironmentVariable("SEMICLIP_TRACE") == "1")
             Console.Error.WriteLine(e);
     }
 
-    public static string UserMessage(Exception e)
+    /// <param name="commandOptions">The failing command's options, so hints name only flags it has.</param>
+    public static string UserMessage(Exception e, IReadOnlyCollection<string>? commandOptions = null)
     {
         if (e is TargetInvocationException { InnerException: { } inner })
             e = inner;
@@ -96,15 +99,15 @@ public static class Program
             e.GetType().Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true
             || thrownBySemiClip && deliberate;
         if (ours)
-            return FlagHints.Annotate(e.Message);
+            return FlagHints.Annotate(e.Message, commandOptions);
         return e switch
         {
             // File-system errors name the path; that is the part the user can act on.
             UnauthorizedAccessException
             or FileNotFoundException
             or DirectoryNotFoundException
-            or PathTooLongException => FlagHints.Annotate(e.Message),
-            IOException when e.Message.Contains('/') || e.Message.Contains('\\') => FlagHints.Annotate(e.Message),
+            or PathTooLongException => FlagHints.Annotate(e.Message, commandOptions),
+            IOException when e.Message.Contains('/') || e.Message.Contains('\\') => FlagHints.Annotate(e.Message, commandOptions),
             OutOfMemoryException or InsufficientExecutionStackException =>
                 "out of memory: use a smaller batch_size or image size.",
             System.Runtime.InteropServices.ExternalException =>

@@ -115,5 +115,12 @@ public class SmallDefectsTests
         Assert.Contains("--device", SemiClip.Cli.FlagHints.Annotate("config field device: 'cudax' is not a device."));
         Assert.Contains("--skip-bad", SemiClip.Cli.FlagHints.Annotate("resume with settings: skip_bad was false"));
         Assert.Contains("--method", SemiClip.Cli.FlagHints.Annotate("method was clip, now sclip"));
+
+        // A command without --set (search, eval) is not told to use it; a field it has no flag for gets no hint.
+        string[] search = ["--model", "--index", "--vocab"];
+        var vocab = SemiClip.Cli.FlagHints.Annotate("config field vocab: merges.txt not found", search);
+        Assert.Contains("vocab: --vocab]", vocab);
+        Assert.DoesNotContain("--set", vocab);
+        Assert.Equal("skip_bad was false", SemiClip.Cli.FlagHints.Annotate("skip_bad was false", search));
     }
 }
