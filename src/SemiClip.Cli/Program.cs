@@ -107,7 +107,10 @@ public static class Program
             or FileNotFoundException
             or DirectoryNotFoundException
             or PathTooLongException => FlagHints.Annotate(e.Message, commandOptions),
-            IOException when e.Message.Contains('/') || e.Message.Contains('\\') => FlagHints.Annotate(e.Message, commandOptions),
+            IOException when e.Message.Contains('/') || e.Message.Contains('\\') => FlagHints.Annotate(
+                e.Message,
+                commandOptions
+            ),
             OutOfMemoryException or InsufficientExecutionStackException =>
                 "out of memory: use a smaller batch_size or image size.",
             System.Runtime.InteropServices.ExternalException =>
