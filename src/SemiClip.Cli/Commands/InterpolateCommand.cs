@@ -80,40 +80,35 @@ public static class InterpolateCommand
                 p.GetValue(to)!
             );
             // Written beside --out and moved into place whole, so a failure leaves no half-made folder.
-            var staging = $"{folder}.partial-{Environment.ProcessId}";
-            if (Directory.Exists(staging))
-                Directory.Delete(staging, recursive: true);
-            try
-            {
-                Directory.CreateDirectory(staging);
-                ClipCheckpoint.Save(mixed, Path.Combine(staging, "model.safetensors"));
-                var vocabulary = p.GetValue(vocab) ?? ModelBundle.RunVocabulary(p.GetValue(from)!) ?? "openai";
-                AtomicFile.WriteAllText(
-                    Path.Combine(staging, "config.json"),
-                    JsonSerializer.Serialize(
-                        new
-                        {
-                            vocab = vocabulary,
-                            interpolated_from = p.GetValue(from),
-                            interpolated_to = p.GetValue(to),
-                            alpha = p.GetValue(alpha),
-                        },
-                        new JsonSerializerOptions { WriteIndented = true }
-                    )
-                );
-                ModelBundle.KeepVocabulary(vocabulary, staging);
-                if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
-                    Directory.Delete(folder);
-                else if (Directory.Exists(folder))
-                    RunFolder.MoveAside(folder); // --overwrite: the old output is kept beside, never deleted
-                Directory.Move(staging, folder);
-            }
-            catch
-            {
-                if (Directory.Exists(staging))
-                    Directory.Delete(staging, recursive: true);
-                throw;
-            }
+            StagedFolder.Write(
+                folder,
+                staging =>
+                {
+                    ClipCheckpoint.Save(mixed, Path.Combine(staging, "model.safetensors"));
+                    var vocabulary = p.GetValue(vocab) ?? ModelBundle.RunVocabulary(p.GetValue(from)!) ?? "openai";
+                    AtomicFile.WriteAllText(
+                        Path.Combine(staging, "config.json"),
+                        JsonSerializer.Serialize(
+                            new
+                            {
+                                vocab = vocabulary,
+                                interpolated_from = p.GetValue(from),
+                                interpolated_to = p.GetValue(to),
+                                alpha = p.GetValue(alpha),
+                            },
+                            new JsonSerializerOptions { WriteIndented = true }
+                        )
+                    );
+                    ModelBundle.KeepVocabulary(vocabulary, staging);
+                },
+                makeRoom: target =>
+                {
+                    if (Directory.Exists(target) && !Directory.EnumerateFileSystemEntries(target).Any())
+                        Directory.Delete(target);
+                    else if (Directory.Exists(target))
+                        RunFolder.MoveAside(target); // --overwrite: the old output is kept beside, never deleted
+                }
+            );
             ConsoleUi.Line(
                 $"wrote {Path.Combine(folder, "model.safetensors")} (alpha "
                     + $"{p.GetValue(alpha).ToString(CultureInfo.InvariantCulture)})"

@@ -70,14 +70,11 @@ public sealed class ImageIndexFile : IDisposable
                     ?? throw new InvalidDataException($"{idsFile}:{line}: no id.")
             );
         }
-        var embeddings = reader.Read("embeddings").to(float32);
         if (ids.Count == 0)
-        {
-            embeddings.Dispose();
             throw new InvalidDataException(
                 $"--index {path}: the index is empty (made from no images); embed a folder that holds images."
             );
-        }
+        var embeddings = reader.Read("embeddings").to(float32);
         if (embeddings.shape[0] != ids.Count)
             throw new InvalidDataException(
                 $"--index {path}: {embeddings.shape[0]} embeddings but {ids.Count} ids in {idsFile}."

@@ -56,34 +56,29 @@ public static class ModelExport
             throw new ArgumentException(
                 $"--out {outDir} already exists; an export goes into a fresh folder (choose a new one, or remove it)."
             );
-        var staging = $"{outDir.TrimEnd(Path.DirectorySeparatorChar)}.partial-{Environment.ProcessId}";
-        if (Directory.Exists(staging))
-            Directory.Delete(staging, recursive: true);
-        Directory.CreateDirectory(staging);
-        try
-        {
-            switch (format)
+        StagedFolder.Write(
+            outDir,
+            staging =>
             {
-                case ExportFormat.Onnx:
-                    WriteOnnx(bundle, staging, halfWeights);
-                    break;
-                case ExportFormat.HuggingFace:
-                    WriteHuggingFace(bundle, staging, halfWeights);
-                    break;
-                default:
-                    WriteOpenClip(bundle, staging);
-                    break;
+                switch (format)
+                {
+                    case ExportFormat.Onnx:
+                        WriteOnnx(bundle, staging, halfWeights);
+                        break;
+                    case ExportFormat.HuggingFace:
+                        WriteHuggingFace(bundle, staging, halfWeights);
+                        break;
+                    default:
+                        WriteOpenClip(bundle, staging);
+                        break;
+                }
+            },
+            makeRoom: target =>
+            {
+                if (Directory.Exists(target))
+                    Directory.Delete(target); // the empty folder a caller may have made
             }
-            if (Directory.Exists(outDir))
-                Directory.Delete(outDir); // the empty folder a caller may have made
-            Directory.Move(staging, outDir);
-        }
-        catch
-        {
-            if (Directory.Exists(staging))
-                Directory.Delete(staging, recursive: true);
-            throw;
-        }
+        );
         return Directory
             .GetFiles(outDir, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(outDir, f))

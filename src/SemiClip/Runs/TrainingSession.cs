@@ -223,8 +223,8 @@ public sealed class TrainingSession : IDisposable
                 Run.LogEvent("warning", new { message = w });
             IO.AtomicFile.WriteAllText(Run.ConfigPath, config.ToJson()); // effective values, enums as names
             IO.AtomicFile.WriteAllText(Path.Combine(Run.Root, "model_config.json"), Model.Config.ToJson());
-            if (Tokenizer is WordPieceTokenizer)
-                ModelBundle.KeepWordPieceVocabulary(PackagedWeights.MiniLMVocab(), Run.Root);
+            if (Tokenizer is WordPieceTokenizer wordPiece)
+                ModelBundle.KeepWordPieceVocabulary(wordPiece.VocabularyText, Run.Root);
             else
                 ModelBundle.KeepVocabulary(config.Vocab, Run.Root);
         }

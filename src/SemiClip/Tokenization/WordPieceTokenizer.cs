@@ -14,9 +14,12 @@ public sealed class WordPieceTokenizer : ITextTokenizer
 
     public int VocabSize { get; }
 
+    /// <summary>The vocab.txt it was made from, as text (what a run folder keeps beside its weights).</summary>
+    public string VocabularyText { get; }
+
     WordPieceTokenizer(TextReader vocabulary, bool lowercase, string source)
     {
-        var text = vocabulary.ReadToEnd();
+        var text = VocabularyText = vocabulary.ReadToEnd();
         var tokens = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToHashSet();
         VocabSize = tokens.Count;
         foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]" })
