@@ -99,18 +99,15 @@ public static class Program
             e.GetType().Namespace?.StartsWith("SemiClip", StringComparison.Ordinal) == true
             || thrownBySemiClip && deliberate;
         if (ours)
-            return FlagHints.Annotate(e.Message, commandOptions);
+            return FlagHints.Describe(e, commandOptions);
         return e switch
         {
             // File-system errors name the path; that is the part the user can act on.
             UnauthorizedAccessException
             or FileNotFoundException
             or DirectoryNotFoundException
-            or PathTooLongException => FlagHints.Annotate(e.Message, commandOptions),
-            IOException when e.Message.Contains('/') || e.Message.Contains('\\') => FlagHints.Annotate(
-                e.Message,
-                commandOptions
-            ),
+            or PathTooLongException => e.Message,
+            IOException when e.Message.Contains('/') || e.Message.Contains('\\') => e.Message,
             OutOfMemoryException or InsufficientExecutionStackException =>
                 "out of memory: use a smaller batch_size or image size.",
             System.Runtime.InteropServices.ExternalException =>

@@ -56,7 +56,7 @@ public static class TrainCommand
         };
         var checkImages = new Option<string?>("--check-images")
         {
-            Description = "pre-flight image check: headers | full | none (check_images)",
+            Description = "pre-flight image check: auto | headers | full | none (check_images)",
         };
         var labelRatio = new Option<double?>("--label-ratio")
         {
@@ -117,27 +117,28 @@ public static class TrainCommand
         cmd.SetAction(p =>
         {
             var overrides = (p.GetValue(set) ?? Array.Empty<string>()).Select(TrainConfig.ParseOverride).ToList();
-            // The flags are thin aliases of their fields; their values are typed here, never re-parsed as JSON.
-            void Alias<T>(Option<T> option, string field, Func<T, JsonNode?> value)
+            // The flags are thin aliases of their fields (one table: FlagHints.Map); their values are typed here,
+            // never re-parsed as JSON.
+            void Alias<T>(Option<T> option, Func<T, JsonNode?> value)
             {
                 if (p.GetResult(option) is { Implicit: false } && p.GetValue(option) is { } v)
-                    overrides.Add((field, value(v)));
+                    overrides.Add((FlagHints.FieldOf(option.Name), value(v)));
             }
-            Alias(method, "method", v => JsonValue.Create(v));
-            Alias(data, "train_data", v => JsonValue.Create(v));
-            Alias(imageRoot, "image_root", v => JsonValue.Create(v));
-            Alias(steps, "steps", v => JsonValue.Create(v));
-            Alias(batchSize, "batch_size", v => JsonValue.Create(v));
-            Alias(keywords, "keywords", v => JsonValue.Create(v));
-            Alias(pretrained, "pretrained", v => JsonValue.Create(v));
-            Alias(runsDir, "runs_dir", v => JsonValue.Create(v));
-            Alias(runName, "run_name", v => JsonValue.Create(v));
-            Alias(checkImages, "check_images", v => JsonValue.Create(v));
-            Alias(labelRatio, "label_ratio", v => JsonValue.Create(v));
-            Alias(device, "device", v => JsonValue.Create(v));
-            Alias(imgKey, "csv_img_key", v => JsonValue.Create(v));
-            Alias(captionKey, "csv_caption_key", v => JsonValue.Create(v));
-            Alias(separator, "csv_separator", v => JsonValue.Create(CommonOptions.Separator(v!)));
+            Alias(method, v => JsonValue.Create(v));
+            Alias(data, v => JsonValue.Create(v));
+            Alias(imageRoot, v => JsonValue.Create(v));
+            Alias(steps, v => JsonValue.Create(v));
+            Alias(batchSize, v => JsonValue.Create(v));
+            Alias(keywords, v => JsonValue.Create(v));
+            Alias(pretrained, v => JsonValue.Create(v));
+            Alias(runsDir, v => JsonValue.Create(v));
+            Alias(runName, v => JsonValue.Create(v));
+            Alias(checkImages, v => JsonValue.Create(v));
+            Alias(labelRatio, v => JsonValue.Create(v));
+            Alias(device, v => JsonValue.Create(v));
+            Alias(imgKey, v => JsonValue.Create(v));
+            Alias(captionKey, v => JsonValue.Create(v));
+            Alias(separator, v => JsonValue.Create(CommonOptions.Separator(v!)));
             if (p.GetValue(skipBad))
                 overrides.Add(("skip_bad", JsonValue.Create(true)));
             if (p.GetValue(threads) != 0)

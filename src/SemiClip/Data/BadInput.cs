@@ -14,10 +14,27 @@ public sealed record BadInput(string Location, string Problem)
     public override string ToString() => $"{Location}: {Problem}";
 }
 
-/// <summary>Raised under <see cref="BadInputPolicy.FailFast"/>.</summary>
-public sealed class BadInputException(BadInput problem) : Exception(problem.ToString())
+/// <summary>Raised under <see cref="BadInputPolicy.FailFast"/>: one bad input, or every bad row of a file at
+/// once.</summary>
+public sealed class BadInputException(IReadOnlyList<BadInput> problems) : Exception(Describe(problems))
 {
-    public BadInput Problem { get; } = problem;
+    /// <summary>How many bad inputs a message lists before it says how many more there are.</summary>
+    public const int Listed = 20;
+
+    public BadInputException(BadInput problem)
+        : this([problem]) { }
+
+    /// <summary>The first bad input.</summary>
+    public BadInput Problem => Problems[0];
+
+    public IReadOnlyList<BadInput> Problems { get; } = problems;
+
+    static string Describe(IReadOnlyList<BadInput> problems) =>
+        problems.Count == 1
+            ? problems[0].ToString()
+            : $"{problems.Count} bad inputs (fix or remove them, or skip them with skip_bad):\n"
+                + string.Join("\n", problems.Take(Listed).Select(p => $"  {p}"))
+                + (problems.Count > Listed ? $"\n  … and {problems.Count - Listed} more" : "");
 }
 
 /// <summary>Collects skipped inputs (thread-safe: image decoding reports from worker threads).</summary>

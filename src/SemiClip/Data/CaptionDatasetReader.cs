@@ -27,6 +27,23 @@ public static class CaptionDatasetReader
         if (!Directory.Exists(root))
             throw new DirectoryNotFoundException($"{path}: image root '{root}' does not exist.");
         var ext = Path.GetExtension(path).ToLowerInvariant();
+        // Every bad row of the file is said at once: under fail-fast they are gathered, then refused together.
+        var gathered = report.Policy == BadInputPolicy.FailFast ? new BadInputReport(BadInputPolicy.Skip) : report;
+        var samples = Samples(path, ext, root, options, gathered, stats);
+        if (gathered != report && gathered.Count > 0)
+            throw new BadInputException(gathered.Items);
+        return samples;
+    }
+
+    static List<CaptionSample> Samples(
+        string path,
+        string ext,
+        string root,
+        CaptionDatasetOptions options,
+        BadInputReport report,
+        CaptionReadStats stats
+    )
+    {
         var samples = ext switch
         {
             ".csv" or ".tsv" => ReadCsv(path, root, options, report, stats),
@@ -100,13 +117,19 @@ public static class CaptionDatasetReader
         int imageCol = Array.IndexOf(header, o.ImageColumn),
             captionCol = Array.IndexOf(header, o.CaptionColumn);
         if (imageCol < 0)
-            throw new InvalidDataException(
-                $"{path}:1: no column '{o.ImageColumn}' in header [{string.Join(", ", header)}] (set csv_img_key)."
+            throw new SettingsException(
+                new SettingProblem(
+                    "csv_img_key",
+                    $"{path}:1: no column '{o.ImageColumn}' in header [{string.Join(", ", header)}] (set csv_img_key)"
+                )
             );
         if (captionCol < 0)
-            throw new InvalidDataException(
-                $"{path}:1: no column '{o.CaptionColumn}' in header "
-                    + $"[{string.Join(", ", header)}] (set csv_caption_key)."
+            throw new SettingsException(
+                new SettingProblem(
+                    "csv_caption_key",
+                    $"{path}:1: no column '{o.CaptionColumn}' in header [{string.Join(", ", header)}] "
+                        + "(set csv_caption_key)"
+                )
             );
         var byImage = new Dictionary<string, (List<string> Captions, string Source)>();
         var order = new List<string>();

@@ -138,7 +138,7 @@ public sealed class TrainingSession : IDisposable
             (Tokenizer, model, activation) = BuildModel(config);
             if (activation is { Assumed: true })
                 _notices.Add($"note: {activation.Describe(config.Pretrained!)}");
-            data = ReadData(config, objective.Needs, Tokenizer, model.Config, BadInputs, imageCheckProgress);
+            data = ReadData(config, objective.Needs, Tokenizer, model, BadInputs, imageCheckProgress, _notices);
         }
         catch
         {
@@ -272,11 +272,18 @@ public sealed class TrainingSession : IDisposable
         var merged = TrainConfigValidator.Validate(given.OverSaved(saved));
         differences = merged.Values.DifferencesFrom(saved);
         if (differences.Count > 0 && !allow)
-            throw new ArgumentException(
-                "resume with settings that differ from the run's saved config: "
-                    + string.Join("; ", differences.Select(d => $"{d.Field} was {d.Saved}, now {d.Now}"))
-                    + ". Drop them to continue the run as it was, or set allow_config_change to continue with the "
-                    + "new values."
+            throw new SettingsException(
+                differences
+                    .Select(d => SettingProblem.Of(d.Field, $"was {d.Saved}, now {d.Now}"))
+                    .Append(
+                        SettingProblem.Of(
+                            "allow_config_change",
+                            "drop the settings above to continue the run as it was, or set allow_config_change to "
+                                + "continue with the new values"
+                        )
+                    )
+                    .ToList(),
+                "resume with settings that differ from the run's saved config"
             );
         return merged;
     }
@@ -330,10 +337,12 @@ public sealed class TrainingSession : IDisposable
         if (tokenizer.VocabSize > model.Config.Text.VocabSize)
         {
             model.Dispose();
-            throw new ArgumentException(
-                $"config field vocab_size: the tokenizer has {tokenizer.VocabSize} tokens but the model's token "
-                    + $"embedding has "
-                    + $"{model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary)."
+            throw new SettingsException(
+                SettingProblem.Of(
+                    "vocab_size",
+                    $"the tokenizer has {tokenizer.VocabSize} tokens but the model's token embedding has "
+                        + $"{model.Config.Text.VocabSize} (set vocab_size, or use the model's own vocabulary)"
+                )
             );
         }
         return (tokenizer, model, origin);
@@ -353,11 +362,13 @@ public sealed class TrainingSession : IDisposable
         TrainConfig config,
         ObjectiveNeeds needs,
         ITextTokenizer tokenizer,
-        ClipConfig model,
+        ClipModel clip,
         BadInputReport badInputs,
-        Action<long, long>? imageCheckProgress
+        Action<long, long>? imageCheckProgress,
+        List<string> notices
     )
     {
+        var model = clip.Config;
         bool usesUnpaired = needs.Has(ObjectiveInput.UnpairedImages);
         var keywords = needs.Has(ObjectiveInput.KeywordFeatures)
             ? KeywordLabeler.FromFile(config.Keywords!, config.KeywordMatch)
@@ -380,10 +391,27 @@ public sealed class TrainingSession : IDisposable
             Augmentation = config.Augmentation(),
         };
         var evalImages = EvaluationImages(config, badInputs);
+        // The depth check_images asks for, and with auto what it chose and why (said whether the check passes or not).
+        (ImageCheckDepth, string?) Depth(IReadOnlyList<string> images)
+        {
+            if (config.CheckImages != "auto")
+                return (ImageCheck.ParseDepth(config.CheckImages), null);
+            int imagesPerStep = pairedPerStep + (unpairedPerStep ?? 0);
+            long steps =
+                config.Steps
+                ?? config.Epochs * Math.Max(1L, (long)Math.Ceiling(images.Count * config.LabelRatio / pairedPerStep));
+            var depth = ImageCheckChoice.Choose(
+                ImageCheckChoice.DecodeSeconds(images, config.Workers),
+                steps * imagesPerStep * ImageCheckChoice.TrainingSecondsPerImage(clip),
+                out var why
+            );
+            notices.Add($"check_images auto: {why}");
+            return (depth, $"check_images auto: {why}");
+        }
         if (Data.Shards.ShardPattern.IsShards(config.TrainData))
         {
             // Shards were checked when `semiclip shard` packed them; evaluation images are checked here.
-            CheckImages(config, evalImages, badInputs, imageCheckProgress);
+            CheckImages(config, evalImages, badInputs, imageCheckProgress, Depth(evalImages));
             var (sharded, summary) = ShardedLoader(
                 config,
                 usesUnpaired,
@@ -402,12 +430,8 @@ public sealed class TrainingSession : IDisposable
             usesUnpaired && config.Unpaired != null
                 ? ImageFiles.FromFolderOrList(config.Unpaired, badInputs)
                 : new List<string>();
-        var bad = CheckImages(
-            config,
-            samples.Select(s => s.ImagePath).Concat(extraUnpaired).Concat(evalImages).ToList(),
-            badInputs,
-            imageCheckProgress
-        );
+        var toCheck = samples.Select(s => s.ImagePath).Concat(extraUnpaired).Concat(evalImages).ToList();
+        var bad = CheckImages(config, toCheck, badInputs, imageCheckProgress, Depth(toCheck));
         samples = samples.Where(s => !bad.Contains(s.ImagePath)).ToList();
         extraUnpaired = extraUnpaired.Where(p => !bad.Contains(p)).ToList();
         var split = PairedUnpairedSplit.Create(samples, config.LabelRatio, config.EffectiveSplitSeed);
@@ -417,14 +441,18 @@ public sealed class TrainingSession : IDisposable
             unpaired.AddRange(split.Unpaired);
             unpaired.AddRange(extraUnpaired);
             if (unpaired.Count == 0)
-                throw new ArgumentException(
-                    $"config field label_ratio: method {Losses.LossConfig.MethodName(config.Method)} "
-                        + $"needs unpaired images, and {config.TrainData} left none (set label_ratio below 1, or "
-                        + $"unpaired)."
+                throw new SettingsException(
+                    SettingProblem.Of(
+                        "label_ratio",
+                        $"method {Losses.LossConfig.MethodName(config.Method)} needs unpaired images, and "
+                            + $"{config.TrainData} left none (set label_ratio below 1, or unpaired)"
+                    )
                 );
         }
         if (split.Paired.Count == 0)
-            throw new ArgumentException($"config field train_data: {config.TrainData} has no usable captioned images.");
+            throw new SettingsException(
+                SettingProblem.Of("train_data", $"{config.TrainData} has no usable captioned images")
+            );
         var splitSummary = new DataSplitEvent
         {
             LabelRatio = split.LabelRatio,
@@ -486,14 +514,16 @@ public sealed class TrainingSession : IDisposable
         TrainConfig config,
         List<string> images,
         BadInputReport badInputs,
-        Action<long, long>? progress
+        Action<long, long>? progress,
+        (ImageCheckDepth Depth, string? Choice) check
     ) =>
         ImageCheck.Screen(
             images,
-            ImageCheck.ParseDepth(config.CheckImages),
+            check.Depth,
             badInputs,
             "Nothing was trained and no run folder was made. Fix or remove them, or set skip_bad (--skip-bad) to "
-                + "train without them.",
+                + "train without them."
+                + (check.Choice is null ? "" : $" ({check.Choice})"),
             config.Workers,
             progress
         );

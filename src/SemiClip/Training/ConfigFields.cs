@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using SemiClip.Data;
 using SemiClip.Losses;
 
 namespace SemiClip.Training;
@@ -91,9 +92,9 @@ public static class ConfigFields
     /// <summary>Checks every field of a config object (as read from a file plus overrides): unknown names, values
     /// that are not of the field's type. Text fields given a number or a boolean (<c>run_name: 2024</c>) take its
     /// text. Returns one problem per field, each naming it.</summary>
-    public static List<string> Check(JsonObject root, JsonSerializerOptions options)
+    public static List<SettingProblem> Check(JsonObject root, JsonSerializerOptions options)
     {
-        var problems = new List<string>();
+        var problems = new List<SettingProblem>();
         foreach (var (key, value) in TrainConfig.Leaves(root).ToList())
         {
             if (WrittenOnly.Contains(key))
@@ -102,14 +103,14 @@ public static class ConfigFields
             {
                 if (key == "loss")
                     problems.Add(
-                        "config field loss: must be a section of loss fields (loss: {caption_weight: 0.5, …})"
+                        SettingProblem.Of("loss", "must be a section of loss fields (loss: {caption_weight: 0.5, …})")
                     );
                 else
                 {
                     var hint = Suggest(key) is { } s
                         ? $" (did you mean {s}?)"
                         : " (`semiclip train --print-config` lists every field)";
-                    problems.Add($"unknown config field '{key}'{hint}");
+                    problems.Add(new SettingProblem(key, $"unknown config field '{key}'{hint}"));
                 }
                 continue;
             }
@@ -131,7 +132,7 @@ public static class ConfigFields
             catch (Exception e)
                 when (e is JsonException or InvalidOperationException or FormatException or OverflowException)
             {
-                problems.Add($"config field {key}: {Shorten(value.ToJsonString())} is not {field.Expected}");
+                problems.Add(SettingProblem.Of(key, $"{Shorten(value.ToJsonString())} is not {field.Expected}"));
             }
         }
         return problems;
@@ -149,15 +150,37 @@ public static class ConfigFields
     }
 }
 
-/// <summary>How a list of config problems reads: one on a line, so every problem is seen at once.</summary>
-public static class ConfigProblems
+/// <summary>A config file and the line each of its fields is on.</summary>
+public sealed record ConfigOrigin(string Path, IReadOnlyDictionary<string, int> Lines)
 {
-    public static string Message(string? source, IReadOnlyList<string> problems)
+    /// <summary>Fields whose value an override set after the file was read: a problem with them is not the file's.</summary>
+    public IReadOnlySet<string> Overridden { get; init; } = new HashSet<string>();
+
+    /// <summary>The problem located at its field's line, or at its section's (<c>loss</c> for a field inside it) when
+    /// the field itself was not given; as it is when the file gave neither.</summary>
+    public SettingProblem Locate(SettingProblem problem)
     {
-        var prefix = source is null ? "" : source + ": ";
-        return problems.Count == 1
-            ? $"{prefix}{problems[0].TrimEnd('.')}."
-            : $"{prefix}{problems.Count} config problems:\n"
-                + string.Join("\n", problems.Select(p => $"  {p.TrimEnd('.')}."));
+        if (Overridden.Contains(problem.Field))
+            return problem;
+        for (var field = problem.Field; field.Length > 0; field = field[..Math.Max(0, field.LastIndexOf('.'))])
+            if (Lines.TryGetValue(field, out int line))
+                return problem with { Location = $"{Path}:{line}" };
+        return problem;
     }
+
+    /// <summary>This origin without the fields a later override set (their values no longer come from the file).</summary>
+    public ConfigOrigin Without(IEnumerable<string> fields) =>
+        this with
+        {
+            Overridden = Overridden.Concat(fields).ToHashSet(StringComparer.Ordinal),
+        };
+
+    /// <summary>Problems in the order of the file's lines, those it did not give last (in their own order).</summary>
+    public static List<SettingProblem> InFileOrder(IEnumerable<SettingProblem> problems) =>
+        problems
+            .Select((p, i) => (p, i))
+            .OrderBy(x => x.p.Location is { } l ? int.Parse(l[(l.LastIndexOf(':') + 1)..]) : int.MaxValue)
+            .ThenBy(x => x.i)
+            .Select(x => x.p)
+            .ToList();
 }

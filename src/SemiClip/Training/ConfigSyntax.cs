@@ -5,18 +5,38 @@ using YamlDotNet.Core.Events;
 
 namespace SemiClip.Training;
 
-/// <summary>A field given twice in a config file is an error at its second line: both parsers would otherwise keep
-/// one of the two values (YamlDotNet the last, System.Text.Json without saying where).</summary>
+/// <summary>Where each field of a config file is (its line, so a problem with its value can name it), and a field given
+/// twice is an error at its second line: both parsers would otherwise keep one of the two values (YamlDotNet the last,
+/// System.Text.Json without saying where). Field names are dotted (<c>loss.caption_weight</c>) and snake_case, as the
+/// config reads them.</summary>
 static class ConfigSyntax
 {
-    sealed class Level
+    sealed class Level(string path)
     {
         public HashSet<string>? Keys; // null: a sequence
         public bool ExpectKey = true;
+        public string LastKey = "";
+
+        /// <summary>The dotted name of this mapping or sequence ("" at the top).</summary>
+        public string Path = path;
+
+        /// <summary>The name a container opened inside this one takes: the key it is the value of, in a mapping.</summary>
+        public string Child => Keys is null ? Path : Join(Path, LastKey);
     }
 
-    public static void RejectDuplicateYamlKeys(string yaml, string path)
+    static string Join(string prefix, string key) =>
+        (prefix.Length == 0 ? key : $"{prefix}.{key}").Replace('-', '_');
+
+    static Level Open(Stack<Level> levels, bool mapping) =>
+        new(levels.Count == 0 ? "" : levels.Peek().Child)
+        {
+            Keys = mapping ? new HashSet<string>(StringComparer.Ordinal) : null,
+        };
+
+    /// <summary>Each field's line (1-based), for every key of every mapping.</summary>
+    public static Dictionary<string, int> YamlFieldLines(string yaml, string path)
     {
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
         var parser = new Parser(new StringReader(yaml));
         var levels = new Stack<Level>();
         void ValueDone()
@@ -29,10 +49,10 @@ static class ConfigSyntax
             switch (parser.Current)
             {
                 case MappingStart:
-                    levels.Push(new Level { Keys = new HashSet<string>(StringComparer.Ordinal) });
+                    levels.Push(Open(levels, mapping: true));
                     break;
                 case SequenceStart:
-                    levels.Push(new Level());
+                    levels.Push(Open(levels, mapping: false));
                     break;
                 case MappingEnd or SequenceEnd:
                     levels.Pop();
@@ -44,12 +64,15 @@ static class ConfigSyntax
                             $"{path}:{scalar.Start.Line}: invalid YAML: field '{scalar.Value}' is given twice."
                         );
                     level.ExpectKey = false;
+                    level.LastKey = scalar.Value;
+                    lines[Join(level.Path, scalar.Value)] = (int)scalar.Start.Line;
                     break;
                 case Scalar or AnchorAlias:
                     ValueDone();
                     break;
             }
         }
+        return lines;
     }
 
     /// <summary>The next event, or false at the end or at a syntax error (reported by the deserializer that follows,
@@ -66,14 +89,16 @@ static class ConfigSyntax
         }
     }
 
-    public static void RejectDuplicateJsonKeys(string json, string path)
+    /// <summary>Each field's line (1-based), for every property of every object.</summary>
+    public static Dictionary<string, int> JsonFieldLines(string json, string path)
     {
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
         var bytes = Encoding.UTF8.GetBytes(json);
         var reader = new Utf8JsonReader(
             bytes,
             new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }
         );
-        var objects = new Stack<HashSet<string>?>();
+        var levels = new Stack<Level>();
         try
         {
             while (reader.Read())
@@ -81,19 +106,22 @@ static class ConfigSyntax
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.StartObject:
-                        objects.Push(new HashSet<string>(StringComparer.Ordinal));
+                        levels.Push(Open(levels, mapping: true));
                         break;
                     case JsonTokenType.StartArray:
-                        objects.Push(null);
+                        levels.Push(Open(levels, mapping: false));
                         break;
                     case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                        objects.Pop();
+                        levels.Pop();
                         break;
-                    case JsonTokenType.PropertyName when objects.Peek() is { } names && !names.Add(reader.GetString()!):
+                    case JsonTokenType.PropertyName when levels.Peek() is { Keys: { } names } level:
+                        var key = reader.GetString()!;
                         int line = 1 + bytes.AsSpan(0, (int)reader.TokenStartIndex).Count((byte)'\n');
-                        throw new InvalidDataException(
-                            $"{path}:{line}: invalid JSON: field '{reader.GetString()}' is given twice."
-                        );
+                        if (!names.Add(key))
+                            throw new InvalidDataException($"{path}:{line}: invalid JSON: field '{key}' is given twice.");
+                        level.LastKey = key;
+                        lines[Join(level.Path, key)] = line;
+                        break;
                 }
             }
         }
@@ -101,5 +129,6 @@ static class ConfigSyntax
         {
             // Syntax errors are reported by the parser that follows, with their line.
         }
+        return lines;
     }
 }

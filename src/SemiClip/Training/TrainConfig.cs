@@ -3,6 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using SemiClip.Data;
 using SemiClip.Losses;
 using YamlDotNet.Serialization;
 
@@ -90,10 +91,14 @@ public sealed record TrainConfig
     [Description("skip and list unreadable images and bad rows instead of stopping")]
     public bool SkipBad { get; init; }
 
-    /// <summary>Before training, every image the run will use is checked: "headers" (default; finds files that are
-    /// not images), "full" (decodes every image, finds truncated ones too), "none".</summary>
-    [Description("before training, check every image: headers (files that are not images), full (decode all), none")]
-    public string CheckImages { get; init; } = "headers";
+    /// <summary>Before training, every image the run will use is checked: "headers" (finds files that are not
+    /// images), "full" (decodes every image, finds truncated ones too), "none", or "auto" (full when decoding every image
+    /// is estimated to cost at most a tenth of the run, else headers; Runs.ImageCheckChoice says how).</summary>
+    [Description(
+        "before training, check every image: auto (full when that costs at most a tenth of the run, else headers), "
+            + "headers (files that are not images), full (decode all), none"
+    )]
+    public string CheckImages { get; init; } = "auto";
 
     [Description("keep decoded, shrunk images in memory")]
     public bool CacheImages { get; init; } = true;
@@ -345,6 +350,11 @@ public sealed record TrainConfig
     [JsonIgnore]
     public JsonObject? Given { get; init; }
 
+    /// <summary>The config file's path and the line of each field it gave (overridden fields left out), so a problem
+    /// found with a value later names the line it is on. Not part of the saved config.</summary>
+    [JsonIgnore]
+    public ConfigOrigin? Origin { get; init; }
+
     /// <summary>Fields that only say where and how fast a run computes; they may change on resume.</summary>
     public static readonly IReadOnlySet<string> BookkeepingFields = new HashSet<string>
     {
@@ -374,8 +384,13 @@ public sealed record TrainConfig
 
     /// <summary>As <see cref="Load(string?, IEnumerable{string}?)"/>, with overrides already typed (the CLI's own
     /// flags, whose values are never re-parsed: a Windows path stays a path).</summary>
-    public static TrainConfig Load(string? path, IEnumerable<(string Field, JsonNode? Value)> overrides) =>
-        Checked(path is null ? new JsonObject() : ReadFile(path), overrides, path ?? "command line", given: null);
+    public static TrainConfig Load(string? path, IEnumerable<(string Field, JsonNode? Value)> overrides)
+    {
+        if (path is null)
+            return Checked(new JsonObject(), overrides, "command line", given: null, origin: null);
+        var (root, lines) = ReadFile(path);
+        return Checked(root, overrides, path, given: null, new ConfigOrigin(path, lines));
+    }
 
     /// <summary>This config with <c>key=value</c> overrides applied and checked as <see cref="Load(string?,
     /// IEnumerable{string}?)"/> checks them (a program's own settings, then a recipe or a user's <c>--set</c>); the
@@ -386,33 +401,75 @@ public sealed record TrainConfig
         var given = (JsonObject)(Given?.DeepClone() ?? new JsonObject());
         foreach (var (field, value) in typed)
             SetField(given, field.Trim().Replace('-', '_'), value?.DeepClone());
-        return Checked(JsonNode.Parse(ToJson())!.AsObject(), typed, "overrides", Normalised(given));
+        return Checked(JsonNode.Parse(ToJson())!.AsObject(), typed, "overrides", Normalised(given), Origin);
     }
 
     static TrainConfig Checked(
         JsonObject root,
         IEnumerable<(string Field, JsonNode? Value)> overrides,
         string source,
-        JsonObject? given
+        JsonObject? given,
+        ConfigOrigin? origin
     )
     {
+        var overridden = new List<string>();
         foreach (var (field, value) in overrides)
-            SetField(root, field.Trim().Replace('-', '_'), value);
+        {
+            var name = field.Trim().Replace('-', '_');
+            SetField(root, name, value);
+            overridden.Add(name);
+        }
+        origin = origin?.Without(overridden);
         root = Normalised(root);
         var problems = ConfigFields.Check(root, JsonOptions);
         if (problems.Count > 0)
-            throw new InvalidDataException(ConfigProblems.Message(source, problems));
+        {
+            // The values that could not be read are left at their defaults so the settings' bounds are checked too:
+            // every problem is said in one run, an ill-typed field not hiding a range error in another.
+            var bad = problems.Select(p => p.Field).ToHashSet(StringComparer.Ordinal);
+            foreach (var field in bad)
+                RemoveField(root, field);
+            try
+            {
+                var rest = root.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig();
+                TrainConfigValidator.ValidateSettings(rest, startsFromWeights: rest.Pretrained != null);
+            }
+            catch (SettingsException e)
+            {
+                problems.AddRange(e.Problems.Where(p => !bad.Contains(p.Field)));
+            }
+            catch (JsonException) { }
+            throw new SettingsException(
+                ConfigOrigin.InFileOrder(problems.Select(p => origin?.Locate(p) ?? p)),
+                source
+            );
+        }
         try
         {
             return (root.Deserialize<TrainConfig>(JsonOptions) ?? new TrainConfig()) with
             {
                 Given = given ?? (JsonObject)root.DeepClone(),
+                Origin = origin,
             };
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{source}: config field {e.Path?.TrimStart('$', '.')}: {e.Message}");
+            var field = e.Path?.TrimStart('$', '.') ?? "";
+            var problem = SettingProblem.Of(field, FirstSentence(e.Message));
+            throw new SettingsException([origin?.Locate(problem) ?? problem], source);
         }
+    }
+
+    static void RemoveField(JsonObject root, string dotted)
+    {
+        var keys = dotted.Split('.');
+        var node = root;
+        foreach (var k in keys[..^1])
+            if (node[k] is JsonObject child)
+                node = child;
+            else
+                return;
+        node.Remove(keys[^1]);
     }
 
     /// <summary>One <c>key=value</c> override: the value is read as JSON when it is JSON, else as text.</summary>
@@ -424,7 +481,7 @@ public sealed record TrainConfig
         return (text[..eq].Trim(), ParseScalar(text[(eq + 1)..].Trim()));
     }
 
-    static JsonObject ReadFile(string path)
+    static (JsonObject Root, IReadOnlyDictionary<string, int> Lines) ReadFile(string path)
     {
         if (Directory.Exists(path))
             throw new InvalidDataException($"{path}: is a folder; --config wants a .json or .yaml file.");
@@ -436,10 +493,7 @@ public sealed record TrainConfig
             || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
         try
         {
-            if (yaml)
-                ConfigSyntax.RejectDuplicateYamlKeys(text, path);
-            else
-                ConfigSyntax.RejectDuplicateJsonKeys(text, path);
+            var lines = yaml ? ConfigSyntax.YamlFieldLines(text, path) : ConfigSyntax.JsonFieldLines(text, path);
             var node = yaml
                 ? YamlToJson(text)
                 : JsonNode.Parse(
@@ -452,8 +506,8 @@ public sealed record TrainConfig
                 );
             return node switch
             {
-                null => new JsonObject(),
-                JsonObject o => o,
+                null => (new JsonObject(), lines),
+                JsonObject o => (o, lines),
                 _ => throw new InvalidDataException(
                     $"{path}: the document is not a mapping of config fields (field: value lines)."
                 ),
@@ -468,10 +522,14 @@ public sealed record TrainConfig
         catch (YamlDotNet.Core.YamlException e)
         {
             var inner = e.InnerException?.Message ?? "";
-            var problem = inner.Contains("same key", StringComparison.Ordinal)
-                ? "a field is given twice"
-                : StripMark(e.InnerException is YamlDotNet.Core.YamlException ie ? ie.Message : e.Message);
-            throw new InvalidDataException($"{path}:{e.Start.Line}: invalid YAML: {problem}");
+            var problem = inner.Contains("same key", StringComparison.Ordinal) ? "a field is given twice"
+                : e.InnerException is YamlDotNet.Core.YamlException ie ? StripMark(ie.Message)
+                // YamlDotNet's deserializer fails without a description on some malformed flow collections.
+                : e.InnerException is InvalidOperationException
+                    ? "the text from here on is not field: value lines (is a [ or { left unclosed?)"
+                : StripMark(e.Message);
+            // The scanner's End is where it found the problem (a tab on line 3 ends a scalar that began on line 2).
+            throw new InvalidDataException($"{path}:{e.End.Line}: invalid YAML: {problem}");
         }
     }
 
@@ -479,10 +537,17 @@ public sealed record TrainConfig
     static string StripMark(string message) =>
         System.Text.RegularExpressions.Regex.Replace(message, @"^\(Line: [^)]*\)( - \(Line: [^)]*\))?: ?", "");
 
+    /// <summary>System.Text.Json's message without its own location (" LineNumber: 0 | BytePositionInLine: 73", " Path:
+    /// $.x"): SemiClip says the file and line once, in front.</summary>
     static string FirstSentence(string message)
     {
-        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
+        foreach (var mark in new[] { " Path:", " LineNumber:" })
+        {
+            int cut = message.IndexOf(mark, StringComparison.Ordinal);
+            if (cut > 0)
+                message = message[..cut];
+        }
+        return message;
     }
 
     /// <summary>Field names as files may spell them (<c>batch-size</c>) turned into the canonical snake_case.</summary>

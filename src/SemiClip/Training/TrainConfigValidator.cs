@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Model;
 using SemiClip.Runtime;
@@ -29,11 +30,11 @@ public static class TrainConfigValidator
 
     static ValidatedTrainConfig Check(TrainConfig c, bool withFiles, bool startsFromWeights)
     {
-        var problems = new List<string>();
+        var problems = new List<SettingProblem>();
         void Require(bool ok, string field, string problem)
         {
             if (!ok)
-                problems.Add($"config field {field}: {problem}");
+                problems.Add(SettingProblem.Of(field, problem));
         }
         T? Try<T>(string field, Func<T> check)
         {
@@ -46,8 +47,8 @@ public static class TrainConfigValidator
                 var message = e.Message.TrimEnd('.');
                 problems.Add(
                     message.StartsWith("config field", StringComparison.Ordinal)
-                        ? message
-                        : $"config field {field}: {message}"
+                        ? new SettingProblem(field, message)
+                        : SettingProblem.Of(field, message)
                 );
                 return default;
             }
@@ -121,9 +122,9 @@ public static class TrainConfigValidator
             $"must be at least 2 tokens (start and end; got {c.ContextLength})"
         );
         Require(
-            c.CheckImages is "headers" or "full" or "none",
+            c.CheckImages is "auto" or "headers" or "full" or "none",
             "check_images",
-            $"'{c.CheckImages}' is not headers, full or none"
+            $"'{c.CheckImages}' is not auto, headers, full or none"
         );
         Require(
             !(loss is { UsesUnpaired: true } && c.BatchComposition == BatchComposition.Split && c.BatchSize < 2),
@@ -207,8 +208,7 @@ public static class TrainConfigValidator
         var resolved = loss is null ? null : Try("loss.intra_source", () => loss.ResolveIntraSource(startsFromWeights));
         if (!withFiles)
         {
-            if (problems.Count > 0)
-                throw new ArgumentException(ConfigProblems.Message(null, problems));
+            ThrowIfAny(c, problems);
             return new ValidatedTrainConfig(c with { Loss = resolved! });
         }
 
@@ -283,27 +283,39 @@ public static class TrainConfigValidator
             : Try("pretrained", () => ResolveWeights(c.Pretrained, "config field pretrained"));
         if (c.Pretrained is null && !File.Exists(c.Model) && !ClipConfig.BuiltInNames.Contains(c.Model))
             problems.Add(
-                $"config field model: '{c.Model}' is not a model config file nor one of "
-                    + $"{string.Join(", ", ClipConfig.BuiltInNames)}"
+                SettingProblem.Of(
+                    "model",
+                    $"'{c.Model}' is not a model config file nor one of {string.Join(", ", ClipConfig.BuiltInNames)}"
+                )
             );
 
         if (loss is { UsesUnpaired: true } && c.LabelRatio >= 1 && c.Unpaired is null)
             problems.Add(
-                $"config field label_ratio: method {method} needs unpaired images: set label_ratio below 1, or "
-                    + $"unpaired: FOLDER_OR_LIST"
+                SettingProblem.Of(
+                    "label_ratio",
+                    $"method {method} needs unpaired images: set label_ratio below 1, or unpaired: FOLDER_OR_LIST"
+                )
             );
         if (loss is { UsesKeywords: true } && loss.KeywordWeight > 0 && c.Keywords is null)
             problems.Add(
-                "config field keywords: "
-                    + $"method {method} trains keyword pseudo-labels (loss.keyword_weight = {loss.KeywordWeight}) "
+                SettingProblem.Of(
+                    "keywords",
+                    $"method {method} trains keyword pseudo-labels (loss.keyword_weight = {loss.KeywordWeight}) "
                     + $"but no keyword file is set: "
                     + "set keywords: FILE (one keyword per line, e.g. the class names; `semiclip keywords` extracts "
                     + "them from captions), "
-                    + "or set loss.keyword_weight=0 to train without them"
+                        + "or set loss.keyword_weight=0 to train without them"
+                )
             );
-        if (problems.Count > 0)
-            throw new ArgumentException(ConfigProblems.Message(null, problems));
+        ThrowIfAny(c, problems);
         return new ValidatedTrainConfig(c with { Loss = resolved!, Pretrained = pretrained });
+    }
+
+    /// <summary>Every problem at once, each at the line of the config file that gave its field.</summary>
+    static void ThrowIfAny(TrainConfig c, List<SettingProblem> problems)
+    {
+        if (problems.Count > 0)
+            throw new SettingsException(ConfigOrigin.InFileOrder(problems.Select(p => c.Origin?.Locate(p) ?? p)));
     }
 
     /// <summary>Settings that are legal but probably not what was meant, given the run's length in steps.</summary>
@@ -357,7 +369,7 @@ public static class TrainConfigValidator
     static ArgumentException Field(string setting, string problem) => new($"{setting}: {problem}.");
 
     static void RequireFile(
-        List<string> problems,
+        List<SettingProblem> problems,
         string? path,
         string field,
         string what,
@@ -368,22 +380,22 @@ public static class TrainConfigValidator
         if (path is null)
         {
             if (required)
-                problems.Add($"config field {field}: not set ({what})");
+                problems.Add(SettingProblem.Of(field, $"not set ({what})"));
             return;
         }
         if (!File.Exists(path) && !(orFolder && Directory.Exists(path)))
-            problems.Add($"config field {field}: {path} not found ({what})");
+            problems.Add(SettingProblem.Of(field, $"{path} not found ({what})"));
     }
 
-    static void RequireFolder(List<string> problems, string? path, string field)
+    static void RequireFolder(List<SettingProblem> problems, string? path, string field)
     {
         if (path != null && !Directory.Exists(path))
-            problems.Add($"config field {field}: folder {path} not found");
+            problems.Add(SettingProblem.Of(field, $"folder {path} not found"));
     }
 
     /// <summary>The simple bounds declared at the fields (<see cref="RangeAttribute"/>), checked for every field of
     /// the config and its sections, so a field's bound lives where the field does.</summary>
-    static IEnumerable<string> OutOfRange(object section, string prefix)
+    static IEnumerable<SettingProblem> OutOfRange(object section, string prefix)
     {
         foreach (var p in section.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
@@ -410,7 +422,7 @@ public static class TrainConfigValidator
                     : $"must be at least {lo.ToString(invariant)}"
                 : $"must be in {(range.MinimumIsExclusive ? "(" : "[")}{lo.ToString(invariant)}, "
                     + $"{hi.ToString(invariant)}{(range.MaximumIsExclusive ? ")" : "]")}";
-            yield return $"config field {name}: {bound} (got {Convert.ToString(value, invariant)})";
+            yield return SettingProblem.Of(name, $"{bound} (got {Convert.ToString(value, invariant)})");
         }
     }
 }

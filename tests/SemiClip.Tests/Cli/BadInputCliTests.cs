@@ -194,7 +194,7 @@ public class BadInputCliTests(BadInputFixture f) : IClassFixture<BadInputFixture
             {
                 "bad image check",
                 ["train", "--check-images", "some"],
-                ["check_images: 'some' is not headers, full or none"]
+                ["check_images: 'some' is not auto, headers, full or none"]
             },
         };
 

@@ -1,3 +1,4 @@
+using SemiClip.Data.Images;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -197,14 +198,16 @@ public class NothingLostTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        // A PNG cut short passes the default header check and fails when a batch decodes it.
+        // A PNG cut short passes the header check and fails when a batch decodes it.
         var image = Directory
             .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
             .Order(StringComparer.Ordinal)
             .Last();
         var bytes = File.ReadAllBytes(image);
         File.WriteAllBytes(image, bytes[..(bytes.Length / 2)]);
-        var (code, output) = CliProcess.Run(Train(common, "cut", "steps=20", "checkpoint_every=1000"));
+        var (code, output) = CliProcess.Run(
+            Train(common, "cut", "steps=20", "checkpoint_every=1000", "check_images=\"headers\"")
+        );
         Assert.NotEqual(0, code);
         Assert.Contains(Path.GetFileName(image), output);
         Assert.Contains("--skip-bad", output);
@@ -284,6 +287,38 @@ public class NothingLostTests
         Assert.Contains("skipped 2 bad image(s)/row(s)", output);
         var split = File.ReadLines(dir.File("runs/skipped/metrics.jsonl")).First(l => l.Contains("data_split"));
         Assert.Contains("\"paired_images\":38", split);
+    }
+
+    [Fact]
+    public void TheDefaultCheckDecodesEveryImageWhenThatIsCheapBesideTheRun()
+    {
+        using var dir = new TempDir();
+        var common = TinySetup.Write(dir);
+        var image = Directory
+            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)
+            .First();
+        var bytes = File.ReadAllBytes(image);
+        File.WriteAllBytes(image, bytes[..(bytes.Length / 2)]);
+
+        // A run of many steps on a few small images: decoding them all is a sliver of it, so auto decodes and finds
+        // the cut-off file that a header check lets through, before anything is trained or made.
+        var (code, output) = CliProcess.Run(Train(common, "long", "steps=5000"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("check_images auto: full decode", output);
+        Assert.Contains(Path.GetFileName(image), output);
+        Assert.False(Directory.Exists(dir.File("runs/long")));
+    }
+
+    [Theory]
+    [InlineData(1.0, 10.0, ImageCheckDepth.Full)]
+    [InlineData(1.01, 10.0, ImageCheckDepth.Headers)]
+    [InlineData(0.0, 0.0, ImageCheckDepth.Full)]
+    [InlineData(30.0, 100.0, ImageCheckDepth.Headers)]
+    public void AutoDecodesAllWhenThatIsATenthOfTheRunOrLess(double decode, double run, ImageCheckDepth expected)
+    {
+        Assert.Equal(expected, ImageCheckChoice.Choose(decode, run, out var why));
+        Assert.Contains(expected == ImageCheckDepth.Full ? "full decode" : "headers", why);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using SemiClip.Data;
 using SemiClip.IO;
 using SemiClip.Tests.Support;
 using TorchSharp;
@@ -106,21 +107,53 @@ public class SmallDefectsTests
     }
 
     [Fact]
-    public void FlagHintsNameAFieldOnlyWhereAMessageNamesIt()
+    public void EachProblemGetsTheHintOfItsOwnFieldAndOnlyFlagsTheCommandHas()
     {
+        // The hint comes from the problem's field, never from the words: "device" in a message is not the field.
         Assert.Equal(
             "Could not write: No space left on device",
-            SemiClip.Cli.FlagHints.Annotate("Could not write: No space left on device")
+            SemiClip.Cli.FlagHints.Describe(new IOException("Could not write: No space left on device"))
         );
-        Assert.Contains("--device", SemiClip.Cli.FlagHints.Annotate("config field device: 'cudax' is not a device."));
-        Assert.Contains("--skip-bad", SemiClip.Cli.FlagHints.Annotate("resume with settings: skip_bad was false"));
-        Assert.Contains("--method", SemiClip.Cli.FlagHints.Annotate("method was clip, now sclip"));
+        var twoFields = new SettingsException(
+            [SettingProblem.Of("device", "'cudax' is not a device"), SettingProblem.Of("skip_bad", "was false, now true")]
+        );
+        var lines = SemiClip.Cli.FlagHints.Describe(twoFields).Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.Contains("config field device", lines[1]);
+        Assert.Contains("--device", lines[1]);
+        Assert.DoesNotContain("--skip-bad", lines[1]);
+        Assert.Contains("--skip-bad", lines[2]);
+        Assert.DoesNotContain("--device", lines[2]);
+
+        // A problem on a config file's line is fixed there: no flag hint.
+        var inFile = new SettingsException(SettingProblem.Of("device", "'cudax' is not a device") with { Location = "t.yaml:3" });
+        Assert.Equal("t.yaml:3: config field device: 'cudax' is not a device.", SemiClip.Cli.FlagHints.Describe(inFile));
 
         // A command without --set (search, eval) is not told to use it; a field it has no flag for gets no hint.
         string[] search = ["--model", "--index", "--vocab"];
-        var vocab = SemiClip.Cli.FlagHints.Annotate("config field vocab: merges.txt not found", search);
-        Assert.Contains("vocab: --vocab]", vocab);
-        Assert.DoesNotContain("--set", vocab);
-        Assert.Equal("skip_bad was false", SemiClip.Cli.FlagHints.Annotate("skip_bad was false", search));
+        var vocab = SemiClip.Cli.FlagHints.Describe(
+            new SettingsException(SettingProblem.Of("vocab", "merges.txt not found")),
+            search
+        );
+        Assert.EndsWith("[on the command line: --vocab]", vocab);
+        var skip = new SettingsException(SettingProblem.Of("skip_bad", "was false"));
+        Assert.Equal("config field skip_bad: was false.", SemiClip.Cli.FlagHints.Describe(skip, search));
+
+        // A bad input's fix is skip_bad, whichever words its message has.
+        Assert.Contains(
+            "--skip-bad",
+            SemiClip.Cli.FlagHints.Describe(new BadInputException(new BadInput("a.csv:3", "no captions.")))
+        );
+    }
+
+    [Fact]
+    public void EveryHintedFlagIsAFlagOfSomeCommand()
+    {
+        var flags = SemiClip.Cli.Program.BuildRoot()
+            .Subcommands.SelectMany(c => c.Subcommands.Append(c))
+            .SelectMany(c => c.Options.Select(o => o.Name))
+            .ToHashSet();
+        foreach (var (_, flag) in SemiClip.Cli.FlagHints.Map)
+            Assert.Contains(flag, flags);
     }
 }

@@ -108,7 +108,7 @@ public class ParserFuzzTests(ITestOutputHelper output)
                 // Failing fast: the first bad row stops the read (BadInputException naming file and line).
                 CaptionDatasetReader.Read(path, options, new BadInputReport(BadInputPolicy.FailFast));
             },
-            e => e is InvalidDataException or BadInputException
+            e => e is InvalidDataException or BadInputException or SettingsException
         );
         Check(name, outcome);
     }
@@ -137,7 +137,13 @@ public class ParserFuzzTests(ITestOutputHelper output)
                 File.WriteAllText(path + ".roundtrip.json", config.ToJson());
                 Assert.Equal(config.ToJson(), TrainConfig.Load(path + ".roundtrip.json").ToJson());
             },
-            IsInvalidData
+            // A refused config names each problem's field, and the line of the file where one was given.
+            e =>
+                IsInvalidData(e)
+                || e is SettingsException s
+                    && s.Problems.All(p =>
+                        p.Field.Length > 0 && (p.Location is null || p.Location.StartsWith(dir.File(name) + ":"))
+                    )
         );
         Check(name, outcome);
     }

@@ -1,3 +1,4 @@
+using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Model;
 using SemiClip.Runs;
@@ -196,7 +197,7 @@ public class LockingTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<SettingsException>(() =>
             TrainConfigValidator.Validate(
                 TrainConfig.Load(null, common.Concat(["lock_image_unlocked_groups=2", "image_layer_decay=1.5"]))
             )

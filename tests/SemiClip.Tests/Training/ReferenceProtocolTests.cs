@@ -25,7 +25,7 @@ public class ReferenceProtocolTests
             UnpairedBatchSize = 16,
         };
         Assert.Equal((64, 16), add.StepComposition(true));
-        var e = Assert.Throws<InvalidDataException>(() => TrainConfig.Load(null, ["batch_composition=half"]));
+        var e = Assert.Throws<SettingsException>(() => TrainConfig.Load(null, ["batch_composition=half"]));
         Assert.Contains("config field batch_composition: \"half\" is not one of split, add", e.Message);
         Assert.Equal(BatchComposition.Split, new TrainConfig().BatchComposition);
     }
@@ -54,7 +54,7 @@ public class ReferenceProtocolTests
         Assert.Equal(new[] { 1f, 0f }, words.Label("A River runs"));
         Assert.Equal(new[] { 0f, 1f }, reference.Label("many dense residential buildings"));
         Assert.Equal(KeywordMatch.Words, TrainConfig.Load(null, ["keyword_match=words"]).KeywordMatch);
-        var e = Assert.Throws<InvalidDataException>(() =>
+        var e = Assert.Throws<SettingsException>(() =>
             TrainConfig.Load(null, ["keyword_match=fuzzy", "precision=fp64"])
         );
         Assert.Contains("keyword_match: \"fuzzy\" is not one of reference, words", e.Message);

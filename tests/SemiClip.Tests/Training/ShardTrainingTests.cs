@@ -1,3 +1,4 @@
+using SemiClip.Data;
 using SemiClip.IO;
 using SemiClip.Runs;
 using SemiClip.Tests.Support;
@@ -83,7 +84,7 @@ public class ShardTrainingTests
     public void MissingShardsAreAConfigErrorNamingTheFieldAndTheShard()
     {
         using var dir = new TempDir();
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<SettingsException>(() =>
             TrainingConfigOf(dir, $"train_data=\"{dir.File("none-{0..3}.tar")}\"")
         );
         Assert.Contains("config field train_data", e.Message);

@@ -1,3 +1,4 @@
+using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Model;
 using SemiClip.Runs;
@@ -44,7 +45,7 @@ public class TeacherSourceTests
                 .Write(dir)
                 .Concat(["method=\"softclip\"", "loss.intra_source=\"teacher\"", "steps=2", "run_name=\"t\""])
         );
-        var e = Assert.Throws<ArgumentException>(() => new TrainingSession(config, resume: false));
+        var e = Assert.Throws<SettingsException>(() => new TrainingSession(config, resume: false));
         Assert.Contains("intra_source: teacher", e.Message);
     }
 

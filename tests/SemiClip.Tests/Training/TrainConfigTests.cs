@@ -1,3 +1,4 @@
+using SemiClip.Data;
 using SemiClip.Losses;
 using SemiClip.Tests.Support;
 using SemiClip.Training;
@@ -58,13 +59,13 @@ public class TrainConfigTests
         );
         Assert.Empty(typeof(ValidatedTrainConfig).GetConstructors()); // public ones
         var sclip = TrainConfig.Load(null) with { Method = TrainingMethod.SClip, BatchSize = 6, AccumSteps = 4 };
-        var e = Assert.Throws<ArgumentException>(() => TrainConfigValidator.ValidateSettings(sclip));
+        var e = Assert.Throws<SettingsException>(() => TrainConfigValidator.ValidateSettings(sclip));
         Assert.Contains("config field accum_steps: 4 does not divide batch_size 6", e.Message);
         Assert.DoesNotContain("train_data", e.Message); // files are the caller's
         var settings = TrainConfigValidator.ValidateSettings(sclip with { AccumSteps = 2 });
         Assert.Equal(TrainingMethod.SClip, settings.Values.Loss.Method);
         // The run's check names the missing files too.
-        var run = Assert.Throws<ArgumentException>(() => TrainConfigValidator.Validate(sclip with { AccumSteps = 2 }));
+        var run = Assert.Throws<SettingsException>(() => TrainConfigValidator.Validate(sclip with { AccumSteps = 2 }));
         Assert.Contains("config field train_data: not set", run.Message);
         // The default intra-modal source follows where the model came from, as it does for a run.
         var softclip = TrainConfig.Load(null) with { Method = TrainingMethod.SoftClip };
@@ -97,11 +98,71 @@ public class TrainConfigTests
             (changed.Steps, changed.RunName, changed.Lr, changed.Loss.CaptionWeight, changed.LockImage)
         );
         // The same checks as a file's: the field is named, with a did-you-mean.
-        var e = Assert.Throws<InvalidDataException>(() => built.WithOverrides(["lock_imag=true"]));
+        var e = Assert.Throws<SettingsException>(() => built.WithOverrides(["lock_imag=true"]));
         Assert.Contains("lock_imag", e.Message);
         Assert.Contains("did you mean lock_image", e.Message);
         // What was given is the override (a resumed run takes only that from the command line).
         Assert.True(changed.Given!.ContainsKey("lr"));
+    }
+
+    [Theory]
+    [InlineData(
+        "bad.yaml",
+        "batch_size: -3\nmethod: nope\nlr: \"abc\"\nloss:\n  caption_weight: -1\n  soft_alpha: 3\nunknwn: 3\n"
+    )]
+    [InlineData(
+        "bad.json",
+        "{\"batch_size\": -3,\n \"method\": \"nope\",\n \"lr\": \"abc\",\n \"loss\": {\n  \"caption_weight\": -1,\n"
+            + "  \"soft_alpha\": 3},\n \"unknwn\": 3}\n"
+    )]
+    public void EveryProblemOfAConfigFileIsSaidAtOnceAtItsLine(string name, string text)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File(name), text);
+        var e = Assert.Throws<SettingsException>(() => TrainConfig.Load(dir.File(name)));
+        // Ill-typed values (an enum, a number), an unknown field and the bounds of the fields that could be read, in
+        // the file's order: the ill-typed ones do not hide the range errors.
+        Assert.Equal(
+            [
+                ("batch_size", 1),
+                ("method", 2),
+                ("lr", 3),
+                ("loss.caption_weight", 5),
+                ("loss.soft_alpha", 6),
+                ("unknwn", 7),
+            ],
+            e.Problems.Select(p => (p.Field, int.Parse(p.Location![(dir.File(name).Length + 1)..]))).ToArray()
+        );
+        Assert.All(e.Problems, p => Assert.StartsWith(dir.File(name) + ":", p.Location));
+        Assert.Contains($"{dir.File(name)}:2: config field method: \"nope\" is not one of", e.Message);
+
+        // An override's problem is not the file's: it has no line, though its section has one.
+        var over = Assert.Throws<SettingsException>(() =>
+            TrainConfig.Load(dir.File(name), ["loss.soft_alpha=x", "batch_size=0"])
+        );
+        Assert.Null(over.Problems.Single(p => p.Field == "loss.soft_alpha").Location);
+        Assert.Null(over.Problems.Single(p => p.Field == "batch_size").Location);
+        Assert.Contains(over.Problems, p => p.Field == "loss.caption_weight" && p.Location == $"{dir.File(name)}:5");
+    }
+
+    [Fact]
+    public void SyntaxErrorsNameTheLineTheyAreOnInSemiClipsWords()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("tab.yaml"), "batch_size: 4\nsteps: 3\n\tlr: 1\n");
+        Assert.StartsWith(
+            dir.File("tab.yaml") + ":3: invalid YAML",
+            Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("tab.yaml"))).Message
+        );
+        File.WriteAllText(dir.File("flow.yaml"), "batch_size: [4\nsteps: 3\n");
+        var flow = Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("flow.yaml"))).Message;
+        Assert.DoesNotContain("Exception during deserialization", flow);
+        Assert.Contains("left unclosed", flow);
+        File.WriteAllText(dir.File("bad.json"), "{\"batch_size\": 4,\n \"steps\": [1, 2 }\n");
+        var json = Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("bad.json"))).Message;
+        Assert.StartsWith(dir.File("bad.json") + ":2: invalid JSON", json);
+        Assert.DoesNotContain("LineNumber", json);
+        Assert.DoesNotContain("BytePositionInLine", json);
     }
 
     [Fact]
@@ -111,7 +172,7 @@ public class TrainConfigTests
         File.WriteAllText(dir.File("bad.json"), "{\"batch_sise\": 3}");
         Assert.Contains(
             "batch_sise",
-            Assert.Throws<InvalidDataException>(() => TrainConfig.Load(dir.File("bad.json"))).Message
+            Assert.Throws<SettingsException>(() => TrainConfig.Load(dir.File("bad.json"))).Message
         );
         File.WriteAllText(dir.File("broken.yaml"), "method: [unclosed\n");
         Assert.Contains(

@@ -22,7 +22,7 @@ public class TrustworthyRunTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir).Where(o => !o.StartsWith("keywords=", StringComparison.Ordinal)).ToList();
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<SettingsException>(() =>
             new TrainingSession(
                 Config(dir, common, "method=\"sclip\"", "label_ratio=0.5", "steps=2", "run_name=\"k\""),
                 false
@@ -75,7 +75,7 @@ public class TrustworthyRunTests
             var e = Assert.ThrowsAny<Exception>(() =>
                 new TrainingSession(Config(dir, common, setting, "steps=1", "run_name=\"bad\""), false)
             );
-            Assert.True(e is ArgumentException or InvalidDataException, e.ToString());
+            Assert.True(e is ArgumentException or InvalidDataException or SettingsException, e.ToString());
             Assert.Contains($"config field {field}", e.Message);
             Assert.False(Directory.Exists(dir.File("runs/bad")), setting);
         }
@@ -127,10 +127,10 @@ public class TrustworthyRunTests
         )
             Assert.Equal(8, bare.Config.BatchSize); // the saved value, not the default 32
 
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<SettingsException>(() =>
             new TrainingSession(Config(dir, common, "steps=4", "checkpoint_every=2", "run_name=\"r\"", "lr=0.01"), true)
         );
-        Assert.Contains("lr was 0.0005, now 0.01", e.Message);
+        Assert.Contains("config field lr: was 0.0005, now 0.01", e.Message);
         Assert.Contains("allow_config_change", e.Message);
 
         using (
@@ -165,7 +165,7 @@ public class TrustworthyRunTests
             false
         );
         Assert.Equal(Path.Combine(dir.File("runs/base"), "model.safetensors"), session.Config.Pretrained);
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<SettingsException>(() =>
             new TrainingSession(
                 Config(dir, common, "steps=1", "run_name=\"x\"", $"pretrained=\"{dir.File("data")}\""),
                 false
@@ -213,16 +213,37 @@ public class TrustworthyRunTests
         Assert.Equal("a red square", Assert.Single(samples).Captions.Single());
 
         var wrong = TrainConfig.Load(null, [$"train_data=\"{dir.File("caps.csv")}\"", "csv_separator=\";\""]);
-        var e = Assert.Throws<InvalidDataException>(() =>
+        var e = Assert.Throws<SettingsException>(() =>
             CaptionDatasetReader.Read(
                 wrong.TrainData!,
                 wrong.CaptionOptions(),
                 new BadInputReport(BadInputPolicy.FailFast)
             )
         );
-        Assert.Contains("csv_img_key", e.Message);
+        Assert.Equal("csv_img_key", Assert.Single(e.Problems).Field);
+        Assert.StartsWith(dir.File("caps.csv") + ":1: ", e.Message);
         Assert.DoesNotContain("--image-column", e.Message);
-        Assert.Contains("--csv-img-key", SemiClip.Cli.FlagHints.Annotate(e.Message));
+        Assert.Contains("--csv-img-key", SemiClip.Cli.FlagHints.Describe(e));
+    }
+
+    [Fact]
+    public void EveryBadRowOfACaptionFileIsSaidAtOnce()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("a.png"), "");
+        File.WriteAllText(dir.File("caps.csv"), "filepath,title\na.png,a red square\nb.png,a cat\nc.png,a cow\nd.png,a dog\n");
+        var options = TrainConfig.Load(null, [$"train_data=\"{dir.File("caps.csv")}\""]).CaptionOptions();
+        var e = Assert.Throws<BadInputException>(() =>
+            CaptionDatasetReader.Read(dir.File("caps.csv"), options, new BadInputReport(BadInputPolicy.FailFast))
+        );
+        // b.png, c.png and d.png do not exist: every one of them, each once.
+        var skipped = new BadInputReport(BadInputPolicy.Skip);
+        CaptionDatasetReader.Read(dir.File("caps.csv"), options, skipped);
+        Assert.Equal(3, skipped.Count);
+        Assert.Equal(skipped.Items, e.Problems);
+        foreach (var bad in skipped.Items)
+            Assert.Contains(bad.ToString(), e.Message);
+        Assert.StartsWith($"{skipped.Count} bad inputs", e.Message);
     }
 
     [Fact]

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using SemiClip.Data.Images;
+using SemiClip.Model;
+using static TorchSharp.torch;
+
+namespace SemiClip.Runs;
+
+/// <summary><c>check_images: auto</c>: decode every image before training (which finds truncated files too) when
+/// that is estimated to cost at most <see cref="Share"/> of the run, else read their headers. Both sides are timed
+/// on this machine: the decode on a sample of the run's own images, the run from below as its steps × images per step
+/// × one training pass of the image tower (three forward passes, timed on blank images; the text tower, the loss
+/// and the optimiser are left out, so the run is never overestimated and a full check never costs more than
+/// promised).</summary>
+public static class ImageCheckChoice
+{
+    /// <summary>The largest part of the run's time the full check may take.</summary>
+    public const double Share = 0.1;
+
+    /// <summary>How many of the images are decoded to time the decode.</summary>
+    const int Sample = 8;
+
+    public static ImageCheckDepth Choose(double decodeAllSeconds, double runSeconds, out string why)
+    {
+        bool full = decodeAllSeconds <= Share * runSeconds;
+        why =
+            $"{(full ? "full decode" : "headers")}: decoding every image would take about "
+            + $"{decodeAllSeconds:0.#} s, {(full ? "within" : "more than")} {Share:P0} of the run's estimated "
+            + $"{runSeconds:0.#} s";
+        return full ? ImageCheckDepth.Full : ImageCheckDepth.Headers;
+    }
+
+    /// <summary>The time to decode all <paramref name="images"/> with <paramref name="workers"/> threads, from a
+    /// timed sample spread over the list. A sample image that cannot be decoded is left out of the timing: the
+    /// check itself will name it.</summary>
+    public static double DecodeSeconds(IReadOnlyList<string> images, int workers)
+    {
+        if (images.Count == 0)
+            return 0;
+        int n = Math.Min(Sample, images.Count);
+        double seconds = 0;
+        int timed = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            if (ImageCheck.Problem(images[(int)((long)i * images.Count / n)], ImageCheckDepth.Full) is null)
+            {
+                seconds += sw.Elapsed.TotalSeconds;
+                timed++;
+            }
+        }
+        return timed == 0 ? 0 : seconds / timed * images.Count / Math.Max(1, workers);
+    }
+
+    /// <summary>Three forward passes of the image tower per image (a training step's forward and backward), timed on
+    /// two blank images in evaluation mode (no BatchNorm statistics move, no random numbers are drawn), after one
+    /// untimed pass.</summary>
+    public static double TrainingSecondsPerImage(ClipModel model)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        bool training = model.training;
+        model.eval();
+        try
+        {
+            int size = model.Config.Vision.ImageSize;
+            var first = model.parameters().First();
+            var blank = zeros([2, 3, size, size], first.dtype, first.device);
+            model.EncodeImage(blank);
+            var sw = Stopwatch.StartNew();
+            model.EncodeImage(blank);
+            return 3 * sw.Elapsed.TotalSeconds / 2;
+        }
+        finally
+        {
+            if (training)
+                model.train();
+        }
+    }
+}
