@@ -153,7 +153,8 @@ public static class ConfigFields
 /// <summary>A config file and the line each of its fields is on.</summary>
 public sealed record ConfigOrigin(string Path, IReadOnlyDictionary<string, int> Lines)
 {
-    /// <summary>Fields whose value an override set after the file was read: a problem with them is not the file's.</summary>
+    /// <summary>Fields whose value an override set after the file was read: a problem with them is not the
+    /// file's.</summary>
     public IReadOnlySet<string> Overridden { get; init; } = new HashSet<string>();
 
     /// <summary>The problem located at its field's line, or at its section's (<c>loss</c> for a field inside it) when
@@ -168,7 +169,8 @@ public sealed record ConfigOrigin(string Path, IReadOnlyDictionary<string, int> 
         return problem;
     }
 
-    /// <summary>This origin without the fields a later override set (their values no longer come from the file).</summary>
+    /// <summary>This origin without the fields a later override set (their values no longer come from the
+    /// file).</summary>
     public ConfigOrigin Without(IEnumerable<string> fields) =>
         this with
         {

@@ -20,7 +20,8 @@ static class ConfigSyntax
         /// <summary>The dotted name of this mapping or sequence ("" at the top).</summary>
         public string Path = path;
 
-        /// <summary>The name a container opened inside this one takes: the key it is the value of, in a mapping.</summary>
+        /// <summary>The name a container opened inside this one takes: in a mapping, the key it is the value
+        /// of.</summary>
         public string Child => Keys is null ? Path : Join(Path, LastKey);
     }
 
@@ -118,7 +119,9 @@ static class ConfigSyntax
                         var key = reader.GetString()!;
                         int line = 1 + bytes.AsSpan(0, (int)reader.TokenStartIndex).Count((byte)'\n');
                         if (!names.Add(key))
-                            throw new InvalidDataException($"{path}:{line}: invalid JSON: field '{key}' is given twice.");
+                            throw new InvalidDataException(
+                                $"{path}:{line}: invalid JSON: field '{key}' is given twice."
+                            );
                         level.LastKey = key;
                         lines[Join(level.Path, key)] = line;
                         break;

@@ -92,8 +92,8 @@ public sealed record TrainConfig
     public bool SkipBad { get; init; }
 
     /// <summary>Before training, every image the run will use is checked: "headers" (finds files that are not
-    /// images), "full" (decodes every image, finds truncated ones too), "none", or "auto" (full when decoding every image
-    /// is estimated to cost at most a tenth of the run, else headers; Runs.ImageCheckChoice says how).</summary>
+    /// images), "full" (decodes every image, finds truncated ones too), "none", or "auto" (full when decoding every
+    /// image is estimated to cost at most a tenth of the run, else headers; Runs.ImageCheckChoice says how).</summary>
     [Description(
         "before training, check every image: auto (full when that costs at most a tenth of the run, else headers), "
             + "headers (files that are not images), full (decode all), none"

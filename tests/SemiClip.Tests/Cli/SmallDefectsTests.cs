@@ -115,7 +115,10 @@ public class SmallDefectsTests
             SemiClip.Cli.FlagHints.Describe(new IOException("Could not write: No space left on device"))
         );
         var twoFields = new SettingsException(
-            [SettingProblem.Of("device", "'cudax' is not a device"), SettingProblem.Of("skip_bad", "was false, now true")]
+            [
+                SettingProblem.Of("device", "'cudax' is not a device"),
+                SettingProblem.Of("skip_bad", "was false, now true"),
+            ]
         );
         var lines = SemiClip.Cli.FlagHints.Describe(twoFields).Split('\n');
         Assert.Equal(3, lines.Length);
@@ -126,8 +129,16 @@ public class SmallDefectsTests
         Assert.DoesNotContain("--device", lines[2]);
 
         // A problem on a config file's line is fixed there: no flag hint.
-        var inFile = new SettingsException(SettingProblem.Of("device", "'cudax' is not a device") with { Location = "t.yaml:3" });
-        Assert.Equal("t.yaml:3: config field device: 'cudax' is not a device.", SemiClip.Cli.FlagHints.Describe(inFile));
+        var inFile = new SettingsException(
+            SettingProblem.Of("device", "'cudax' is not a device") with
+            {
+                Location = "t.yaml:3",
+            }
+        );
+        Assert.Equal(
+            "t.yaml:3: config field device: 'cudax' is not a device.",
+            SemiClip.Cli.FlagHints.Describe(inFile)
+        );
 
         // A command without --set (search, eval) is not told to use it; a field it has no flag for gets no hint.
         string[] search = ["--model", "--index", "--vocab"];

@@ -165,7 +165,7 @@ public class CaptionDatasetReaderTests
         File.WriteAllText(dir.File("nocol.csv"), "path,text\nimg/a.png,x\n");
         Assert.Contains(
             "no column 'filepath'",
-            Assert.Throws<InvalidDataException>(() => Read(dir.File("nocol.csv"))).Message
+            Assert.Throws<SettingsException>(() => Read(dir.File("nocol.csv"))).Message
         );
 
         var e2 = Assert.Throws<DirectoryNotFoundException>(() =>

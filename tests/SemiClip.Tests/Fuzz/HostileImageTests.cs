@@ -6,8 +6,9 @@ using SemiClip.Tests.Support;
 namespace SemiClip.Tests.Fuzz;
 
 /// <summary>Generated hostile images (a huge size claimed by a small file, zero size, cut short, wrong magic, 16-bit,
-/// animated, empty) through the decoder, both pre-flight depths, <c>data inspect</c> and <c>embed</c>: each is
-/// decoded, or refused with a message naming the file, never the "this is a bug" path.</summary>
+/// animated, CMYK, empty) through the decoder, both pre-flight depths, <c>data inspect</c>, <c>train</c>'s pre-flight,
+/// <c>embed</c> and <c>serve</c>: each is decoded, or refused with a message naming the file, never the "this is a
+/// bug" path.</summary>
 public class HostileImageTests
 {
     static readonly uint[] CrcTable = Enumerable
@@ -73,6 +74,31 @@ public class HostileImageTests
         return [.. one[..19], .. frame, .. frame, 0x3B];
     }
 
+    /// <summary>A baseline JPEG written by hand with four components (CMYK, as Photoshop writes print files, with
+    /// Adobe's APP14 marker saying "no colour transform"): one 8×8 block per component, every coefficient zero,
+    /// coded with one-symbol Huffman tables (DC category 0 and end-of-block are each the 1-bit code 0). No encoder on
+    /// this machine writes CMYK.</summary>
+    static byte[] CmykJpeg()
+    {
+        using var s = new MemoryStream();
+        void Segment(byte marker, byte[] body)
+        {
+            s.Write([0xFF, marker, (byte)((body.Length + 2) >> 8), (byte)(body.Length + 2)]);
+            s.Write(body);
+        }
+        s.Write([0xFF, 0xD8]); // SOI
+        Segment(0xEE, [.. "Adobe"u8.ToArray(), 0, 100, 0, 0, 0, 0, 0]); // APP14, transform 0: plain CMYK
+        Segment(0xDB, [0, .. Enumerable.Repeat((byte)1, 64)]); // DQT 0: all ones
+        byte[] components = [1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0];
+        Segment(0xC0, [8, 0, 8, 0, 8, 4, .. components]); // SOF0: 8-bit, 8×8, 4 components
+        byte[] oneSymbol = [1, .. new byte[15], 0]; // one code of length 1, for symbol 0
+        Segment(0xC4, [0x00, .. oneSymbol, 0x10, .. oneSymbol]); // DHT: DC table 0, AC table 0
+        Segment(0xDA, [4, 1, 0x00, 2, 0x00, 3, 0x00, 4, 0x00, 0, 63, 0]); // SOS: all four components
+        s.Write([0x00]); // 4 blocks × (DC "0" + EOB "0") = 8 bits
+        s.Write([0xFF, 0xD9]); // EOI
+        return s.ToArray();
+    }
+
     /// <summary>Each hostile file and whether a full decode can read it.</summary>
     static List<(string Name, byte[] Bytes, bool Decodable)> Hostile(string dir)
     {
@@ -89,6 +115,7 @@ public class HostileImageTests
             ("text.jpg", "not an image at all"u8.ToArray(), false),
             ("empty.png", [], false),
             ("animated.gif", AnimatedGif(dir), true),
+            ("cmyk.jpg", CmykJpeg(), true),
         ];
     }
 
@@ -159,7 +186,7 @@ public class HostileImageTests
         Assert.Contains("huge.png", output);
         Assert.Contains("truncated.png", output);
         var ids = File.ReadAllLines(dir.File("index.jsonl"));
-        Assert.Equal(3, ids.Length); // good, sixteen-bit, animated
+        Assert.Equal(4, ids.Length); // good, sixteen-bit, animated, CMYK
 
         (code, output) = CliProcess.Run(
             "embed",
@@ -173,6 +200,43 @@ public class HostileImageTests
         Assert.NotEqual(0, code);
         Assert.DoesNotContain("this is a bug", output);
         Assert.False(File.Exists(dir.File("refused.safetensors")));
+
+        // Training on them: the pre-flight names every file a header check can see is bad (huge ones by their size),
+        // and the full check the cut-off one too; nothing is trained.
+        File.WriteAllLines(
+            dir.File("hostile.jsonl"),
+            Hostile(dir.Path).Select(h => $"{{\"image\": \"hostile/{h.Name}\", \"caption\": \"a field\"}}")
+        );
+        foreach (var depth in new[] { "headers", "full" })
+        {
+            (code, output) = CliProcess.Run(
+                [
+                    "train",
+                    "--run-name",
+                    "hostile-" + depth,
+                    "--data",
+                    dir.File("hostile.jsonl"),
+                    "--check-images",
+                    depth,
+                    .. common.Where(o => !o.StartsWith("train_data=")).SelectMany(o => new[] { "--set", o }),
+                ]
+            );
+            Assert.NotEqual(0, code);
+            Assert.DoesNotContain("this is a bug", output);
+            Assert.Contains("huge.png: image is 50000×50000 pixels", output);
+            foreach (var name in new[] { "wide.png", "zero.png", "wrong-magic.png", "text.jpg", "empty.png" })
+                Assert.Contains(name, output);
+            Assert.Equal(depth == "full", output.Contains("truncated.png"));
+            Assert.DoesNotContain("cmyk.jpg", output);
+            Assert.False(Directory.Exists(dir.File("runs/hostile-" + depth)));
+        }
+
+        // Serving them: the collection fails to load, naming a file, and the server exits instead of serving errors.
+        (code, output) = CliProcess.Run("serve", "--model", dir.File("runs/m"), "--images", images, "--port", "0");
+        Assert.NotEqual(0, code);
+        Assert.Contains("loading failed", output);
+        Assert.Contains(images, output);
+        Assert.DoesNotContain("this is a bug", output);
     }
 
     [Fact]

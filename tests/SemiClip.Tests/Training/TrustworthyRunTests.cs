@@ -231,7 +231,10 @@ public class TrustworthyRunTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("a.png"), "");
-        File.WriteAllText(dir.File("caps.csv"), "filepath,title\na.png,a red square\nb.png,a cat\nc.png,a cow\nd.png,a dog\n");
+        File.WriteAllText(
+            dir.File("caps.csv"),
+            "filepath,title\na.png,a red square\nb.png,a cat\nc.png,a cow\nd.png,a dog\n"
+        );
         var options = TrainConfig.Load(null, [$"train_data=\"{dir.File("caps.csv")}\""]).CaptionOptions();
         var e = Assert.Throws<BadInputException>(() =>
             CaptionDatasetReader.Read(dir.File("caps.csv"), options, new BadInputReport(BadInputPolicy.FailFast))
