@@ -81,6 +81,11 @@ public static class Program
             Console.Error.WriteLine(e);
     }
 
+    static string? QuotedPath(string message) =>
+        System.Text.RegularExpressions.Regex.Match(message, "'([^']*[/\\\\][^']*)'") is { Success: true } m
+            ? m.Groups[1].Value
+            : null;
+
     /// <param name="commandOptions">The failing command's options, so hints name only flags it has.</param>
     public static string UserMessage(Exception e, IReadOnlyCollection<string>? commandOptions = null)
     {
@@ -103,11 +108,10 @@ public static class Program
         return e switch
         {
             // File-system errors name the path; that is the part the user can act on.
-            UnauthorizedAccessException
-            or FileNotFoundException
-            or DirectoryNotFoundException
-            or PathTooLongException => e.Message,
-            IOException when e.Message.Contains('/') || e.Message.Contains('\\') => e.Message,
+            FileNotFoundException { FileName: { } file } => $"{file}: not found.",
+            // A file-system failure .NET words with the path in quotes: the path, then the reason in a few words.
+            UnauthorizedAccessException or IOException when QuotedPath(e.Message) is { } path =>
+                $"{path}: {IO.FileErrors.Reason(e)}.",
             OutOfMemoryException or InsufficientExecutionStackException =>
                 "out of memory: use a smaller batch_size or image size.",
             System.Runtime.InteropServices.ExternalException =>

@@ -57,6 +57,17 @@ public static class CommonOptions
         return option;
     }
 
+    /// <summary>Refuses a fraction of images kept paired outside (0, 1] at parse time, naming the option.</summary>
+    public static Option<T> LabelRatio<T>(this Option<T> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<T>() is double v && !(v > 0 && v <= 1))
+                r.AddError($"{option.Name} must be in (0, 1] (got {v}).");
+        });
+        return option;
+    }
+
     /// <summary>Checks before any work that <paramref name="folder"/> can be written, naming the option.</summary>
     public static void RequireWritableFolder(string folder, string option) => IO.WritableFolder.Require(folder, option);
 

@@ -21,7 +21,10 @@ public static class DataCommand
             Description = "folder image paths are relative to (default: the caption file's)",
         };
         var split = new Option<string?>("--split") { Description = "Karpathy split to keep (train/val/test)" };
-        var labelRatio = new Option<double?>("--label-ratio") { Description = "also report a paired/unpaired split" };
+        var labelRatio = new Option<double?>("--label-ratio")
+        {
+            Description = "also report a paired/unpaired split",
+        }.LabelRatio();
         var seed = new Option<int>("--seed")
         {
             Description = "split seed for --label-ratio",

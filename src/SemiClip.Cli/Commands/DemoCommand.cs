@@ -26,17 +26,17 @@ public static class DemoCommand
         {
             Description = "training steps per adaptation run",
             DefaultValueFactory = _ => 60,
-        };
+        }.AtLeast(1);
         var pretrainSteps = new Option<long>("--pretrain-steps")
         {
             Description = "steps of the generic pretraining the demo adapts from",
             DefaultValueFactory = _ => 110,
-        };
+        }.AtLeast(1);
         var labelRatio = new Option<double>("--label-ratio")
         {
             Description = "fraction of the domain's images that keep their captions",
             DefaultValueFactory = _ => 0.02,
-        };
+        }.LabelRatio();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command(

@@ -37,7 +37,7 @@ public static class ServeCommand
         {
             Description =
                 "keep this fraction of --captions captioned (the trainer's seeded split); the rest are shown unpaired",
-        };
+        }.LabelRatio();
         var seed = new Option<int?>("--seed") { Description = "seed of that split (default: the run's, else 0)" };
         var images = new Option<string?>("--images")
         {

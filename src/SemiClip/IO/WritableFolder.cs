@@ -17,9 +17,8 @@ public static class WritableFolder
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            var reason = e is UnauthorizedAccessException ? "permission denied" : e.Message;
             throw new ArgumentException(
-                $"{setting} {folder}: cannot write there ({reason}); choose a folder you can write to."
+                $"{setting} {folder}: cannot write there ({FileErrors.Reason(e)}); choose a folder you can write to."
             );
         }
     }

@@ -191,6 +191,19 @@ public class BadInputCliTests(BadInputFixture f) : IClassFixture<BadInputFixture
                 ["shard", "{data/train.jsonl}", "--out", "{sh}", "--samples-per-shard", "0"],
                 ["--samples-per-shard must be at least 1"]
             },
+            { "demo steps 0", ["demo", "--adapt-steps", "0"], ["--adapt-steps must be at least 1"] },
+            { "demo pretrain -1", ["demo", "--pretrain-steps", "-1"], ["--pretrain-steps must be at least 1"] },
+            { "demo ratio 2", ["demo", "--label-ratio", "2"], ["--label-ratio must be in (0, 1] (got 2)"] },
+            {
+                "inspect ratio 0",
+                ["data", "inspect", "{data/train.jsonl}", "--label-ratio", "0"],
+                ["--label-ratio must be in (0, 1] (got 0)"]
+            },
+            {
+                "serve ratio 1.5",
+                ["serve", "--model", "{data/train.jsonl}", "--label-ratio", "1.5"],
+                ["--label-ratio must be in (0, 1] (got 1.5)"]
+            },
             {
                 "bad image check",
                 ["train", "--check-images", "some"],

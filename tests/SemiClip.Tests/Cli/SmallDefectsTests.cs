@@ -158,6 +158,27 @@ public class SmallDefectsTests
     }
 
     [Fact]
+    public void FileSystemFailuresAreSaidAsPathAndReasonNotInDotNetsWords()
+    {
+        // Thrown by .NET itself (not SemiClip): the path once, then the reason in a few words.
+        Assert.Equal(
+            "/mnt/ro/out.json: read-only file system.",
+            SemiClip.Cli.Program.UserMessage(new IOException("Read-only file system : '/mnt/ro/out.json'"))
+        );
+        using var dir = new TempDir();
+        var missing = Assert.ThrowsAny<IOException>(() => File.ReadAllBytes(dir.File("gone.bin")));
+        Assert.Equal($"{dir.File("gone.bin")}: not found.", SemiClip.Cli.Program.UserMessage(missing));
+        var denied = new UnauthorizedAccessException($"Access to the path '{dir.File("x")}' is denied.");
+        Assert.Equal($"{dir.File("x")}: permission denied.", SemiClip.Cli.Program.UserMessage(denied));
+
+        // A folder that cannot be made: no "Could not find file" about a probe file the user never named.
+        var e = Assert.Throws<ArgumentException>(() => WritableFolder.Require("/proc/semiclip-out", "--out"));
+        Assert.StartsWith("--out /proc/semiclip-out: cannot write there (", e.Message);
+        Assert.DoesNotContain("Could not find", e.Message);
+        Assert.DoesNotContain("write-check", e.Message);
+    }
+
+    [Fact]
     public void EveryHintedFlagIsAFlagOfSomeCommand()
     {
         var flags = SemiClip.Cli.Program.BuildRoot()
