@@ -27,6 +27,11 @@ public sealed class HostBatch
     public int UnpairedCount { get; init; }
     public required IReadOnlyList<string> Captions { get; init; }
 
+    /// <summary>Which image each row of <see cref="Images"/> and <see cref="Unpaired"/> is (its path), where the
+    /// source knows: what a cache of per-image features is keyed by.</summary>
+    public IReadOnlyList<string>? ImageKeys { get; init; }
+    public IReadOnlyList<string>? UnpairedKeys { get; init; }
+
     /// <summary>The images' classes as <see cref="BatchClasses"/> holds them, as arrays; present when the data has
     /// labels. Diagnostics only.</summary>
     public HostBatchClasses? Labels { get; init; }
@@ -47,6 +52,11 @@ public sealed class TrainBatch : IDisposable
     public Tensor? KeywordLabels { get; init; }
     public Tensor? Unpaired { get; init; }
     public BatchClasses? Labels { get; init; }
+
+    /// <summary>As <see cref="HostBatch.ImageKeys"/>; each row of <see cref="Tokens"/> is its caption.</summary>
+    public IReadOnlyList<string>? ImageKeys { get; init; }
+    public IReadOnlyList<string>? UnpairedKeys { get; init; }
+    public IReadOnlyList<string>? TextKeys { get; init; }
 
     /// <summary>Copies the host arrays into new tensors and hands the image buffers back to the pool.</summary>
     public static TrainBatch FromHost(HostBatch h, int imageSize, int contextLength, int keywordCount)
@@ -72,6 +82,9 @@ public sealed class TrainBatch : IDisposable
                     new long[] { h.UnpairedCount, 3, imageSize, imageSize }
                 ),
             Labels = h.Labels is { } l ? BatchClasses.FromArrays(l.Paired, l.Unpaired, l.UnpairedKeyword) : null,
+            ImageKeys = h.ImageKeys,
+            UnpairedKeys = h.UnpairedKeys,
+            TextKeys = h.Captions,
         };
         ImageBuffers.Return(h.Images);
         if (h.Unpaired != null)

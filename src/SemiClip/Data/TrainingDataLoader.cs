@@ -104,6 +104,7 @@ public sealed class TrainingDataLoader : ITrainingLoader
         var order = DeterministicRandom.Permutation(_paired.Count, Options.Seed, epoch, RandomStream.PairedOrder);
         var images = TrainBatch.ImageBuffers.Rent(b * floats); // returned by TrainBatch.FromHost
         var captions = new string[b];
+        var keys = new string[b];
         var pairedClasses = _classes is null ? null : new long[b];
         Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers }, i =>
         {
@@ -115,18 +116,21 @@ public sealed class TrainingDataLoader : ITrainingLoader
             var sample = _paired[sampleIndex];
             var caption = sample.Captions[rng.Next(sample.Captions.Count)];
             captions[i] = caption;
+            keys[i] = sample.ImagePath;
             if (pairedClasses != null)
                 pairedClasses[i] = _classes!.Of(sample.ImagePath);
         });
         var (tokens, keywords) = BatchAssembly.EncodeCaptions(captions, _tokenizer, _contextLength, _keywords);
 
         float[]? unpaired = null;
+        string[]? unpairedKeys = null;
         long[]? unpairedClasses = null,
             unpairedKeyword = null;
         int u = UnpairedPerStep;
         if (u > 0)
         {
             unpaired = TrainBatch.ImageBuffers.Rent(u * floats);
+            unpairedKeys = new string[u];
             if (_classes != null)
             {
                 unpairedClasses = new long[u];
@@ -153,6 +157,7 @@ public sealed class TrainingDataLoader : ITrainingLoader
                 int used = RenderWithFallback(uOrder, slot, rng, unpaired.AsSpan(i * floats, floats), idx =>
                     _unpaired[idx]
                 );
+                unpairedKeys[i] = _unpaired[used];
                 if (unpairedClasses != null)
                 {
                     unpairedClasses[i] = _classes!.Of(_unpaired[used]);
@@ -171,6 +176,8 @@ public sealed class TrainingDataLoader : ITrainingLoader
             Count = b,
             UnpairedCount = u,
             Captions = captions,
+            ImageKeys = keys,
+            UnpairedKeys = unpairedKeys,
             Labels = pairedClasses is null
                 ? null
                 : new HostBatchClasses(pairedClasses, unpairedClasses, unpairedKeyword),

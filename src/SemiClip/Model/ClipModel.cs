@@ -100,6 +100,14 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
     /// (the highest id in the row, as CLIP does).</summary>
     public Tensor EncodeText(Tensor tokens) => EncodeTextWithTokens(tokens).Pooled;
 
+    /// <summary>What <c>lock_text</c> with no layer unlocked freezes, applied to the tokens: the whole tower for CLIP's
+    /// own, a BERT encoder's pooled output before the projection that still learns. <see cref="EncodeText"/> is
+    /// <see cref="TextHead"/> of it, by the same operations in the same order.</summary>
+    public Tensor TextLockedPart(Tensor tokens) => text != null ? text.LockedPart(tokens) : EncodeText(tokens);
+
+    /// <summary>The rest of the text tower, applied to <see cref="TextLockedPart"/>'s output.</summary>
+    public Tensor TextHead(Tensor locked) => text != null ? text.Head(locked) : locked.alias();
+
     /// <summary>The pooled text embedding plus every position projected the same way.</summary>
     public (Tensor Pooled, Tensor Tokens) EncodeTextWithTokens(Tensor tokens)
     {

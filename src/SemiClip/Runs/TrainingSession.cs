@@ -176,6 +176,12 @@ public sealed class TrainingSession : IDisposable
                 data.KeywordTokens,
                 teacher
             );
+            if (Trainer.KeepsLockedFeatures is var (images, texts) && (images || texts))
+                _notices.Add(
+                    $"the {(images && texts ? "image and text towers are" : images ? "image tower is" : "text tower is")} "
+                        + "locked whole: each input's locked features are computed once and kept in memory "
+                        + "(cache_locked_features)"
+                );
             if (resumeState != null)
             {
                 (StartStep, _start) = RestoreFrom(

@@ -141,6 +141,22 @@ public sealed record TrainConfig
     [Range(0, 1)]
     public double GrayScaleProb { get; init; }
 
+    [Description(
+        "keep in memory what a fully locked image tower computes for each image (lock_image with no group unlocked, "
+            + "batch norms frozen, images not augmented: aug_scale and aug_ratio [1, 1], no flip, jitter or grey)"
+    )]
+    public bool CacheLockedFeatures { get; init; } = true;
+
+    /// <summary>Whether the loader can hand an image over differently from one draw to the next: a crop that is not
+    /// the whole image (only scale and ratio exactly 1 always take all of it), a flip, jitter or grey.</summary>
+    [JsonIgnore]
+    public bool AugmentsImages =>
+        AugScale is not [1, 1]
+        || AugRatio is not [1, 1]
+        || HorizontalFlip
+        || ColorJitterProb > 0 && ColorJitter.Any(v => v > 0)
+        || GrayScaleProb > 0;
+
     // Image preprocessing of the model (unset: the starting model's record, else OpenAI's); saved with the model.
     [Description("per-channel mean [R, G, B] images are normalised with (unset: the starting model's, else OpenAI's)")]
     public double[]? ImageMean { get; init; }
@@ -365,6 +381,7 @@ public sealed record TrainConfig
         "device",
         "threads",
         "workers",
+        "cache_locked_features",
     };
 
     public static readonly JsonSerializerOptions JsonOptions = new()

@@ -30,6 +30,17 @@ public sealed class Trainer : IDisposable
     readonly ScalarType _dtype;
     readonly SupportQueue? _support;
     readonly IReadOnlyList<TorchSharp.Modules.BatchNorm2d> _frozenNorms;
+    readonly LockedFeatures? _lockedImages,
+        _lockedTexts,
+        _lockedKeywords;
+
+    /// <summary>How many images' and texts' (captions and keywords) locked-tower features are kept in memory: 0 for a
+    /// tower not locked whole, for augmented images, or with cache_locked_features off.</summary>
+    public (int Images, int Texts) LockedFeaturesKept =>
+        (_lockedImages?.Count ?? 0, (_lockedTexts?.Count ?? 0) + (_lockedKeywords?.Count ?? 0));
+
+    /// <summary>Which towers' locked features this trainer keeps (<see cref="LockedFeatures"/>).</summary>
+    public (bool Images, bool Texts) KeepsLockedFeatures => (_lockedImages != null, _lockedTexts != null);
 
     public AdamW Optimizer { get; }
     public long TotalSteps { get; }
@@ -77,6 +88,11 @@ public sealed class Trainer : IDisposable
             _support = new SupportQueue(objective.Needs.SupportQueueSize);
         var (beta2, eps) = _config.AdamMoments(model.Config.Vision.IsResNet);
         _frozenNorms = ModelLocks.Apply(_model, _config); // before the optimiser: locked parameters get no state
+        bool needsTokens = objective.Needs.Has(ObjectiveInput.TokenFeatures);
+        if (LockedFeatures.AppliesToImages(_config, _model, _frozenNorms.ToList(), needsTokens))
+            _lockedImages = new LockedFeatures();
+        if (LockedFeatures.AppliesToText(_config, needsTokens))
+            (_lockedTexts, _lockedKeywords) = (new LockedFeatures(), new LockedFeatures());
         Optimizer = new AdamW(
             _model.named_parameters().Select(p => (p.name, p.parameter)),
             ModelLocks.LearningRateScales(_model, _config)
@@ -121,7 +137,15 @@ public sealed class Trainer : IDisposable
 
     /// <param name="withTeacher">False when the frozen teacher's features of these images are already at hand (the
     /// gradient pass of accumulation reuses the cached pass's): the teacher encodes each micro-batch once.</param>
-    Features Encode(Tensor images, Tensor tokens, Tensor? unpaired, bool withTeacher = true)
+    Features Encode(
+        Tensor images,
+        Tensor tokens,
+        Tensor? unpaired,
+        IReadOnlyList<string>? imageKeys,
+        IReadOnlyList<string>? unpairedKeys,
+        IReadOnlyList<string>? textKeys,
+        bool withTeacher = true
+    )
     {
         bool needTokens = _objective.Needs.Has(ObjectiveInput.TokenFeatures);
         Tensor img,
@@ -137,10 +161,10 @@ public sealed class Trainer : IDisposable
         }
         else
         {
-            img = _model.EncodeImage(images);
-            txt = _model.EncodeText(tokens);
+            img = EncodeImage(images, imageKeys);
+            txt = EncodeText(_lockedTexts, tokens, textKeys);
         }
-        var q = unpaired is null ? null : _model.EncodeImage(unpaired);
+        var q = unpaired is null ? null : EncodeImage(unpaired, unpairedKeys);
         Tensor N(Tensor t) => nn.functional.normalize(t.to(float32), dim: -1);
         Tensor? teacherImage = null,
             teacherText = null;
@@ -166,17 +190,34 @@ public sealed class Trainer : IDisposable
         return new Features(parts);
     }
 
+    /// <summary>The image tower's output, its locked part taken from <see cref="LockedFeatures"/> where that
+    /// applies and the batch says which images it holds.</summary>
+    Tensor EncodeImage(Tensor images, IReadOnlyList<string>? keys) =>
+        _lockedImages is null || keys is null
+            ? _model.EncodeImage(images)
+            : _model.Visual.Head(_lockedImages.Get(keys, images, _model.Visual.LockedPart));
+
+    /// <summary>The text tower's output, as <see cref="EncodeImage"/>.</summary>
+    Tensor EncodeText(LockedFeatures? kept, Tensor tokens, IReadOnlyList<string>? keys) =>
+        kept is null || keys is null
+            ? _model.EncodeText(tokens)
+            : _model.TextHead(kept.Get(keys, tokens, _model.TextLockedPart));
+
     LossOutput Loss(Features f, Tensor? keywordLabels, bool keywordAndScaleGrad, long step, BatchClasses? labels = null)
     {
         var scale = _model.LogitScaleParameter.to(float32).exp();
         Tensor? kw = null;
         if (_keywordTokens is not null && _objective.Needs.Has(ObjectiveInput.KeywordFeatures))
         {
+            var keys = Enumerable.Range(0, (int)_keywordTokens.shape[0]).Select(i => i.ToString()).ToList();
             if (keywordAndScaleGrad)
-                kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
+                kw = nn.functional.normalize(EncodeText(_lockedKeywords, _keywordTokens, keys).to(float32), dim: -1);
             else
                 using (no_grad())
-                    kw = nn.functional.normalize(_model.EncodeText(_keywordTokens).to(float32), dim: -1);
+                    kw = nn.functional.normalize(
+                        EncodeText(_lockedKeywords, _keywordTokens, keys).to(float32),
+                        dim: -1
+                    );
         }
         if (!keywordAndScaleGrad)
             scale = scale.detach();
@@ -247,7 +288,7 @@ public sealed class Trainer : IDisposable
 
         if (micro == 1)
         {
-            var features = Encode(images, tokens, unpaired);
+            var features = Encode(images, tokens, unpaired, batch.ImageKeys, batch.UnpairedKeys, batch.TextKeys);
             var output = Loss(features, kwLabels, keywordAndScaleGrad: true, step, batch.Labels);
             parts = CheckFinite(output, step);
             diagnostics = new Dictionary<string, double>(output.Diagnostics);
@@ -259,15 +300,35 @@ public sealed class Trainer : IDisposable
             var imgChunks = images.chunk(micro, 0);
             var tokChunks = tokens.chunk(micro, 0);
             var qChunks = unpaired?.chunk(micro, 0);
+            // The keys of micro-batch j's rows, as chunk splits the tensors.
+            IReadOnlyList<string>? Keys(IReadOnlyList<string>? keys, Tensor[]? chunks, int j) =>
+                keys is null || chunks is null
+                    ? null
+                    : keys.Skip((int)chunks.Take(j).Sum(c => c.shape[0])).Take((int)chunks[j].shape[0]).ToList();
             var cached = new Features[micro];
             using (no_grad())
                 for (int j = 0; j < micro; j++)
-                    cached[j] = Encode(imgChunks[j], tokChunks[j], qChunks?[j]);
+                    cached[j] = Encode(
+                        imgChunks[j],
+                        tokChunks[j],
+                        qChunks?[j],
+                        Keys(batch.ImageKeys, imgChunks, j),
+                        Keys(batch.UnpairedKeys, qChunks, j),
+                        Keys(batch.TextKeys, tokChunks, j)
+                    );
             parts = new();
             diagnostics = new Dictionary<string, double>();
             for (int j = 0; j < micro; j++)
             {
-                var fresh = Encode(imgChunks[j], tokChunks[j], qChunks?[j], withTeacher: false);
+                var fresh = Encode(
+                    imgChunks[j],
+                    tokChunks[j],
+                    qChunks?[j],
+                    Keys(batch.ImageKeys, imgChunks, j),
+                    Keys(batch.UnpairedKeys, qChunks, j),
+                    Keys(batch.TextKeys, tokChunks, j),
+                    withTeacher: false
+                );
                 var full = Features.Join(cached, j, fresh);
                 var output = Loss(full, kwLabels, keywordAndScaleGrad: j == 0, step, batch.Labels);
                 var values = CheckFinite(output, step);
@@ -297,6 +358,9 @@ public sealed class Trainer : IDisposable
     {
         Optimizer.Dispose();
         _support?.Dispose();
+        _lockedImages?.Dispose();
+        _lockedTexts?.Dispose();
+        _lockedKeywords?.Dispose();
         _teacher?.Dispose();
     }
 }

@@ -42,8 +42,18 @@ public sealed class ImageNetVisionTower : nn.Module<Tensor, Tensor>, IVisionTowe
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return proj.forward(ImageResNet.Pool(trunk.SpatialFeatures(Prepared(images)))).MoveToOuterDisposeScope();
+        return Head(LockedPart(images)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The trunk's pooled features: what locking the trunk freezes (the projection is in no lock
+    /// group).</summary>
+    public Tensor LockedPart(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return ImageResNet.Pool(trunk.SpatialFeatures(Prepared(images))).MoveToOuterDisposeScope();
+    }
+
+    public Tensor Head(Tensor locked) => proj.forward(locked);
 
     public (Tensor Pooled, Tensor Tokens) EncodeWithTokens(Tensor images)
     {
@@ -83,9 +93,20 @@ public sealed class HfTextTower : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var mask = ids.to(@bool);
         var hidden = transformer.HiddenStates(ids, mask);
-        var pooled = proj.forward(transformer.Pool(hidden, mask));
+        var pooled = Head(transformer.Pool(hidden, mask));
         return (pooled.MoveToOuterDisposeScope(), proj.forward(hidden).MoveToOuterDisposeScope());
     }
+
+    /// <summary>The encoder's pooled output: what locking the encoder freezes (the projection is in no lock
+    /// group).</summary>
+    public Tensor LockedPart(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var mask = ids.to(@bool);
+        return transformer.Pool(transformer.HiddenStates(ids, mask), mask).MoveToOuterDisposeScope();
+    }
+
+    public Tensor Head(Tensor locked) => proj.forward(locked);
 }
 
 /// <summary>The image tower's settings in a model config (<c>vision_cfg.imagenet_resnet</c>).</summary>

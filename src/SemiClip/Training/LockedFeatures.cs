@@ -1,0 +1,69 @@
+using SemiClip.Model;
+using static TorchSharp.torch;
+
+namespace SemiClip.Training;
+
+/// <summary>What a fully locked tower computes for each of its inputs (an image, a caption, a keyword), kept in memory
+/// after the first time a batch brings it, so a LiT-style run pays only for what learns. Valid only while that output
+/// cannot change: the locked part has no parameter that learns and no batch-norm statistics that move, and the input
+/// arrives the same way every time (images not augmented; text never is); <see cref="AppliesToImages"/> and
+/// <see cref="AppliesToText"/> say when that holds. A batch with an input not yet kept runs the locked part on the
+/// whole batch, exactly as an uncached step would, and keeps the new rows.</summary>
+public sealed class LockedFeatures : IDisposable
+{
+    readonly Dictionary<string, Tensor> _rows = new(StringComparer.Ordinal);
+
+    /// <summary>How many inputs' features are kept.</summary>
+    public int Count => _rows.Count;
+
+    /// <summary>Whether the image tower's locked part gives an image the same features every time it is drawn.
+    /// <paramref name="frozenNorms"/>: the batch-norm modules whose statistics stay.</summary>
+    public static bool AppliesToImages(
+        TrainConfig config,
+        ClipModel model,
+        IReadOnlyCollection<TorchSharp.Modules.BatchNorm2d> frozenNorms,
+        bool needsTokenFeatures
+    )
+    {
+        if (!config.CacheLockedFeatures || !config.LockImage || config.LockImageUnlockedGroups > 0)
+            return false;
+        if (needsTokenFeatures || config.AugmentsImages)
+            return false;
+        // A batch norm left in training mode normalises by the batch and moves its statistics every step.
+        var frozen = frozenNorms.ToHashSet();
+        return model
+            .named_modules()
+            .Where(m => m.name.StartsWith("visual.", StringComparison.Ordinal))
+            .All(m => m.module is not TorchSharp.Modules.BatchNorm2d bn || frozen.Contains(bn));
+    }
+
+    /// <summary>Whether the text tower's locked part gives a text the same features every time (it has no batch
+    /// norm and no dropout, so: whether it is locked whole).</summary>
+    public static bool AppliesToText(TrainConfig config, bool needsTokenFeatures) =>
+        config.CacheLockedFeatures && config.LockText && config.LockTextUnlockedLayers == 0 && !needsTokenFeatures;
+
+    /// <summary>The locked part's output for <paramref name="inputs"/> (their keys in <paramref name="keys"/>):
+    /// kept rows when every input is kept, else <paramref name="compute"/> on the batch (without gradient), whose new
+    /// rows are kept.</summary>
+    public Tensor Get(IReadOnlyList<string> keys, Tensor inputs, Func<Tensor, Tensor> compute)
+    {
+        if (keys.Count != inputs.shape[0])
+            throw new ArgumentException($"{keys.Count} keys for {inputs.shape[0]} inputs.");
+        if (keys.All(_rows.ContainsKey))
+            return stack(keys.Select(k => _rows[k]).ToArray());
+        Tensor locked;
+        using (no_grad())
+            locked = compute(inputs);
+        for (int i = 0; i < keys.Count; i++)
+            if (!_rows.ContainsKey(keys[i]))
+                _rows[keys[i]] = locked[i].clone().DetachFromDisposeScope();
+        return locked;
+    }
+
+    public void Dispose()
+    {
+        foreach (var row in _rows.Values)
+            row.Dispose();
+        _rows.Clear();
+    }
+}
