@@ -177,11 +177,13 @@ public sealed class TrainingSession : IDisposable
                 teacher
             );
             if (Trainer.KeepsLockedFeatures is var (images, texts) && (images || texts))
+            {
+                var towers = images && texts ? "image and text towers are" : images ? "image tower is" : "text tower is";
                 _notices.Add(
-                    $"the {(images && texts ? "image and text towers are" : images ? "image tower is" : "text tower is")} "
-                        + "locked whole: each input's locked features are computed once and kept in memory "
+                    $"the {towers} locked whole: each input's locked features are computed once and kept in memory "
                         + "(cache_locked_features)"
                 );
+            }
             if (resumeState != null)
             {
                 (StartStep, _start) = RestoreFrom(

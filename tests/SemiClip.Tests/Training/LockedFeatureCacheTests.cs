@@ -80,7 +80,10 @@ public class LockedFeatureCacheTests
         {
             Vision = TinySetup.Model(vocab).Vision with
             {
-                ImageNet = new ImageNetResNetVision { Trunk = new ImageResNetConfig { Layers = [1, 1, 1, 1], Width = 4 } },
+                ImageNet = new ImageNetResNetVision
+                {
+                    Trunk = new ImageResNetConfig { Layers = [1, 1, 1, 1], Width = 4 },
+                },
             },
         };
         File.WriteAllText(dir.File("resnet.json"), small.ToJson());
