@@ -7,10 +7,9 @@ namespace SemiClip.Runs;
 
 /// <summary><c>check_images: auto</c>: decode every image before training (which finds truncated files too) when
 /// that is estimated to cost at most <see cref="Share"/> of the run, else read their headers. Both sides are timed
-/// on this machine: the decode on a sample of the run's own images, the run from below as its steps × images per step
-/// × one training pass of the image tower (three forward passes, timed on blank images; the text tower, the loss
-/// and the optimiser are left out, so the run is never overestimated and a full check never costs more than
-/// promised).</summary>
+/// on this machine: the decode on a sample of the run's own images, the run from below as the image passes it makes ×
+/// one forward pass of the image tower, timed on blank images (the text tower, the loss and the optimiser are left
+/// out, so the run is not overestimated and a full check does not cost more than promised).</summary>
 public static class ImageCheckChoice
 {
     /// <summary>The largest part of the run's time the full check may take.</summary>
@@ -51,10 +50,21 @@ public static class ImageCheckChoice
         return timed == 0 ? 0 : seconds / timed * images.Count / Math.Max(1, workers);
     }
 
-    /// <summary>Three forward passes of the image tower per image (a training step's forward and backward), timed on
-    /// two blank images in evaluation mode (no BatchNorm statistics move, no random numbers are drawn), after one
-    /// untimed pass.</summary>
-    public static double TrainingSecondsPerImage(ClipModel model)
+    /// <summary>The image tower's share of a run that draws <paramref name="drawn"/> images out of <paramref
+    /// name="unique"/>: three forward passes per image drawn (forward and backward), one for a locked tower (its
+    /// backward stops at the unlocked top, if any), and each image once when the run keeps a locked tower's features
+    /// (<see cref="Training.LockedFeatures"/>; batch norms aside, so the estimate stays below the run).</summary>
+    public static double RunSeconds(Training.TrainConfig config, ClipModel model, long drawn, int unique)
+    {
+        bool keeps =
+            config.CacheLockedFeatures && config.LockImage && config.LockImageUnlockedGroups == 0
+            && !config.AugmentsImages;
+        return (keeps ? Math.Min(drawn, unique) : drawn) * (config.LockImage ? 1 : 3) * ForwardSecondsPerImage(model);
+    }
+
+    /// <summary>One forward pass of the image tower per image, timed on two blank images in evaluation mode (no
+    /// BatchNorm statistics move, no random numbers are drawn), after one untimed pass.</summary>
+    static double ForwardSecondsPerImage(ClipModel model)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -68,7 +78,7 @@ public static class ImageCheckChoice
             model.EncodeImage(blank);
             var sw = Stopwatch.StartNew();
             model.EncodeImage(blank);
-            return 3 * sw.Elapsed.TotalSeconds / 2;
+            return sw.Elapsed.TotalSeconds / 2;
         }
         finally
         {

@@ -410,7 +410,7 @@ public sealed class TrainingSession : IDisposable
                 ?? config.Epochs * Math.Max(1L, (long)Math.Ceiling(images.Count * config.LabelRatio / pairedPerStep));
             var depth = ImageCheckChoice.Choose(
                 ImageCheckChoice.DecodeSeconds(images, config.Workers),
-                steps * imagesPerStep * ImageCheckChoice.TrainingSecondsPerImage(clip),
+                ImageCheckChoice.RunSeconds(config, clip, steps * imagesPerStep, images.Count),
                 out var why
             );
             notices.Add($"check_images auto: {why}");

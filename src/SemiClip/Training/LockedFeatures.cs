@@ -8,7 +8,8 @@ namespace SemiClip.Training;
 /// cannot change: the locked part has no parameter that learns and no batch-norm statistics that move, and the input
 /// arrives the same way every time (images not augmented; text never is); <see cref="AppliesToImages"/> and
 /// <see cref="AppliesToText"/> say when that holds. A batch with an input not yet kept runs the locked part on the
-/// whole batch, exactly as an uncached step would, and keeps the new rows.</summary>
+/// whole batch, exactly as an uncached step would, and keeps the new rows: a run pays for its locked towers in the
+/// epochs until every input has been drawn once in a batch.</summary>
 public sealed class LockedFeatures : IDisposable
 {
     readonly Dictionary<string, Tensor> _rows = new(StringComparer.Ordinal);
@@ -42,22 +43,29 @@ public sealed class LockedFeatures : IDisposable
     public static bool AppliesToText(TrainConfig config, bool needsTokenFeatures) =>
         config.CacheLockedFeatures && config.LockText && config.LockTextUnlockedLayers == 0 && !needsTokenFeatures;
 
-    /// <summary>The locked part's output for <paramref name="inputs"/> (their keys in <paramref name="keys"/>):
-    /// kept rows when every input is kept, else <paramref name="compute"/> on the batch (without gradient), whose new
-    /// rows are kept.</summary>
+    /// <summary>The locked part's output for <paramref name="inputs"/> (their keys in <paramref name="keys"/>): kept
+    /// rows when every input is kept, else <paramref name="compute"/> (without gradient) on the whole batch, whose new
+    /// rows are kept. The whole batch, not just the new inputs: LibTorch's kernels give a row the same bits whatever the
+    /// other rows are, but not whatever their number is (a batch of 3 and one of 6 round differently; tested), and the
+    /// loader's batches all have one size.</summary>
     public Tensor Get(IReadOnlyList<string> keys, Tensor inputs, Func<Tensor, Tensor> compute)
     {
         if (keys.Count != inputs.shape[0])
             throw new ArgumentException($"{keys.Count} keys for {inputs.shape[0]} inputs.");
         if (keys.All(_rows.ContainsKey))
             return stack(keys.Select(k => _rows[k]).ToArray());
-        Tensor locked;
+        Tensor all;
         using (no_grad())
-            locked = compute(inputs);
+            all = compute(inputs);
+        Keep(keys, all);
+        return all;
+    }
+
+    void Keep(IReadOnlyList<string> keys, Tensor rows)
+    {
         for (int i = 0; i < keys.Count; i++)
             if (!_rows.ContainsKey(keys[i]))
-                _rows[keys[i]] = locked[i].clone().DetachFromDisposeScope();
-        return locked;
+                _rows[keys[i]] = rows[i].clone().DetachFromDisposeScope();
     }
 
     public void Dispose()

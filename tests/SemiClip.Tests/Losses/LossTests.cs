@@ -383,6 +383,25 @@ public class LossTests
         });
         var plan = PseudoLabeler.Assign(q, img, scale, PseudoLabelKind.OptimalTransport, 10);
         CheckGradient(q, x => CaptionPseudoLabelLoss.Compute(x, txt, scale, plan));
+        // The reference's default: the plan keeps its gradient through the Sinkhorn iterations, to the unpaired and
+        // the paired image features both.
+        Tensor Planned(Tensor unpaired, Tensor paired, bool detach = false) =>
+            CaptionPseudoLabelLoss.Compute(
+                unpaired,
+                txt,
+                scale,
+                PseudoLabeler.Assign(unpaired, paired, scale, PseudoLabelKind.OptimalTransport, 10, detach)
+            );
+        CheckGradient(q, x => Planned(x, img));
+        CheckGradient(img, x => Planned(q, x));
+        // …and the check sees the difference: holding the plan fixed gives another gradient.
+        using (var free = q.clone().requires_grad_(true))
+        using (var held = q.clone().requires_grad_(true))
+        {
+            Planned(free, img).backward();
+            Planned(held, img, detach: true).backward();
+            Assert.False(free.grad!.allclose(held.grad!, 1e-4, 1e-6));
+        }
         var targets = KeywordPartialLabelLoss.Targets(
             q,
             kw,

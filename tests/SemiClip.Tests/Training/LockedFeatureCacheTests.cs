@@ -9,19 +9,23 @@ using static TorchSharp.torch;
 namespace SemiClip.Tests.Training;
 
 /// <summary>A fully locked tower runs once per input (an image not augmented, a caption, a keyword): its features are
-/// kept and reused, and the run ends with the weights an uncached run ends with, to the last bit.</summary>
+/// kept and reused, and the run ends with the weights an uncached run ends with. To the last bit where LibTorch gives
+/// a row the same bits wherever it sits in a batch; where it does not (a batch of 6 here: a row's place decides which
+/// kernel path takes it), within rounding, which is what these tests hold.</summary>
 public class LockedFeatureCacheTests
 {
     static readonly string[] Locked =
     [
         "aug_scale=[1, 1]",
         "aug_ratio=[1, 1]",
-        "steps=12", // 40 images, 8 per step: more than two epochs, so most steps find every image kept
+        // 40 images, 6 per step: 6 steps an epoch leave 4 images out, drawn in later epochs beside kept ones.
+        "batch_size=6",
+        "steps=20",
         "checkpoint_every=1000",
     ];
 
     /// <summary>The final weights of a run, and how many images' and texts' features its trainer kept.</summary>
-    static (byte[] Weights, int Images, int Texts) Run(
+    static (string Weights, int Images, int Texts) Run(
         TempDir dir,
         List<string> common,
         string name,
@@ -32,7 +36,42 @@ public class LockedFeatureCacheTests
         using var session = new TrainingSession(config, resume: false);
         session.Train();
         var (images, texts) = session.Trainer.LockedFeaturesKept;
-        return (File.ReadAllBytes(dir.File($"runs/{name}/model.safetensors")), images, texts);
+        return (dir.File($"runs/{name}/model.safetensors"), images, texts);
+    }
+
+    /// <summary>Asserts two runs trained the same: every step's loss, and the final models' embeddings of a fixed
+    /// batch, within rounding. Not the weights bit for bit: a kept row and a recomputed one may differ in the last
+    /// place, and AdamW turns such noise in a gradient that is zero in exact arithmetic (the attention's key bias,
+    /// which softmax ignores) into full-size steps of a parameter that changes nothing.</summary>
+    static void TrainedAlike(string expected, string actual)
+    {
+        static List<double> Losses(string weights) =>
+            File.ReadLines(Path.Combine(Path.GetDirectoryName(weights)!, "metrics.jsonl"))
+                .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+                .Where(e => e.GetProperty("kind").GetString() == "train")
+                .Select(e => e.GetProperty("loss").GetDouble())
+                .ToList();
+        var (la, lb) = (Losses(expected), Losses(actual));
+        Assert.Equal(20, la.Count);
+        for (int step = 0; step < la.Count; step++)
+            Assert.True(
+                Math.Abs(la[step] - lb[step]) <= 1e-5 * Math.Abs(la[step]),
+                $"step {step + 1}: {la[step]} {lb[step]}"
+            );
+        using var a = ClipCheckpoint.Load(expected);
+        using var b = ClipCheckpoint.Load(actual);
+        a.eval();
+        b.eval();
+        using var _ = no_grad();
+        int size = a.Config.Vision.ImageSize;
+        using var images = rand([4, 3, size, size], generator: new Generator(9));
+        int vocab = a.Config.Text.VocabSize;
+        using var tokens = randint(1, vocab - 2, [4, a.Config.Text.ContextLength], generator: new Generator(9));
+        tokens[.., 5] = vocab - 1;
+        tokens[.., 6..] = 0;
+        var pairs = new[] { (a.EncodeImage(images), b.EncodeImage(images)), (a.EncodeText(tokens), b.EncodeText(tokens)) };
+        foreach (var (x, y) in pairs)
+            Assert.True(x.allclose(y, 1e-4, 1e-6), $"embeddings differ by {(x - y).abs().max().item<float>()}");
     }
 
     [Theory]
@@ -42,7 +81,7 @@ public class LockedFeatureCacheTests
     [InlineData("clip", "lock_text=true")]
     [InlineData("sclip", "lock_text=true", "accum_steps=2")] // captions and keywords
     [InlineData("clip", "lock_image=true", "lock_text=true")]
-    public void CachedEqualsUncachedToTheLastBit(string method, params string[] extra)
+    public void CachedEqualsUncached(string method, params string[] extra)
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
@@ -56,7 +95,7 @@ public class LockedFeatureCacheTests
         Assert.Equal(extra.Contains("lock_image=true") ? 40 : 0, cached.Images);
         Assert.Equal(extra.Contains("lock_text=true"), cached.Texts > 40);
         Assert.Equal((0, 0), (uncached.Images, uncached.Texts));
-        Assert.Equal(uncached.Weights, cached.Weights);
+        TrainedAlike(uncached.Weights, cached.Weights);
     }
 
     [Fact]
@@ -104,7 +143,7 @@ public class LockedFeatureCacheTests
         var cached = Run(dir, common, "cached");
         var uncached = Run(dir, common, "uncached", "cache_locked_features=false");
         Assert.Equal(40, cached.Images);
-        Assert.Equal(uncached.Weights, cached.Weights);
+        TrainedAlike(uncached.Weights, cached.Weights);
 
         // The projection learned (its weights differ from the start's), the trunk did not.
         using var start = ClipCheckpoint.Load(dir.File("resnet.safetensors"));

@@ -131,6 +131,116 @@ public class TrainerTests
         Assert.True(ga["visual.proj"].abs().sum().item<float>() > 0);
     }
 
+    /// <summary>S-CLIP with the keyword loss on and a support queue, accumulated over two micro-batches, against one
+    /// big batch, over two steps: the keyword features take gradient from the first micro-batch only (so the sum is
+    /// the full-batch gradient, not twice it), and the queue holds the same features after the step, so the second
+    /// step, which reads it, agrees too.</summary>
+    [Fact]
+    public void AccumulationWithKeywordsAndASupportQueueMatchesOneBigStep()
+    {
+        var config = TrainConfig.Load(null) with
+        {
+            Method = SemiClip.Losses.TrainingMethod.SClip,
+            AccumSteps = 1,
+            WarmupSteps = 1,
+            Lr = 1e-3,
+            GradClipNorm = 0,
+        };
+        var loss = new TrainingObjective(config.Loss with { KeywordWeight = 1, SupportQueueSize = 16 });
+        Assert.True(loss.Needs.SupportQueueSize > 0 && loss.Needs.Has(ObjectiveInput.KeywordFeatures));
+        var (a, b) = Twins(3);
+        using var _a = a;
+        using var _b = b;
+        var g = new Generator(11);
+        using var keywordTokens = randint(1, 97, [3, 24], generator: g);
+        keywordTokens[.., 4] = 99;
+        keywordTokens[.., 5..] = 0;
+        TrainBatch Batch(int seed)
+        {
+            var batch = RandomBatch(8, 8, seed);
+            var labels = (rand([8, 3], generator: new Generator((ulong)seed + 100)) > 0.5).to(float32);
+            labels[.., 0] = 1; // every caption names a keyword
+            return new TrainBatch
+            {
+                Position = batch.Position,
+                Next = batch.Next,
+                Images = batch.Images,
+                Tokens = batch.Tokens,
+                Unpaired = batch.Unpaired,
+                KeywordLabels = labels,
+            };
+        }
+        using var ta = new Trainer(a, loss, Checked(config), CPU, 10, keywordTokens);
+        using var tb = new Trainer(b, loss, Checked(config with { AccumSteps = 2 }), CPU, 10, keywordTokens);
+        var first = (ta.Step(Batch(1), 0), tb.Step(Batch(1), 0));
+        Assert.True(first.Item1.Losses["keyword"] > 0);
+        var queueA = ta.CrossStepState().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var queueB = tb.CrossStepState().ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal(queueA.Keys.Order(), queueB.Keys.Order());
+        foreach (var (k, t) in queueA)
+            Assert.True(t.to(float32).allclose(queueB[k].to(float32), 1e-4, 1e-6), $"support {k} differs");
+
+        var pa = ta.ComputeGradients(Batch(2), 1);
+        var pb = tb.ComputeGradients(Batch(2), 1);
+        foreach (var (part, value) in pa)
+            Assert.Equal(value, pb[part], 4);
+        var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!);
+        foreach (var (k, p) in a.named_parameters())
+            Assert.True(
+                p.grad!.allclose(gb[k], 1e-4, 1e-6),
+                $"{k}: max diff {(p.grad! - gb[k]).abs().max().item<float>()}"
+            );
+        Assert.True(a.named_parameters().First(p => p.name == "token_embedding.weight").parameter.grad!
+            .abs().sum().item<float>() > 0);
+    }
+
+    /// <summary>grad_clip_norm scales every gradient by max_norm / (total norm + 1e-6) when the total norm is larger,
+    /// before AdamW; a bound above the norm leaves the step as it is, to the bit.</summary>
+    [Fact]
+    public void GradientClippingScalesTheWholeGradientToTheBound()
+    {
+        var config = TrainConfig.Load(null) with { AccumSteps = 1, WarmupSteps = 1, Lr = 1e-3, GradClipNorm = 0 };
+        var loss = new TrainingObjective(config.Loss);
+        var (a, b) = Twins(7);
+        var (c, d) = Twins(7);
+        using var _a = a;
+        using var _b = b;
+        using var _c = c;
+        using var _d = d;
+        using var plain = new Trainer(a, loss, Checked(config), CPU, 10);
+        using var reference = new Trainer(b, loss, Checked(config), CPU, 10);
+        using var clipped = new Trainer(c, loss, Checked(config with { GradClipNorm = 0.05 }), CPU, 10);
+        using var loose = new Trainer(d, loss, Checked(config with { GradClipNorm = 1e6 }), CPU, 10);
+
+        // The reference step, by hand: gradients, their total norm, scaled to 0.05, then the same AdamW update.
+        reference.ComputeGradients(RandomBatch(8, 0, 5), 0);
+        var grads = reference.Optimizer.Parameters.Select(p => p.grad).OfType<Tensor>().ToList();
+        double norm = Math.Sqrt(grads.Sum(t => t.to(float64).square().sum().item<double>()));
+        Assert.True(norm > 0.05, $"the gradient norm {norm} must exceed the bound for the test to mean anything");
+        using (no_grad())
+            foreach (var t in grads)
+                t.mul_(0.05 / (norm + 1e-6));
+        reference.Optimizer.Update(LearningRateSchedule.At(0, config.Lr, config.WarmupSteps, 10));
+
+        plain.Step(RandomBatch(8, 0, 5), 0);
+        clipped.Step(RandomBatch(8, 0, 5), 0);
+        loose.Step(RandomBatch(8, 0, 5), 0);
+        static Dictionary<string, Tensor> State(Trainer t, ClipModel m) =>
+            t.Optimizer.StateTensors()
+                .Concat(m.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter)))
+                .ToDictionary(kv => kv.Key, kv => kv.Value);
+        var (sa, sb, sc, sd) = (State(plain, a), State(reference, b), State(clipped, c), State(loose, d));
+        foreach (var (k, t) in sa)
+        {
+            Assert.True(t.equal(sd[k]).all().item<bool>(), $"{k}: a bound above the norm changed the step");
+            Assert.True(sc[k].allclose(sb[k], 1e-5, 1e-9), $"{k}: the clipped step is not the scaled one");
+        }
+        // The moments saw the scaled gradient (AdamW's first update is nearly scale-free, its moments are not).
+        var moment = sa.Keys.First(k => k.StartsWith("optim.exp_avg.visual.", StringComparison.Ordinal));
+        Assert.True(sc[moment].allclose(sa[moment] * (0.05 / (norm + 1e-6)), 1e-4, 1e-9));
+        Assert.False(sc[moment].allclose(sa[moment], 1e-2, 1e-9));
+    }
+
     [Fact]
     public void AccumulationWithAFrozenTeacherMatchesOneBigStep()
     {
