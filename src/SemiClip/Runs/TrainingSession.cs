@@ -178,7 +178,10 @@ public sealed class TrainingSession : IDisposable
             );
             if (Trainer.KeepsLockedFeatures is var (images, texts) && (images || texts))
             {
-                var towers = images && texts ? "image and text towers are" : images ? "image tower is" : "text tower is";
+                var towers =
+                    images && texts ? "image and text towers are"
+                    : images ? "image tower is"
+                    : "text tower is";
                 _notices.Add(
                     $"the {towers} locked whole: each input's locked features are computed once and kept in memory "
                         + "(cache_locked_features)"

@@ -7,9 +7,7 @@ namespace SemiClip.Training;
 /// after the first time a batch brings it, so a LiT-style run pays only for what learns. Valid only while that output
 /// cannot change: the locked part has no parameter that learns and no batch-norm statistics that move, and the input
 /// arrives the same way every time (images not augmented; text never is); <see cref="AppliesToImages"/> and
-/// <see cref="AppliesToText"/> say when that holds. A batch with an input not yet kept runs the locked part on the
-/// whole batch, exactly as an uncached step would, and keeps the new rows: a run pays for its locked towers in the
-/// epochs until every input has been drawn once in a batch.</summary>
+/// <see cref="AppliesToText"/> say when that holds. A run pays for its locked towers once per input.</summary>
 public sealed class LockedFeatures : IDisposable
 {
     readonly Dictionary<string, Tensor> _rows = new(StringComparer.Ordinal);
@@ -44,21 +42,31 @@ public sealed class LockedFeatures : IDisposable
         config.CacheLockedFeatures && config.LockText && config.LockTextUnlockedLayers == 0 && !needsTokenFeatures;
 
     /// <summary>The locked part's output for <paramref name="inputs"/> (their keys in <paramref name="keys"/>): kept
-    /// rows when every input is kept, else <paramref name="compute"/> (without gradient) on the whole batch, whose new
-    /// rows are kept. The whole batch, not just the new inputs: LibTorch's kernels give a row the same bits whatever the
-    /// other rows are, but not whatever their number is (a batch of 3 and one of 6 round differently; tested), and the
-    /// loader's batches all have one size.</summary>
+    /// rows, the inputs not kept yet computed by <paramref name="compute"/> (without gradient) and kept first; a batch
+    /// of which nothing is kept (a run's first epoch) is computed whole, as an uncached step computes it. A kept row
+    /// equals a recomputed one within rounding, not always to the bit: LibTorch rounds a row according to where it sits
+    /// in a batch and how large the batch is.</summary>
     public Tensor Get(IReadOnlyList<string> keys, Tensor inputs, Func<Tensor, Tensor> compute)
     {
         if (keys.Count != inputs.shape[0])
             throw new ArgumentException($"{keys.Count} keys for {inputs.shape[0]} inputs.");
-        if (keys.All(_rows.ContainsKey))
-            return stack(keys.Select(k => _rows[k]).ToArray());
-        Tensor all;
-        using (no_grad())
-            all = compute(inputs);
-        Keep(keys, all);
-        return all;
+        var missing = Enumerable.Range(0, keys.Count).Where(i => !_rows.ContainsKey(keys[i])).ToList();
+        if (missing.Count == keys.Count)
+        {
+            Tensor all;
+            using (no_grad())
+                all = compute(inputs);
+            Keep(keys, all);
+            return all;
+        }
+        if (missing.Count > 0)
+            using (no_grad())
+            {
+                using var index = tensor(missing.Select(i => (long)i).ToArray(), device: inputs.device);
+                using var some = inputs.index_select(0, index);
+                Keep(missing.Select(i => keys[i]).ToList(), compute(some));
+            }
+        return stack(keys.Select(k => _rows[k]).ToArray());
     }
 
     void Keep(IReadOnlyList<string> keys, Tensor rows)

@@ -57,7 +57,10 @@ public class GoldenRunTests
         Assert.Equal(Summary.Keys.Order(), summary.Keys.Order());
         foreach (var (name, (sum, norm)) in Summary)
         {
-            Assert.True(Math.Abs(summary[name].Norm - norm) <= 1e-4 * norm + 1e-6, $"{name}: norm {summary[name].Norm}");
+            Assert.True(
+                Math.Abs(summary[name].Norm - norm) <= 1e-4 * norm + 1e-6,
+                $"{name}: norm {summary[name].Norm}"
+            );
             Assert.True(Math.Abs(summary[name].Sum - sum) <= 1e-4 * norm + 1e-6, $"{name}: sum {summary[name].Sum}");
         }
         if (Sha256.TryGetValue(CpuKind(), out var expected))
