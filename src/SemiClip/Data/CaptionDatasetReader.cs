@@ -179,7 +179,7 @@ public static class CaptionDatasetReader
             }
             catch (JsonException e)
             {
-                report.Report(location, $"invalid JSON: {e.Message}");
+                report.Report(location, $"invalid JSON: {IO.JsonErrors.Problem(e)}.");
                 continue;
             }
             using (doc)
@@ -232,7 +232,7 @@ public static class CaptionDatasetReader
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}");
+            throw new InvalidDataException($"{path}:{IO.JsonErrors.Line(e)}: invalid JSON: {IO.JsonErrors.Problem(e)}.");
         }
         using var _ = doc;
         if (!doc.RootElement.TryGetProperty("images", out var images) || images.ValueKind != JsonValueKind.Array)

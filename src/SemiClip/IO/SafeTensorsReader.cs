@@ -124,7 +124,7 @@ public sealed class SafeTensorsReader : IDisposable
         }
         catch (JsonException e)
         {
-            throw new SafeTensorsFormatException(path, null, $"header is not valid JSON: {e.Message}");
+            throw new SafeTensorsFormatException(path, null, $"header is not valid JSON: {JsonErrors.Problem(e)}.");
         }
         using var _ = doc;
         if (doc.RootElement.ValueKind != JsonValueKind.Object)

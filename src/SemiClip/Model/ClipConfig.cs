@@ -119,7 +119,9 @@ public sealed record ClipConfig
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{source}: invalid model config JSON: {e.Message}");
+            throw new InvalidDataException(
+                $"{source}:{IO.JsonErrors.Line(e)}: invalid model config JSON: {IO.JsonErrors.Problem(e)}."
+            );
         }
         int Int(JsonNode? n, string field, int fallback) =>
             n?[field] is JsonValue v

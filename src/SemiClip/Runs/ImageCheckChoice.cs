@@ -18,6 +18,29 @@ public static class ImageCheckChoice
     /// <summary>How many of the images are decoded to time the decode.</summary>
     const int Sample = 8;
 
+    /// <summary>The depth <c>check_images</c> asks for over <paramref name="images"/>, and with auto what it chose and
+    /// why (said whether the check passes or not; null otherwise).</summary>
+    public static (ImageCheckDepth Depth, string? Choice) For(
+        Training.TrainConfig config,
+        ClipModel model,
+        IReadOnlyList<string> images,
+        int pairedPerStep,
+        int imagesPerStep
+    )
+    {
+        if (config.CheckImages != "auto")
+            return (ImageCheck.ParseDepth(config.CheckImages), null);
+        long steps =
+            config.Steps
+            ?? config.Epochs * Math.Max(1L, (long)Math.Ceiling(images.Count * config.LabelRatio / pairedPerStep));
+        var depth = Choose(
+            DecodeSeconds(images, config.Workers),
+            RunSeconds(config, model, steps * imagesPerStep, images.Count),
+            out var why
+        );
+        return (depth, $"check_images auto: {why}");
+    }
+
     public static ImageCheckDepth Choose(double decodeAllSeconds, double runSeconds, out string why)
     {
         bool full = decodeAllSeconds <= Share * runSeconds;

@@ -402,22 +402,13 @@ public sealed class TrainingSession : IDisposable
             Augmentation = config.Augmentation(),
         };
         var evalImages = EvaluationImages(config, badInputs);
-        // The depth check_images asks for, and with auto what it chose and why (said whether the check passes or not).
         (ImageCheckDepth, string?) Depth(IReadOnlyList<string> images)
         {
-            if (config.CheckImages != "auto")
-                return (ImageCheck.ParseDepth(config.CheckImages), null);
-            int imagesPerStep = pairedPerStep + (unpairedPerStep ?? 0);
-            long steps =
-                config.Steps
-                ?? config.Epochs * Math.Max(1L, (long)Math.Ceiling(images.Count * config.LabelRatio / pairedPerStep));
-            var depth = ImageCheckChoice.Choose(
-                ImageCheckChoice.DecodeSeconds(images, config.Workers),
-                ImageCheckChoice.RunSeconds(config, clip, steps * imagesPerStep, images.Count),
-                out var why
-            );
-            notices.Add($"check_images auto: {why}");
-            return (depth, $"check_images auto: {why}");
+            int perStep = pairedPerStep + (unpairedPerStep ?? 0);
+            var (depth, choice) = ImageCheckChoice.For(config, clip, images, pairedPerStep, perStep);
+            if (choice != null)
+                notices.Add(choice);
+            return (depth, choice);
         }
         if (Data.Shards.ShardPattern.IsShards(config.TrainData))
         {

@@ -169,7 +169,9 @@ public sealed partial class ClipTokenizer
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{vocabJsonPath}: invalid JSON: {e.Message}");
+            throw new InvalidDataException(
+                $"{vocabJsonPath}:{SemiClip.IO.JsonErrors.Line(e)}: invalid JSON: {SemiClip.IO.JsonErrors.Problem(e)}."
+            );
         }
         foreach (var (token, id) in vocab)
             if (!tok._encoder.TryGetValue(token, out var mine) || mine != id)

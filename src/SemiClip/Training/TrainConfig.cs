@@ -472,7 +472,7 @@ public sealed record TrainConfig
         catch (JsonException e)
         {
             var field = e.Path?.TrimStart('$', '.') ?? "";
-            var problem = SettingProblem.Of(field, FirstSentence(e.Message));
+            var problem = SettingProblem.Of(field, IO.JsonErrors.Problem(e));
             throw new SettingsException([origin?.Locate(problem) ?? problem], source);
         }
     }
@@ -533,7 +533,7 @@ public sealed record TrainConfig
         catch (JsonException e)
         {
             throw new InvalidDataException(
-                $"{path}:{(e.LineNumber ?? 0) + 1}: invalid JSON: {FirstSentence(e.Message)}"
+                $"{path}:{IO.JsonErrors.Line(e)}: invalid JSON: {IO.JsonErrors.Problem(e)}."
             );
         }
         catch (YamlDotNet.Core.YamlException e)
@@ -553,19 +553,6 @@ public sealed record TrainConfig
     // YamlDotNet prefixes messages with "(Line: 2, Col: 1, Idx: 9) - (Line: …): "; the location is said once, up front.
     static string StripMark(string message) =>
         System.Text.RegularExpressions.Regex.Replace(message, @"^\(Line: [^)]*\)( - \(Line: [^)]*\))?: ?", "");
-
-    /// <summary>System.Text.Json's message without its own location (" LineNumber: 0 | BytePositionInLine: 73", " Path:
-    /// $.x"): SemiClip says the file and line once, in front.</summary>
-    static string FirstSentence(string message)
-    {
-        foreach (var mark in new[] { " Path:", " LineNumber:" })
-        {
-            int cut = message.IndexOf(mark, StringComparison.Ordinal);
-            if (cut > 0)
-                message = message[..cut];
-        }
-        return message;
-    }
 
     /// <summary>Field names as files may spell them (<c>batch-size</c>) turned into the canonical snake_case.</summary>
     static JsonObject Normalised(JsonObject o) =>

@@ -17,6 +17,36 @@ public class CaptionDatasetReaderTests
         BadInputPolicy policy = BadInputPolicy.FailFast
     ) => CaptionDatasetReader.Read(path, o ?? new CaptionDatasetOptions(), new BadInputReport(policy));
 
+    /// <summary>Every JSON SemiClip reads says where it broke as file:line, once, and in its own words: none of
+    /// System.Text.Json's "LineNumber: 0 | BytePositionInLine: 73" or "Path: $".</summary>
+    [Fact]
+    public void BrokenJsonIsNamedByFileAndLineWithoutTheParsersWords()
+    {
+        var (dir, _, _) = Images();
+        using var _dir = dir;
+        void Clean(string message)
+        {
+            Assert.DoesNotContain("LineNumber", message);
+            Assert.DoesNotContain("BytePositionInLine", message);
+            Assert.DoesNotContain("Path: $", message);
+        }
+        File.WriteAllText(dir.File("lines.jsonl"), "{\"image\": \"img/a.png\", \"caption\": \"a\"}\n{\"image\": \n");
+        var lines = Assert.Throws<BadInputException>(() => Read(dir.File("lines.jsonl"))).Message;
+        Assert.StartsWith(dir.File("lines.jsonl") + ":2: invalid JSON", lines);
+        Clean(lines);
+
+        File.WriteAllText(dir.File("karpathy.json"), "{\"images\": [\n  {\"filename\": \n");
+        var karpathy = Assert.Throws<InvalidDataException>(() => Read(dir.File("karpathy.json"))).Message;
+        Assert.StartsWith(dir.File("karpathy.json") + ":", karpathy);
+        Assert.Contains("invalid JSON", karpathy);
+        Clean(karpathy);
+
+        File.WriteAllText(dir.File("model.json"), "{\"embed_dim\": 16,\n \"vision_cfg\": }");
+        var model = Assert.Throws<InvalidDataException>(() => SemiClip.Model.ClipConfig.Load(dir.File("model.json")));
+        Assert.StartsWith(dir.File("model.json") + ":2: invalid model config JSON", model.Message);
+        Clean(model.Message);
+    }
+
     [Fact]
     public void CsvWithQuotedCommasGroupsCaptionsPerImage()
     {

@@ -318,7 +318,7 @@ public class TrainerMemoryTests
     }
 
     [Fact]
-    public void NativeMemoryStaysFlatOverAThousandSteps()
+    public void NativeMemoryStaysFlatOverHundredsOfSteps()
     {
         var config = TrainConfig.Load(null) with
         {
@@ -344,14 +344,16 @@ public class TrainerMemoryTests
             return p.WorkingSet64;
         }
         long Live() => DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (int s = 0; s < 200; s++)
+        for (int s = 0; s < 100; s++)
             trainer.Step(batch, s);
         long before = Rss(),
             liveBefore = Live();
-        for (int s = 200; s < 1000; s++)
+        for (int s = 100; s < 500; s++)
             trainer.Step(batch, s);
         long growth = Rss() - before;
         Assert.Equal(liveBefore, Live()); // every tensor a step creates is disposed by its scope
-        Assert.True(growth < 64L << 20, $"resident memory grew by {growth >> 20} MiB over 800 steps");
+        // The live count catches a tensor left undisposed; resident memory what native code keeps beside them (80 KiB
+        // a step at most).
+        Assert.True(growth < 32L << 20, $"resident memory grew by {growth >> 20} MiB over 400 steps");
     }
 }

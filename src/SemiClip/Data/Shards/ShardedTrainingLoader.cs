@@ -87,10 +87,12 @@ public sealed class ShardedTrainingLoader : ITrainingLoader
                     + $"{options.BatchSize}."
             );
         if (usesUnpaired && UnpairedCount < UnpairedPerStep)
-            throw new ArgumentException(
-                $"{string.Join(", ", sources.Shards.Take(3))}…: only {UnpairedCount} unpaired images for an unpaired "
-                    + $"batch of {UnpairedPerStep} "
-                    + "(set label_ratio below 1, or unpaired)."
+            throw new SettingsException(
+                new SettingProblem(
+                    "label_ratio",
+                    $"{string.Join(", ", sources.Shards.Take(3))}…: only {UnpairedCount} unpaired images for an "
+                        + $"unpaired batch of {UnpairedPerStep} (set label_ratio below 1, or unpaired)"
+                )
             );
     }
 

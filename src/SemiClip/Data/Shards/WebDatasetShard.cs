@@ -137,7 +137,7 @@ public static class WebDatasetShard
             }
             catch (JsonException e)
             {
-                throw new InvalidDataException($"{sample.Location}.json: invalid JSON ({e.Message}).");
+                throw new InvalidDataException($"{sample.Location}.json: invalid JSON ({IO.JsonErrors.Problem(e)}).");
             }
         }
         if (captions.Count == 0 && sample.Text is { } text)
