@@ -92,7 +92,8 @@ public sealed class CaptionJournal(string path)
             catch (JsonException e)
             {
                 throw new InvalidDataException(
-                    $"{FilePath}:{number}: not a JSON line ({IO.JsonErrors.Problem(e)}); fix or remove the line before saving."
+                    $"{FilePath}:{number}: not a JSON line ({IO.JsonErrors.Problem(e)}); fix or remove the line "
+                        + "before saving."
                 );
             }
             lines.Add((image, text));

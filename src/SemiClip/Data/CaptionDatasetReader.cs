@@ -232,7 +232,9 @@ public static class CaptionDatasetReader
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}:{IO.JsonErrors.Line(e)}: invalid JSON: {IO.JsonErrors.Problem(e)}.");
+            throw new InvalidDataException(
+                $"{path}:{IO.JsonErrors.Line(e)}: invalid JSON: {IO.JsonErrors.Problem(e)}."
+            );
         }
         using var _ = doc;
         if (!doc.RootElement.TryGetProperty("images", out var images) || images.ValueKind != JsonValueKind.Array)

@@ -3,7 +3,8 @@ using System.Text.Json;
 namespace SemiClip.IO;
 
 /// <summary>System.Text.Json's errors in SemiClip's words: the problem without the parser's own location suffix
-/// (" LineNumber: 0 | BytePositionInLine: 73.", " Path: $.x"), which SemiClip says once, in front, as file:line.</summary>
+/// (" LineNumber: 0 | BytePositionInLine: 73.", " Path: $.x"), which SemiClip says once, in front, as
+/// file:line.</summary>
 public static class JsonErrors
 {
     public static string Problem(JsonException e)

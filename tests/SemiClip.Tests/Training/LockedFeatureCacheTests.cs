@@ -1,6 +1,7 @@
-using SemiClip.Model;
 using SemiClip.Model.Pretrained;
+using SemiClip.Model;
 using SemiClip.Runs;
+using SemiClip.Tensors;
 using SemiClip.Tests.Support;
 using SemiClip.Tokenization;
 using SemiClip.Training;
@@ -74,7 +75,10 @@ public class LockedFeatureCacheTests
             (a.EncodeText(tokens), b.EncodeText(tokens)),
         };
         foreach (var (x, y) in pairs)
-            Assert.True(x.allclose(y, 1e-4, 1e-6), $"embeddings differ by {(x - y).abs().max().item<float>()}");
+            Assert.True(
+                x.allclose(y, 1e-4, 1e-6),
+                $"embeddings differ by {x.PlusScaled(y, -1).abs().max().item<float>()}"
+            );
     }
 
     [Theory]
