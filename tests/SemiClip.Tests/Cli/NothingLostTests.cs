@@ -29,6 +29,20 @@ public class NothingLostTests
         }
     }
 
+    /// <summary>The tiny setup's training images, in a fixed order.</summary>
+    static List<string> TrainImages(TempDir dir) =>
+        Directory
+            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>Keeps the first half of a file: a PNG that a header check passes and a decode refuses.</summary>
+    static void CutInHalf(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+    }
+
     static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 
     static string[] Folder(string root) =>
@@ -138,10 +152,7 @@ public class NothingLostTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var image = Directory
-            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
-            .Order(StringComparer.Ordinal)
-            .First();
+        var image = TrainImages(dir).First();
         File.Delete(image);
         Process.Start("mkfifo", [image])!.WaitForExit();
         var output = new System.Text.StringBuilder();
@@ -204,10 +215,7 @@ public class NothingLostTests
         var common = TinySetup.Write(dir);
         // A named pipe in place of one image: reading it blocks until a writer comes, so the pre-flight is
         // certainly under way when the signal arrives.
-        var image = Directory
-            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
-            .Order(StringComparer.Ordinal)
-            .First();
+        var image = TrainImages(dir).First();
         File.Delete(image);
         Process.Start("mkfifo", [image])!.WaitForExit();
         var output = new System.Text.StringBuilder();
@@ -252,12 +260,8 @@ public class NothingLostTests
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
         // A PNG cut short passes the header check and fails when a batch decodes it.
-        var image = Directory
-            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
-            .Order(StringComparer.Ordinal)
-            .Last();
-        var bytes = File.ReadAllBytes(image);
-        File.WriteAllBytes(image, bytes[..(bytes.Length / 2)]);
+        var image = TrainImages(dir).Last();
+        CutInHalf(image);
         var (code, output) = CliProcess.Run(
             Train(common, "cut", "steps=20", "checkpoint_every=1000", "check_images=\"headers\"")
         );
@@ -302,13 +306,9 @@ public class NothingLostTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var images = Directory
-            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
-            .Order(StringComparer.Ordinal)
-            .ToList();
+        var images = TrainImages(dir);
         File.WriteAllText(images[0], "this is not a png");
-        var truncated = File.ReadAllBytes(images[1]);
-        File.WriteAllBytes(images[1], truncated[..(truncated.Length / 2)]);
+        CutInHalf(images[1]);
 
         var (code, output) = CliProcess.Run(Train(common, "broken", "steps=2"));
         Assert.NotEqual(0, code);
@@ -347,12 +347,8 @@ public class NothingLostTests
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir);
-        var image = Directory
-            .GetFiles(dir.File("data/train"), "*.png", SearchOption.AllDirectories)
-            .Order(StringComparer.Ordinal)
-            .First();
-        var bytes = File.ReadAllBytes(image);
-        File.WriteAllBytes(image, bytes[..(bytes.Length / 2)]);
+        var image = TrainImages(dir).First();
+        CutInHalf(image);
 
         // A run of many steps on a few small images: decoding them all is a sliver of it, so auto decodes and finds
         // the cut-off file that a header check lets through, before anything is trained or made.

@@ -36,6 +36,18 @@ public class TrainerTests
 
     static ValidatedTrainConfig Checked(TrainConfig config) => TrainConfigValidator.ValidateSettings(config);
 
+    /// <summary>The settings the accumulation tests compare against: one micro-batch, a short warm-up, no
+    /// clipping.</summary>
+    static TrainConfig OneBigStep(SemiClip.Losses.TrainingMethod method) =>
+        TrainConfig.Load(null) with
+        {
+            Method = method,
+            AccumSteps = 1,
+            WarmupSteps = 1,
+            Lr = 1e-3,
+            GradClipNorm = 0,
+        };
+
     /// <summary>Two models with equal weights. Copying (rather than seeding twice) keeps them equal when another
     /// test running in parallel draws from the global generator between the two constructions.</summary>
     static (ClipModel, ClipModel) Twins(int seed)
@@ -108,14 +120,7 @@ public class TrainerTests
     [InlineData("sclip")]
     public void AccumulationKeepsNegativesAcrossMicroBatchesAndMatchesOneBigStep(string method)
     {
-        var config = TrainConfig.Load(null) with
-        {
-            Method = SemiClip.Losses.LossConfig.ParseMethod(method),
-            AccumSteps = 1,
-            WarmupSteps = 1,
-            Lr = 1e-3,
-            GradClipNorm = 0,
-        };
+        var config = OneBigStep(SemiClip.Losses.LossConfig.ParseMethod(method));
         var loss = new TrainingObjective(config.Loss with { KeywordWeight = 0 });
         var (a, b) = Twins(3);
         using var _a = a;
@@ -139,14 +144,7 @@ public class TrainerTests
     [Fact]
     public void AccumulationWithKeywordsAndASupportQueueMatchesOneBigStep()
     {
-        var config = TrainConfig.Load(null) with
-        {
-            Method = SemiClip.Losses.TrainingMethod.SClip,
-            AccumSteps = 1,
-            WarmupSteps = 1,
-            Lr = 1e-3,
-            GradClipNorm = 0,
-        };
+        var config = OneBigStep(SemiClip.Losses.TrainingMethod.SClip);
         var loss = new TrainingObjective(config.Loss with { KeywordWeight = 1, SupportQueueSize = 16 });
         Assert.True(loss.Needs.SupportQueueSize > 0 && loss.Needs.Has(ObjectiveInput.KeywordFeatures));
         var (a, b) = Twins(3);
@@ -249,14 +247,7 @@ public class TrainerTests
     [Fact]
     public void AccumulationWithAFrozenTeacherMatchesOneBigStep()
     {
-        var config = TrainConfig.Load(null) with
-        {
-            Method = SemiClip.Losses.TrainingMethod.SoftClip,
-            AccumSteps = 1,
-            WarmupSteps = 1,
-            Lr = 1e-3,
-            GradClipNorm = 0,
-        };
+        var config = OneBigStep(SemiClip.Losses.TrainingMethod.SoftClip);
         var loss = new TrainingObjective(config.Loss with { IntraSource = IntraModalSource.Teacher, SoftAlpha = 0.5 });
         var (a, b) = Twins(3);
         var (teacherA, teacherB) = Twins(5);
