@@ -31,7 +31,7 @@ public sealed class AttentionPool2d : nn.Module<Tensor, Tensor>
         using var _ = no_grad();
         double std = Math.Pow(embedDim, -0.5);
         foreach (var l in new[] { q_proj, k_proj, v_proj, c_proj })
-            l.weight!.normal_(0, std, generator);
+            Tensors.Parameters.Initialise(l.weight!, w => w.normal_(0, std, generator));
     }
 
     public override Tensor forward(Tensor x) => PoolWithTokens(x).Pooled;

@@ -43,7 +43,8 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
             );
         RegisterComponents();
         using var _ = no_grad();
-        bn3.weight!.zero_(); // open_clip zero-initialises the last norm of each residual branch
+        // open_clip zero-initialises the last norm of each residual branch.
+        Tensors.Parameters.Initialise(bn3.weight!, w => w.zero_());
     }
 
     public override Tensor forward(Tensor x)

@@ -62,7 +62,7 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor, ClipOutput>
             text_projection = nn.Parameter(empty(t.Width, config.EmbedDim));
             using (no_grad())
             {
-                token_embedding.weight!.normal_(0, 0.02, generator);
+                Tensors.Parameters.Initialise(token_embedding.weight!, w => w.normal_(0, 0.02, generator));
                 positional_embedding.normal_(0, 0.01, generator);
                 text_projection.normal_(0, Math.Pow(t.Width, -0.5), generator);
             }

@@ -49,8 +49,8 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
         using var _ = no_grad();
         in_proj_weight.normal_(0, inStd, generator);
         in_proj_bias.zero_();
-        out_proj.weight!.normal_(0, outStd, generator);
-        out_proj.bias!.zero_();
+        Tensors.Parameters.Initialise(out_proj.weight!, w => w.normal_(0, outStd, generator));
+        Tensors.Parameters.Initialise(out_proj.bias!, b => b.zero_());
     }
 }
 

@@ -20,7 +20,10 @@ public sealed class ImageNetVisionTower : nn.Module<Tensor, Tensor>, IVisionTowe
         trunk = new ImageResNet(config.Trunk);
         proj = nn.Linear(config.Trunk.FeatureWidth, embedDim, hasBias: false);
         using (no_grad())
-            proj.weight!.normal_(0, Math.Pow(config.Trunk.FeatureWidth, -0.5), generator);
+            Tensors.Parameters.Initialise(
+                proj.weight!,
+                w => w.normal_(0, Math.Pow(config.Trunk.FeatureWidth, -0.5), generator)
+            );
         if (config.BgrMeanImage)
             input_mean = zeros(1, 3, imageSize, imageSize);
         RegisterComponents(); // input_mean, a tensor field, becomes a buffer: saved and loaded with the weights
@@ -79,7 +82,10 @@ public sealed class HfTextTower : nn.Module<Tensor, Tensor>
         transformer = new BertTextTower(config);
         proj = nn.Linear(config.HiddenSize, embedDim, hasBias: false);
         using (no_grad())
-            proj.weight!.normal_(0, Math.Pow(config.HiddenSize, -0.5), generator);
+            Tensors.Parameters.Initialise(
+                proj.weight!,
+                w => w.normal_(0, Math.Pow(config.HiddenSize, -0.5), generator)
+            );
         RegisterComponents();
     }
 
