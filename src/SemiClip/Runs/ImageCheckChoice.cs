@@ -79,10 +79,8 @@ public static class ImageCheckChoice
     /// (<see cref="Training.LockedFeatures"/>; batch norms aside, so the estimate stays below the run).</summary>
     public static double RunSeconds(Training.TrainConfig config, ClipModel model, long drawn, int unique)
     {
-        bool keeps =
-            config.CacheLockedFeatures && config.LockImage && config.LockImageUnlockedGroups == 0
-            && !config.AugmentsImages;
-        return (keeps ? Math.Min(drawn, unique) : drawn) * (config.LockImage ? 1 : 3) * ForwardSecondsPerImage(model);
+        long passes = Training.LockedFeatures.SettingsKeepImages(config) ? Math.Min(drawn, unique) : drawn;
+        return passes * (config.LockImage ? 1 : 3) * ForwardSecondsPerImage(model);
     }
 
     /// <summary>One forward pass of the image tower per image, timed on two blank images in evaluation mode (no

@@ -15,6 +15,11 @@ public sealed class LockedFeatures : IDisposable
     /// <summary>How many inputs' features are kept.</summary>
     public int Count => _rows.Count;
 
+    /// <summary>What the settings alone say about keeping images' features: the cache is on, the image tower is
+    /// locked whole and its images are not augmented (the model's batch norms decide the rest).</summary>
+    public static bool SettingsKeepImages(TrainConfig config) =>
+        config.CacheLockedFeatures && config.LockImage && config.LockImageUnlockedGroups == 0 && !config.AugmentsImages;
+
     /// <summary>Whether the image tower's locked part gives an image the same features every time it is drawn.
     /// <paramref name="frozenNorms"/>: the batch-norm modules whose statistics stay.</summary>
     public static bool AppliesToImages(
@@ -24,9 +29,7 @@ public sealed class LockedFeatures : IDisposable
         bool needsTokenFeatures
     )
     {
-        if (!config.CacheLockedFeatures || !config.LockImage || config.LockImageUnlockedGroups > 0)
-            return false;
-        if (needsTokenFeatures || config.AugmentsImages)
+        if (!SettingsKeepImages(config) || needsTokenFeatures)
             return false;
         // A batch norm left in training mode normalises by the batch and moves its statistics every step.
         var frozen = frozenNorms.ToHashSet();

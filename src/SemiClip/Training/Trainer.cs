@@ -27,6 +27,9 @@ public sealed class Trainer : IDisposable
     readonly TrainConfig _config;
     readonly Device _device;
     readonly Tensor? _keywordTokens;
+
+    /// <summary>The keywords' keys for <see cref="LockedFeatures"/>: their rows in the keyword tokens.</summary>
+    readonly IReadOnlyList<string> _keywordKeys;
     readonly ScalarType _dtype;
     readonly SupportQueue? _support;
     readonly IReadOnlyList<TorchSharp.Modules.BatchNorm2d> _frozenNorms;
@@ -84,6 +87,7 @@ public sealed class Trainer : IDisposable
             _teacher.eval();
         }
         _keywordTokens = keywordTokens?.to(device);
+        _keywordKeys = Enumerable.Range(0, (int)(keywordTokens?.shape[0] ?? 0)).Select(i => i.ToString()).ToList();
         if (objective.Needs.SupportQueueSize > 0)
             _support = new SupportQueue(objective.Needs.SupportQueueSize);
         var (beta2, eps) = _config.AdamMoments(model.Config.Vision.IsResNet);
@@ -209,15 +213,13 @@ public sealed class Trainer : IDisposable
         Tensor? kw = null;
         if (_keywordTokens is not null && _objective.Needs.Has(ObjectiveInput.KeywordFeatures))
         {
-            var keys = Enumerable.Range(0, (int)_keywordTokens.shape[0]).Select(i => i.ToString()).ToList();
+            Tensor Keywords() =>
+                nn.functional.normalize(EncodeText(_lockedKeywords, _keywordTokens, _keywordKeys).to(float32), dim: -1);
             if (keywordAndScaleGrad)
-                kw = nn.functional.normalize(EncodeText(_lockedKeywords, _keywordTokens, keys).to(float32), dim: -1);
+                kw = Keywords();
             else
                 using (no_grad())
-                    kw = nn.functional.normalize(
-                        EncodeText(_lockedKeywords, _keywordTokens, keys).to(float32),
-                        dim: -1
-                    );
+                    kw = Keywords();
         }
         if (!keywordAndScaleGrad)
             scale = scale.detach();
