@@ -123,7 +123,7 @@ public static class PretrainedStartBenchmark
         double TrainSeconds);
 
     /// <summary>ResNet18 pooled features of every image, computed once and kept in <paramref name="file"/>.</summary>
-    static Tensor CachedImageFeatures(List<CaptionSample> samples, string file)
+    internal static Tensor CachedImageFeatures(List<CaptionSample> samples, string file)
     {
         if (File.Exists(file))
         {

@@ -21,6 +21,7 @@ return args.FirstOrDefault() switch
     "retrieval-scale" => RetrievalScaleBenchmark.Run(args.Skip(1).ToArray()),
     "encode" => EncodeThroughputBenchmark.Run(args.Skip(1).ToArray()),
     "pretrained-start" => PretrainedStartBenchmark.Run(args.Skip(1).ToArray()),
+    "real-start" => RealStartBenchmark.Run(args.Skip(1).ToArray()),
     "serve-search" => ServeSearchBenchmark.Run(args.Skip(1).ToArray()),
     "serve-screenshots" => ServeScreenshots.Run(args.Skip(1).ToArray()),
     _ => Usage(),
@@ -40,7 +41,8 @@ static int Usage()
             + "| reference-export [--out DIR] [--seeds 0,1,2] (then bench/reference/sclip_reference.py) "
             + "| retrieval-scale [--sizes 10000x50000,100000x500000] | encode [--images DIR] [--count 512] "
             + "| pretrained-start [--data DIR] [--steps 300] [--seeds 0,1,2] [--methods clip,sclip] "
-            + "[--models ViT-B-32] | serve-search [--sizes 100000] [--models "
+            + "[--models ViT-B-32] | real-start [--data DIR] [--seeds 0,1,2] [--regimes unaligned,aligned] "
+            + "[--only SETTING,…] | serve-search [--sizes 100000] [--models "
             + "tiny-vit,ViT-B-32] | serve-screenshots --model RUN"
     );
     return 2;

@@ -14,7 +14,9 @@ public sealed class OnnxClip : IDisposable
     readonly InferenceSession _text,
         _vision;
 
-    public ClipTokenizer Tokenizer { get; }
+    /// <summary>The export's tokenizer as ids [B, context], zero-padded: CLIP's BPE (vocab.json + merges.txt) or
+    /// BERT's WordPiece (vocab.txt), as the folder holds.</summary>
+    public Func<IReadOnlyList<string>, int, long[,]> Tokenize { get; }
     public ImagePreprocessor Images { get; }
     public int ContextLength { get; }
     public int ImageSize { get; }
@@ -22,13 +24,13 @@ public sealed class OnnxClip : IDisposable
     OnnxClip(
         InferenceSession text,
         InferenceSession vision,
-        ClipTokenizer tokenizer,
+        Func<IReadOnlyList<string>, int, long[,]> tokenize,
         ImagePreprocessing preprocessing,
         int context,
         int size
     )
     {
-        (_text, _vision, Tokenizer, ContextLength, ImageSize) = (text, vision, tokenizer, context, size);
+        (_text, _vision, Tokenize, ContextLength, ImageSize) = (text, vision, tokenize, context, size);
         Images = new ImagePreprocessor(size, preprocessing);
     }
 
@@ -45,16 +47,21 @@ public sealed class OnnxClip : IDisposable
                 name
             );
         }
-        var tokenizer = ClipTokenizer.FromHuggingFace(Find("vocab.json"), Find("merges.txt"));
         var processor = JsonNode.Parse(File.ReadAllText(Find("preprocessor_config.json")))!;
-        int context = JsonNode
-            .Parse(File.ReadAllText(Find("tokenizer_config.json")))
-            ?["model_max_length"]?.GetValue<int>()
-            ?? 77;
+        var tokenizerConfig = JsonNode.Parse(File.ReadAllText(Find("tokenizer_config.json")));
+        int context = tokenizerConfig?["model_max_length"]?.GetValue<int>() ?? 77;
+        Func<IReadOnlyList<string>, int, long[,]> tokenize;
+        if (tokenizerConfig?["tokenizer_class"]?.GetValue<string>() == "BertTokenizer")
+        {
+            var lowercase = tokenizerConfig["do_lower_case"]?.GetValue<bool>() ?? true;
+            tokenize = WordPieceTokenizer.FromVocabFile(Find("vocab.txt"), lowercase).TokenizeToArray;
+        }
+        else
+            tokenize = ClipTokenizer.FromHuggingFace(Find("vocab.json"), Find("merges.txt")).TokenizeToArray;
         var text = new InferenceSession(Find("text_model.onnx"), options ?? new SessionOptions());
         var vision = new InferenceSession(Find("vision_model.onnx"), options ?? new SessionOptions());
         int size = vision.InputMetadata["pixel_values"].Dimensions[^1];
-        return new OnnxClip(text, vision, tokenizer, Preprocessing(processor), context, size);
+        return new OnnxClip(text, vision, tokenize, Preprocessing(processor), context, size);
     }
 
     /// <summary>The image pipeline a preprocessor_config.json describes (SemiClip's own keys first, HF's
@@ -86,7 +93,7 @@ public sealed class OnnxClip : IDisposable
     /// <summary>One normalised embedding per text.</summary>
     public float[][] EmbedTexts(IReadOnlyList<string> texts)
     {
-        var ids = Tokenizer.TokenizeToArray(texts, ContextLength);
+        var ids = Tokenize(texts, ContextLength);
         var input = new DenseTensor<long>(ids.Cast<long>().ToArray(), [texts.Count, ContextLength]);
         using var results = _text.Run([NamedOnnxValue.CreateFromTensor("input_ids", input)]);
         return Rows(results.Single(r => r.Name == "text_embeds").AsTensor<float>());

@@ -105,4 +105,100 @@ public static class HuggingFaceTokenizer
             },
         };
     }
+
+    /// <summary>An uncased or cased BERT WordPiece tokenizer as <c>tokenizer.json</c> (BertNormalizer,
+    /// BertPreTokenizer, WordPiece with "##" continuations, [CLS] text [SEP]), over <paramref name="vocab"/> (the
+    /// lines of vocab.txt); <paramref name="maxLength"/> cuts as SemiClip's tokenizer does (first tokens, then
+    /// [SEP]).</summary>
+    public static JsonObject WordPieceJson(IReadOnlyList<string> vocab, bool lowercase, int? maxLength)
+    {
+        var ids = new JsonObject();
+        for (int i = 0; i < vocab.Count; i++)
+            ids[vocab[i]] = i;
+        var tokens = vocab.ToArray();
+        int Id(string token) => Array.IndexOf(tokens, token);
+        JsonObject Special(string token) =>
+            new() { ["SpecialToken"] = new JsonObject { ["id"] = token, ["type_id"] = 0 } };
+        JsonObject Sequence(string id, int type) =>
+            new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = type } };
+        JsonObject SpecialIds(string token) =>
+            new()
+            {
+                ["id"] = token,
+                ["ids"] = new JsonArray(Id(token)),
+                ["tokens"] = new JsonArray(token),
+            };
+        var added = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }.Where(t => Id(t) >= 0);
+        return new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = maxLength is int n
+                ? new JsonObject
+                {
+                    ["direction"] = "Right",
+                    ["max_length"] = n,
+                    ["strategy"] = "LongestFirst",
+                    ["stride"] = 0,
+                }
+                : null,
+            ["padding"] = null,
+            ["added_tokens"] = new JsonArray(
+                added
+                    .Select(t =>
+                        (JsonNode)
+                            new JsonObject
+                            {
+                                ["id"] = Id(t),
+                                ["content"] = t,
+                                ["single_word"] = false,
+                                ["lstrip"] = false,
+                                ["rstrip"] = false,
+                                ["normalized"] = false,
+                                ["special"] = true,
+                            }
+                    )
+                    .ToArray()
+            ),
+            ["normalizer"] = new JsonObject
+            {
+                ["type"] = "BertNormalizer",
+                ["clean_text"] = true,
+                ["handle_chinese_chars"] = true,
+                ["strip_accents"] = null,
+                ["lowercase"] = lowercase,
+            },
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" },
+            ["post_processor"] = new JsonObject
+            {
+                ["type"] = "TemplateProcessing",
+                ["single"] = new JsonArray(Special("[CLS]"), Sequence("A", 0), Special("[SEP]")),
+                ["pair"] = new JsonArray(
+                    Special("[CLS]"),
+                    Sequence("A", 0),
+                    Special("[SEP]"),
+                    Sequence("B", 1),
+                    Special("[SEP]")
+                ),
+                ["special_tokens"] = new JsonObject
+                {
+                    ["[CLS]"] = SpecialIds("[CLS]"),
+                    ["[SEP]"] = SpecialIds("[SEP]"),
+                },
+            },
+            ["decoder"] = new JsonObject
+            {
+                ["type"] = "WordPiece",
+                ["prefix"] = "##",
+                ["cleanup"] = true,
+            },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "WordPiece",
+                ["unk_token"] = "[UNK]",
+                ["continuing_subword_prefix"] = "##",
+                ["max_input_chars_per_word"] = 100,
+                ["vocab"] = ids,
+            },
+        };
+    }
 }

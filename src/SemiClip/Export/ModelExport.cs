@@ -46,10 +46,12 @@ public static class ModelExport
         bool halfWeights = false
     )
     {
-        if (bundle.Model.Config.Text.Bert != null || bundle.Model.Config.Vision.ImageNet != null)
+        if (format == ExportFormat.OpenClip && HasWebPretrainedTower(bundle.Model.Config))
             throw new NotSupportedException(
-                "this model has a web-pretrained tower (ImageNet ResNet or BERT); export writes CLIP's own towers "
-                    + "only so far."
+                "--format open_clip: this model has a web-pretrained tower (ImageNet ResNet or BERT). open_clip builds "
+                    + "such towers from timm and Hugging Face model names (timm's resnet18 has 2,2,2,2 blocks and "
+                    + "symmetric padding, HF's BertModel is fetched by name), so no local folder of its own holds "
+                    + "them; use --format onnx or hf (an ONNX pair with the tokenizer and preprocessing)."
             );
         outDir = Path.GetFullPath(outDir);
         if (File.Exists(outDir) || Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
@@ -109,6 +111,20 @@ public static class ModelExport
             OnnxTowers.Vision(bundle.Model, halfWeights).WriteTo(s)
         );
         WriteTokenizerFiles(bundle, dir);
+        if (HasWebPretrainedTower(bundle.Model.Config))
+        {
+            // VisionTextDualEncoderModel projects its towers' pooler_output: BertModel's is tanh(dense([CLS])), not a
+            // mean or a bare [CLS], and ResNetModel's is [N, C, 1, 1]; a config.json would load a different model.
+            AtomicFile.WriteAllText(
+                Path.Combine(dir, "README.md"),
+                "# A CLIP with web-pretrained towers\n\nHugging Face's `VisionTextDualEncoderModel` projects each "
+                    + "tower's `pooler_output`: BERT's is tanh(dense([CLS])) rather than this model's pooled tokens, "
+                    + "and a ResNet's is a [N, C, 1, 1] map, so no `config.json` here would load this model. The ONNX "
+                    + "pair in `onnx/` (text_model.onnx, vision_model.onnx) runs in ONNX Runtime and transformers.js "
+                    + "with the tokenizer (vocab.txt, tokenizer.json) and preprocessor files here.\n"
+            );
+            return;
+        }
         if (bundle.Model.Config.Vision.IsResNet)
         {
             // transformers' CLIPModel has no ResNet image tower: a config.json for one would load as a broken model.
@@ -150,6 +166,8 @@ public static class ModelExport
         AtomicFile.WriteAllText(Path.Combine(dir, "open_clip_config.json"), config.ToJsonString(Indented));
     }
 
+    static bool HasWebPretrainedTower(ClipConfig c) => c.Text.Bert != null || c.Vision.ImageNet != null;
+
     static bool IsOpenAiVocabulary(ClipTokenizer t) =>
         t.VocabSize == ClipTokenizer.OpenAi().VocabSize && t.Merges.SequenceEqual(ClipTokenizer.OpenAi().Merges);
 
@@ -162,6 +180,15 @@ public static class ModelExport
             Path.Combine(dir, "semiclip_model.json"),
             new JsonObject { ["fingerprint"] = ModelFingerprint.Of(bundle.Model) }.ToJsonString(Indented)
         );
+        AtomicFile.WriteAllText(
+            Path.Combine(dir, "preprocessor_config.json"),
+            PreprocessorConfig(bundle.Model.Config).ToJsonString(Indented)
+        );
+        if (bundle.Tokenizer is WordPieceTokenizer wordPiece)
+        {
+            WriteWordPieceFiles(wordPiece, bundle.Model.Config.Text.ContextLength, dir);
+            return;
+        }
         var t = bundle.ClipTokenizer;
         var vocab = new JsonObject();
         foreach (var (token, id) in t.Vocabulary().OrderBy(kv => kv.Value))
@@ -204,10 +231,34 @@ public static class ModelExport
                 ["unk_token"] = ClipTokenizer.EndOfText,
             }.ToJsonString(Indented)
         );
+    }
+
+    /// <summary>A BERT tokenizer's files as Hugging Face's BertTokenizer(Fast) reads them: vocab.txt, tokenizer.json,
+    /// tokenizer_config.json, special_tokens_map.json.</summary>
+    static void WriteWordPieceFiles(WordPieceTokenizer t, int context, string dir)
+    {
+        AtomicFile.WriteAllText(Path.Combine(dir, "vocab.txt"), t.VocabularyText);
+        var vocab = t.VocabularyText.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
         AtomicFile.WriteAllText(
-            Path.Combine(dir, "preprocessor_config.json"),
-            PreprocessorConfig(bundle.Model.Config).ToJsonString(Indented)
+            Path.Combine(dir, "tokenizer.json"),
+            HuggingFaceTokenizer.WordPieceJson(vocab, t.Lowercase, context).ToJsonString(Indented)
         );
+        JsonObject Specials() =>
+            new()
+            {
+                ["cls_token"] = "[CLS]",
+                ["sep_token"] = "[SEP]",
+                ["pad_token"] = "[PAD]",
+                ["unk_token"] = "[UNK]",
+                ["mask_token"] = "[MASK]",
+            };
+        var config = Specials();
+        config["tokenizer_class"] = "BertTokenizer";
+        config["do_lower_case"] = t.Lowercase;
+        config["model_max_length"] = context;
+        config["clean_up_tokenization_spaces"] = true;
+        AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(Indented));
+        AtomicFile.WriteAllText(Path.Combine(dir, "special_tokens_map.json"), Specials().ToJsonString(Indented));
     }
 
     /// <summary>Hugging Face's CLIPImageProcessor settings for the model's preprocessing. Its resize modes map onto

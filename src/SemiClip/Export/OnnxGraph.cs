@@ -176,12 +176,12 @@ public sealed class OnnxGraph(string name, bool halfWeights = false)
         return bias is null ? y : Node("Add", [y, Weight(hint + ".bias", bias)]);
     }
 
-    public string LayerNorm(string x, Tensor weight, Tensor bias, string hint) =>
+    public string LayerNorm(string x, Tensor weight, Tensor bias, string hint, double eps = 1e-5) =>
         Node(
             "LayerNormalization",
             [x, Weight(hint + ".weight", weight), Weight(hint + ".bias", bias)],
             ("axis", -1L),
-            ("epsilon", 1e-5f)
+            ("epsilon", (float)eps)
         );
 
     /// <summary>GELU as erf (exact, as PyTorch's default), or CLIP's QuickGELU x·σ(1.702x).</summary>

@@ -10,7 +10,7 @@ namespace SemiClip.Export;
 /// <c>image_embeds</c>. Both are the projected, not yet normalised, embeddings (as Hugging Face's *WithProjection
 /// models give them). Each graph mirrors SemiClip's forward pass op for op: ViT, ModifiedResNet and the text
 /// transformer, opset 17, batch and sequence length dynamic.</summary>
-public static class OnnxTowers
+public static partial class OnnxTowers
 {
     sealed class Weights(ClipModel model)
     {
@@ -23,7 +23,8 @@ public static class OnnxTowers
         public bool Has(string name) => _all.ContainsKey(name);
     }
 
-    /// <summary>The text encoder. Each row is read at its end-of-text token, the highest id in the row: CLIP's rule,
+    /// <summary>The text encoder: a BERT-family encoder pooled over its real tokens ([PAD] is 0), or CLIP's own
+    /// transformer, whose rows are read at their end-of-text token, the highest id in the row: CLIP's rule,
     /// which holds for OpenAI's vocabulary and for SemiClip's learned ones alike (both put end-of-text last).</summary>
     public static ModelProto Text(ClipModel model, bool halfWeights = false)
     {
@@ -31,6 +32,11 @@ public static class OnnxTowers
         var w = new Weights(model);
         var g = new OnnxGraph("semiclip_text", halfWeights);
         var ids = g.Input("input_ids", OnnxGraph.Int64, "batch", "sequence");
+        if (c.Text.Bert != null)
+        {
+            g.Output(BertText(g, w, c.Text.Bert, ids), "text_embeds", "batch", (long)c.EmbedDim);
+            return g.ToModel(Version);
+        }
         var length = g.Node("Slice", [g.Node("Shape", [ids]), g.Longs("one", [1]), g.Longs("two", [2])]); // [1]
         // [N, L, W]
         var x = g.Node("Gather", [g.Weight("token_embedding", w["token_embedding.weight"]), ids], ("axis", 0L));
@@ -79,7 +85,8 @@ public static class OnnxTowers
         return g.ToModel(Version);
     }
 
-    /// <summary>The image encoder: a ViT or a ModifiedResNet, as the model has.</summary>
+    /// <summary>The image encoder: a ViT, a ModifiedResNet or an ImageNet ResNet trunk with its projection, as the
+    /// model has.</summary>
     public static ModelProto Vision(ClipModel model, bool halfWeights = false)
     {
         var c = model.Config;
@@ -87,7 +94,10 @@ public static class OnnxTowers
         var g = new OnnxGraph("semiclip_vision", halfWeights);
         int size = c.Vision.ImageSize;
         var pixels = g.Input("pixel_values", OnnxGraph.FloatType, "batch", 3L, (long)size, (long)size);
-        var embeds = c.Vision.IsResNet ? ResNet(g, w, c, pixels) : ViT(g, w, c, pixels);
+        var embeds =
+            c.Vision.ImageNet != null ? ImageNetResNet(g, w, c.Vision.ImageNet, pixels)
+            : c.Vision.IsResNet ? ResNet(g, w, c, pixels)
+            : ViT(g, w, c, pixels);
         g.Output(embeds, "image_embeds", "batch", (long)c.EmbedDim);
         return g.ToModel(Version);
     }

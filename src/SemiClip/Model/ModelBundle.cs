@@ -15,8 +15,7 @@ public sealed class ModelBundle(ClipModel model, ITextTokenizer tokenizer) : IDi
     public ClipTokenizer ClipTokenizer =>
         Tokenizer as ClipTokenizer
         ?? throw new NotSupportedException(
-            "this model has a BERT-family text tower; exporting it is not supported yet (export handles CLIP's own "
-                + "text transformer)."
+            "this model has a BERT-family text tower, whose tokenizer is WordPiece (Tokenizer), not CLIP's BPE."
         );
 
     /// <summary>Where the model's activation came from (see <see cref="ClipCheckpoint.Load(string, out

@@ -313,7 +313,6 @@ public sealed class TrainingSession : IDisposable
             start.SetPreprocessing(config.PreprocessingOver(start.Config.Preprocess));
             return (PackagedStart.Tokenizer(), start, null);
         }
-        var tokenizer = ClipTokenizer.Load(config.Vocab);
         ClipModel model;
         ActivationOrigin? origin = null;
         if (config.Pretrained != null)
@@ -345,6 +344,8 @@ public sealed class TrainingSession : IDisposable
             model = new ClipModel(modelConfig, generator);
         }
         model.SetPreprocessing(config.PreprocessingOver(model.Config.Preprocess));
+        // The text tower decides the tokenizer: CLIP's BPE, or WordPiece from a vocab.txt for a BERT tower.
+        var tokenizer = ModelBundle.TokenizerFor(model, config.Vocab);
         if (tokenizer.VocabSize > model.Config.Text.VocabSize)
         {
             model.Dispose();

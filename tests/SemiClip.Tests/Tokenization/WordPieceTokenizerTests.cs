@@ -30,99 +30,11 @@ public class WordPieceTokenizerTests
         "tabs\tand\nnewlines split words", // the package's tokenizer splits on spaces only
     ];
 
-    /// <summary>The tokenizer.json of an uncased BERT (BertNormalizer, BertPreTokenizer, WordPiece, [CLS]/[SEP]
-    /// template), over <paramref name="vocab"/>.</summary>
-    static string HuggingFaceTokenizerJson(string[] vocab, int? maxLength)
-    {
-        var ids = new JsonObject();
-        for (int i = 0; i < vocab.Length; i++)
-            ids[vocab[i]] = i;
-        JsonObject Special(string token) =>
-            new() { ["SpecialToken"] = new JsonObject { ["id"] = token, ["type_id"] = 0 } };
-        JsonObject SpecialIds(string token) =>
-            new()
-            {
-                ["id"] = token,
-                ["ids"] = new JsonArray(Array.IndexOf(vocab, token)),
-                ["tokens"] = new JsonArray(token),
-            };
-        var json = new JsonObject
-        {
-            ["version"] = "1.0",
-            ["truncation"] = maxLength is int n
-                ? new JsonObject
-                {
-                    ["direction"] = "Right",
-                    ["max_length"] = n,
-                    ["strategy"] = "LongestFirst",
-                    ["stride"] = 0,
-                }
-                : null,
-            ["padding"] = null,
-            ["added_tokens"] = new JsonArray(
-                new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }
-                    .Select(t =>
-                        (JsonNode)
-                            new JsonObject
-                            {
-                                ["id"] = Array.IndexOf(vocab, t),
-                                ["content"] = t,
-                                ["single_word"] = false,
-                                ["lstrip"] = false,
-                                ["rstrip"] = false,
-                                ["normalized"] = false,
-                                ["special"] = true,
-                            }
-                    )
-                    .ToArray()
-            ),
-            ["normalizer"] = new JsonObject
-            {
-                ["type"] = "BertNormalizer",
-                ["clean_text"] = true,
-                ["handle_chinese_chars"] = true,
-                ["strip_accents"] = null,
-                ["lowercase"] = true,
-            },
-            ["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" },
-            ["post_processor"] = new JsonObject
-            {
-                ["type"] = "TemplateProcessing",
-                ["single"] = new JsonArray(
-                    Special("[CLS]"),
-                    new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } },
-                    Special("[SEP]")
-                ),
-                ["pair"] = new JsonArray(
-                    Special("[CLS]"),
-                    new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } },
-                    Special("[SEP]"),
-                    new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "B", ["type_id"] = 1 } },
-                    Special("[SEP]")
-                ),
-                ["special_tokens"] = new JsonObject
-                {
-                    ["[CLS]"] = SpecialIds("[CLS]"),
-                    ["[SEP]"] = SpecialIds("[SEP]"),
-                },
-            },
-            ["decoder"] = new JsonObject
-            {
-                ["type"] = "WordPiece",
-                ["prefix"] = "##",
-                ["cleanup"] = true,
-            },
-            ["model"] = new JsonObject
-            {
-                ["type"] = "WordPiece",
-                ["unk_token"] = "[UNK]",
-                ["continuing_subword_prefix"] = "##",
-                ["max_input_chars_per_word"] = 100,
-                ["vocab"] = ids,
-            },
-        };
-        return json.ToJsonString(new JsonSerializerOptions { Encoder = null });
-    }
+    /// <summary>The tokenizer.json SemiClip's export writes for an uncased BERT, over <paramref name="vocab"/>: what
+    /// Hugging Face's own tokenizer reads here, so these tests check the writer too.</summary>
+    static string HuggingFaceTokenizerJson(string[] vocab, int? maxLength) =>
+        SemiClip.Export.HuggingFaceTokenizer.WordPieceJson(vocab, lowercase: true, maxLength)
+            .ToJsonString(new JsonSerializerOptions { Encoder = null });
 
     [Fact]
     public void IdsEqualHuggingFacesTokenizerOnEveryCaptionAndThePackagesOnAsciiOnes()

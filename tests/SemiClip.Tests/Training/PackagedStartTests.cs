@@ -133,6 +133,25 @@ public class PackagedStartTests
         );
         Assert.True(code == 0, output);
         Assert.Contains(".png", output);
+
+        // Exported, the run searches the same index in ONNX Runtime alone with the same ranking.
+        (code, var exported) = CliProcess.Run(
+            "export", "--model", dir.File("runs/cli"), "--format", "onnx", "--out", dir.File("deploy")
+        );
+        Assert.True(code == 0, exported);
+        (code, var onnxOutput) = CliProcess.Run(
+            "search", "a river between fields", "--model", dir.File("deploy"), "--backend", "onnx", "--index", index
+        );
+        Assert.True(code == 0, onnxOutput);
+        // The paths in rank order (scores, printed to a few digits, may differ in the last one).
+        string Ranking(string o) =>
+            string.Join(
+                "\n",
+                o.Split('\n')
+                    .Where(l => l.Contains(".png"))
+                    .Select(l => l.Trim().Split("  ", StringSplitOptions.RemoveEmptyEntries)[^1])
+            );
+        Assert.Equal(Ranking(output), Ranking(onnxOutput));
     }
 
     [Fact]
