@@ -303,13 +303,14 @@ public sealed class TrainingSession : IDisposable
     {
         if (PackagedStart.IsName(config.Pretrained))
         {
-            if (config.ImageSize is int size && size != 224)
-                throw new ArgumentException(
-                    $"config field image_size: {config.Pretrained} takes 224 px images (its mean image is 224×224)."
-                );
             // The projections are new: drawn from the run's seed, like a new model's weights.
             using var seeded = new Generator(unchecked((ulong)config.Seed));
-            var start = PackagedStart.Build(config.Pretrained!, seeded, config.ContextLength ?? 77);
+            var start = PackagedStart.Build(
+                config.Pretrained!,
+                seeded,
+                config.ContextLength ?? 77,
+                config.ImageSize ?? PackagedStart.SourceImageSize
+            );
             start.SetPreprocessing(config.PreprocessingOver(start.Config.Preprocess));
             return (PackagedStart.Tokenizer(), start, null);
         }

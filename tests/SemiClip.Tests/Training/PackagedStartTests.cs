@@ -45,6 +45,27 @@ public class PackagedStartTests
     }
 
     [Fact]
+    public void AtAnotherImageSizeTheMeanImageIsResizedAndTheTowerRuns()
+    {
+        using var model = PackagedStart.Build(PackagedStart.ResNet18MiniLM, null, imageSize: 160);
+        Assert.Equal(160, model.Config.Vision.ImageSize);
+        using var prep = OnnxWeights.Read(PackagedWeights.ResNet18Preprocess);
+        var source = prep.Get("MeanImage"); // owned by prep
+        var resized = model.state_dict()["visual.input_mean"]; // the model's own buffer
+        Assert.Equal([1L, 3, 160, 160], resized.shape);
+        // Resizing keeps each channel's mean (B, G, R differ by more than 10, so a channel mix-up shows).
+        for (int c = 0; c < 3; c++)
+            Assert.Equal(source[0, c].mean().item<float>(), resized[0, c].mean().item<float>(), 0.5);
+        using var images = rand([2, 3, 160, 160], generator: new Generator(2)) * 255;
+        using var _ = no_grad();
+        model.eval();
+        using var embedded = model.EncodeImage(images);
+        Assert.Equal([2L, 256], embedded.shape);
+        Assert.True(embedded.isfinite().all().item<bool>());
+        Assert.Throws<ArgumentException>(() => PackagedStart.Build(PackagedStart.ResNet18MiniLM, null, imageSize: 16));
+    }
+
+    [Fact]
     public void SClipTrainsFromItResumesExactlyAndTheRunFolderEvaluates()
     {
         using var dir = new TempDir();

@@ -32,7 +32,7 @@ public class WebTowerTrainingTests
     }
 
     [Fact]
-    public void SClipWithSoftClipTrainsOnlyTheOpenTopOfBothTowers()
+    public async Task SClipWithSoftClipTrainsOnlyTheOpenTopOfBothTowersAndTheRunServesAndSuggests()
     {
         using var dir = new TempDir();
         var common = TinySetup.Write(dir, perClass: 2)
@@ -100,5 +100,44 @@ public class WebTowerTrainingTests
             "text.proj.weight",
         })
             Assert.False(Same(open), $"{open} is open but did not change");
+
+        // serve searches with the run's WordPiece tokenizer: its top score is the cosine an independent encoding gives.
+        var run = dir.File("runs/open-top");
+        await using (
+            var server = await SemiClip.Serve.ServeApp.StartAsync(
+                new SemiClip.Serve.ServeOptions
+                {
+                    Model = run,
+                    Images = dir.File("data/test"),
+                    SaveCaptions = dir.File("new.jsonl"),
+                    Port = 0,
+                    Device = "cpu",
+                    Workers = 1,
+                }
+            )
+        )
+        {
+            await server.Loaded;
+            Assert.True(server.State.Error is null, server.State.Error);
+            using var http = new HttpClient { BaseAddress = server.Address };
+            var reply = System.Text.Json.JsonDocument.Parse(
+                await http.GetStringAsync("/api/search?q=" + Uri.EscapeDataString("a river between fields") + "&k=3")
+            );
+            var top = reply.RootElement.GetProperty("results")[0].GetProperty("image");
+            using var bundle = ModelBundle.Load(run);
+            Assert.IsType<SemiClip.Tokenization.WordPieceTokenizer>(bundle.Tokenizer);
+            var embedder = new SemiClip.Evaluation.Embedder(bundle.Model, bundle.Tokenizer, CPU, workers: 1);
+            using var text = embedder.EncodeTexts(["a river between fields"]);
+            using var image = embedder.EncodeImages([top.GetProperty("path").GetString()!]);
+            Assert.Equal(image.matmul(text.t()).item<float>(), top.GetProperty("score").GetDouble(), 3);
+        }
+
+        // suggest ranks the unpaired images with the run's image tower.
+        var (code, output) = CliProcess.Run(
+            "suggest", "--model", run, "--captions", dir.File("data/train.jsonl"), "--images", dir.File("data/test"),
+            "--top", "3", "--out", dir.File("suggested.csv")
+        );
+        Assert.True(code == 0, output);
+        Assert.Equal(4, File.ReadAllLines(dir.File("suggested.csv")).Length); // header + 3
     }
 }

@@ -16,15 +16,18 @@ public static class PackagedStart
 
     public static bool IsName(string? pretrained) => pretrained != null && Names.Contains(pretrained);
 
+    /// <summary>The size the package's ResNet18 was trained and its mean image made at.</summary>
+    public const int SourceImageSize = 224;
+
     /// <summary>The architecture: the CNTK ResNet18 (stages 2,2,2,3, SAME_LOWER, BGR minus its mean image) and
     /// all-MiniLM-L6-v2, projected to a 256-wide shared space.</summary>
-    public static ClipConfig Config(int contextLength = 77) =>
+    public static ClipConfig Config(int contextLength = 77, int imageSize = SourceImageSize) =>
         new()
         {
             EmbedDim = 256,
             Vision = new VisionConfig
             {
-                ImageSize = 224,
+                ImageSize = imageSize,
                 ImageNet = new ImageNetResNetVision
                 {
                     Trunk = new ImageResNetConfig { Layers = [2, 2, 2, 3], Padding = ResNetPadding.SameLower },
@@ -56,12 +59,24 @@ public static class PackagedStart
             },
         };
 
-    /// <summary>The model, its weights from the packages and its new parts from <paramref name="generator"/>.</summary>
-    public static ClipModel Build(string name, Generator? generator, int contextLength = 77)
+    /// <summary>The model, its weights from the packages and its new parts from <paramref name="generator"/>. At an
+    /// <paramref name="imageSize"/> other than 224 the trunk runs as it is (global pooling makes it size-free, its
+    /// SAME_LOWER padding is defined at every size) and its mean image is resized bilinearly, as an image
+    /// is.</summary>
+    public static ClipModel Build(
+        string name,
+        Generator? generator,
+        int contextLength = 77,
+        int imageSize = SourceImageSize
+    )
     {
         if (name != ResNet18MiniLM)
             throw new ArgumentException($"pretrained '{name}': not a packaged start ({string.Join(", ", Names)}).");
-        var model = new ClipModel(Config(contextLength), generator);
+        if (imageSize is < 32 or > 1024)
+            throw new ArgumentException(
+                $"config field image_size: {imageSize}; {name} takes 32 to 1024 px (224 is the size it was trained at)."
+            );
+        var model = new ClipModel(Config(contextLength, imageSize), generator);
         try
         {
             var vision = (ImageNetVisionTower)model.Visual;
@@ -69,7 +84,18 @@ public static class PackagedStart
             using (var trunk = ImageResNet.FromOnnx(weights, model.Config.Vision.ImageNet!.Trunk))
                 vision.Trunk.LoadByName(trunk.state_dict(), PackagedWeights.ResNet18Onnx);
             using (var prep = OnnxWeights.Read(PackagedWeights.ResNet18Preprocess))
-                vision.SetInputMean(prep.Get("MeanImage"));
+            using (var mean = prep.Get("MeanImage").clone())
+            using (
+                var sized = imageSize == SourceImageSize
+                    ? mean.alias()
+                    : nn.functional.interpolate(
+                        mean,
+                        [imageSize, imageSize],
+                        mode: InterpolationMode.Bilinear,
+                        align_corners: false
+                    )
+            )
+                vision.SetInputMean(sized);
             using (var weights = OnnxWeights.Read(PackagedWeights.MiniLMOnnx(), "all-MiniLM-L6-v2 model.onnx"))
             using (var encoder = BertTextTower.FromOnnx(weights, model.Config.Text.Bert!))
                 model.HfText!.Encoder.LoadByName(
