@@ -73,7 +73,7 @@ public static class TrainCommand
         };
         var markdown = new Option<bool>("--markdown")
         {
-            Description = "with --print-config: the defaults as the README's Markdown table",
+            Description = "with --print-config: the defaults as docs/config.md's Markdown table",
         };
         var (imgKey, captionKey, separator) = CommonOptions.CsvColumns();
         var device = CommonOptions.Device();

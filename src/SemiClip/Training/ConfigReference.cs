@@ -8,7 +8,7 @@ using SemiClip.Losses;
 namespace SemiClip.Training;
 
 /// <summary>Every config field explained where it is declared (a <see cref="DescriptionAttribute"/>):
-/// <c>semiclip train --print-config</c> prints it with the effective and default values, and the README's config
+/// <c>semiclip train --print-config</c> prints it with the effective and default values, and docs/config.md's
 /// reference is this table (a test keeps them in step, and fails when a field has no description).</summary>
 public static class ConfigReference
 {
@@ -52,7 +52,7 @@ public static class ConfigReference
         return sb.ToString();
     }
 
-    /// <summary>The README's table: field, default, meaning.</summary>
+    /// <summary>docs/config.md's table: field, default, meaning.</summary>
     public static string Markdown()
     {
         var sb = new StringBuilder("| field | default | meaning |\n|---|---|---|\n");

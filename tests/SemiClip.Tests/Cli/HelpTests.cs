@@ -4,7 +4,7 @@ using SemiClip.Training;
 namespace SemiClip.Tests.Cli;
 
 /// <summary>Help that answers: every option says what it does, and every config field is explained once,
-/// in the source that both --print-config and the README's config reference use.</summary>
+/// in the source that both --print-config and docs/config.md use.</summary>
 public class HelpTests
 {
     static IEnumerable<Command> All(Command c) => new[] { c }.Concat(c.Subcommands.SelectMany(All));
@@ -42,10 +42,10 @@ public class HelpTests
         var stale = ConfigReference.Meaning.Keys.Except(fields).ToList();
         Assert.True(stale.Count == 0, "ConfigReference explains fields that do not exist: " + string.Join(", ", stale));
 
-        var readme = File.ReadAllText(Path.Combine(Support.SharedFiles.RepoRoot, "README.md"));
+        var reference = File.ReadAllText(Path.Combine(Support.SharedFiles.RepoRoot, "docs", "config.md"));
         Assert.True(
-            readme.Contains(ConfigReference.Markdown(), StringComparison.Ordinal),
-            "README's config reference is out of date; paste the output of `semiclip train --print-config --markdown`."
+            reference.Contains(ConfigReference.Markdown(), StringComparison.Ordinal),
+            "docs/config.md is out of date; paste the output of `semiclip train --print-config --markdown`."
         );
     }
 

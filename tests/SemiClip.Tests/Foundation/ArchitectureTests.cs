@@ -2,22 +2,27 @@ using SemiClip.Tests.Support;
 
 namespace SemiClip.Tests.Foundation;
 
-/// <summary>The library's folders depend on each other one way, and exactly as the README says.</summary>
+/// <summary>The library's folders depend on each other one way, and exactly as docs/architecture.md says.</summary>
 public class ArchitectureTests
 {
     [Fact]
-    public void TheLibraryHasNoNamespaceCycleAndTheReadmeStatesItsGraph()
+    public void TheLibraryHasNoNamespaceCycleAndTheArchitectureDocStatesItsGraph()
     {
         var actual = NamespaceGraph.OfLibrary();
         Assert.Null(NamespaceGraph.FindCycle(actual));
-        var stated = NamespaceGraph.StatedInReadme(File.ReadAllText(Path.Combine(SharedFiles.RepoRoot, "README.md")));
+        var stated = NamespaceGraph.StatedIn(
+            File.ReadAllText(Path.Combine(SharedFiles.RepoRoot, "docs", "architecture.md"))
+        );
         string Show(Dictionary<string, SortedSet<string>> g) =>
             string.Join(
                 "; ",
                 g.OrderBy(kv => kv.Key, StringComparer.Ordinal)
                     .Select(kv => $"{kv.Key} → {string.Join(", ", kv.Value)}")
             );
-        Assert.True(Show(actual) == Show(stated), $"README states\n  {Show(stated)}\nthe code has\n  {Show(actual)}");
+        Assert.True(
+            Show(actual) == Show(stated),
+            $"docs/architecture.md states\n  {Show(stated)}\nthe code has\n  {Show(actual)}"
+        );
     }
 
     [Fact]
@@ -74,9 +79,9 @@ public class ArchitectureTests
     }
 
     [Fact]
-    public void ReadsTheReadmeSentence()
+    public void ReadsTheArchitectureSentence()
     {
-        var g = NamespaceGraph.StatedInReadme(
+        var g = NamespaceGraph.StatedIn(
             "Inside the library: Tensors and IO depend on nothing; Data → IO, Tensors; Training → all of those. "
                 + "Projects: x"
         );

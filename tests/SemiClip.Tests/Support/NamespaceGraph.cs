@@ -72,14 +72,14 @@ public static class NamespaceGraph
         return null;
     }
 
-    /// <summary>The graph the README's Layout section states: "Inside the library: Tensors and IO depend on
+    /// <summary>The graph docs/architecture.md states: "Inside the library: Tensors and IO depend on
     /// nothing; Tokenization → IO; …; Training → all of those." (parentheses are commentary)</summary>
-    public static Dictionary<string, SortedSet<string>> StatedInReadme(string readme)
+    public static Dictionary<string, SortedSet<string>> StatedIn(string readme)
     {
         readme = Regex.Replace(readme, @"\s+", " ");
         int start = readme.IndexOf("Inside the library:", StringComparison.Ordinal);
         if (start < 0)
-            throw new InvalidDataException("README: no 'Inside the library:' sentence in the Layout section");
+            throw new InvalidDataException("docs/architecture.md: no 'Inside the library:' sentence");
         start += "Inside the library:".Length;
         var text = Regex.Replace(
             readme[start..readme.IndexOf("Projects:", start, StringComparison.Ordinal)],
@@ -100,7 +100,7 @@ public static class NamespaceGraph
             }
             var parts = clause.Split('→', StringSplitOptions.TrimEntries);
             if (parts.Length != 2)
-                throw new InvalidDataException($"README: cannot read the dependency clause '{clause}'");
+                throw new InvalidDataException($"docs/architecture.md: cannot read the dependency clause '{clause}'");
             graph[parts[0]] =
                 parts[1] == "all of those"
                     ? new SortedSet<string>(graph.Keys, StringComparer.Ordinal)
