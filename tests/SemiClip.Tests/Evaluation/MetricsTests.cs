@@ -87,7 +87,7 @@ public class MetricsTests
     [Fact]
     public void LinearProbeSeparatesSeparableData()
     {
-        manual_seed(0);
+        using var seeded = new Generator(0);
         var centres = tensor(
             new float[,]
             {
@@ -96,7 +96,8 @@ public class MetricsTests
                 { -3, -3 },
             }
         );
-        Tensor Draw(long[] labels) => centres.index_select(0, tensor(labels)) + 0.5f * randn(labels.Length, 2);
+        Tensor Draw(long[] labels) =>
+            centres.index_select(0, tensor(labels)) + 0.5f * randn(labels.Length, 2, generator: seeded);
         var trainY = Enumerable.Range(0, 60).Select(i => (long)(i % 3)).ToArray();
         var testY = Enumerable.Range(0, 30).Select(i => (long)(i % 3)).ToArray();
         var result = LinearProbe.Run(Draw(trainY), trainY, Draw(testY), testY, 3);

@@ -29,8 +29,8 @@ public class ConfidentPseudoLabelsTests
     [Fact]
     public void OnlyTheKeptRowsTrainTheCaptionTerm()
     {
-        manual_seed(3);
-        Tensor Unit(long n) => nn.functional.normalize(randn(n, 8), dim: -1);
+        using var seeded = new Generator(3);
+        Tensor Unit(long n) => nn.functional.normalize(randn(n, 8, generator: seeded), dim: -1);
         var (images, texts, unpaired, scale) = (Unit(4), Unit(4), Unit(6), tensor(10f));
         var config = new LossConfig
         {
@@ -63,8 +63,8 @@ public class ConfidentPseudoLabelsTests
     [Fact]
     public void AFixedEpsilonReplacesTheTemperature()
     {
-        manual_seed(4);
-        Tensor Unit(long n) => nn.functional.normalize(randn(n, 8), dim: -1);
+        using var seeded = new Generator(4);
+        Tensor Unit(long n) => nn.functional.normalize(randn(n, 8, generator: seeded), dim: -1);
         var (unpaired, paired) = (Unit(5), Unit(4));
         var fixedEps = PseudoLabeler.Assign(
             unpaired,

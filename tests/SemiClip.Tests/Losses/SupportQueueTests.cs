@@ -26,8 +26,8 @@ public class SupportQueueTests
     [Fact]
     public void TheTransportStepUsesBatchAndQueue()
     {
-        manual_seed(1);
-        Tensor Unit(long n) => nn.functional.normalize(randn(n, 8), dim: -1);
+        using var seeded = new Generator(1);
+        Tensor Unit(long n) => nn.functional.normalize(randn(n, 8, generator: seeded), dim: -1);
         using var queue = new SupportQueue(6);
         queue.Push(Unit(6), Unit(6), null, null);
         var objective = new TrainingObjective(new LossConfig { Method = TrainingMethod.SClip, KeywordWeight = 0 });
@@ -43,8 +43,8 @@ public class SupportQueueTests
     [Fact]
     public void PseudoLabelLossesRampInWhenAsked()
     {
-        manual_seed(2);
-        Tensor Unit(long n) => nn.functional.normalize(randn(n, 8), dim: -1);
+        using var seeded = new Generator(2);
+        Tensor Unit(long n) => nn.functional.normalize(randn(n, 8, generator: seeded), dim: -1);
         var inputs = new LossInputs(Unit(4), Unit(4), tensor(10f)) { UnpairedFeatures = Unit(4) };
         var full = new TrainingObjective(new LossConfig { Method = TrainingMethod.SClip, KeywordWeight = 0 })
             .Compute(inputs)

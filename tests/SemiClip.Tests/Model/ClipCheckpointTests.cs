@@ -16,9 +16,9 @@ public class ClipCheckpointTests
 
     static (Tensor, Tensor) Inputs(ClipConfig c)
     {
-        manual_seed(7);
+        using var seeded = new Generator(7);
         return (
-            randn(2, 3, c.Vision.ImageSize, c.Vision.ImageSize),
+            randn(2, 3, c.Vision.ImageSize, c.Vision.ImageSize, generator: seeded),
             ClipModelTests.Tokens(new[] { 98, 3, 4, 99 }, new[] { 98, 5, 99 })
         );
     }
@@ -31,8 +31,8 @@ public class ClipCheckpointTests
     {
         using var dir = new TempDir();
         var cfg = ClipModelTests.Small(resnet);
-        manual_seed(3);
-        using var original = new ClipModel(cfg);
+        using var seeded = new Generator(3);
+        using var original = new ClipModel(cfg, seeded);
         var (images, tokens) = Inputs(cfg);
         var expected = Outputs(original, images, tokens);
         var path = dir.File("m.safetensors");
@@ -63,8 +63,8 @@ public class ClipCheckpointTests
     public void CrossNamingRoundTripKeepsEveryTensor()
     {
         using var dir = new TempDir();
-        manual_seed(4);
-        using var model = new ClipModel(ClipModelTests.Small());
+        using var seeded = new Generator(4);
+        using var model = new ClipModel(ClipModelTests.Small(), seeded);
         var hf = dir.File("hf.safetensors");
         ClipCheckpoint.Save(model, hf, WeightNaming.HuggingFace);
         using var viaHf = ClipCheckpoint.Load(hf);

@@ -64,10 +64,10 @@ public class ClipModelTests
     [InlineData(true)]
     public void ForwardGivesUnitFeaturesAndTheInitialTemperature(bool resnet)
     {
-        manual_seed(1);
-        using var model = new ClipModel(Small(resnet));
+        using var seeded = new Generator(1);
+        using var model = new ClipModel(Small(resnet), seeded);
         model.eval();
-        var images = randn(3, 3, model.Config.Vision.ImageSize, model.Config.Vision.ImageSize);
+        var images = randn(3, 3, model.Config.Vision.ImageSize, model.Config.Vision.ImageSize, generator: seeded);
         var tokens = Tokens(new[] { 98, 5, 99 }, new[] { 98, 7, 8, 99 }, new[] { 98, 99 });
         var output = model.forward(images, tokens);
         Assert.Equal(new long[] { 3, 16 }, output.ImageFeatures.shape);
@@ -79,8 +79,8 @@ public class ClipModelTests
     [Fact]
     public void TextFeaturesAreReadAtEndOfTextAndIgnoreLaterPositions()
     {
-        manual_seed(2);
-        using var model = new ClipModel(Small());
+        using var seeded = new Generator(2);
+        using var model = new ClipModel(Small(), seeded);
         model.eval();
         var a = model.EncodeText(Tokens(new[] { 98, 5, 6, 99 }));
         var b = model.EncodeText(Tokens(new[] { 98, 5, 6, 99, 42, 43 })); // causal: tokens after EOT cannot matter

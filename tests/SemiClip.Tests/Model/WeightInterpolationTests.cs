@@ -11,9 +11,9 @@ public class WeightInterpolationTests
     [Fact]
     public void EveryWeightIsTheConvexCombinationAndTheEndsAreTheModels()
     {
-        manual_seed(1);
-        using var a = new ClipModel(TinySetup.Model(100));
-        using var b = new ClipModel(TinySetup.Model(100));
+        using var seeded = new Generator(1);
+        using var a = new ClipModel(TinySetup.Model(100), seeded);
+        using var b = new ClipModel(TinySetup.Model(100), seeded);
         var wa = a.state_dict();
         var wb = b.state_dict();
         foreach (var alpha in new[] { 0.0, 0.3, 1.0 })

@@ -72,13 +72,16 @@ public static class TinySetup
         };
     }
 
-    /// <summary>Saves a fresh tiny model (vocabulary from <see cref="Write"/>'s merges.txt) as start.safetensors and
-    /// returns the setting that starts a run from it. Runs that must start alike start from this file: a fresh model
-    /// draws its weights from LibTorch's process-wide generator, which tests running beside them draw from
-    /// too.</summary>
+    /// <summary>Saves a fresh tiny model (vocabulary from <see cref="Write"/>'s merges.txt), its weights drawn from a
+    /// fixed seed, as start.safetensors and returns the setting that starts a run from it, for runs that must start
+    /// alike.</summary>
     public static string SavedStart(TempDir dir)
     {
-        using var start = new ClipModel(Model(ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize));
+        using var generator = new TorchSharp.torch.Generator(0);
+        using var start = new ClipModel(
+            Model(ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize),
+            generator
+        );
         ClipCheckpoint.Save(start, dir.File("start.safetensors"));
         return $"pretrained=\"{dir.File("start.safetensors")}\"";
     }

@@ -45,12 +45,12 @@ public class ObjectiveNeedsTests
     public void TheTrainerHandsAnObjectiveExactlyWhatItDeclares(ObjectiveInput inputs, int queue, string expected)
     {
         var toy = new ToyObjective(new ObjectiveNeeds(inputs, queue));
-        manual_seed(4);
-        using var model = new ClipModel(TinySetup.Model(100));
+        using var seeded = new Generator(4);
+        using var model = new ClipModel(TinySetup.Model(100), seeded);
         ClipModel? teacher = null;
         if (toy.Needs.Has(ObjectiveInput.TeacherFeatures))
         {
-            teacher = new ClipModel(TinySetup.Model(100));
+            teacher = new ClipModel(TinySetup.Model(100), seeded);
             teacher.load_state_dict(model.state_dict());
         }
         using var keywords = zeros(new long[] { 3, 24 }, int64);

@@ -65,9 +65,9 @@ public class ReferenceProtocolTests
     [Fact]
     public void ThePlanKeepsItsGradientUnlessDetached()
     {
-        manual_seed(3);
-        var unpaired = nn.functional.normalize(randn(5, 8), dim: -1).requires_grad_(true);
-        var paired = nn.functional.normalize(randn(4, 8), dim: -1).requires_grad_(true);
+        using var seeded = new Generator(3);
+        var unpaired = nn.functional.normalize(randn(5, 8, generator: seeded), dim: -1).requires_grad_(true);
+        var paired = nn.functional.normalize(randn(4, 8, generator: seeded), dim: -1).requires_grad_(true);
         var scale = tensor(20f);
         var live = PseudoLabeler.Assign(unpaired, paired, scale, PseudoLabelKind.OptimalTransport, 10, detach: false);
         var fixedPlan = PseudoLabeler.Assign(
@@ -82,7 +82,7 @@ public class ReferenceProtocolTests
         Assert.False(fixedPlan.requires_grad);
         Assert.True(live.allclose(fixedPlan, 1e-6, 1e-7));
         // The gradient of Σ plan·w reaches the unpaired features only through the live plan.
-        (live * randn(5, 4)).sum().backward();
+        (live * randn(5, 4, generator: seeded)).sum().backward();
         Assert.NotNull(unpaired.grad);
         Assert.True(unpaired.grad!.abs().sum().item<float>() > 0);
         Assert.False(new LossConfig().DetachPlan);

@@ -15,7 +15,6 @@ public class TeacherSourceTests
     static List<string> WithPretrained(TempDir dir)
     {
         var common = TinySetup.Write(dir);
-        manual_seed(11);
         return [.. common, TinySetup.SavedStart(dir)];
     }
 
@@ -99,9 +98,9 @@ public class TeacherSourceTests
             startsFromWeights: true
         );
         Assert.Equal(IntraModalSource.Teacher, config.Values.Loss.IntraSource);
-        manual_seed(12);
-        using var student = new ClipModel(TinySetup.Model(100));
-        using var teacher = new ClipModel(TinySetup.Model(100));
+        using var seeded = new Generator(12);
+        using var student = new ClipModel(TinySetup.Model(100), seeded);
+        using var teacher = new ClipModel(TinySetup.Model(100), seeded);
         teacher.load_state_dict(student.state_dict());
         var before = teacher.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         using var trainer = new Trainer(

@@ -30,8 +30,8 @@ public class TrainerTests
 
     static ClipModel NewModel(int seed)
     {
-        manual_seed(seed);
-        return new ClipModel(TinySetup.Model(100));
+        using var seeded = new Generator((ulong)seed);
+        return new ClipModel(TinySetup.Model(100), seeded);
     }
 
     static ValidatedTrainConfig Checked(TrainConfig config) => TrainConfigValidator.ValidateSettings(config);
@@ -61,8 +61,8 @@ public class TrainerTests
     [Fact]
     public void AdamWMatchesTorchSharpsAdamW()
     {
-        manual_seed(1);
-        var init = randn(4, 3);
+        using var seeded = new Generator(1);
+        var init = randn(4, 3, generator: seeded);
         var mine = new TorchSharp.Modules.Parameter(init.clone());
         var theirs = new TorchSharp.Modules.Parameter(init.clone());
         var ours = new AdamW(new[] { ("w", mine) })
@@ -309,8 +309,8 @@ public class TrainerMemoryTests
 {
     static ClipModel NewModel(int seed)
     {
-        manual_seed(seed);
-        return new ClipModel(TinySetup.Model(100));
+        using var seeded = new Generator((ulong)seed);
+        return new ClipModel(TinySetup.Model(100), seeded);
     }
 
     [Fact]

@@ -255,9 +255,9 @@ public class TrustworthyRunTests
         using var dir = new TempDir();
         TinySetup.Write(dir);
         int vocab = ClipTokenizer.FromMergesFile(dir.File("merges.txt")).VocabSize;
-        manual_seed(3);
+        using var seeded = new Generator(3);
         using var bundle = new ModelBundle(
-            new ClipModel(TinySetup.Model(vocab)),
+            new ClipModel(TinySetup.Model(vocab), seeded),
             ClipTokenizer.FromMergesFile(dir.File("merges.txt"))
         );
         var suite = new EvaluationSuite(bundle, CPU, workers: 1);
