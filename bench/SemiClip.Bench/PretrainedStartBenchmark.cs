@@ -63,13 +63,7 @@ public static class PretrainedStartBenchmark
         using var textWeights = OnnxWeights.Read(PackagedWeights.MiniLMOnnx(), "minilm model.onnx");
         using var text = BertTextTower.FromOnnx(
             textWeights,
-            new BertConfig
-            {
-                HiddenSize = 384,
-                NumHiddenLayers = 6,
-                NumAttentionHeads = 12,
-                IntermediateSize = 1536,
-            }
+            PackagedStart.Config().Text.Bert!
         );
         text.eval();
         var classNames = classes.Select(ClassNames.Humanise).ToList();

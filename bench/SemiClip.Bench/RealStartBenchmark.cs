@@ -164,6 +164,16 @@ public static class RealStartBenchmark
             ? System.Text.Json.JsonSerializer.Deserialize<Report>(File.ReadAllText(earlier), BenchReport.Json)!.Runs
             : [];
         foreach (var regime in regimes)
+        {
+            // What the start itself gives, before any adaptation (chance for the unaligned towers).
+            var startPoints = seeds
+                .Select(seed =>
+                {
+                    using var start = Start(data, regime, seed);
+                    return Evaluate(data, start.Image, start.Text, 0, [], null);
+                })
+                .ToArray();
+            summary.Add(new Chosen(regime, "start", "not adapted", 0, 0, startPoints));
             foreach (var setting in settings)
             {
                 var bySeedLr = new Dictionary<(int, double), RunResult>();
@@ -201,6 +211,7 @@ public static class RealStartBenchmark
                 BenchReport.Write(resultsDir, name, new Report(Cpu(), featureSeconds, runs, summary),
                     Markdown(summary, runs, seeds, featureSeconds));
             }
+        }
         return 0;
     }
 
@@ -275,13 +286,7 @@ public static class RealStartBenchmark
         using var weights = OnnxWeights.Read(PackagedWeights.MiniLMOnnx(), "minilm model.onnx");
         using var tower = BertTextTower.FromOnnx(
             weights,
-            new BertConfig
-            {
-                HiddenSize = 384,
-                NumHiddenLayers = 6,
-                NumAttentionHeads = 12,
-                IntermediateSize = 1536,
-            }
+            PackagedStart.Config().Text.Bert!
         );
         tower.eval();
         var parts = new List<Tensor>();
@@ -625,10 +630,11 @@ public static class RealStartBenchmark
                 var pl = c.Seeds.All(p => p.PseudoLabelPrecision is not null)
                     ? MeanSd(c.Seeds.Select(p => p.PseudoLabelPrecision!.Value))
                     : "–";
-                var step = c.Step > 0 ? c.Step.ToString(CultureInfo.InvariantCulture)
+                var step = c.Protocol == "not adapted" ? "0"
+                    : c.Step > 0 ? c.Step.ToString(CultureInfo.InvariantCulture)
                     : string.Join("/", c.Seeds.Select(p => p.Step));
                 md.AppendLine(
-                    $"| {c.Setting} | {c.Protocol} | {c.Lr.ToString("0.#e0", CultureInfo.InvariantCulture)} | "
+                    $"| {c.Setting} | {c.Protocol} | {(c.Protocol == "not adapted" ? "–" : Lr(c.Lr))} | "
                         + $"{step} | {MeanSd(c.Seeds.Select(p => p.TestTop1))} | "
                         + $"{MeanSd(c.Seeds.Select(p => p.TestSeenTop1))} | "
                         + $"{MeanSd(c.Seeds.Select(p => p.TestNewTop1))} | "

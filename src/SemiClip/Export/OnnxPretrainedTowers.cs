@@ -28,17 +28,7 @@ public static partial class OnnxTowers
                 ("strides", new[] { stride, stride }),
                 Padding(kernel)
             );
-            return g.Node(
-                "BatchNormalization",
-                [
-                    y,
-                    g.Weight(bn + ".weight", w[bn + ".weight"]),
-                    g.Weight(bn + ".bias", w[bn + ".bias"]),
-                    g.Weight(bn + ".running_mean", w[bn + ".running_mean"]),
-                    g.Weight(bn + ".running_var", w[bn + ".running_var"]),
-                ],
-                ("epsilon", (float)trunk.BatchNormEps)
-            );
+            return BatchNorm(g, w, y, bn, trunk.BatchNormEps);
         }
         string Relu(string x) => g.Node("Relu", [x]);
 

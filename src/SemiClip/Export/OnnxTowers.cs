@@ -159,17 +159,7 @@ public static partial class OnnxTowers
                 ("strides", new[] { stride, stride }),
                 ("pads", new[] { pad, pad, pad, pad })
             );
-            return g.Node(
-                "BatchNormalization",
-                [
-                    y,
-                    g.Weight(bn + ".weight", w[bn + ".weight"]),
-                    g.Weight(bn + ".bias", w[bn + ".bias"]),
-                    g.Weight(bn + ".running_mean", w[bn + ".running_mean"]),
-                    g.Weight(bn + ".running_var", w[bn + ".running_var"]),
-                ],
-                ("epsilon", 1e-5f)
-            );
+            return BatchNorm(g, w, y, bn, 1e-5);
         }
         string Relu(string x) => g.Node("Relu", [x]);
         string AvgPool(string x, long k) =>
@@ -195,6 +185,21 @@ public static partial class OnnxTowers
             }
         return AttentionPool(g, w, c, x);
     }
+
+    /// <summary>A PyTorch BatchNorm2d in eval mode: its weight, bias and running statistics named by
+    /// <paramref name="bn"/>.</summary>
+    static string BatchNorm(OnnxGraph g, Weights w, string x, string bn, double eps) =>
+        g.Node(
+            "BatchNormalization",
+            [
+                x,
+                g.Weight(bn + ".weight", w[bn + ".weight"]),
+                g.Weight(bn + ".bias", w[bn + ".bias"]),
+                g.Weight(bn + ".running_mean", w[bn + ".running_mean"]),
+                g.Weight(bn + ".running_var", w[bn + ".running_var"]),
+            ],
+            ("epsilon", (float)eps)
+        );
 
     /// <summary>CLIP's attention pooling: the mean of the feature map, prepended, is the one query.</summary>
     static string AttentionPool(OnnxGraph g, Weights w, ClipConfig c, string featureMap)
