@@ -10,19 +10,7 @@ out=runs/lit-cache
 mkdir -p "$out"
 dotnet build -c Release src/SemiClip.Cli >/dev/null
 semiclip() { dotnet src/SemiClip.Cli/bin/Release/net10.0/SemiClip.Cli.dll "$@"; }
-# Class CSVs of the val and test splits (path,label; AID's folder names as words).
-python3 - "$data" "$out" <<'PY'
-import json, os, re, sys
-data, out = sys.argv[1], sys.argv[2]
-d = json.load(open(os.path.join(data, "dataset_rsicd10k.json")))
-for split in ["val", "test"]:
-    with open(os.path.join(out, f"classes-{split}.csv"), "w") as f:
-        f.write("path,label\n")
-        for im in d["images"]:
-            if im["split"] == split:
-                label = re.sub(r"(?<!^)(?=[A-Z])", " ", im["label"]).lower()
-                f.write(f"{os.path.abspath(os.path.join(data, 'images', im['filename']))},{label}\n")
-PY
+python3 bench/aid-class-csvs.py "$data" "$out"
 common=(--pretrained resnet18-imagenet+minilm-l6 --data "$data/dataset_rsicd10k.json" --image-root "$data/images"
   --label-ratio 0.1 --batch-size 64 --runs-dir "$out" --set lock_image=true --set lock_image_freeze_bn_stats=true
   --set lock_text=true --set lr=1e-3 --set weight_decay=0.1 --set warmup_steps=10 --set context_length=64
