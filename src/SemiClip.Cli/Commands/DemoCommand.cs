@@ -81,14 +81,15 @@ public static class DemoCommand
 
             double ratio = p.GetValue(labelRatio);
             string pct = (ratio * 100).ToString("0", CultureInfo.InvariantCulture);
-            // Validation during training and the best step kept (docs/training.md, "Few-caption fine-tuning controls"); the last
-            // step's weights are reported beside it, so the table shows what keep_best changed.
+            // Validation during training and the best step kept (docs/training.md, "Few-caption fine-tuning
+            // controls"); the last step's weights are reported beside it, so the table shows what keep_best changed.
             string[] recipe = [.. exp.ValidationSettings, "eval_every_steps=20", "keep_best=val_zero_shot_top1"];
             var plan = new[]
             {
                 ($"clip-{pct}pct", "clip", ratio, $"CLIP, {pct}% pairs", recipe),
                 ($"sclip-{pct}pct", "sclip", ratio, $"S-CLIP, {pct}% pairs + unpaired", recipe),
-                // The recipe the real-data benchmark recommends for S-CLIP (docs/training.md, "Which recipe to start from").
+                // The recipe the real-data benchmark recommends for S-CLIP (docs/training.md, "Which recipe to start
+                // from").
                 (
                     $"sclip-{pct}pct-lock3",
                     "sclip",
