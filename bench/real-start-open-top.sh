@@ -4,7 +4,8 @@
 # covers, so every step runs the whole ResNet18. CLIP and S-CLIP (32 + 32) at 10% pairs, the fixed protocol of
 # `bench real-start` (lr 1e-3, 300 steps, last weights, no augmentation), seed 0; zero-shot on AID's 30 classes on
 # RSICD's val and test splits and test retrieval.
-# Writes bench/results/real-start-open-top.{json,md}. Usage: bench/real-start-open-top.sh [STEPS] (default 300).
+# Writes bench/results/real-start-open-top.{json,md}. Usage: bench/real-start-open-top.sh [STEPS] (default 300);
+# METHODS="clip sclip" (the default) picks the methods, REUSE=1 keeps runs and evaluations already made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-300}
@@ -13,18 +14,7 @@ out=runs/real-start-open-top
 mkdir -p "$out"
 dotnet build -c Release src/SemiClip.Cli >/dev/null
 semiclip() { dotnet src/SemiClip.Cli/bin/Release/net10.0/SemiClip.Cli.dll "$@"; }
-python3 - "$data" "$out" <<'PY'
-import json, os, re, sys
-data, out = sys.argv[1], sys.argv[2]
-d = json.load(open(os.path.join(data, "dataset_rsicd10k.json")))
-for split in ["val", "test"]:
-    with open(os.path.join(out, f"classes-{split}.csv"), "w") as f:
-        f.write("path,label\n")
-        for im in d["images"]:
-            if im["split"] == split:
-                label = re.sub(r"(?<!^)(?=[A-Z])", " ", im["label"]).lower()
-                f.write(f"{os.path.abspath(os.path.join(data, 'images', im['filename']))},{label}\n")
-PY
+python3 bench/aid-class-csvs.py "$data" "$out"
 common=(--pretrained resnet18-imagenet+minilm-l6 --data "$data/dataset_rsicd10k.json" --image-root "$data/images"
   --label-ratio 0.1 --batch-size 64 --runs-dir "$out" --steps "$steps" --set lock_image=true
   --set lock_image_unlocked_groups=1 --set lock_image_freeze_bn_stats=true --set lock_text=true
@@ -32,7 +22,7 @@ common=(--pretrained resnet18-imagenet+minilm-l6 --data "$data/dataset_rsicd10k.
   --set context_length=64 --set loss.keyword_weight=0 --set seed=0 --set checkpoint_every=1000
   --set "aug_scale=[1, 1]" --set "aug_ratio=[1, 1]" --overwrite)
 rows=()
-for method in clip sclip; do
+for method in ${METHODS:-clip sclip}; do
   if [ -z "${REUSE:-}" ] || [ ! -f "$out/$method/model.safetensors" ]; then
     semiclip train "${common[@]}" --run-name "$method" --method "$method" > "$out/$method.log" 2>&1
   fi
@@ -89,7 +79,7 @@ lines = [
 for x in r["rows"]:
     lines.append(f"| {x['method']} | {x['steps']} | {100 * x['val_top1']:.1f} | {100 * x['test_top1']:.1f} | "
                  f"{recall(x)} | {x['seconds']:.0f} |")
-lines += ["", "Made by:", "", "```bash", "bench/real-start-open-top.sh 300", "```"]
+lines += ["", "Made by:", "", "```bash", f"METHODS=\"{' '.join(x['method'] for x in r['rows'])}\" bench/real-start-open-top.sh 300", "```"]
 open("bench/results/real-start-open-top.md", "w").write("\n".join(lines) + "\n")
 print("wrote bench/results/real-start-open-top.md")
 PY
