@@ -21,6 +21,18 @@ public static class BenchReport
 
     public static string RepoRoot() => FindRepoRoot();
 
+    /// <summary>The real data's folder (<c>--data</c>, default ../shared/data/rsicd10k beside the repository), or null
+    /// after saying on stderr what is missing.</summary>
+    public static string? RsicdData(string[] args)
+    {
+        var fallback = Path.GetFullPath(Path.Combine(RepoRoot(), "..", "shared", "data", "rsicd10k"));
+        var dir = Option(args, "--data", fallback);
+        if (File.Exists(Path.Combine(dir, "dataset_rsicd10k.json")))
+            return dir;
+        Console.Error.WriteLine($"--data {dir}: no dataset_rsicd10k.json there (../shared/data/rsicd10k).");
+        return null;
+    }
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

@@ -28,17 +28,9 @@ public static class PretrainedStartBenchmark
     public static int Run(string[] args)
     {
         var repo = BenchReport.RepoRoot();
-        var data = BenchReport.Option(
-            args,
-            "--data",
-            Path.GetFullPath(Path.Combine(repo, "..", "shared", "data", "rsicd10k"))
-        );
-        var captions = Path.Combine(data, "dataset_rsicd10k.json");
-        if (!File.Exists(captions))
-        {
-            Console.Error.WriteLine($"--data {data}: no dataset_rsicd10k.json there (../shared/data/rsicd10k).");
+        if (BenchReport.RsicdData(args) is not { } data)
             return 2;
-        }
+        var captions = Path.Combine(data, "dataset_rsicd10k.json");
         int steps = int.Parse(BenchReport.Option(args, "--steps", "300"), CultureInfo.InvariantCulture);
         double ratio = double.Parse(BenchReport.Option(args, "--label-ratio", "0.1"), CultureInfo.InvariantCulture);
         var seeds = BenchReport.Option(args, "--seeds", "0,1,2").Split(',').Select(int.Parse).ToArray();

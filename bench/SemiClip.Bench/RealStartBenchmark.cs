@@ -130,16 +130,8 @@ public static class RealStartBenchmark
     public static int Run(string[] args)
     {
         var repo = BenchReport.RepoRoot();
-        var dataDir = BenchReport.Option(
-            args,
-            "--data",
-            Path.GetFullPath(Path.Combine(repo, "..", "shared", "data", "rsicd10k"))
-        );
-        if (!File.Exists(Path.Combine(dataDir, "dataset_rsicd10k.json")))
-        {
-            Console.Error.WriteLine($"--data {dataDir}: no dataset_rsicd10k.json there (../shared/data/rsicd10k).");
+        if (BenchReport.RsicdData(args) is not { } dataDir)
             return 2;
-        }
         var seeds = BenchReport.Option(args, "--seeds", "0,1,2").Split(',').Select(int.Parse).ToArray();
         var only = BenchReport.Option(args, "--only", "");
         var regimes = BenchReport.Option(args, "--regimes", "unaligned,aligned").Split(',');
