@@ -274,27 +274,14 @@ public static class RealStartBenchmark
             if (reader.Names.Contains("features-" + fingerprint))
                 return reader.Read("features-" + fingerprint);
         }
-        var tokenizer = WordPieceTokenizer.FromVocab(new StringReader(PackagedWeights.MiniLMVocab()), "minilm vocab");
-        using var weights = OnnxWeights.Read(PackagedWeights.MiniLMOnnx(), "minilm model.onnx");
-        using var tower = BertTextTower.FromOnnx(
-            weights,
-            PackagedStart.Config().Text.Bert!
-        );
-        tower.eval();
-        var parts = new List<Tensor>();
+        using var tower = PretrainedStartBenchmark.MiniLM();
         var clock = Stopwatch.StartNew();
-        for (int start = 0; start < texts.Count; start += 256)
-        {
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var (ids, mask) = tokenizer.EncodeBatch(texts.Skip(start).Take(256).ToList(), 64);
-            parts.Add(tower.forward(ids, mask).MoveToOuterDisposeScope());
-            if (start / 256 % 10 == 0)
-                Console.WriteLine($"  {start}/{texts.Count} texts ({clock.Elapsed.TotalSeconds:F0} s)");
-        }
-        var features = cat(parts, 0);
-        foreach (var p in parts)
-            p.Dispose();
+        var features = PretrainedStartBenchmark.EncodeTexts(
+            tower,
+            PackagedStart.Tokenizer(),
+            texts,
+            done => Console.WriteLine($"  {done}/{texts.Count} texts ({clock.Elapsed.TotalSeconds:F0} s)")
+        );
         SafeTensorsWriter.Write(file, new Dictionary<string, Tensor> { ["features-" + fingerprint] = features });
         return features;
     }

@@ -238,10 +238,9 @@ public static class ModelExport
     static void WriteWordPieceFiles(WordPieceTokenizer t, int context, string dir)
     {
         AtomicFile.WriteAllText(Path.Combine(dir, "vocab.txt"), t.VocabularyText);
-        var vocab = t.VocabularyText.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
         AtomicFile.WriteAllText(
             Path.Combine(dir, "tokenizer.json"),
-            HuggingFaceTokenizer.WordPieceJson(vocab, t.Lowercase, context).ToJsonString(Indented)
+            HuggingFaceTokenizer.WordPieceJson(t.Vocabulary, t.Lowercase, context).ToJsonString(Indented)
         );
         JsonObject Specials() =>
             new()

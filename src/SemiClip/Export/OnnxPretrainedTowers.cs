@@ -105,17 +105,18 @@ public static partial class OnnxTowers
             g.LayerNorm(input, w[name + ".weight"], w[name + ".bias"], name, c.LayerNormEps);
         x = Norm(x, p + "embeddings.LayerNorm");
 
-        // Real tokens as 1, [PAD] as 0: [N, T] float; a key that is padding gets −∞ before the softmax.
-        var real = g.Node("Cast", [g.Node("Not", [g.Node("Equal", [ids, g.Longs("pad", [0], scalar: true)])])],
-            ("to", (long)OnnxGraph.FloatType));
+        // [PAD] (id 0) marks padding: real tokens weigh 1 in the mean ([N, T] float), a padding key gets −∞ before
+        // the softmax ([N, 1, 1, T]).
+        var padding = g.Node("Equal", [ids, g.Longs("pad", [0], scalar: true)]);
+        var real = g.Node("Cast", [g.Node("Not", [padding])], ("to", (long)OnnxGraph.FloatType));
         var keyBias = g.Node(
             "Where",
             [
-                g.Node("Equal", [g.Reshape(ids, 0, 1, 1, -1), g.Longs("pad_id", [0], scalar: true)]),
+                g.Reshape(padding, 0, 1, 1, -1),
                 g.Scalar("minus_infinity", float.NegativeInfinity),
                 g.Scalar("no_bias", 0f),
             ]
-        ); // [N, 1, 1, T]
+        );
         for (int i = 0; i < c.NumHiddenLayers; i++)
         {
             var layer = $"{p}encoder.layer.{i}.";

@@ -22,6 +22,9 @@ public sealed class WordPieceTokenizer
     /// <summary>The vocab.txt it was made from, as text (what a run folder keeps beside its weights).</summary>
     public string VocabularyText { get; }
 
+    /// <summary>The vocabulary's tokens, one per line of vocab.txt in id order.</summary>
+    public IReadOnlyList<string> Vocabulary { get; }
+
     /// <summary>Whether input is lower-cased first (an uncased model, Hugging Face's <c>do_lower_case</c>).</summary>
     public bool Lowercase { get; }
 
@@ -29,7 +32,8 @@ public sealed class WordPieceTokenizer
     {
         Lowercase = lowercase;
         var text = VocabularyText = vocabulary.ReadToEnd();
-        var tokens = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToHashSet();
+        Vocabulary = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+        var tokens = Vocabulary.ToHashSet();
         VocabSize = tokens.Count;
         foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]" })
             if (!tokens.Contains(special))

@@ -307,6 +307,16 @@ public sealed class Trainer : IDisposable
                 keys is null || chunks is null
                     ? null
                     : keys.Skip((int)chunks.Take(j).Sum(c => c.shape[0])).Take((int)chunks[j].shape[0]).ToList();
+            var keys = Enumerable
+                .Range(0, micro)
+                .Select(j =>
+                    (
+                        Images: Keys(batch.ImageKeys, imgChunks, j),
+                        Unpaired: Keys(batch.UnpairedKeys, qChunks, j),
+                        Texts: Keys(batch.TextKeys, tokChunks, j)
+                    )
+                )
+                .ToArray();
             var cached = new Features[micro];
             using (no_grad())
                 for (int j = 0; j < micro; j++)
@@ -314,9 +324,9 @@ public sealed class Trainer : IDisposable
                         imgChunks[j],
                         tokChunks[j],
                         qChunks?[j],
-                        Keys(batch.ImageKeys, imgChunks, j),
-                        Keys(batch.UnpairedKeys, qChunks, j),
-                        Keys(batch.TextKeys, tokChunks, j)
+                        keys[j].Images,
+                        keys[j].Unpaired,
+                        keys[j].Texts
                     );
             parts = new();
             diagnostics = new Dictionary<string, double>();
@@ -326,9 +336,9 @@ public sealed class Trainer : IDisposable
                     imgChunks[j],
                     tokChunks[j],
                     qChunks?[j],
-                    Keys(batch.ImageKeys, imgChunks, j),
-                    Keys(batch.UnpairedKeys, qChunks, j),
-                    Keys(batch.TextKeys, tokChunks, j),
+                    keys[j].Images,
+                    keys[j].Unpaired,
+                    keys[j].Texts,
                     withTeacher: false
                 );
                 var full = Features.Join(cached, j, fresh);

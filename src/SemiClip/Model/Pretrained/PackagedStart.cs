@@ -96,8 +96,7 @@ public static class PackagedStart
                     )
             )
                 vision.SetInputMean(sized);
-            using (var weights = OnnxWeights.Read(PackagedWeights.MiniLMOnnx(), "all-MiniLM-L6-v2 model.onnx"))
-            using (var encoder = BertTextTower.FromOnnx(weights, model.Config.Text.Bert!))
+            using (var encoder = MiniLM())
                 model.HfText!.Encoder.LoadByName(
                     encoder.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter),
                     "all-MiniLM-L6-v2"
@@ -109,6 +108,13 @@ public static class PackagedStart
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>all-MiniLM-L6-v2 as its package ships it: the encoder alone, pooled, without a projection.</summary>
+    public static BertTextTower MiniLM()
+    {
+        using var weights = OnnxWeights.Read(PackagedWeights.MiniLMOnnx(), "all-MiniLM-L6-v2 model.onnx");
+        return BertTextTower.FromOnnx(weights, Config().Text.Bert!);
     }
 
     /// <summary>The start's tokenizer (all-MiniLM-L6-v2's uncased WordPiece).</summary>
